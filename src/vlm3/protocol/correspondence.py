@@ -1,0 +1,106 @@
+"""Pixel-correspondence text: the released prompt (with/without thinking), answer, parser.
+
+Prompt (release, character-exact)::
+
+    Given these two images, what pixel in the second image corresponds to pixel ({x1}, {y1})
+    in the first image? Report the answer as (x, y).
+
+optionally followed by the release's thinking instruction. Coordinates are integers on
+the 1000-grid of each image (`codecs.encode_xy_norm1000`, x relative to width, y to height).
+
+Answer: ``The corresponding pixel is (x, y)`` -- the paper's form verbatim, WITHOUT a
+trailing period (the paper quotes none; the release ships no training answer). The
+parser accepts it with or without the period, inside extra text, after a complete
+``<think>`` block, or a bare ``(x, y)``.
+
+Parser rules: prefer the pair after "corresponding pixel is"; otherwise the LAST
+parenthesised pair in the text after removing ``<think>`` blocks. Failures: empty,
+unclosed ``<think>``, no pair, a tuple with other than two numbers, non-finite, or a
+coordinate outside [-1000, 2000] (beyond half an image outside the frame: implausible).
+Values are returned as floats on the 1000-grid (models may write decimals).
+"""
+
+from __future__ import annotations
+
+import re
+
+from vlm3.protocol.parsing import NUMBER_PATTERN, Parsed, check_text, find_numbers, strip_think, to_finite_float
+
+PROMPT_TEMPLATE = (
+    "Given these two images, what pixel in the second image corresponds to pixel ({x1}, {y1}) "
+    "in the first image? Report the answer as (x, y)."
+)
+THINK_INSTRUCTION = (
+    ' Please think step by step and follow the format: "<think> [think process] </think>\n\n[answer]".'
+)
+ANSWER_TEMPLATE = "The corresponding pixel is ({x}, {y})"
+
+#: Parsed coordinates outside this range are rejected as implausible.
+PLAUSIBLE_RANGE = (-1000.0, 2000.0)
+
+_TUPLE = re.compile(r"\(([^()]*)\)")
+_LEAD = re.compile(r"corresponding\s+pixel\s+is\s*:?\s*\(([^()]*)\)", re.IGNORECASE)
+
+
+def prompt(xy_norm1000, think: bool = False) -> str:
+    """The release prompt for a query pixel (x, y) of image 1 on the 1000-grid (integers)."""
+    x, y = _int_pair(xy_norm1000)
+    text = PROMPT_TEMPLATE.format(x1=x, y1=y)
+    return text + THINK_INSTRUCTION if think else text
+
+
+def render_answer(xy_norm1000) -> str:
+    """``The corresponding pixel is (x, y)`` for integer 1000-grid coordinates in image 2."""
+    x, y = _int_pair(xy_norm1000)
+    return ANSWER_TEMPLATE.format(x=x, y=y)
+
+
+def parse_answer(text: str) -> Parsed[tuple[float, float]]:
+    """(x, y) on image 2's 1000-grid from a model answer; never raises."""
+    reason = check_text(text)
+    if reason:
+        return Parsed.failure(reason)
+    cleaned, think_reason = strip_think(text)
+    if think_reason:
+        return Parsed.failure(think_reason)
+    m = _LEAD.search(cleaned)
+    if m is not None:
+        inner = m.group(1)
+    else:
+        tuples = _TUPLE.findall(cleaned)
+        if not tuples:
+            return Parsed.failure("no (x, y) pair found")
+        inner = tuples[-1]
+    return _pair_from_inner(inner)
+
+
+def _pair_from_inner(inner: str) -> Parsed[tuple[float, float]]:
+    tokens = [t.strip() for t in inner.split(",")]
+    if len(tokens) != 2:
+        return Parsed.failure(f"expected 2 coordinates, got {len(tokens)} in ({inner.strip()})")
+    values = []
+    for tok in tokens:
+        if re.fullmatch(NUMBER_PATTERN, tok) is None:
+            nums = find_numbers(tok)
+            return Parsed.failure(f"coordinate {tok!r} is not a number" if not nums
+                                  else f"coordinate {tok!r} has extra text")
+        v = to_finite_float(tok)
+        if v is None:
+            return Parsed.failure(f"coordinate {tok!r} is not finite")
+        if not (PLAUSIBLE_RANGE[0] <= v <= PLAUSIBLE_RANGE[1]):
+            return Parsed.failure(f"coordinate {v} outside plausible range {PLAUSIBLE_RANGE}")
+        values.append(v)
+    return Parsed.success((values[0], values[1]))
+
+
+def _int_pair(xy) -> tuple[int, int]:
+    try:
+        x, y = xy
+        xi, yi = int(x), int(y)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"xy_norm1000 must be two integers, got {xy!r}") from exc
+    if xi != x or yi != y:
+        raise ValueError(f"xy_norm1000 must be integers (use codecs.encode_xy_norm1000), got {xy!r}")
+    if not (0 <= xi <= 1000 and 0 <= yi <= 1000):
+        raise ValueError(f"xy_norm1000 must lie in [0, 1000], got {xy!r}")
+    return xi, yi

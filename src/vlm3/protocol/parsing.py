@@ -1,0 +1,112 @@
+"""The parse result type and the shared number/tag scanners of the text protocol.
+
+Owns `Parsed` (what every answer parser returns: never an exception on model text) and
+the small, strict helpers the task parsers share: finding numbers, stripping
+`<think>...</think>` blocks, checking finiteness.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+T = TypeVar("T")
+
+#: A decimal number as models write it: optional sign, digits with optional fraction,
+#: optional exponent. Words such as "nan" or "inf" are deliberately not numbers here.
+NUMBER_PATTERN = r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?"
+
+_THINK_BLOCK = re.compile(r"<think>.*?</think>", re.DOTALL | re.IGNORECASE)
+
+#: Inputs longer than this are rejected before any regex runs (guards runaway generations).
+MAX_TEXT_CHARS = 100_000
+
+
+@dataclass(frozen=True)
+class Parsed(Generic[T]):
+    """Result of parsing one model answer.
+
+    ok: True when `value` holds the parsed quantity.
+    value: the parsed value when ok; on failure None, or (where a parser documents it)
+        a partial result useful for diagnosis.
+    reason: None when ok, else a short human-readable reason for the failure.
+    """
+
+    ok: bool
+    value: T | None = None
+    reason: str | None = None
+
+    @staticmethod
+    def success(value: T) -> "Parsed[T]":
+        return Parsed(True, value, None)
+
+    @staticmethod
+    def failure(reason: str, value: Any = None) -> "Parsed[Any]":
+        return Parsed(False, value, reason)
+
+
+def check_text(text: object) -> str | None:
+    """Return a failure reason if `text` is not usable model output, else None."""
+    if not isinstance(text, str):
+        return f"answer is not a string (got {type(text).__name__})"
+    if not text.strip():
+        return "empty answer"
+    if len(text) > MAX_TEXT_CHARS:
+        return f"answer longer than {MAX_TEXT_CHARS} characters"
+    return None
+
+
+def strip_think(text: str) -> tuple[str, str | None]:
+    """Remove complete `<think>...</think>` blocks.
+
+    Returns (remaining text, failure reason or None). An opening `<think>` left without
+    its closing tag means the generation was cut inside the reasoning: that is a failure.
+    """
+    cleaned = _THINK_BLOCK.sub(" ", text)
+    if re.search(r"<think>", cleaned, re.IGNORECASE):
+        return cleaned, "unclosed <think> block (truncated output?)"
+    cleaned = re.sub(r"</think>", " ", cleaned, flags=re.IGNORECASE)
+    return cleaned, None
+
+
+def to_finite_float(token: str) -> float | None:
+    """float(token) if it is finite, else None (overflow such as 1e999 gives None)."""
+    try:
+        value = float(token)
+    except (ValueError, OverflowError):
+        return None
+    return value if math.isfinite(value) else None
+
+
+def find_numbers(text: str) -> list[str]:
+    """All number tokens in `text`, in order (see NUMBER_PATTERN)."""
+    return re.findall(NUMBER_PATTERN, text)
+
+
+# Length units accepted in answers, longest spellings first so the regex prefers them.
+_UNIT_SCALE_M = {
+    "millimeters": 0.001, "millimetres": 0.001, "millimeter": 0.001, "millimetre": 0.001, "mm": 0.001,
+    "centimeters": 0.01, "centimetres": 0.01, "centimeter": 0.01, "centimetre": 0.01, "cm": 0.01,
+    "meters": 1.0, "metres": 1.0, "meter": 1.0, "metre": 1.0, "m": 1.0,
+    "kilometers": 1000.0, "kilometres": 1000.0, "kilometer": 1000.0, "kilometre": 1000.0, "km": 1000.0,
+    "inches": 0.0254, "inch": 0.0254, "in": 0.0254, '"': 0.0254,
+    "feet": 0.3048, "foot": 0.3048, "ft": 0.3048, "'": 0.3048,
+}
+#: Regex alternation of the unit spellings (word-bounded where the unit is a word).
+def _unit_regex(unit: str) -> str:
+    if unit == "in":  # "1.5 in the box" is not inches: "in" must not be followed by a word
+        return r"in\b(?!\s+[A-Za-z])"
+    return re.escape(unit) + (r"\b" if unit[-1].isalpha() else "")
+
+
+LENGTH_UNIT_PATTERN = "(?:" + "|".join(
+    _unit_regex(u) for u in sorted(_UNIT_SCALE_M, key=len, reverse=True)
+) + ")"
+
+
+def unit_scale_m(unit: str) -> float | None:
+    """Metres per `unit` (case-insensitive), or None if the unit is unknown.
+    1 in = 0.0254 m, 1 ft = 0.3048 m (SpatialRGPT-Bench judge conversions)."""
+    return _UNIT_SCALE_M.get(unit.strip().lower())
