@@ -1,0 +1,107 @@
+"""Pluggable single-image calibration for views that come without intrinsics.
+
+Policies (``calibration:`` in the data config):
+
+- ``"none"`` (default): a view without K is refused with a reason saying how to fix it.
+- ``"anycalib"``: AnyCalib (Tirado-Garin & Civera 2025; the model the VLM3 paper used for
+  in-the-wild images) predicts fx, fy, cx, cy. Optional: install it from its repository
+  (see docs/data.md); when it is not importable the record is refused with that reason.
+- ``"fov<deg>"`` (e.g. ``"fov60"``): an explicit, stated guess -- square pixels, principal
+  point at the image centre, horizontal field of view <deg> degrees. Labels built from such
+  views carry ``camera_from: "fallback:fov60"`` so they can be filtered later.
+
+A calibrator is any callable ``(image (H, W, 3) uint8) -> Camera``; ``get_calibrator``
+resolves a policy name to one (``None`` for "none").
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Callable
+
+import numpy as np
+
+from vlm3.data.records import RecordError
+from vlm3.geometry.camera import Camera
+
+Calibrator = Callable[[np.ndarray], Camera]
+
+_FOV = re.compile(r"fov(\d+(?:\.\d+)?)")
+
+
+def fov_calibrator(hfov_deg: float) -> Calibrator:
+    """A calibrator that assumes a horizontal field of view (degrees) and a centred principal point."""
+    if not 1.0 <= hfov_deg <= 179.0:
+        raise ValueError(f"fallback field of view must be in [1, 179] degrees, got {hfov_deg}")
+
+    def calibrate(image: np.ndarray) -> Camera:
+        h, w = image.shape[:2]
+        f = (w / 2.0) / math.tan(math.radians(hfov_deg) / 2.0)
+        return Camera.from_fx_fy_cx_cy(f, f, (w - 1) / 2.0, (h - 1) / 2.0, w, h)
+
+    return calibrate
+
+
+def anycalib_calibrator(model_id: str = "anycalib_pinhole") -> Calibrator:
+    """AnyCalib pinhole calibration; raises ImportError when the package is not installed."""
+    import torch  # noqa: F401  (AnyCalib needs torch; imported here to fail early)
+    from anycalib import AnyCalib  # type: ignore[import-not-found]
+
+    model = AnyCalib(model_id=model_id).eval()
+
+    def calibrate(image: np.ndarray) -> Camera:
+        import torch
+
+        h, w = image.shape[:2]
+        tensor = torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1).float() / 255.0
+        with torch.no_grad():
+            out = model.predict(tensor, cam_id="pinhole")
+        fx, fy, cx, cy = (float(v) for v in out["intrinsics"].reshape(-1)[:4])
+        return Camera.from_fx_fy_cx_cy(fx, fy, cx, cy, w, h)
+
+    return calibrate
+
+
+def get_calibrator(policy: str) -> tuple[Calibrator | None, str]:
+    """Resolve a policy to (calibrator or None, label written into labels as ``camera_from``).
+
+    Raises ValueError for an unknown policy name. "anycalib" without the package returns
+    (None, reason) so records are refused with that reason instead of crashing the build.
+    """
+    if policy == "none":
+        return None, ("no intrinsics and calibration is 'none': set calibration: anycalib "
+                      "(install AnyCalib, see docs/data.md) or opt into a stated guess such as "
+                      "calibration: fov60")
+    if policy == "anycalib":
+        try:
+            return anycalib_calibrator(), "calibrated:anycalib"
+        except ImportError:
+            return None, ("no intrinsics and AnyCalib is not installed (see docs/data.md), "
+                          "or opt into a stated guess such as calibration: fov60")
+    m = _FOV.fullmatch(policy)
+    if m:
+        return fov_calibrator(float(m.group(1))), f"fallback:{policy}"
+    raise ValueError(f"unknown calibration policy {policy!r}; use none, anycalib or fov<deg> (e.g. fov60)")
+
+
+_CACHE: dict[str, tuple[Calibrator | None, str]] = {}
+
+
+def camera_for(path: str, image: np.ndarray, camera: Camera | None,
+               policy: str) -> tuple[Camera, str]:
+    """The view's camera and where it came from ("given", "calibrated:...", "fallback:...").
+
+    Raises RecordError(path, reason) when there is no K and the policy gives none.
+    """
+    if camera is not None:
+        return camera, "given"
+    if policy not in _CACHE:
+        _CACHE[policy] = get_calibrator(policy)
+    calibrator, label = _CACHE[policy]
+    if calibrator is None:
+        raise RecordError(path, label)
+    return calibrator(image), label
+
+
+__all__ = ["Calibrator", "fov_calibrator", "anycalib_calibrator", "get_calibrator", "camera_for"]

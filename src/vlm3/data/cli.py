@@ -1,0 +1,84 @@
+"""``vlm3 data ...``: build a mixed multi-task SFT set from a YAML config, inspect one."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+
+from vlm3.data.config import ConfigError, load_config
+
+
+@click.group("data")
+def data() -> None:
+    """Turn sources (synthetic world, RGB-D folders, pair lists, object Q&A) into chat shards."""
+
+
+@data.command("build")
+@click.argument("config", type=click.Path(dir_okay=False))
+@click.option("--out", "out_dir", default=None, help="Dataset folder (default: output_dir of the config).")
+@click.option("--strict", is_flag=True, help="Stop at the first bad input with a one-line message "
+              "naming the file and the problem (default: skip it and count it in the manifest).")
+@click.option("--engine", type=click.Choice(["local", "ray"]), default="local", show_default=True,
+              help="Run shards in this process, or on Ray Data (needs: pip install 'vlm3[ray]'). "
+                   "Both write the same bytes.")
+@click.option("--var", "variables", multiple=True, metavar="NAME=VALUE",
+              help="Set a ${NAME} used in the config (overrides the environment). Repeatable.")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+def build_cmd(config: str, out_dir: str | None, strict: bool, engine: str,
+              variables: tuple[str, ...], quiet: bool) -> None:
+    """Build (or resume) the dataset described by CONFIG (YAML; see docs/data.md).
+
+    Finished shards are kept (checked against their done-marker checksum), so re-running
+    after an interruption completes the set with the same bytes. Writes images/,
+    shards/<split>/<task>-<source>-NNNNN.jsonl and manifest.json.
+    """
+    from vlm3.data.build import BuildError, build
+
+    try:
+        kv = dict(v.split("=", 1) for v in variables)
+    except ValueError:
+        raise click.UsageError("--var takes NAME=VALUE") from None
+    try:
+        cfg = load_config(config, kv)
+        manifest = build(cfg, out_dir, engine=engine, strict=strict, progress=not quiet)
+    except (ConfigError, BuildError) as err:
+        click.echo(f"error: {err}", err=True)
+        sys.exit(2)
+    n_skip = len(manifest["skipped"]["adapters"]) + len(manifest["skipped"]["build"])
+    click.echo(f"{manifest['total_samples']} samples, {manifest['images']} images, "
+               f"{len(manifest['shards'])} shards, {n_skip} skipped -> "
+               f"{out_dir or cfg.output_dir}/manifest.json")
+    for split, tasks in sorted(manifest["counts"].items()):
+        for task, sources in sorted(tasks.items()):
+            click.echo(f"  {split:5s} {task:14s} " + ", ".join(f"{s}={n}" for s, n in sources.items()))
+    if manifest["skipped"]["by_reason"]:
+        click.echo("skipped by reason:")
+        for reason, n in manifest["skipped"]["by_reason"].items():
+            click.echo(f"  {n:5d}  {reason}")
+
+
+@data.command("inspect")
+@click.argument("shards", type=click.Path(exists=True))
+@click.option("--out", "out_png", default=None, type=click.Path(dir_okay=False),
+              help="Write a PNG of a few samples with the text's points, matches and boxes drawn.")
+@click.option("--per-task", default=1, show_default=True, help="Samples per task on the PNG.")
+@click.option("--scale", default=2, show_default=True, help="Pixel zoom of the drawing.")
+def inspect_cmd(shards: str, out_png: str | None, per_task: int, scale: int) -> None:
+    """Print statistics of SHARDS (a dataset folder, a shards folder or one .jsonl file)."""
+    from vlm3.data.inspect import draw_samples, pick_samples, read_samples, resolve_shards, stats
+
+    try:
+        root, files = resolve_shards(shards)
+        samples = read_samples(files)
+    except (FileNotFoundError, json.JSONDecodeError) as err:
+        click.echo(f"error: {err}", err=True)
+        sys.exit(2)
+    click.echo(json.dumps(stats(samples), indent=1))
+    if out_png:
+        path = draw_samples(pick_samples(samples, per_task), root, out_png, scale)
+        click.echo(f"wrote {path}")
+
+
+__all__ = ["data"]

@@ -1,0 +1,172 @@
+"""Looking at a built set: statistics, and a PNG that draws what the TEXT says on the pixels.
+
+``draw_samples`` decodes the coordinates written in each sample's prompts and answers
+(not the labels) and draws them on the stored standardised images: depth queries as
+dots with the answered metres, correspondences as query/target dots joined across the
+two images, object regions as boxes, pose answers as a caption. A person (or a test) can
+then check that the text and the pixels agree.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter, defaultdict
+from pathlib import Path
+from typing import Any, Iterable
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+from vlm3.data.shards import read_samples
+from vlm3.protocol import codecs
+from vlm3.protocol import correspondence as corr_text
+from vlm3.protocol import depth as depth_text
+
+_DEPTH_Q = re.compile(r"coordinates \((\d+), (\d+)\)")
+_CORR_Q = re.compile(r"corresponds to pixel \((\d+), (\d+)\)")
+_REGION = re.compile(r"bounding box region \((\d+), (\d+), (\d+), (\d+)\)")
+_COLOURS = [(255, 60, 60), (60, 200, 60), (60, 120, 255), (255, 200, 0), (255, 0, 255),
+            (0, 220, 220), (255, 128, 0), (160, 80, 255), (255, 255, 255), (0, 0, 0)]
+
+
+def resolve_shards(path: str | Path) -> tuple[Path, list[Path]]:
+    """(dataset root, shard files) from a dataset dir, a shards folder or one .jsonl file."""
+    p = Path(path)
+    if p.is_file() and p.suffix == ".jsonl":
+        root = p.parent.parent.parent
+        return root, [p]
+    if p.is_dir():
+        files = sorted(p.rglob("*.jsonl"))
+        root = p
+        while root != root.parent and not (root / "images").is_dir():
+            root = root.parent
+        if not files:
+            raise FileNotFoundError(f"{p}: no .jsonl shards found")
+        return (root if (root / "images").is_dir() else p), files
+    raise FileNotFoundError(f"{p}: not a dataset folder or a .jsonl shard")
+
+
+def stats(samples: Iterable[dict[str, Any]]) -> dict[str, Any]:
+    """Counts per split/task/source, Q&A turns per sample, image sizes, depth label range."""
+    counts: dict = defaultdict(Counter)
+    turns: dict[str, list[int]] = defaultdict(list)
+    sizes: Counter = Counter()
+    depth_m: list[float] = []
+    for s in samples:
+        counts[f"{s['split']}/{s['task']}"][s["source"]] += 1
+        turns[s["task"]].append(len(s["messages"]) // 2)
+        for pm in s["pixmaps"]:
+            sizes[f"{pm['dst']['width']}x{pm['dst']['height']}"] += 1
+        if s["task"] == "depth":
+            depth_m.extend(p["depth_m"] for p in s["labels"]["points"])
+    out = {"counts": {k: dict(v) for k, v in sorted(counts.items())},
+           "qa_per_sample_mean": {k: float(np.mean(v)) for k, v in sorted(turns.items())},
+           "image_sizes": dict(sizes.most_common(10))}
+    if depth_m:
+        out["depth_m"] = {"min": float(np.min(depth_m)), "median": float(np.median(depth_m)),
+                          "max": float(np.max(depth_m))}
+    return out
+
+
+def text_points(sample: dict[str, Any], sizes: list[tuple[int, int]]) -> dict[str, Any]:
+    """Coordinates written in the sample's text, decoded to pixels of the stored images.
+
+    Returns {"depth": [(x, y, answer_m)], "matches": [((x0, y0), (x1, y1))],
+    "boxes": [(x1, y1, x2, y2)]} (pixels of image 0, or of image 1 for match targets).
+    """
+    msgs = sample["messages"]
+    out: dict[str, Any] = {"depth": [], "matches": [], "boxes": []}
+    for k in range(0, len(msgs), 2):
+        q, a = msgs[k]["content"], msgs[k + 1]["content"]
+        if sample["task"] == "depth":
+            m = _DEPTH_Q.search(q)
+            val = depth_text.parse_answer(a)
+            if m:
+                x, y = codecs.decode_xy_norm2000((int(m[1]), int(m[2])), *sizes[0])
+                out["depth"].append((float(x), float(y), val.value if val.ok else None))
+        elif sample["task"] == "correspondence":
+            m = _CORR_Q.search(q)
+            t = corr_text.parse_answer(a)
+            if m and t.ok:
+                p0 = codecs.decode_xy_norm1000((int(m[1]), int(m[2])), *sizes[0])
+                p1 = codecs.decode_xy_norm1000(t.value, *sizes[1])
+                out["matches"].append((tuple(map(float, p0)), tuple(map(float, p1))))
+        elif sample["task"] == "object":
+            for r in _REGION.findall(q):
+                box = tuple(float(v) for v in codecs.decode_box_norm1000([int(v) for v in r], *sizes[0]))
+                if box not in out["boxes"]:
+                    out["boxes"].append(box)
+    return out
+
+
+def _panel(sample: dict[str, Any], root: Path, scale: int) -> Image.Image:
+    imgs = [Image.open(root / p).convert("RGB") for p in sample["images"]]
+    sizes = [im.size for im in imgs]
+    pts = text_points(sample, sizes)
+    width = sum(im.width for im in imgs) * scale
+    height = max(im.height for im in imgs) * scale + 16 * (1 + (sample["task"] == "pose") * 3)
+    canvas = Image.new("RGB", (width, height), (30, 30, 30))
+    x_off = []
+    x = 0
+    for im in imgs:
+        canvas.paste(im.resize((im.width * scale, im.height * scale), Image.NEAREST), (x, 0))
+        x_off.append(x)
+        x += im.width * scale
+    d = ImageDraw.Draw(canvas)
+
+    def S(px: float) -> float:  # pixel centre -> canvas coordinate
+        return (px + 0.5) * scale
+
+    for i, (px, py, val) in enumerate(pts["depth"]):
+        c = _COLOURS[i % len(_COLOURS)]
+        d.ellipse([S(px) - 3, S(py) - 3, S(px) + 3, S(py) + 3], outline=c, width=2)
+        d.text((S(px) + 4, S(py) - 6), "?" if val is None else f"{val:.2f}", fill=c)
+    for i, (p0, p1) in enumerate(pts["matches"]):
+        c = _COLOURS[i % len(_COLOURS)]
+        a = (S(p0[0]) + x_off[0], S(p0[1]))
+        b = (S(p1[0]) + x_off[1], S(p1[1]))
+        d.ellipse([a[0] - 3, a[1] - 3, a[0] + 3, a[1] + 3], outline=c, width=2)
+        d.ellipse([b[0] - 3, b[1] - 3, b[0] + 3, b[1] + 3], outline=c, width=2)
+        d.line([a, b], fill=c, width=1)
+    for i, (x1, y1, x2, y2) in enumerate(pts["boxes"]):
+        c = _COLOURS[i % len(_COLOURS)]
+        d.rectangle([S(x1), S(y1), S(x2), S(y2)], outline=c, width=2)
+    caption = [f"{sample['task']} | {sample['source']} | {sample['id']}"]
+    if sample["task"] == "pose":
+        caption += [m["content"][:110] for m in sample["messages"][1::2]]
+    for k, line in enumerate(caption):
+        d.text((4, max(im.height for im in imgs) * scale + 2 + 16 * k), line, fill=(230, 230, 230))
+    return canvas
+
+
+def draw_samples(samples: list[dict[str, Any]], root: str | Path, out_png: str | Path,
+                 scale: int = 2) -> Path:
+    """Stack one panel per sample (see module docstring) into ``out_png``."""
+    panels = [_panel(s, Path(root), scale) for s in samples]
+    if not panels:
+        raise ValueError("no samples to draw")
+    w = max(p.width for p in panels)
+    h = sum(p.height for p in panels) + 6 * (len(panels) - 1)
+    sheet = Image.new("RGB", (w, h), (0, 0, 0))
+    y = 0
+    for p in panels:
+        sheet.paste(p, (0, y))
+        y += p.height + 6
+    out = Path(out_png)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    sheet.save(out)
+    return out
+
+
+def pick_samples(samples: list[dict[str, Any]], per_task: int = 1) -> list[dict[str, Any]]:
+    """The first ``per_task`` samples of every task present (a small, varied sheet)."""
+    seen: Counter = Counter()
+    out = []
+    for s in samples:
+        if seen[s["task"]] < per_task:
+            out.append(s)
+            seen[s["task"]] += 1
+    return out
+
+
+__all__ = ["resolve_shards", "stats", "text_points", "draw_samples", "pick_samples", "read_samples"]

@@ -1,0 +1,95 @@
+"""Per-task standardisation of a view: decode, calibrate if needed, focal-normalise, grid-crop.
+
+``standardize_view`` returns the ``Standardized`` image (H, W, 3 uint8, both sides multiples
+of the grid, H*W <= max_pixels) with its camera (focal = the task's target), the depth map
+(metres, of the kind requested, 0 = no measurement) and the ``PixelMap`` to the original
+image. Geometry comes from ``vlm3.geometry.focal`` / ``vlm3.geometry.crop``; this module
+only wires loading, calibration and depth kinds together and turns geometry errors into
+``RecordError`` naming the file.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from vlm3.data.calibration import camera_for
+from vlm3.data.loading import check_image_matches_camera, load_depth_m, load_image_rgb
+from vlm3.data.records import RecordError, ViewRecord
+from vlm3.geometry.camera import GeometryError
+from vlm3.geometry.crop import crop_to_grid
+from vlm3.geometry.depth import ray_map_from_z_map
+from vlm3.geometry.focal import Standardized, normalize_focal
+
+
+@dataclass(frozen=True)
+class StandardView:
+    """A standardised view plus provenance: ``camera_from`` and the depth kind of ``std.depth_m``."""
+
+    std: Standardized
+    camera_from: str
+    depth_kind: str | None
+
+
+def convert_depth_map(std: Standardized, src_kind: str, dst_kind: str) -> np.ndarray:
+    """(H, W) depth of ``std`` converted between "z" and "ray" with the standardised camera."""
+    depth = std.depth_m
+    if depth is None:
+        raise ValueError("standardised view has no depth")
+    if src_kind == dst_kind:
+        return depth
+    valid = depth > 0
+    ray_scale = ray_map_from_z_map(std.camera, valid.astype(np.float32))  # |K^-1 (x, y, 1)|
+    out = np.zeros_like(depth)
+    if dst_kind == "ray":
+        out[valid] = depth[valid] * ray_scale[valid]
+    else:
+        out[valid] = depth[valid] / ray_scale[valid]
+    return out
+
+
+def standardize_view(view: ViewRecord, focal_px: float, max_pixels: int, grid: int = 32,
+                     calibration: str = "none", with_depth: bool = False,
+                     depth_kind: str | None = None) -> StandardView:
+    """Load and standardise one view for a task.
+
+    Args:
+        view: the record (image path, camera or None, optional depth file).
+        focal_px: target focal length (pixels) after normalisation.
+        max_pixels: pixel budget of the output (tokens * grid**2).
+        grid: side multiple (Qwen3-VL: 32).
+        calibration: policy for views without K (see ``vlm3.data.calibration``).
+        with_depth: load the depth map too (RecordError if the view has none).
+        depth_kind: kind of the returned depth ("z" or "ray"); None = as stored.
+
+    Raises:
+        RecordError naming the file and the problem (unreadable image, size mismatch,
+        bad depth, no intrinsics, image too small for one grid cell).
+    """
+    image = load_image_rgb(view.image_path)
+    camera, camera_from = camera_for(view.image_path, image, view.camera, calibration)
+    check_image_matches_camera(view.image_path, image, camera)
+    depth = None
+    kind = None
+    if with_depth:
+        if view.depth is None:
+            raise RecordError(view.image_path, "this task needs depth but the view has none")
+        depth = load_depth_m(view.depth, camera.width, camera.height)
+        kind = view.depth.kind
+    try:
+        std = normalize_focal(image, camera, focal_px, depth)
+        std = crop_to_grid(std, max_pixels, grid)
+    except GeometryError as err:
+        raise RecordError(view.image_path, str(err)) from None
+    if with_depth:
+        if not np.any(std.depth_m > 0):
+            raise RecordError(view.depth.path, "no valid depth left after standardisation")
+        if depth_kind is not None and depth_kind != kind:
+            std = Standardized(std.image, std.camera, std.pixmap,
+                               convert_depth_map(std, kind, depth_kind))
+            kind = depth_kind
+    return StandardView(std, camera_from, kind)
+
+
+__all__ = ["StandardView", "standardize_view", "convert_depth_map"]

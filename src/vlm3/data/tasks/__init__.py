@@ -1,0 +1,92 @@
+"""Task builders: one record + a seeded RNG -> one chat sample draft in the text protocol.
+
+Each builder module (``depth``, ``correspondence``, ``pose``, ``objects``) has
+``build(record, ctx: BuildContext, rng) -> SampleDraft`` and raises ``RecordError`` for
+input it cannot use (counted as a skip). A draft holds standardised images as arrays;
+the shard writer stores them (content-addressed PNG) and fills in ids and paths.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from vlm3.data.config import TaskConfig
+
+
+@dataclass(frozen=True)
+class BuildContext:
+    """What a builder needs besides the record: task knobs, grid, calibration, source options."""
+
+    task: TaskConfig
+    grid: int = 32
+    calibration: str = "none"
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class SampleDraft:
+    """A sample before storage: images (H, W, 3) uint8, (question, answer) turns, labels, pixmaps.
+
+    The shard writer packs the turns with ``vlm3.protocol.packing.pack_sample``.
+    """
+
+    images: list[np.ndarray]
+    qa: list[tuple[str, str]]
+    labels: dict[str, Any]
+    pixmaps: list[dict[str, Any]]
+
+
+def spread_pick(xy: np.ndarray, width: int, height: int, n: int, rng: np.random.Generator,
+                values: np.ndarray | None = None, cells: int = 3, value_bins: int = 4,
+                max_candidates: int = 4096) -> np.ndarray:
+    """Indices of up to ``n`` candidates spread over the image (cells x cells) and, when
+    ``values`` is given, over its range (quantile bins). Round-robin over non-empty groups
+    in random order; deterministic for a given ``rng`` state.
+
+    Args:
+        xy: (N, 2) integer pixel coordinates of candidates.
+        values: optional (N,) values to spread over (e.g. depth in metres).
+        max_candidates: above this many candidates, work on a uniform random subset of
+            about this size (keeps the cost independent of the image size).
+    Returns: (k,) int indices into ``xy``, k = min(n, N), distinct.
+    """
+    if len(xy) > max_candidates:
+        sub = np.unique(rng.integers(0, len(xy), size=max_candidates))
+        picked = spread_pick(xy[sub], width, height, n, rng,
+                             None if values is None else values[sub], cells, value_bins,
+                             max_candidates)
+        return sub[picked]
+    count = len(xy)
+    if count == 0 or n <= 0:
+        return np.zeros(0, dtype=np.int64)
+    cx = np.minimum(xy[:, 0] * cells // max(width, 1), cells - 1)
+    cy = np.minimum(xy[:, 1] * cells // max(height, 1), cells - 1)
+    group = cx * cells + cy
+    if values is not None and value_bins > 1:
+        ranks = np.argsort(np.argsort(values, kind="stable"), kind="stable")
+        group = group * value_bins + (ranks * value_bins // count)
+    order = rng.permutation(count)  # random order inside each group
+    g_sorted = group[order]
+    uniq = np.unique(g_sorted)
+    buckets = [order[g_sorted == g] for g in uniq]
+    bucket_order = rng.permutation(len(buckets))
+    picked: list[int] = []
+    depth = 0
+    while len(picked) < min(n, count):
+        progressed = False
+        for b in bucket_order:
+            if depth < len(buckets[b]):
+                picked.append(int(buckets[b][depth]))
+                progressed = True
+                if len(picked) >= n:
+                    break
+        if not progressed:
+            break
+        depth += 1
+    return np.asarray(picked, dtype=np.int64)
+
+
+__all__ = ["BuildContext", "SampleDraft", "spread_pick"]

@@ -1,0 +1,51 @@
+"""Pose task: the released four questions about two standardised views, packed in one sample.
+
+Both views are focal-normalised (release: 750 px) and grid-cropped; cropping and scaling
+change intrinsics only, so the relative pose is the record's ``T_cam1_from_cam0`` (image 0
+is the protocol's "camera 1", the reference). The distance question is asked only for
+metric sources. Answers come from ``vlm3.protocol.pose``.
+
+Labels: ``{"T_cam1_from_cam0": 4x4, "R_cam0_from_cam1": 3x3 (camera 2 relative to camera 1
+in protocol terms), "t_cam0_from_cam1_m": (3,) (camera 1's centre in camera 0), "metric",
+"covisibility", "cameras": [std camera dicts]}``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from vlm3.data.records import PairRecord, RecordError
+from vlm3.data.standardize import standardize_view
+from vlm3.data.tasks import BuildContext, SampleDraft
+from vlm3.geometry.transforms import invert_T
+from vlm3.protocol import pose as pose_text
+
+
+def build(record: PairRecord, ctx: BuildContext, rng: np.random.Generator) -> SampleDraft:
+    """One pose sample from a pair (RecordError if unusable: unreadable image, zero motion...)."""
+    if not isinstance(record, PairRecord):
+        raise RecordError(record.record_id, "pose task needs a pair record")
+    if record.covisibility is not None and record.covisibility < ctx.task.min_covisibility:
+        raise RecordError(record.record_id, f"covisibility {record.covisibility:.2f} below "
+                                            f"{ctx.task.min_covisibility}")
+    views = [standardize_view(v, ctx.task.focal_px, ctx.task.max_pixels, ctx.grid, ctx.calibration)
+             for v in (record.view0, record.view1)]
+    T = np.asarray(record.T_cam1_from_cam0, dtype=np.float64)
+    try:
+        answers = pose_text.render_answers_from_T_cam2_from_cam1(T, metric=record.metric)
+    except ValueError as err:
+        raise RecordError(record.record_id, str(err)) from None
+    qa = [(pose_text.QUESTIONS[q], answers[q]) for q in pose_text.QUESTION_IDS if q in answers]
+    T_inv = invert_T(T)
+    labels = {
+        "T_cam1_from_cam0": T.tolist(),
+        "R_cam0_from_cam1": T_inv[:3, :3].tolist(),
+        "t_cam0_from_cam1_m": T_inv[:3, 3].tolist(),
+        "metric": record.metric, "covisibility": record.covisibility,
+        "question_ids": [q for q in pose_text.QUESTION_IDS if q in answers],
+        "cameras": [v.std.camera.to_dict() for v in views],
+        "camera_from": [v.camera_from for v in views],
+        "record_id": record.record_id, "scene_id": record.scene_id,
+    }
+    return SampleDraft([v.std.image for v in views], qa, labels,
+                       [v.std.pixmap.to_dict() for v in views])
