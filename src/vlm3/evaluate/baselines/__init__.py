@@ -1,0 +1,1 @@
+"""Baselines behind the predictor interface: text-codec oracle, trivial answers, SIFT."""

@@ -1,0 +1,195 @@
+"""Transformers ``generate`` backend, with image-prefix reuse for many questions per image.
+
+Each question is asked independently, in the layout training uses: one user turn holding
+the image placeholder(s) and then the question text, followed by the assistant header.
+All questions of a Request share the tokens up to where their texts first differ (chat
+header, all image tokens, the common start of the prompt). With ``reuse_prefix`` (default)
+that prefix is encoded ONCE (vision tower + language model, giving a KV cache); the
+questions are then grouped by suffix length and decoded in batches from a copy of that
+cache, so a 32x24 dense depth grid costs one image encoding and a few batched decodes.
+With ``reuse_prefix=False`` every question is one full ``generate`` call (the reference).
+
+Greedy decoding; answers are raw text with special tokens stripped.
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from collections import defaultdict
+from typing import Any, Sequence
+
+import torch
+
+from vlm3.infer.predictor import InputError, Prediction, Request, file_fingerprint, load_image_rgb
+
+
+class HFPredictor:
+    """A Qwen3-VL model + processor answering Requests with ``model.generate``.
+
+    Args:
+        model: a ``Qwen3VLForConditionalGeneration`` (eval mode is set here).
+        processor: its processor (``vlm3.model`` builds one offline).
+        name: label for reports.
+        batch_size: questions decoded together from one prefix cache.
+        max_new_tokens: answer length cap (tokens).
+        reuse_prefix: encode image + common prompt prefix once per Request.
+        fingerprint_text: identifies the weights for prediction caching.
+    """
+
+    def __init__(self, model: Any, processor: Any, name: str = "model", batch_size: int = 64,
+                 max_new_tokens: int = 48, reuse_prefix: bool = True, fingerprint_text: str = "") -> None:
+        self.model = model.eval()
+        self.processor = processor
+        self.name = name
+        self.batch_size = int(batch_size)
+        self.max_new_tokens = int(max_new_tokens)
+        self.reuse_prefix = bool(reuse_prefix)
+        self._fingerprint = fingerprint_text
+        tok = processor.tokenizer
+        self.pad_token_id = tok.pad_token_id if tok.pad_token_id is not None else tok.eos_token_id
+
+    @classmethod
+    def from_pretrained(cls, name_or_path: str, name: str | None = None, tiny_preset: str | None = None,
+                        device: str | None = None, dtype: str = "auto", max_pixels: int | None = None,
+                        **kwargs: Any) -> "HFPredictor":
+        """Load through the model factory (preset name, checkpoint dir, or cached hub id).
+
+        Raises InputError (one line) when the path is not a loadable Qwen3-VL model.
+        """
+        from vlm3.model.factory import ModelLoadError, load_model_and_processor
+
+        try:
+            model, processor = load_model_and_processor(name_or_path, dtype=dtype, tiny_preset=tiny_preset,
+                                                        device=device, max_pixels=max_pixels)
+        except (ModelLoadError, OSError) as err:
+            raise InputError(str(err).splitlines()[0]) from None
+        from pathlib import Path
+
+        p = Path(name_or_path)
+        fp = file_fingerprint(p) if p.exists() else f"preset:{tiny_preset or name_or_path}"
+        return cls(model, processor, name=name or p.name or str(name_or_path), fingerprint_text=fp, **kwargs)
+
+    def fingerprint(self) -> str:
+        return f"hf|{self._fingerprint}|tokens={self.max_new_tokens}"
+
+    # ------------------------------------------------------------------ inputs
+    def _chat_text(self, n_images: int, question: str) -> str:
+        content = [{"type": "image"} for _ in range(n_images)] + [{"type": "text", "text": question}]
+        messages = [{"role": "user", "content": content}]
+        return self.processor.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+
+    def _full_inputs(self, images: list, question: str) -> dict[str, torch.Tensor]:
+        text = self._chat_text(len(images), question)
+        batch = self.processor(text=[text], images=images or None, return_tensors="pt")
+        return {k: v.to(self.model.device) for k, v in batch.items()}
+
+    def _decode(self, out: torch.Tensor, prompt_len: int) -> list[str]:
+        return self.processor.tokenizer.batch_decode(out[:, prompt_len:], skip_special_tokens=True)
+
+    def _generate(self, **inputs: Any) -> torch.Tensor:
+        return self.model.generate(**inputs, max_new_tokens=self.max_new_tokens, do_sample=False,
+                                   pad_token_id=self.pad_token_id, temperature=None, top_p=None, top_k=None)
+
+    # ------------------------------------------------------------------ predict
+    def predict(self, requests: Sequence[Request]) -> list[Prediction]:
+        """Answer every question of every request (see module doc for the two paths)."""
+        out = []
+        for req in requests:
+            t0 = time.perf_counter()
+            images = [load_image_rgb(im) for im in req.images]
+            if not req.questions:
+                texts: list[str] = []
+            elif self.reuse_prefix:
+                texts = self.answer_with_prefix_reuse(images, req.questions)
+            else:
+                texts = self.answer_one_by_one(images, req.questions)
+            out.append(Prediction(req.id, texts, time.perf_counter() - t0))
+        return out
+
+    @torch.inference_mode()
+    def answer_one_by_one(self, images: list, questions: Sequence[str]) -> list[str]:
+        """One full ``generate`` (image encoding included) per question."""
+        texts = []
+        for q in questions:
+            inputs = self._full_inputs(images, q)
+            texts += self._decode(self._generate(**inputs), inputs["input_ids"].shape[1])
+        return texts
+
+    @torch.inference_mode()
+    def answer_with_prefix_reuse(self, images: list, questions: Sequence[str]) -> list[str]:
+        """Encode the shared prefix once, decode the questions in batches from its KV cache."""
+        tok = self.processor.tokenizer
+        first = self._full_inputs(images, questions[0])
+        raw_ids = [tok(self._chat_text(len(images), q), add_special_tokens=False)["input_ids"] for q in questions]
+        # Common prefix of the *unexpanded* token ids; image placeholders expand by a fixed count.
+        lcp = _common_prefix_len(raw_ids)
+        expansion = first["input_ids"].shape[1] - len(raw_ids[0])
+        prefix_len = lcp + expansion
+        ids0 = first["input_ids"]
+        prefix_kwargs = {k: v for k, v in first.items() if k not in ("input_ids", "attention_mask", "mm_token_type_ids")}
+        mm = first.get("mm_token_type_ids")
+        if mm is not None:
+            prefix_kwargs["mm_token_type_ids"] = mm[:, :prefix_len]
+        prefix_out = self.model(input_ids=ids0[:, :prefix_len], attention_mask=torch.ones_like(ids0[:, :prefix_len]),
+                                use_cache=True, **prefix_kwargs)
+        cache = prefix_out.past_key_values
+        rope_deltas = getattr(getattr(self.model, "model", None), "rope_deltas", None)
+        groups: dict[int, list[int]] = defaultdict(list)
+        for i, ids in enumerate(raw_ids):
+            groups[len(ids) - lcp].append(i)
+        texts: list[str] = [""] * len(questions)
+        for idx in groups.values():
+            for start in range(0, len(idx), self.batch_size):
+                chunk = idx[start:start + self.batch_size]
+                texts_chunk = self._decode_from_cache(cache, rope_deltas, ids0[:, :prefix_len], mm, first,
+                                                      [raw_ids[i][lcp:] for i in chunk])
+                for i, t in zip(chunk, texts_chunk):
+                    texts[i] = t
+        return texts
+
+    def _decode_from_cache(self, cache: Any, rope_deltas: Any, prefix_ids: torch.Tensor, mm: Any,
+                           first: dict, suffixes: list[list[int]]) -> list[str]:
+        b = len(suffixes)
+        c = copy.deepcopy(cache)
+        if b > 1:
+            c.batch_repeat_interleave(b)
+        suffix = torch.tensor(suffixes, dtype=prefix_ids.dtype, device=prefix_ids.device)
+        ids = torch.cat([prefix_ids.expand(b, -1), suffix], dim=1)
+        kwargs: dict[str, Any] = {"input_ids": ids, "attention_mask": torch.ones_like(ids), "past_key_values": c}
+        if mm is not None:
+            mm_prefix = mm[:, :prefix_ids.shape[1]].expand(b, -1)
+            kwargs["mm_token_type_ids"] = torch.cat([mm_prefix, torch.zeros_like(suffix)], dim=1)
+        if "image_grid_thw" in first:
+            kwargs["image_grid_thw"] = first["image_grid_thw"].repeat(b, 1)
+        if rope_deltas is not None:  # positions continue from the prefix, whatever ran in between
+            self.model.model.rope_deltas = rope_deltas
+        return self._decode(self._generate(**kwargs), ids.shape[1])
+
+
+def _common_prefix_len(seqs: list[list[int]]) -> int:
+    """Length of the longest common prefix, at most len(shortest) - 1 (one token left to decode)."""
+    shortest = min(len(s) for s in seqs)
+    n = 0
+    while n < shortest - 1 and all(s[n] == seqs[0][n] for s in seqs):
+        n += 1
+    return n
+
+
+def check_model_dir(path: str) -> None:
+    """InputError unless ``path`` is a directory holding a Qwen3-VL ``config.json``."""
+    import json
+    from pathlib import Path
+
+    p = Path(path)
+    if not p.is_dir():
+        raise InputError(f"model directory not found: {p}")
+    cfg = p / "config.json"
+    if not cfg.is_file():
+        raise InputError(f"{p} is not a model directory: no config.json (point --model at a Qwen3-VL checkpoint)")
+    try:
+        model_type = json.loads(cfg.read_text()).get("model_type")
+    except json.JSONDecodeError:
+        raise InputError(f"{cfg} is not valid JSON") from None
+    if model_type != "qwen3_vl":
+        raise InputError(f"{p} holds a {model_type!r} model; vlm3 needs a Qwen3-VL checkpoint (model_type 'qwen3_vl')")

@@ -1,0 +1,119 @@
+"""Pictures and 3D files of predictions: depth PNG, PLY point cloud, match PNG, camera frustums.
+
+Pixel convention as everywhere (x = column, y = row, pixel centres at integers). All
+functions write the file and return its path; matplotlib runs on the Agg backend.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+
+def _dense_from_points(xy_px: np.ndarray, depth_m: np.ndarray, width: int, height: int) -> np.ndarray:
+    """(H, W) nearest-query depth map (Voronoi fill) from sparse query points."""
+    from scipy.spatial import cKDTree
+
+    ys, xs = np.mgrid[0:height, 0:width]
+    _, idx = cKDTree(xy_px).query(np.c_[xs.ravel(), ys.ravel()])
+    return depth_m[idx].reshape(height, width)
+
+
+def depth_png(path: str | Path, image: np.ndarray, xy_px: np.ndarray, depth_m: np.ndarray,
+              title: str = "predicted depth (m)") -> Path:
+    """Image beside a colour-mapped depth map of the queried points (nearest-point fill),
+    with the points drawn on both. image: (H, W, 3) uint8; xy_px: (N, 2); depth_m: (N,), NaN = unparsed."""
+    path = Path(path)
+    h, w = image.shape[:2]
+    ok = np.isfinite(depth_m)
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4.2 * h / w + 0.6), dpi=100)
+    axes[0].imshow(image)
+    axes[0].scatter(xy_px[:, 0], xy_px[:, 1], s=6, c=np.where(ok, "white", "red"), edgecolors="black",
+                    linewidths=0.3)
+    axes[0].set_title("input with queried points")
+    if ok.any():
+        dense = _dense_from_points(xy_px[ok], depth_m[ok], w, h)
+        im = axes[1].imshow(dense, cmap="turbo")
+        axes[1].scatter(xy_px[ok, 0], xy_px[ok, 1], s=4, c="black")
+        fig.colorbar(im, ax=axes[1], fraction=0.046, pad=0.04)
+    axes[1].set_title(title)
+    for a in axes:
+        a.axis("off")
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
+def write_ply(path: str | Path, xyz_m: np.ndarray, rgb: np.ndarray | None = None) -> Path:
+    """ASCII PLY point cloud. xyz_m: (N, 3) camera-frame points (OpenCV, metres); rgb: (N, 3) uint8."""
+    path = Path(path)
+    xyz = np.asarray(xyz_m, dtype=np.float64).reshape(-1, 3)
+    col = np.full((len(xyz), 3), 200, np.uint8) if rgb is None else np.asarray(rgb, np.uint8).reshape(-1, 3)
+    header = ("ply\nformat ascii 1.0\n"
+              f"element vertex {len(xyz)}\nproperty float x\nproperty float y\nproperty float z\n"
+              "property uchar red\nproperty uchar green\nproperty uchar blue\nend_header\n")
+    rows = "".join(f"{p[0]:.5f} {p[1]:.5f} {p[2]:.5f} {c[0]} {c[1]} {c[2]}\n" for p, c in zip(xyz, col))
+    path.write_text(header + rows)
+    return path
+
+
+def match_png(path: str | Path, image0: np.ndarray, image1: np.ndarray, xy0_px: np.ndarray,
+              xy1_px: np.ndarray, gt_xy1_px: np.ndarray | None = None) -> Path:
+    """Side-by-side images with a line per match (NaN rows skipped); GT targets as crosses."""
+    path = Path(path)
+    h = max(image0.shape[0], image1.shape[0])
+    canvas = np.zeros((h, image0.shape[1] + image1.shape[1], 3), np.uint8)
+    canvas[: image0.shape[0], : image0.shape[1]] = image0
+    canvas[: image1.shape[0], image0.shape[1]:] = image1
+    off = image0.shape[1]
+    fig = plt.figure(figsize=(10, 10 * h / canvas.shape[1] + 0.3), dpi=100)
+    ax = fig.add_axes([0, 0, 1, 1])
+    ax.imshow(canvas)
+    colors = plt.cm.hsv(np.linspace(0, 1, max(len(xy0_px), 1), endpoint=False))
+    for i, (a, b) in enumerate(zip(xy0_px, xy1_px)):
+        if np.all(np.isfinite(b)):
+            ax.plot([a[0], b[0] + off], [a[1], b[1]], "-", color=colors[i], lw=1.0)
+            ax.plot([a[0], b[0] + off], [a[1], b[1]], "o", color=colors[i], ms=3)
+        if gt_xy1_px is not None:
+            ax.plot(gt_xy1_px[i][0] + off, gt_xy1_px[i][1], "x", color="white", ms=5)
+    ax.axis("off")
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
+def _frustum_lines(T_world_from_cam: np.ndarray, scale: float) -> list[np.ndarray]:
+    c = np.array([[0, 0, 0], [-1, -0.75, 1.5], [1, -0.75, 1.5], [1, 0.75, 1.5], [-1, 0.75, 1.5]]) * scale
+    p = c @ T_world_from_cam[:3, :3].T + T_world_from_cam[:3, 3]
+    idx = [(0, 1), (0, 2), (0, 3), (0, 4), (1, 2), (2, 3), (3, 4), (4, 1)]
+    return [p[[i, j]] for i, j in idx]
+
+
+def frustum_png(path: str | Path, T_cam1_from_cam2: np.ndarray, T_cam1_from_cam2_gt: np.ndarray | None = None) -> Path:
+    """3D plot of camera 1 (at the origin) and camera 2 placed by ``T_cam1_from_cam2``
+    (camera-2 points -> camera 1), in camera 1's OpenCV frame; optional ground truth dashed."""
+    path = Path(path)
+    fig = plt.figure(figsize=(5, 5), dpi=100)
+    ax = fig.add_subplot(projection="3d")
+    scale = max(0.15, 0.3 * float(np.linalg.norm(T_cam1_from_cam2[:3, 3])))
+    for T, color, style, label in ((np.eye(4), "black", "-", "camera 1"),
+                                   (T_cam1_from_cam2, "tab:blue", "-", "camera 2 (predicted)"),
+                                   (T_cam1_from_cam2_gt, "tab:green", "--", "camera 2 (ground truth)")):
+        if T is None:
+            continue
+        for k, seg in enumerate(_frustum_lines(np.asarray(T, float), scale)):
+            ax.plot(seg[:, 0], seg[:, 2], -seg[:, 1], style, color=color, label=label if k == 0 else None)
+    ax.set_xlabel("x right (m)")
+    ax.set_ylabel("z forward (m)")
+    ax.set_zlabel("up (m)")
+    ax.legend(loc="upper left", fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return path

@@ -1,0 +1,76 @@
+"""Optional vLLM backend (extra ``vllm``): same interface as the transformers backend.
+
+Used when vLLM and a CUDA GPU are present. vLLM's automatic prefix caching plays the role
+of the transformers backend's image-prefix reuse: all questions of a Request share the
+same image + prompt prefix, so their KV blocks are computed once and reused. Greedy
+decoding; prompts are built with the same chat template as training.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Sequence
+
+from vlm3.infer.predictor import InputError, Prediction, Request, file_fingerprint, load_image_rgb
+
+
+def vllm_available() -> tuple[bool, str]:
+    """(usable, reason when not): needs the ``vllm`` package and a CUDA device."""
+    try:
+        import vllm  # noqa: F401
+    except ImportError:
+        return False, "vLLM is not installed (pip install 'vlm3[vllm]')"
+    import torch
+
+    if not torch.cuda.is_available():
+        return False, "vLLM needs a CUDA GPU and none is visible"
+    return True, ""
+
+
+class VLLMPredictor:
+    """A Qwen3-VL checkpoint served in-process by ``vllm.LLM`` with prefix caching on."""
+
+    tasks = ("depth", "correspondence", "pose", "object")
+
+    def __init__(self, model_dir: str, name: str | None = None, max_new_tokens: int = 64,
+                 max_model_len: int = 16384, gpu_memory_utilization: float = 0.85, **llm_kwargs: Any) -> None:
+        ok, why = vllm_available()
+        if not ok:
+            raise InputError(why)
+        from vllm import LLM, SamplingParams
+
+        from vlm3.infer.hf import check_model_dir
+        from vlm3.model.factory import load_model_and_processor
+
+        check_model_dir(model_dir)
+        _, self.processor = load_model_and_processor(model_dir, with_model=False)
+        self.llm = LLM(model=model_dir, enable_prefix_caching=True, max_model_len=max_model_len,
+                       gpu_memory_utilization=gpu_memory_utilization, limit_mm_per_prompt={"image": 2},
+                       **llm_kwargs)
+        self.params = SamplingParams(temperature=0.0, max_tokens=max_new_tokens)
+        self.name = name or model_dir.rstrip("/").split("/")[-1]
+        self._fp = f"vllm|{file_fingerprint(model_dir)}|tokens={max_new_tokens}"
+
+    def fingerprint(self) -> str:
+        return self._fp
+
+    def _prompt(self, n_images: int, question: str) -> str:
+        content = [{"type": "image"} for _ in range(n_images)] + [{"type": "text", "text": question}]
+        return self.processor.apply_chat_template([{"role": "user", "content": content}], tokenize=False,
+                                                  add_generation_prompt=True)
+
+    def predict(self, requests: Sequence[Request]) -> list[Prediction]:
+        """All questions of all requests in one ``generate`` call (vLLM schedules and caches)."""
+        t0 = time.perf_counter()
+        prompts, owners = [], []
+        for k, r in enumerate(requests):
+            images = [load_image_rgb(im) for im in r.images]
+            for q in r.questions:
+                prompts.append({"prompt": self._prompt(len(images), q), "multi_modal_data": {"image": images}})
+                owners.append(k)
+        outs = self.llm.generate(prompts, self.params, use_tqdm=False) if prompts else []
+        texts: list[list[str]] = [[] for _ in requests]
+        for k, o in zip(owners, outs):
+            texts[k].append(o.outputs[0].text)
+        share = (time.perf_counter() - t0) / max(len(requests), 1)
+        return [Prediction(r.id, t, share) for r, t in zip(requests, texts)]

@@ -1,0 +1,110 @@
+"""Two-stage harness with the oracle and hand-made predictors: known scores, counted parse
+failures, cached/resumable stage 1, report.json layout."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from vlm3.evaluate.baselines.oracle import OraclePredictor
+from vlm3.evaluate.baselines.trivial import TrivialPredictor
+from vlm3.evaluate.harness import predict_benchmark, predictions_path, read_jsonl, score_run
+from eval_helpers import H, W, corr_request, depth_request, object_request, pose_request
+from vlm3.infer.predictor import Prediction
+from vlm3.protocol import depth as depth_text
+
+@pytest.fixture(scope="module")
+def requests():
+    rng = np.random.default_rng(0)
+    return ([depth_request(i, rng) for i in range(4)] + [corr_request(i, rng) for i in range(4)]
+            + [pose_request(i, rng) for i in range(6)] + [object_request(i) for i in range(4)])
+
+
+def test_oracle_reaches_the_quantisation_ceiling(tmp_path, requests):
+    oracle = OraclePredictor()
+    predict_benchmark(oracle, "synthetic", requests, tmp_path, config={"a": 1}, progress=False)
+    summary = score_run(tmp_path, model_name="oracle")
+    r = summary["benchmarks"]["synthetic"]["oracle"]
+    assert r["depth"]["delta1"] == 1.0 and r["depth"]["parse_rate"] == 1.0
+    assert r["depth"]["abs_rel"] <= 0.005 / 0.5
+    # EPE bounded by half a cell of the 1000-grid in each axis
+    assert r["correspondence"]["epe_px"] <= 0.5 * np.hypot(W / 1000, H / 1000) + 1e-9
+    assert r["correspondence"]["pck_5px"] == 1.0
+    assert r["pose"]["auc30"] == pytest.approx(100.0)
+    assert r["pose"]["rot_err_deg_median"] < 0.2
+    assert r["object"]["qual_acc"] == 1.0 and r["object"]["quant_success"] == 1.0
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert report["depth"]["delta1"] == 1.0 and "timing_s" in report
+    assert set(report["pose"]) >= {"auc30", "rot_err_deg_median", "trans_err_deg_median", "parse_rate"}
+    assert "| oracle |" in (tmp_path / "table.md").read_text()
+
+
+class HalfBroken:
+    """Answers like the oracle, but every other depth answer is garbage; counts calls."""
+
+    name = "halfbroken"
+    tasks = ("depth",)
+
+    def __init__(self):
+        self.calls = 0
+
+    def fingerprint(self):
+        return "halfbroken-v1"
+
+    def predict(self, reqs):
+        self.calls += len(reqs)
+        out = []
+        for r in reqs:
+            texts = [depth_text.render_answer(p["depth_m"], "plain") if k % 2 == 0 else "I cannot tell."
+                     for k, p in enumerate(r.labels["points"])]
+            out.append(Prediction(r.id, texts))
+        return out
+
+
+def test_parse_failures_are_counted_not_dropped(tmp_path, requests):
+    p = HalfBroken()
+    predict_benchmark(p, "synthetic", requests, tmp_path, progress=False)
+    s = score_run(tmp_path, model_name="halfbroken")["benchmarks"]["synthetic"]["halfbroken"]["depth"]
+    assert s["n_items"] == 32 and s["n_failed"] == 16 and s["parse_rate"] == 0.5
+    assert s["delta1"] == 0.5  # failures scored as wrong
+    recs = read_jsonl(predictions_path(tmp_path, "synthetic", "halfbroken"))
+    assert recs[0]["parse_ok"] == [True, False] * 4 and recs[0]["raw"][1] == "I cannot tell."
+    assert recs[0]["format_version"] and recs[0]["config_hash"] and recs[0]["fingerprint"] == "halfbroken-v1"
+
+
+def test_stage1_resumes_from_cache(tmp_path, requests):
+    p = HalfBroken()
+    depth = [r for r in requests if r.task == "depth"]
+    predict_benchmark(p, "b", depth[:2], tmp_path, progress=False)
+    assert p.calls == 2
+    # an interrupted write leaves a truncated last line: it is dropped and redone
+    path = predictions_path(tmp_path, "b", p.name)
+    path.write_text(path.read_text() + '{"id": "d2", "trunc')
+    stats = predict_benchmark(p, "b", depth, tmp_path, progress=False)
+    assert stats["reused"] == 2 and stats["predicted"] == 2 and p.calls == 4
+    stats = predict_benchmark(p, "b", depth, tmp_path, progress=False)
+    assert stats["predicted"] == 0 and p.calls == 4
+    # a different config invalidates the cache
+    stats = predict_benchmark(p, "b", depth, tmp_path, config={"changed": True}, progress=False)
+    assert stats["predicted"] == 4 and len(read_jsonl(path)) == 4
+
+
+def test_trivial_baseline_fits_training_statistics(tmp_path, requests):
+    train = [{"task": "depth", "labels": {"points": [{"depth_m": v} for v in (1.0, 2.0, 9.0)]}},
+             {"task": "pose", "labels": {"t_cam0_from_cam1_m": [0.0, 0.0, 2.0]}},
+             {"task": "object", "labels": {"questions": [{"kind": "qualitative", "truth": False}] * 3}}]
+    triv = TrivialPredictor().fit(train)
+    assert triv.median_depth_m == 2.0 and triv.qual_majority is False
+    predict_benchmark(triv, "synthetic", requests, tmp_path, progress=False)
+    predict_benchmark(OraclePredictor(), "synthetic", requests, tmp_path, progress=False)
+    s = score_run(tmp_path, model_name="oracle")
+    t = s["benchmarks"]["synthetic"]["trivial"]
+    assert all(t[k]["parse_rate"] == 1.0 for k in ("depth", "correspondence", "pose", "object"))
+    assert t["object"]["qual_acc"] == 0.5  # truths alternate, majority says "no"
+    assert t["pose"]["rot_err_deg_median"] > 4.0  # identity rotation vs 5-60 degree rotations
+    rep = json.loads((tmp_path / "report.json").read_text())
+    assert rep["depth"]["baselines"]["trivial"]["delta1"] < 1.0
+    assert rep["correspondence"]["baselines"]["trivial"]["epe_px"] > rep["correspondence"]["epe_px"]

@@ -1,0 +1,81 @@
+"""`vlm3 predict` bad input: one-line errors saying what to fix (no model needed), and the
+user functions' pixel round trip with the oracle-free trivial path."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from PIL import Image
+
+from vlm3.infer.api import grid_points_px, parse_intrinsics, prepare_image
+from vlm3.infer.cli import predict
+from vlm3.infer.predictor import InputError
+
+
+@pytest.fixture()
+def image_path(tmp_path):
+    p = tmp_path / "img.png"
+    Image.fromarray((np.random.default_rng(0).random((120, 160, 3)) * 255).astype(np.uint8)).save(p)
+    return p
+
+
+def _err(args):
+    r = CliRunner().invoke(predict, args)
+    assert r.exit_code == 2, r.output
+    assert "Traceback" not in r.output
+    return r.output.strip().splitlines()[-1]
+
+
+def test_missing_image(tmp_path):
+    assert "image not found" in _err(["depth", str(tmp_path / "nope.png"), "--points", "1,1"])
+
+
+def test_unreadable_image(tmp_path):
+    bad = tmp_path / "bad.png"
+    bad.write_text("not an image")
+    assert "cannot read image" in _err(["depth", str(bad), "--points", "1,1"])
+
+
+def test_intrinsics_wrong_arity(image_path):
+    line = _err(["depth", str(image_path), "--intrinsics", "100,100,80", "--points", "1,1"])
+    assert "exactly 4 numbers" in line
+
+
+def test_points_outside_image(image_path):
+    line = _err(["depth", str(image_path), "--intrinsics", "100,100,80,60", "--points", "500,10",
+                 "--model", "tiny"])
+    assert "outside the 160x120 image" in line
+
+
+def test_model_dir_not_qwen3vl(tmp_path, image_path):
+    d = tmp_path / "m"
+    d.mkdir()
+    (d / "config.json").write_text(json.dumps({"model_type": "llama"}))
+    line = _err(["depth", str(image_path), "--intrinsics", "100,100,80,60", "--points", "1,1", "--model", str(d)])
+    assert "Qwen3-VL" in line
+    line = _err(["depth", str(image_path), "--intrinsics", "100,100,80,60", "--points", "1,1",
+                 "--model", str(tmp_path)])
+    assert "no config.json" in line
+
+
+def test_points_and_grid_exclusive(image_path):
+    assert "exactly one of" in _err(["depth", str(image_path), "--intrinsics", "100,100,80,60"])
+
+
+def test_missing_intrinsics_follows_calibration_policy(image_path):
+    with pytest.raises(InputError, match="intrinsics"):
+        prepare_image(image_path, None, 100.0, 100_000, calibration="none")
+    prep = prepare_image(image_path, None, 100.0, 100_000, calibration="fov60")
+    assert prep.camera_from == "fallback:fov60"
+
+
+def test_pixel_round_trip_through_standardisation(image_path):
+    prep = prepare_image(image_path, "100,100,80,60", 150.0, 10**6)
+    assert abs(prep.camera.fx - 150.0) < 1.0
+    xy = grid_points_px(160, 120, 4, 3)
+    back = prep.pixmap.to_src(prep.pixmap.to_dst(xy))
+    assert np.abs(back - xy).max() < 1e-6
+    assert parse_intrinsics("1,2,3,4") == (1.0, 2.0, 3.0, 4.0)
