@@ -1,5 +1,6 @@
 """Whole builds: resume after a kill gives the same bytes, shards load with `datasets`,
-mixture proportions follow the weights, splits never share a scene, Ray = local."""
+mixture proportions follow the weights, splits never share a scene
+(Ray = local: tests/test_data_ray.py)."""
 
 from __future__ import annotations
 
@@ -138,11 +139,13 @@ def test_built_splits_share_no_scene(inputs, tmp_path):
     assert all(len(v) == 1 for v in scenes.values())
 
 
-@pytest.mark.ray
-def test_ray_engine_matches_local(inputs, tmp_path):
-    pytest.importorskip("ray", reason="ray extra not installed (pip install 'vlm3[ray]')")
+
+def test_ray_engine_without_ray_says_how_to_install(inputs, tmp_path, monkeypatch):
+    import sys
+
+    from vlm3.data.build import BuildError
+
+    monkeypatch.setitem(sys.modules, "ray", None)  # as if the extra were not installed
     world, rgbd = inputs
-    local, viaray = tmp_path / "local", tmp_path / "ray"
-    build(config_from_dict(_cfg(world, rgbd, local)), progress=False)
-    build(config_from_dict(_cfg(world, rgbd, viaray)), engine="ray", progress=False)
-    assert _tree(local) == _tree(viaray)
+    with pytest.raises(BuildError, match=r"pip install 'vlm3\[ray\]'"):
+        build(config_from_dict(_cfg(world, rgbd, tmp_path / "r")), engine="ray", progress=False)

@@ -142,24 +142,55 @@ def run_local(specs: list[dict], root: Path, strict: bool = False, progress: boo
     return markers
 
 
-def run_ray(specs: list[dict], root: Path, strict: bool = False) -> list[dict]:
-    """Build pending shards with Ray Data (``pip install 'vlm3[ray]'``); same bytes as local."""
+def _build_shard_row(row: dict[str, Any], root: str, strict: bool) -> dict[str, Any]:
+    """Ray Data row function: build the shard whose JSON spec is ``row["spec"]``.
+
+    A BuildError (strict mode) comes back as ``row["error"]`` rather than as a failed Ray
+    task, so the driver can stop with the same one-line message as the local engine.
+    """
+    spec = json.loads(row["spec"])
+    try:
+        marker = build_shard(spec, root, strict)
+    except BuildError as err:
+        return {"name": spec["name"], "error": str(err)}
+    return {"name": marker["name"], "error": ""}
+
+
+def run_ray(specs: list[dict], root: Path, strict: bool = False, progress: bool = True
+            ) -> list[dict]:
+    """Build pending shards with Ray Data (``pip install 'vlm3[ray]'``); same bytes as local.
+
+    Each pending shard is one row (and one block) of a Ray dataset mapped with the same
+    ``build_shard`` as the local engine; images are content-addressed and every file is
+    written atomically, so workers never clash and the bytes do not depend on the order.
+    Connects to the cluster named by ``RAY_ADDRESS`` or starts a local Ray instance
+    (when Ray is not yet initialised). Paths in the config must resolve on every worker
+    (a shared filesystem on a multi-node cluster); the output root is made absolute.
+    """
     try:
         import ray
+        import ray.data
     except ImportError:
         raise BuildError("--engine ray needs the ray extra: pip install 'vlm3[ray]'") from None
+    root = Path(root).resolve()
     pending = [s for s in specs if is_done(root, s) is None]
     if pending:
         if not ray.is_initialized():
-            ray.init(ignore_reinit_error=True, include_dashboard=False, log_to_driver=False)
-        root_s = str(root)
-
-        def work(row: dict) -> dict:
-            marker = build_shard(json.loads(row["spec"]), root_s, strict)
-            return {"marker": json.dumps(marker)}
-
-        ds = ray.data.from_items([{"spec": json.dumps(s)} for s in pending])
-        ds.map(work).materialize()
+            ray.init(include_dashboard=False, log_to_driver=False, configure_logging=False)
+        ctx = ray.data.DataContext.get_current()
+        ctx.enable_progress_bars = progress
+        ds = ray.data.from_items([{"spec": json.dumps(s)} for s in pending],
+                                 override_num_blocks=len(pending))
+        try:
+            rows = ds.map(_build_shard_row, fn_kwargs={"root": str(root), "strict": strict}
+                          ).take_all()
+        except Exception as err:  # a worker crashed (not a record problem): one line, no trace
+            first = str(err).strip().splitlines()
+            raise BuildError(f"Ray engine failed: {first[-1] if first else type(err).__name__}"
+                             ) from None
+        errors = sorted((r["name"], r["error"]) for r in rows if r["error"])
+        if errors:
+            raise BuildError(errors[0][1])
     markers = []
     for s in specs:
         marker = is_done(root, s)
@@ -215,7 +246,7 @@ def build(cfg: DataConfig, out_dir: str | Path | None = None, engine: str = "loc
     if engine == "local":
         markers = run_local(specs, root, strict, progress)
     elif engine == "ray":
-        markers = run_ray(specs, root, strict)
+        markers = run_ray(specs, root, strict, progress)
     else:
         raise BuildError(f"unknown engine {engine!r}; use local or ray")
     _remove_stale(root, {s["name"] for s in specs})

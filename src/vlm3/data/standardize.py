@@ -2,8 +2,8 @@
 
 ``standardize_view`` returns the ``Standardized`` image (H, W, 3 uint8, both sides multiples
 of the grid, H*W <= max_pixels) with its camera (focal = the task's target), the depth map
-(metres, of the kind requested, 0 = no measurement) and the ``PixelMap`` to the original
-image. Geometry comes from ``vlm3.geometry.focal`` / ``vlm3.geometry.crop``; this module
+(metres, of the kind requested, 0 = no measurement; a view into the resampled map, not
+necessarily contiguous) and the ``PixelMap`` to the original image. Geometry comes from ``vlm3.geometry.focal`` / ``vlm3.geometry.crop``; this module
 only wires loading, calibration and depth kinds together and turns geometry errors into
 ``RecordError`` naming the file.
 """
@@ -49,6 +49,21 @@ def convert_depth_map(std: Standardized, src_kind: str, dst_kind: str) -> np.nda
     return out
 
 
+def _crop_to_grid(std: Standardized, max_pixels: int, grid: int) -> Standardized:
+    """``crop_to_grid`` of the image; the depth map gets the same window as a view (no copy).
+
+    The window is read off the cameras (a crop only shifts the principal point), so this
+    follows whatever window ``vlm3.geometry.crop`` chooses.
+    """
+    if std.depth_m is None:
+        return crop_to_grid(std, max_pixels, grid)
+    out = crop_to_grid(Standardized(std.image, std.camera, std.pixmap), max_pixels, grid)
+    x0 = int(round(std.camera.cx - out.camera.cx))
+    y0 = int(round(std.camera.cy - out.camera.cy))
+    depth = std.depth_m[y0:y0 + out.camera.height, x0:x0 + out.camera.width]
+    return Standardized(out.image, out.camera, out.pixmap, depth)
+
+
 def standardize_view(view: ViewRecord, focal_px: float, max_pixels: int, grid: int = 32,
                      calibration: str = "none", with_depth: bool = False,
                      depth_kind: str | None = None) -> StandardView:
@@ -79,11 +94,11 @@ def standardize_view(view: ViewRecord, focal_px: float, max_pixels: int, grid: i
         kind = view.depth.kind
     try:
         std = normalize_focal(image, camera, focal_px, depth)
-        std = crop_to_grid(std, max_pixels, grid)
+        std = _crop_to_grid(std, max_pixels, grid)
     except GeometryError as err:
         raise RecordError(view.image_path, str(err)) from None
     if with_depth:
-        if not np.any(std.depth_m > 0):
+        if not std.depth_m.any():  # loaded maps hold no NaN or negative values
             raise RecordError(view.depth.path, "no valid depth left after standardisation")
         if depth_kind is not None and depth_kind != kind:
             std = Standardized(std.image, std.camera, std.pixmap,

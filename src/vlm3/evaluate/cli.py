@@ -2,28 +2,11 @@
 
 from __future__ import annotations
 
-import json
-import time
 from pathlib import Path
 
 import click
 
 from vlm3.infer.predictor import InputError
-
-
-def _fit_trivial(fit_root: str | None, split: str):
-    from vlm3.evaluate.baselines.trivial import TrivialPredictor
-
-    triv = TrivialPredictor()
-    if fit_root:
-        from vlm3.data.shards import read_samples, shard_paths
-        from vlm3.evaluate.benchmarks import expand_path
-
-        paths = shard_paths(expand_path(fit_root), split)
-        if not paths:
-            raise InputError(f"no {split} shards under {fit_root} to fit the trivial baseline (set trivial_fit.root)")
-        triv.fit(read_samples(paths))
-    return triv
 
 
 @click.command("eval")
@@ -43,68 +26,12 @@ def eval_cmd(config_name: str, model: str | None, baselines: str, run_dir: Path,
 
     Writes RUN_DIR/predictions/*.jsonl, summary.json, report.json and table.md.
     """
-    from vlm3.evaluate.benchmarks import load_eval_config
-    from vlm3.evaluate.harness import config_hash, predict_benchmark, score_run
+    from vlm3.evaluate.run import run_eval
 
+    names = [b.strip() for b in baselines.split(",") if b.strip()]
     try:
-        cfg, benches = load_eval_config(config_name)
-        predictors = []
-        if model:
-            from vlm3.infer.hf import HFPredictor
-
-            mp = HFPredictor.from_pretrained(model, batch_size=batch_size,
-                                             max_new_tokens=int(cfg.get("max_new_tokens", 64)))
-            mp.name = Path(model).name or model
-            predictors.append(mp)
-        names = [b.strip() for b in baselines.split(",") if b.strip()]
-        unknown = set(names) - {"oracle", "trivial", "sift"}
-        if unknown:
-            raise click.BadParameter(f"unknown baselines {sorted(unknown)}; choose from oracle, trivial, sift",
-                                     param_hint="--baselines")
-        fit = cfg.get("trivial_fit") or {}
-        triv = _fit_trivial(fit.get("root"), str(fit.get("split", "train"))) if {"trivial", "sift"} & set(names) else None
-        for n in names:
-            if n == "oracle":
-                from vlm3.evaluate.baselines.oracle import OraclePredictor
-
-                predictors.append(OraclePredictor())
-            elif n == "trivial":
-                predictors.append(triv)
-            else:
-                import numpy as np
-
-                from vlm3.evaluate.baselines.sift import SiftPredictor
-
-                predictors.append(SiftPredictor(distance_m=float(np.linalg.norm(triv.mean_t_m)) or 1.0))
-        if not predictors:
-            raise click.UsageError("nothing to evaluate: give --model and/or --baselines")
-        run_dir.mkdir(parents=True, exist_ok=True)
-        timing: dict[str, float] = {}
-        skipped = []
-        primary = None
-        for b in benches:
-            ok, why = b.available()
-            if not ok:
-                if not b.optional:
-                    raise InputError(f"benchmark {b.name!r}: {why}")
-                skipped.append(f"{b.name}: {why}")
-                click.echo(f"skip benchmark {b.name} ({why})")
-                continue
-            primary = primary or b.name
-            t0 = time.perf_counter()
-            reqs = b.requests()
-            if max_samples:
-                reqs = reqs[:max_samples]
-            timing[f"load:{b.name}"] = round(time.perf_counter() - t0, 3)
-            for p in predictors:
-                stats = predict_benchmark(p, b.name, reqs, run_dir, config={"benchmark": b.options,
-                                                                            "format": cfg.get("format_version")})
-                timing[f"predict:{p.name}:{b.name}"] = round(stats["seconds"], 3)
-                click.echo(f"{p.name} on {b.name}: {stats['predicted']} predicted, {stats['reused']} reused from cache")
-        meta = {"model_name": predictors[0].name if model else None, "primary_benchmark": primary,
-                "config": cfg, "config_hash": config_hash(cfg), "skipped_benchmarks": skipped, "timing_s": timing}
-        (run_dir / "run.json").write_text(json.dumps(meta, indent=2, default=str) + "\n")
-        score_run(run_dir)
+        run_eval(config_name, run_dir, model=model, baselines=names, max_samples=max_samples,
+                 batch_size=batch_size, log=click.echo)
     except InputError as err:
         raise click.UsageError(str(err)) from None
     click.echo((run_dir / "table.md").read_text())

@@ -46,8 +46,9 @@ def crop(std: Standardized, x0: int, y0: int, width: int, height: int) -> Standa
     img = std.image[y0:y0 + height, x0:x0 + width]
     depth = None if std.depth_m is None else std.depth_m[y0:y0 + height, x0:x0 + width]
     new_cam = cam.cropped(x0, y0, width, height)
-    return Standardized(np.ascontiguousarray(img), new_cam, std.pixmap.with_dst(new_cam),
-                        None if depth is None else np.ascontiguousarray(depth))
+    # The image is made contiguous (encoders and processors want that); the depth map
+    # stays a view (callers only read it).
+    return Standardized(np.ascontiguousarray(img), new_cam, std.pixmap.with_dst(new_cam), depth)
 
 
 def crop_to_grid(std: Standardized, max_pixels: int, grid: int = 32,

@@ -3,12 +3,13 @@
 The canonical focal is 1000 px for depth/objects/correspondence and 750 px for pose in
 the VLM3 release. Steps:
 
-1. If the camera has distortion or non-square pixels (|fx - fy| > 1e-3 fx), undistort
-   and resample to square pixels at f0 = max(fx, fy) (OpenCV remap; no detail lost).
-2. Resize by s = target / f0 to (round(W s), round(H s)) with area interpolation when
-   shrinking and bicubic when enlarging. The exact per-axis scale is W'/W and H'/H, so
-   the returned camera's focal is the target up to half a pixel over the image width;
-   the returned camera is the truth and is what labels and maps use.
+1. If the camera has lens distortion or skew, undistort and resample to square pixels at
+   f0 = max(fx, fy) (OpenCV remap; no detail lost).
+2. Resize by (target / fx, target / fy) to (round(W target/fx), round(H target/fy)) with
+   area interpolation when shrinking and bicubic when enlarging; non-square pixels
+   (fx != fy) become square in this same single resampling. The exact per-axis scale is
+   W'/W and H'/H, so the returned camera's focal is the target up to half a pixel over
+   the image size; the returned camera is the truth and is what labels and maps use.
 
 Depth maps follow their image with exact nearest-neighbour sampling (no mixing of
 depths across edges). A :class:`PixelMap` maps points both ways between the original
@@ -25,7 +26,6 @@ import numpy as np
 from vlm3.geometry.camera import Camera, GeometryError
 from vlm3.geometry.depth import check_depth_map
 
-SQUARE_PIXEL_TOL = 1e-3
 
 
 @dataclass(frozen=True)
@@ -91,8 +91,7 @@ def _check_image(image: np.ndarray, camera: Camera) -> np.ndarray:
 
 
 def _needs_undistort(camera: Camera) -> bool:
-    return camera.dist is not None or abs(camera.fx - camera.fy) > SQUARE_PIXEL_TOL * camera.fx \
-        or camera.K[0, 1] != 0
+    return camera.dist is not None or camera.K[0, 1] != 0
 
 
 def undistort_square(image: np.ndarray, camera: Camera,
@@ -144,8 +143,8 @@ def normalize_focal(image: np.ndarray, camera: Camera, target_focal_px: float = 
         depth_m: optional (H, W) depth map (any kind; the kind is not changed) in metres.
 
     Returns:
-        Standardized(image, camera, pixmap, depth_m) with the new camera (focal within
-        half a pixel over the width of the target) and the original <-> new pixel map.
+        Standardized(image, camera, pixmap, depth_m) with the new camera (fx and fy within
+        half a pixel over the image size of the target) and the original <-> new pixel map.
     """
     if not np.isfinite(target_focal_px) or target_focal_px <= 0:
         raise GeometryError(f"target focal length must be positive, got {target_focal_px}")
@@ -155,7 +154,6 @@ def normalize_focal(image: np.ndarray, camera: Camera, target_focal_px: float = 
         std = undistort_square(img, camera, depth)
     else:
         std = Standardized(img, camera, PixelMap(camera, camera), depth)
-    s = target_focal_px / std.camera.fx
-    width = max(1, int(round(std.camera.width * s)))
-    height = max(1, int(round(std.camera.height * s)))
+    width = max(1, int(round(std.camera.width * target_focal_px / std.camera.fx)))
+    height = max(1, int(round(std.camera.height * target_focal_px / std.camera.fy)))
     return resize(std, width, height)

@@ -1,0 +1,7 @@
+"""Plain SFT of Qwen3-VL: answer-only labels, answer-position logits, HF Trainer, `vlm3 train`.
+
+- ``collator.SFTCollator`` / ``collator.encode_sample``: samples -> batches, loss on answers only.
+- ``loss.answer_position_loss``: LM-head logits only where a label is supervised.
+- ``config``: typed recipes (YAML + ``key=value`` overrides); ``trainer.run_training``.
+- ``dataset.ShardDataset``: JSONL shards from ``vlm3 data``.
+"""

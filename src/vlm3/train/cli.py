@@ -1,0 +1,56 @@
+"""``vlm3 train CONFIG [key=value ...]``: supervised fine-tuning from a YAML recipe.
+
+CONFIG is a YAML file or a shipped recipe name (``tiny_cpu``, ``qwen3_vl_4b_depth``,
+``qwen3_vl_4b_object``, ``qwen3_vl_4b_correspondence``, ``qwen3_vl_4b_pose``). Multi-GPU:
+
+    accelerate launch --config_file configs/accelerate/fsdp_hybrid_shard.yaml \\
+        -m vlm3.cli train qwen3_vl_4b_depth data.train_path=/data/vlm3/depth
+"""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from vlm3.train.config import ConfigError, help_text, load_config, recipe_names
+
+
+@click.command(name="train", context_settings={"ignore_unknown_options": False})
+@click.argument("config", required=False)
+@click.argument("overrides", nargs=-1)
+@click.option("--help-config", is_flag=True, help="List every config key with its default and meaning, then exit.")
+@click.option("--print-config", is_flag=True, help="Print the resolved config (after overrides) and exit.")
+def train(config: str | None, overrides: tuple[str, ...], help_config: bool, print_config: bool) -> None:
+    """Fine-tune Qwen3-VL on vlm3 shards with plain SFT (loss on answers only).
+
+    CONFIG: a YAML recipe or a shipped recipe name. OVERRIDES: dotted keys with YAML
+    values, e.g. `train.learning_rate=5e-5 data.train_path=runs/demo/data model.lora.enabled=true`.
+    Resumes from the newest checkpoint in train.output_dir unless train.resume=never.
+    Writes checkpoints, config.yaml, logs.jsonl and TensorBoard logs to train.output_dir.
+    """
+    if help_config:
+        click.echo(help_text())
+        return
+    if config is None:
+        raise click.UsageError(f"give a CONFIG (a YAML file or one of: {', '.join(recipe_names())})")
+    try:
+        cfg = load_config(config, overrides)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+    if print_config:
+        import yaml
+
+        from vlm3.train.config import to_dict
+
+        click.echo(yaml.safe_dump(to_dict(cfg), sort_keys=False))
+        return
+    from vlm3.model.factory import ModelLoadError
+    from vlm3.train.dataset import DatasetFormatError
+    from vlm3.train.trainer import run_training
+
+    try:
+        metrics = run_training(cfg)
+    except (ConfigError, ModelLoadError, DatasetFormatError, FileNotFoundError) as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(json.dumps({k: v for k, v in metrics.items() if isinstance(v, (int, float, str, type(None)))}, indent=1))

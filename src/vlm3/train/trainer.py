@@ -1,0 +1,235 @@
+"""Plain SFT of Qwen3-VL with the transformers ``Trainer`` (the whole VLM3 training recipe).
+
+``run_training(cfg)`` loads the model and processor (``vlm3.model.factory``), reads the
+shards (``vlm3.train.dataset``), batches them with answer-only labels
+(``vlm3.train.collator``) and trains with AdamW, a cosine schedule with warm-up, gradient
+clipping, optional bf16 / gradient checkpointing / LoRA. Multi-GPU runs (FSDP or DeepSpeed)
+come from ``accelerate launch`` / ``torchrun``; nothing here is cluster specific.
+
+``VLM3Trainer`` differs from ``Trainer`` in three small ways: the loss uses logits only at
+supervised positions (``vlm3.train.loss``), the sampler groups samples of similar token
+length, and logs carry throughput (``tokens_per_s``, ``labels_per_s`` = answers/s,
+``supervised_tokens_per_s``). Every log line also goes to ``<output_dir>/logs.jsonl``; the
+resolved config is written to ``<output_dir>/config.yaml`` and into each checkpoint.
+Resuming (``train.resume=auto``) continues from the newest checkpoint, data order included.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+from pathlib import Path
+from typing import Any, Sequence
+
+import torch
+from transformers import Trainer, TrainerCallback, TrainingArguments
+from transformers.trainer_pt_utils import LengthGroupedSampler
+from transformers.trainer_utils import get_last_checkpoint
+
+from vlm3.model.factory import load_model_and_processor
+from vlm3.train.collator import SFTCollator
+from vlm3.train.config import ConfigError, RunConfig, save_config
+from vlm3.train.dataset import ShardDataset
+from vlm3.train.loss import answer_position_loss
+
+CONFIG_NAME = "config.yaml"
+LOG_NAME = "logs.jsonl"
+
+
+class VLM3Trainer(Trainer):
+    """``Trainer`` with answer-position logits, length grouping and throughput logs."""
+
+    def __init__(self, *args, lengths: Sequence[int] | None = None, answer_logits_only: bool = True,
+                 im_end_id: int | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._lengths = list(lengths) if lengths is not None else None
+        self._answer_logits_only = answer_logits_only
+        self._im_end_id = im_end_id
+        self._counts = {"tokens": 0, "sup_tokens": 0, "labels": 0}
+        self._t_last: float | None = None
+
+    def _get_train_sampler(self, train_dataset=None):
+        ds = train_dataset if train_dataset is not None else self.train_dataset
+        if self._lengths is not None and self.args.train_sampling_strategy == "group_by_length":
+            return LengthGroupedSampler(self.args.train_batch_size * self.args.gradient_accumulation_steps,
+                                        dataset=ds, lengths=self._lengths)
+        return super()._get_train_sampler(train_dataset)
+
+    def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+        if not self._answer_logits_only:
+            return super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
+        loss, outputs = answer_position_loss(model, inputs, num_items_in_batch, return_outputs=True)
+        if self.args.average_tokens_across_devices and num_items_in_batch is not None and self.model_accepts_loss_kwargs:
+            loss = loss * self.accelerator.num_processes  # DDP averages gradients; undo for a global token mean
+        return (loss, outputs) if return_outputs else loss
+
+    def training_step(self, model, inputs, num_items_in_batch=None):
+        if self._t_last is None:
+            self._t_last = time.perf_counter()
+        labels = inputs.get("labels")
+        if labels is not None:
+            self._counts["tokens"] += int(inputs["attention_mask"].sum())
+            self._counts["sup_tokens"] += int((labels[:, 1:] != -100).sum())
+            if self._im_end_id is not None:
+                self._counts["labels"] += int((labels == self._im_end_id).sum())
+        return super().training_step(model, inputs, num_items_in_batch)
+
+    def log(self, logs: dict[str, float], start_time: float | None = None) -> None:
+        if "loss" in logs and self._t_last is not None:
+            now = time.perf_counter()
+            dt = max(now - self._t_last, 1e-9)
+            world = self.accelerator.num_processes
+            logs["tokens_per_s"] = round(self._counts["tokens"] * world / dt, 2)
+            logs["supervised_tokens_per_s"] = round(self._counts["sup_tokens"] * world / dt, 2)
+            logs["labels_per_s"] = round(self._counts["labels"] * world / dt, 3)
+            self._counts = {k: 0 for k in self._counts}
+            self._t_last = now
+        super().log(logs, start_time)
+
+
+class JsonlLogCallback(TrainerCallback):
+    """Append every log dict (with step and epoch) to ``<output_dir>/logs.jsonl``."""
+
+    def on_log(self, args, state, control, logs=None, **kwargs):
+        if state.is_world_process_zero and logs:
+            rec = {"step": state.global_step, "epoch": state.epoch, "time": time.time(), **logs}
+            with open(Path(args.output_dir) / LOG_NAME, "a", encoding="utf-8") as f:
+                f.write(json.dumps(rec) + "\n")
+
+
+class SaveConfigCallback(TrainerCallback):
+    """Write the resolved run config beside each checkpoint."""
+
+    def __init__(self, cfg: RunConfig):
+        self.cfg = cfg
+
+    def on_save(self, args, state, control, **kwargs):
+        if state.is_world_process_zero:
+            ckpt = Path(args.output_dir) / f"checkpoint-{state.global_step}"
+            if ckpt.is_dir():
+                save_config(self.cfg, ckpt / CONFIG_NAME)
+
+
+def resolve_bf16(flag: str) -> bool:
+    """``train.bf16``: auto -> True only on a CUDA GPU with bf16 support."""
+    flag = str(flag).lower()
+    if flag in ("true", "1", "yes"):
+        return True
+    if flag in ("false", "0", "no"):
+        return False
+    if flag != "auto":
+        raise ConfigError(f"train.bf16 must be auto, true or false, got {flag!r}")
+    return bool(torch.cuda.is_available() and torch.cuda.is_bf16_supported())
+
+
+def gradient_accumulation(cfg: RunConfig, world_size: int) -> int:
+    """Accumulation steps so that per_device x world_size x accumulation = global batch."""
+    per = cfg.train.per_device_batch_size * world_size
+    if cfg.train.global_batch_size % per:
+        raise ConfigError(f"train.global_batch_size={cfg.train.global_batch_size} is not a multiple of "
+                          f"per_device_batch_size x devices = {per}")
+    return cfg.train.global_batch_size // per
+
+
+def _apply_lora(model, cfg: RunConfig):
+    from peft import LoraConfig, get_peft_model
+
+    lc = cfg.model.lora
+    # restrict to the language model: the vision tower names its layers differently anyway
+    pattern = r".*language_model.*\.(" + "|".join(lc.target_modules) + r")$"
+    return get_peft_model(model, LoraConfig(r=lc.r, lora_alpha=lc.alpha, lora_dropout=lc.dropout,
+                                            target_modules=pattern, task_type="CAUSAL_LM"))
+
+
+def build_training_arguments(cfg: RunConfig, world_size: int | None = None) -> TrainingArguments:
+    """``TrainingArguments`` for a run config (output_dir, optimiser, schedule, precision, cadence)."""
+    t = cfg.train
+    world = world_size or int(os.environ.get("WORLD_SIZE", "1"))
+    return TrainingArguments(
+        output_dir=t.output_dir,
+        per_device_train_batch_size=t.per_device_batch_size,
+        per_device_eval_batch_size=t.per_device_batch_size,
+        gradient_accumulation_steps=gradient_accumulation(cfg, world),
+        learning_rate=t.learning_rate,
+        lr_scheduler_type=t.lr_scheduler,
+        warmup_steps=t.warmup_ratio,
+        weight_decay=t.weight_decay,
+        adam_beta1=t.adam_beta1,
+        adam_beta2=t.adam_beta2,
+        optim="adamw_torch",
+        max_grad_norm=t.max_grad_norm,
+        num_train_epochs=t.num_epochs,
+        max_steps=t.max_steps,
+        bf16=resolve_bf16(t.bf16),
+        activation_checkpointing=t.gradient_checkpointing,
+        activation_checkpointing_kwargs={"use_reentrant": False} if t.gradient_checkpointing else None,
+        logging_steps=t.logging_steps,
+        save_steps=t.save_steps,
+        save_total_limit=t.save_total_limit,
+        eval_strategy="steps" if (cfg.data.eval_path and t.eval_steps) else "no",
+        eval_steps=t.eval_steps,
+        seed=t.seed,
+        data_seed=t.seed,
+        report_to=list(t.report_to) or "none",
+        remove_unused_columns=False,
+        dataloader_num_workers=cfg.data.num_workers,
+        train_sampling_strategy="group_by_length" if cfg.data.group_by_length else "random",
+        disable_tqdm=t.disable_tqdm,
+        use_cpu=not torch.cuda.is_available(),
+    )
+
+
+def find_resume_checkpoint(cfg: RunConfig) -> str | None:
+    """The checkpoint to resume from per ``train.resume`` (auto / never / a path)."""
+    r = cfg.train.resume
+    if r == "never":
+        return None
+    if r == "auto":
+        out = Path(cfg.train.output_dir)
+        return get_last_checkpoint(str(out)) if out.is_dir() else None
+    if not Path(r).is_dir():
+        raise ConfigError(f"train.resume={r!r} is not a checkpoint directory")
+    return r
+
+
+def run_training(cfg: RunConfig, callbacks: Sequence[TrainerCallback] = ()) -> dict[str, Any]:
+    """Train per ``cfg``; returns final metrics. Writes the model + processor to ``output_dir``."""
+    if not cfg.data.train_path:
+        raise ConfigError("data.train_path is empty: point it at a dataset built by `vlm3 data build`")
+    out = Path(cfg.train.output_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    save_config(cfg, out / CONFIG_NAME)
+    args = build_training_arguments(cfg)
+    train_ds = ShardDataset(cfg.data.train_path, cfg.data.split, cfg.data.max_samples)
+    eval_ds = ShardDataset(cfg.data.eval_path, cfg.data.eval_split) if cfg.data.eval_path else None
+    dtype = cfg.model.dtype if cfg.model.dtype != "auto" else "float32"
+    model, processor = load_model_and_processor(
+        cfg.model.name_or_path, dtype=dtype, min_pixels=cfg.model.min_pixels, max_pixels=cfg.model.max_pixels,
+        seed=cfg.model.seed, attn_implementation=cfg.model.attn_implementation)
+    model.config.use_cache = False
+    if cfg.model.freeze_vision:
+        for p in model.model.visual.parameters():
+            p.requires_grad_(False)
+    if cfg.model.lora.enabled:
+        model = _apply_lora(model, cfg)
+    lengths = train_ds.lengths(processor) if cfg.data.group_by_length else None
+    collator = SFTCollator(processor, image_root=train_ds.image_root, system=cfg.data.system_prompt,
+                           max_length=cfg.data.max_length)
+    trainer = VLM3Trainer(
+        model=model, args=args, train_dataset=train_ds, eval_dataset=eval_ds, data_collator=collator,
+        processing_class=processor, lengths=lengths, answer_logits_only=cfg.train.answer_logits_only,
+        im_end_id=processor.tokenizer.convert_tokens_to_ids("<|im_end|>"),
+        callbacks=[JsonlLogCallback(), SaveConfigCallback(cfg), *callbacks])
+    resume = find_resume_checkpoint(cfg)
+    result = trainer.train(resume_from_checkpoint=resume)
+    trainer.save_model(str(out))
+    if trainer.is_world_process_zero():
+        save_config(cfg, out / CONFIG_NAME)
+    metrics = dict(result.metrics)
+    metrics["global_step"] = trainer.state.global_step
+    metrics["resumed_from"] = resume
+    metrics["num_samples"] = len(train_ds)
+    metrics["final_loss"] = next((h["loss"] for h in reversed(trainer.state.log_history) if "loss" in h), math.nan)
+    return metrics
