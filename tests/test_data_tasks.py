@@ -155,3 +155,102 @@ def test_spatialrgpt_passthrough_reproduces_release_example(tmp_path, release_fo
     assert q == f"Can you confirm if {obj_text.region_text(got[0])} is smaller than " \
                 f"{obj_text.region_text(got[1])}?"
     assert a.startswith("Incorrect, bounding box region (") and "not smaller in size" in a
+
+
+# ---------------------------------------------------------------- compact text format
+def _compact_inputs(world):
+    recs = _records("scene_format", world, world_up=[0, 0, 1])
+    views = [r for r in recs if isinstance(r, ViewRecord) and len(r.objects) >= 2][:2]
+    pairs = [r for r in recs if isinstance(r, PairRecord) and r.covisibility >= 0.4][:2]
+    from vlm3.data.tasks import depth as depth_task
+
+    return (("depth", depth_task, views), ("object", obj_task, views),
+            ("correspondence", corr_task, pairs), ("pose", pose_task, pairs))
+
+
+def _draft(mod, rec, fmt: str, seed: int):
+    ctx = BuildContext(TaskConfig(focal_px=200, max_pixels=256 * 192, min_covisibility=0.25,
+                                  text_format=fmt), options={"world_up": [0, 0, 1]})
+    return mod.build(rec, ctx, np.random.default_rng(seed))
+
+
+def test_compact_drafts_have_the_same_labels_and_parse_to_the_same_values(world):
+    from vlm3.evaluate.scoring import parse_record, score_task
+
+    for task, mod, recs in _compact_inputs(world):
+        assert recs, task
+        records, rel_records = [], []
+        for i, rec in enumerate(recs):
+            rel, com = _draft(mod, rec, "release", i), _draft(mod, rec, "compact", i)
+            assert rel.format_version == "vlm3-release-v1" and com.format_version == "vlm3-compact-v1"
+            # same seed -> same points / questions / labels in both formats, shorter text
+            assert json.dumps(rel.labels, sort_keys=True) == json.dumps(com.labels, sort_keys=True)
+            assert len(rel.qa) == len(com.qa)
+            assert sum(len(q) + len(a) for q, a in com.qa) < sum(len(q) + len(a) for q, a in rel.qa)
+            ids = com.labels.get("question_ids")
+            p_rel = parse_record(task, [a for _, a in rel.qa], ids, rel.labels)
+            p_com = parse_record(task, [a for _, a in com.qa], ids, com.labels)
+            assert all(p.ok for p in p_com), [p.reason for p in p_com]
+            for a, b in zip(p_rel, p_com):
+                if task == "pose":
+                    np.testing.assert_allclose(a.value.R_cam1_from_cam2, b.value.R_cam1_from_cam2, atol=1e-12)
+                    np.testing.assert_allclose(a.value.t_unit_cam1, b.value.t_unit_cam1, atol=1e-12)
+                elif task == "object" and isinstance(a.value, float):
+                    assert b.value == pytest.approx(a.value, abs=0.0051)  # cm (1 dec.) vs m (2 dec.)
+                else:
+                    assert a.value == b.value
+            if task == "depth":
+                assert all(q.startswith("Distance to the camera at (") and "<" not in a for q, a in com.qa)
+            if task == "pose":
+                assert [q for q, _ in com.qa] == [pose_text.COMPACT_QUESTIONS[k] for k in ids]
+            if task == "object":
+                assert all("bounding box" not in q for q, _ in com.qa)
+                for (q, a), meta in zip(com.qa, com.labels["questions"]):
+                    if meta["kind"] == "qualitative":
+                        assert a == ("Yes" if meta["truth"] else "No")
+            records.append({"raw": [a for _, a in com.qa], "question_ids": ids, "labels": com.labels})
+            rel_records.append({"raw": [a for _, a in rel.qa], "question_ids": ids, "labels": rel.labels})
+        # the reference compact answers score at the text-quantisation ceiling
+        s = score_task(task, records)
+        assert s["parse_rate"] == 1.0
+        if task == "depth":
+            assert s["delta1"] == 1.0
+        elif task == "correspondence":
+            assert s["pck_5px"] == 1.0
+        elif task == "pose":
+            assert s["auc30"] == pytest.approx(100.0)
+        else:  # near-zero lengths (objects on one floor: 0 m apart vertically) fail the
+            # relative-error metric in both formats alike
+            assert s["qual_acc"] in (1.0, None)
+            assert s["quant_success"] == score_task(task, rel_records)["quant_success"]
+
+
+def test_compact_build_writes_compact_format_version(world, tmp_path):
+    from vlm3.data.build import build
+    from vlm3.data.config import ConfigError, config_from_dict
+    from vlm3.data.shards import read_samples, shard_paths
+    from vlm3.evaluate.scoring import score_task
+
+    small = {"focal_px": 150, "max_pixels": 160 * 128, "questions_per_sample": 3}
+    raw = {"seed": 2, "output_dir": str(tmp_path / "set"), "shard_size": 4,
+           "tasks": {"depth": {**small, "text_format": "compact", "samples": {"train": 2}},
+                     "correspondence": {**small, "text_format": "compact", "samples": {"train": 2}},
+                     "pose": {**small, "text_format": "compact", "samples": {"train": 2}},
+                     "object": {**small, "samples": {"train": 2}}},  # default: release
+           "sources": [{"name": "world", "adapter": "scene_format", "path": str(world), "split": "source",
+                        "weights": {"depth": 1, "correspondence": 1, "pose": 1, "object": 1},
+                        "options": {"world_up": [0, 0, 1]}}]}
+    build(config_from_dict(raw), progress=False)
+    root = tmp_path / "set"
+    for task in ("depth", "correspondence", "pose", "object"):
+        samples = read_samples(shard_paths(root, "train", task))
+        assert samples, task
+        want = "vlm3-release-v1" if task == "object" else "vlm3-compact-v1"
+        assert {s["format_version"] for s in samples} == {want}, \
+            f"{task}: build.py must write the draft's format_version (data.tasks.SampleDraft.format_version)"
+        records = [{"raw": [m["content"] for m in s["messages"][1::2]],
+                    "question_ids": s["labels"].get("question_ids"), "labels": s["labels"]} for s in samples]
+        assert score_task(task, records)["parse_rate"] == 1.0
+    bad = {**raw, "tasks": {"depth": {"text_format": "tiny"}}}
+    with pytest.raises(ConfigError, match="text_format"):
+        config_from_dict(bad)

@@ -30,7 +30,7 @@ from vlm3.data.records import Record, RecordError, Skipped, record_from_dict
 from vlm3.data.shards import (atomic_write_bytes, is_done, marker_path, shard_name, store_image,
                               write_shard)
 from vlm3.data.tasks import BuildContext
-from vlm3.protocol import FORMAT_VERSION
+from vlm3.protocol import FORMAT_VERSION, format_version_of
 from vlm3.protocol.packing import pack_sample
 
 FAIL_AFTER_ENV = "VLM3_DATA_FAIL_AFTER_SHARDS"
@@ -90,7 +90,7 @@ def make_specs(cfg: DataConfig, records: dict[str, list[Record]]) -> tuple[list[
             specs.append({
                 "name": shard_name(split, task, source, k // cfg.shard_size),
                 "split": split, "task": task, "source": source,
-                "format_version": FORMAT_VERSION, "grid": cfg.grid,
+                "format_version": format_version_of(cfg.tasks[task].text_format), "grid": cfg.grid,
                 "calibration": cfg.calibration,
                 "task_cfg": dataclasses.asdict(cfg.tasks[task]), "options": opts[source],
                 "samples": [{"id": p.sample_id, "seed": p.seed,
@@ -122,7 +122,7 @@ def build_shard(spec: dict[str, Any], root: str | Path, strict: bool = False) ->
             continue
         images = [store_image(root, im) for im in draft.images]
         lines.append(pack_sample(draft.qa, images, spec["task"], spec["source"], spec["split"],
-                                 draft.labels, draft.pixmaps, s["id"], spec["format_version"]))
+                                 draft.labels, draft.pixmaps, s["id"], draft.format_version))
     return write_shard(root, spec, lines, skipped)
 
 
@@ -226,6 +226,7 @@ def assemble_manifest(cfg: DataConfig, root: Path, markers: list[dict], adapter_
     n_images = len(list((root / "images").glob("*.png"))) if (root / "images").is_dir() else 0
     return {
         "format_version": FORMAT_VERSION, "layout_version": LAYOUT_VERSION,
+        "format_versions": {t: format_version_of(tc.text_format) for t, tc in cfg.tasks.items()},
         "config": cfg.to_dict(), "sources": sources, "splits": split_counts(cfg, records),
         "mixture": mixture,
         "counts": {sp: {t: dict(v) for t, v in d.items()} for sp, d in counts.items()},

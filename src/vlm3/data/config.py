@@ -32,6 +32,8 @@ from typing import Any, Mapping
 
 import yaml
 
+from vlm3.protocol import TEXT_FORMATS
+
 TASKS = ("depth", "correspondence", "pose", "object")
 SPLITS = ("train", "val", "test")
 
@@ -53,7 +55,11 @@ class TaskConfig:
     samples: number of samples per split, spread over sources by the mixture weights.
     depth_label_kind: "ray" (distance to the camera centre) or "z"; a source may override.
     min_covisibility: pairs below this covisible fraction are not used (correspondence, pose).
-    answer_style: depth answers, "think" (DepthLM/release style) or "plain".
+    answer_style: release depth answers, "think" (DepthLM/release style) or "plain";
+        compact depth answers are always the bare number.
+    text_format: "release" (vlm3-release-v1, the default) or "compact" (vlm3-compact-v1:
+        short project prompts and bare answers, docs/protocol.md); samples carry the
+        matching ``format_version``.
     """
 
     focal_px: float = 1000.0
@@ -63,6 +69,7 @@ class TaskConfig:
     depth_label_kind: str = "ray"
     min_covisibility: float = 0.25
     answer_style: str = "think"
+    text_format: str = "release"
 
 
 @dataclass
@@ -149,6 +156,11 @@ def config_from_dict(raw: dict[str, Any], variables: Mapping[str, str] | None = 
         if name not in TASKS:
             raise ConfigError(f"tasks: unknown task {name!r}; use {list(TASKS)}")
         tc = _build(TaskConfig, t or {}, f"tasks.{name}")
+        if tc.text_format not in TEXT_FORMATS:
+            raise ConfigError(f"tasks.{name}.text_format must be one of {list(TEXT_FORMATS)}, "
+                              f"got {tc.text_format!r}")
+        if tc.answer_style not in ("think", "plain"):
+            raise ConfigError(f"tasks.{name}.answer_style must be 'think' or 'plain'")
         if tc.depth_label_kind not in ("z", "ray"):
             raise ConfigError(f"tasks.{name}.depth_label_kind must be 'z' or 'ray'")
         if not 1 <= tc.questions_per_sample <= 10:

@@ -4,7 +4,7 @@ An eval config (``vlm3/configs/eval/*.yaml``) lists benchmarks; each names a ``k
 
 * ``shards`` -- chat samples built by the data engine (``vlm3 data``): ``root`` (dataset
   root with ``shards/<split>/...``), ``split`` (default ``test``), ``tasks`` (default all),
-  ``max_samples_per_task``. This is how held-out synthetic scenes and any real dataset
+  ``sources`` (default all: keep only samples of these data sources), ``max_samples_per_task``. This is how held-out synthetic scenes and any real dataset
   (converted with the data engine, i.e. focal-normalised) are evaluated.
 * ``pairs_txt`` -- image pairs with ground-truth pose in the SuperGlue/ScanNet text
   format (``pairs``: the text file; ``image_dir``: folder of images, default next to it;
@@ -128,10 +128,13 @@ def _shard_requests(b: Benchmark) -> list[Request]:
     split = str(b.options.get("split", "test"))
     tasks = list(b.options.get("tasks") or ("depth", "correspondence", "pose", "object"))
     limit = b.options.get("max_samples_per_task")
+    sources = b.options.get("sources")
     out = []
     for task in tasks:
         paths = shard_paths(root, split, task)
         samples = read_samples(paths)
+        if sources:
+            samples = [s for s in samples if s.get("source") in sources]
         if limit is not None:
             samples = samples[: int(limit)]
         out += [request_from_sample(s, root) for s in samples]

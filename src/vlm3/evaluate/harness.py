@@ -127,7 +127,8 @@ def score_run(run_dir: str | Path, model_name: str | None = None, timing_s: dict
     timing = dict(meta.get("timing_s", {}))
     timing.update(timing_s or {})
     timing["score"] = round(time.perf_counter() - t0, 3)
-    summary = {"model": model_name, "benchmarks": results, "timing_s": timing}
+    formats = sorted({r.get("format_version") or FORMAT_VERSION for recs in by_key.values() for r in recs})
+    summary = {"model": model_name, "benchmarks": results, "format_versions": formats, "timing_s": timing}
     (run_dir / "summary.json").write_text(json.dumps(summary, indent=2, default=float) + "\n")
     report = report_json(summary, primary_benchmark or meta.get("primary_benchmark"))
     (run_dir / "report.json").write_text(json.dumps(report, indent=2, default=float) + "\n")
@@ -140,7 +141,9 @@ def report_json(summary: dict[str, Any], primary_benchmark: str | None = None) -
     results = summary["benchmarks"]
     bench = primary_benchmark if primary_benchmark in results else sorted(results)[0]
     model = summary.get("model")
-    out: dict[str, Any] = {"model": model, "benchmark": bench, "format_version": FORMAT_VERSION}
+    formats = summary.get("format_versions") or [FORMAT_VERSION]
+    out: dict[str, Any] = {"model": model, "benchmark": bench,
+                           "format_version": formats[0] if len(formats) == 1 else formats}
     for task in TASKS:
         entry: dict[str, Any] = {}
         for name, per_task in results[bench].items():

@@ -13,6 +13,10 @@ trailing period (the paper quotes none; the release ships no training answer). T
 parser accepts it with or without the period, inside extra text, after a complete
 ``<think>`` block, or a bare ``(x, y)``.
 
+Compact format (project, "vlm3-compact-v1"): prompt ``Pixel in image 2 matching (x1, y1)?
+[0, 1000] grid.`` (same integer 1000-grid coordinates; ``think`` appends the same
+instruction), answer the bare pair ``(x, y)``.
+
 Parser rules: prefer the pair after "corresponding pixel is"; otherwise the LAST
 parenthesised pair in the text after removing ``<think>`` blocks. Failures: empty,
 unclosed ``<think>``, no pair, a tuple with other than two numbers, non-finite, or a
@@ -34,6 +38,9 @@ THINK_INSTRUCTION = (
     ' Please think step by step and follow the format: "<think> [think process] </think>\n\n[answer]".'
 )
 ANSWER_TEMPLATE = "The corresponding pixel is ({x}, {y})"
+#: Compact format (project).
+COMPACT_PROMPT_TEMPLATE = "Pixel in image 2 matching ({x1}, {y1})? [0, 1000] grid."
+COMPACT_ANSWER_TEMPLATE = "({x}, {y})"
 
 #: Parsed coordinates outside this range are rejected as implausible.
 PLAUSIBLE_RANGE = (-1000.0, 2000.0)
@@ -53,6 +60,19 @@ def render_answer(xy_norm1000) -> str:
     """``The corresponding pixel is (x, y)`` for integer 1000-grid coordinates in image 2."""
     x, y = _int_pair(xy_norm1000)
     return ANSWER_TEMPLATE.format(x=x, y=y)
+
+
+def compact_prompt(xy_norm1000, think: bool = False) -> str:
+    """The compact-format prompt for a query pixel (x, y) of image 1 on the 1000-grid."""
+    x, y = _int_pair(xy_norm1000)
+    text = COMPACT_PROMPT_TEMPLATE.format(x1=x, y1=y)
+    return text + THINK_INSTRUCTION if think else text
+
+
+def render_compact_answer(xy_norm1000) -> str:
+    """Compact-format answer ``(x, y)`` for integer 1000-grid coordinates in image 2."""
+    x, y = _int_pair(xy_norm1000)
+    return COMPACT_ANSWER_TEMPLATE.format(x=x, y=y)
 
 
 def parse_answer(text: str) -> Parsed[tuple[float, float]]:

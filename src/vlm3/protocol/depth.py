@@ -13,6 +13,10 @@ Answer styles (metres, 2 decimals):
 * ``"plain"`` -- a project format (not from the release): ``<answer> 3.17 </answer>``;
   shorter to train on, parsed by the same parser.
 
+Compact format (project, "vlm3-compact-v1"): prompt ``Distance to the camera at (x, y) on
+the [0, 2000) grid, in meters?`` (same integer 2000-grid coordinates), answer the bare
+number ``3.17`` (2 decimals, no think block).
+
 Parser: the release regex on ``<answer> ... </answer>`` first (first match wins, like the
 release notebook); fallbacks: a unit after the number inside the tags (``<answer> 3.2 m
 </answer>``), or an answer that is just a number with an optional metre unit
@@ -43,6 +47,9 @@ _THINK_ANSWER = (
 _PLAIN_ANSWER = "<answer> {d:.2f} </answer>"
 ANSWER_STYLES = ("think", "plain")
 
+#: Compact format (project): same coordinates, short question, bare-number answer.
+COMPACT_PROMPT_TEMPLATE = "Distance to the camera at ({norm_x}, {norm_y}) on the [0, 2000) grid, in meters?"
+
 _UNIT = r"(?:m|meters?|metres?)"
 _TAG_WITH_UNIT = re.compile(rf"<answer>\s*({NUMBER_PATTERN})\s*{_UNIT}?\s*\.?\s*</answer>", re.IGNORECASE)
 _BARE = re.compile(rf"^\s*({NUMBER_PATTERN})\s*{_UNIT}?\s*\.?\s*$", re.IGNORECASE)
@@ -65,6 +72,20 @@ def render_answer(depth_m: float, style: str = "think") -> str:
     if style == "plain":
         return _PLAIN_ANSWER.format(d=d)
     raise ValueError(f"unknown depth answer style {style!r}; choose one of {ANSWER_STYLES}")
+
+
+def compact_prompt(xy_norm2000) -> str:
+    """The compact-format depth prompt for one point (x, y) on the 2000-grid (integers)."""
+    x, y = _int_pair(xy_norm2000, "xy_norm2000", 0, 1999)
+    return COMPACT_PROMPT_TEMPLATE.format(norm_x=x, norm_y=y)
+
+
+def render_compact_answer(depth_m: float) -> str:
+    """Compact-format answer: the depth in metres, 2 decimals, nothing else (``3.17``)."""
+    d = float(depth_m)
+    if not (d > 0 and d < float("inf")):
+        raise ValueError(f"depth_m must be positive and finite, got {depth_m!r}")
+    return f"{d:.2f}"
 
 
 def parse_answer(text: str) -> Parsed[float]:

@@ -7,6 +7,10 @@ templates below are a small subset of SpatialRGPT's own (AnjieCheng/SpatialRGPT 
 templates), chosen so every answer starts with an unambiguous polarity word; template 2
 question + template 3 false answer of ``small`` reproduce the release example exactly.
 
+Compact format (project, "vlm3-compact-v1"): regions as ``region (x1, y1, x2, y2)``, one
+short question per predicate/kind (`render_compact_qualitative` / `_quantitative`),
+answers ``Yes`` / ``No``, ``25.90 m`` (always metres, 2 decimals), ``10 o'clock``.
+
 Pure renderers only: choosing predicates and computing truth/values from 3D boxes is the
 data engine's job. Parsers never raise: `parse_qualitative` (yes/no polarity),
 `parse_quantitative_m` (m, cm, mm, inches, feet -> metres) and `parse_clock` (o'clock).
@@ -134,9 +138,33 @@ _QUANTITATIVE: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
 QUANTITATIVE_KINDS = tuple(_QUANTITATIVE)
 _SINGLE_REGION_KINDS = ("width", "height")
 
+COMPACT_REGION_TEMPLATE = "region ({}, {}, {}, {})"
+_COMPACT_QUALITATIVE = {
+    "left": "Is [A] left of [B]?", "right": "Is [A] right of [B]?", "above": "Is [A] above [B]?",
+    "below": "Is [A] below [B]?", "big": "Is [A] bigger than [B]?", "small": "Is [A] smaller than [B]?",
+    "tall": "Is [A] taller than [B]?", "short": "Is [A] shorter than [B]?", "wide": "Is [A] wider than [B]?",
+    "thin": "Is [A] thinner than [B]?", "behind": "Is [A] behind [B]?", "front": "Is [A] in front of [B]?",
+}
+_COMPACT_QUANTITATIVE = {
+    "direct_distance": "Distance between [A] and [B] in meters?",
+    "horizontal_distance": "Horizontal distance between [A] and [B] in meters?",
+    "vertical_distance": "Vertical distance between [A] and [B] in meters?",
+    "width": "Width of [A] in meters?", "height": "Height of [A] in meters?",
+    "direction": "From [A], in which clock direction is [B]?",
+}
+
 
 def region_text(box_norm1000: Sequence[int]) -> str:
     """``bounding box region (x1, y1, x2, y2)`` for an integer 1000-grid box."""
+    return REGION_TEMPLATE.format(*_box_ints(box_norm1000))
+
+
+def compact_region_text(box_norm1000: Sequence[int]) -> str:
+    """``region (x1, y1, x2, y2)`` (compact format) for an integer 1000-grid box."""
+    return COMPACT_REGION_TEMPLATE.format(*_box_ints(box_norm1000))
+
+
+def _box_ints(box_norm1000: Sequence[int]) -> list[int]:
     try:
         vals = [int(v) for v in box_norm1000]
     except (TypeError, ValueError) as exc:
@@ -145,13 +173,13 @@ def region_text(box_norm1000: Sequence[int]) -> str:
         raise ValueError(f"box must be 4 integers on the 1000-grid, got {box_norm1000!r}")
     if not all(0 <= v <= 1000 for v in vals) or vals[2] < vals[0] or vals[3] < vals[1]:
         raise ValueError(f"box must lie in [0, 1000] with x1 <= x2, y1 <= y2, got {vals}")
-    return REGION_TEMPLATE.format(*vals)
+    return vals
 
 
-def _fill(template: str, box_a, box_b, value_text: str | None = None) -> str:
-    out = template.replace("[A]", region_text(box_a))
+def _fill(template: str, box_a, box_b, value_text: str | None = None, region=region_text) -> str:
+    out = template.replace("[A]", region(box_a))
     if "[B]" in out:
-        out = out.replace("[B]", region_text(box_b))
+        out = out.replace("[B]", region(box_b))
     if value_text is not None:
         out = out.replace("[X]", value_text)
     return out[0].upper() + out[1:]
@@ -221,6 +249,14 @@ def render_quantitative(kind: str, box_a, box_b, value: float, template_idx: int
     value: metres for distances/width/height; the clock hour (1..12) for "direction".
     box_b is ignored for width/height (pass None).
     """
+    value_text = _quantitative_value_text(kind, box_b, value, unit)
+    q_idx, a_idx = template_idx if isinstance(template_idx, tuple) else (template_idx, template_idx)
+    questions, answers = _QUANTITATIVE[kind]
+    return (_fill(_pick(questions, q_idx, "question"), box_a, box_b),
+            _fill(_pick(answers, a_idx, "answer"), box_a, box_b, value_text))
+
+
+def _quantitative_value_text(kind: str, box_b, value: float, unit: str) -> str:
     if kind not in _QUANTITATIVE:
         raise ValueError(f"unknown quantitative kind {kind!r}; choose one of {QUANTITATIVE_KINDS}")
     if kind not in _SINGLE_REGION_KINDS and box_b is None:
@@ -229,19 +265,30 @@ def render_quantitative(kind: str, box_a, box_b, value: float, template_idx: int
         hour = int(value)
         if hour != value or not 1 <= hour <= 12:
             raise ValueError(f"direction value must be a clock hour 1..12, got {value!r}")
-        value_text = f"{hour} o'clock"
-    else:
-        value_text = format_length(value, unit)
-    q_idx, a_idx = template_idx if isinstance(template_idx, tuple) else (template_idx, template_idx)
-    questions, answers = _QUANTITATIVE[kind]
-    return (_fill(_pick(questions, q_idx, "question"), box_a, box_b),
-            _fill(_pick(answers, a_idx, "answer"), box_a, box_b, value_text))
+        return f"{hour} o'clock"
+    return format_length(value, unit)
+
+
+def render_compact_qualitative(predicate: str, box_a, box_b, truth: bool) -> tuple[str, str]:
+    """Compact (question, answer): ``Is region (...) left of region (...)?``, ``Yes``/``No``."""
+    _qualitative(predicate)  # validates the predicate
+    return (_fill(_COMPACT_QUALITATIVE[predicate], box_a, box_b, region=compact_region_text),
+            "Yes" if truth else "No")
+
+
+def render_compact_quantitative(kind: str, box_a, box_b, value: float) -> tuple[str, str]:
+    """Compact (question, answer); answers ``25.90 m`` (metres, 2 decimals) or ``10 o'clock``.
+    value and box_b as in `render_quantitative`."""
+    value_text = _quantitative_value_text(kind, box_b, value, "m")  # validates
+    if kind != "direction":
+        value_text = f"{float(value):.2f} m"
+    return _fill(_COMPACT_QUANTITATIVE[kind], box_a, box_b, region=compact_region_text), value_text
 
 
 # ---------------------------------------------------------------- parsers
 _POSITIVE = re.compile(r"\b(yes|correct|indeed|true|right|affirmative|absolutely)\b", re.IGNORECASE)
 _NEGATIVE = re.compile(r"\b(no|incorrect|not|false|wrong|negative)\b", re.IGNORECASE)
-_REGION = re.compile(r"bounding\s+box\s+region\s*\([^()]*\)|region\s*\[\d+\]", re.IGNORECASE)
+_REGION = re.compile(r"(?:bounding\s+box\s+)?region\s*\([^()]*\)|region\s*\[\d+\]", re.IGNORECASE)
 _LENGTH = re.compile(rf"({NUMBER_PATTERN})\s*({LENGTH_UNIT_PATTERN})", re.IGNORECASE)
 _FOLLOWING_LENGTH = re.compile(rf"\s*(?:,|and)?\s*({NUMBER_PATTERN})\s*({LENGTH_UNIT_PATTERN})", re.IGNORECASE)
 _BARE_NUMBER = re.compile(rf"^\s*({NUMBER_PATTERN})\s*\.?\s*$")

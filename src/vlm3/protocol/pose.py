@@ -16,6 +16,10 @@ Roll=+6.1°`` (1 decimal, explicit sign, Python formatting so -0.04 prints ``-0.
 ``The camera moves left, forward, unit vector (-0.69, +0.02, +0.72).``;
 ``Translation distance: 1.98 meters`` (only when ``metric``).
 
+Compact format (project, "vlm3-compact-v1"): `COMPACT_QUESTIONS` (short questions) and
+bare answers with the same numbers and precision: ``89.7``; ``+89.6, +2.6, +6.1``
+(yaw, pitch, roll); ``-0.69, +0.02, +0.72``; ``1.98``. The parsers below read both.
+
 Direction words (project rule, consistent with the one released example): for each axis
 in the order x, y, z, name the axis when ``|component| >= DIRECTION_WORD_MIN`` (0.3) of the
 unit vector AS WRITTEN (2 decimals): x: right/left, y: down/up, z: forward/backward;
@@ -65,6 +69,14 @@ QUESTIONS: dict[str, str] = {
     "translation_distance": "Estimate the magnitude of the camera translation between the two viewpoints.",
 }
 
+#: Compact format (project): the same four questions, short.
+COMPACT_QUESTIONS: dict[str, str] = {
+    "rotation_angle": "Rotation angle in degrees?",
+    "euler_natural": "Yaw, pitch, roll in degrees (intrinsic, about camera-1 axes)?",
+    "translation_direction": "Unit direction of the camera motion in camera 1 (x right, y down, z forward)?",
+    "translation_distance": "Translation distance in meters?",
+}
+
 DIRECTION_WORD_MIN = 0.3
 _AXIS_WORDS = (("right", "left"), ("down", "up"), ("forward", "backward"))
 #: Translations shorter than this (metres) have no defined direction.
@@ -79,6 +91,10 @@ _TUPLE = re.compile(r"\(([^()]*)\)")
 _DIST_RE = re.compile(rf"({_NUM})\s*({LENGTH_UNIT_PATTERN})", re.IGNORECASE)
 _DIST_LABEL_RE = re.compile(rf"distance\s*[:=]?\s*({_NUM})", re.IGNORECASE)
 _WORDS = {w for pair in _AXIS_WORDS for w in pair}
+# compact answers: a bare number, or a bare comma-separated triple (optionally in
+# parentheses, optional degree signs)
+_BARE_NUM_RE = re.compile(rf"^\s*({_NUM})\s*°?\s*\.?\s*$")
+_BARE_TRIPLE_RE = re.compile(rf"^\s*\(?\s*({_NUM})\s*°?\s*,\s*({_NUM})\s*°?\s*,\s*({_NUM})\s*°?\s*\)?\s*\.?\s*$")
 
 
 def direction_words(t_unit) -> list[str]:
@@ -99,15 +115,7 @@ def render_answers(R_cam1_from_cam2, t_cam1_from_cam2_m, metric: bool = True) ->
     ``translation_distance``. Raises ValueError/GeometryError on a bad rotation or a zero
     or non-finite translation (direction undefined).
     """
-    R = check_rotation(R_cam1_from_cam2, name="R_cam1_from_cam2")
-    t = np.asarray(t_cam1_from_cam2_m, dtype=np.float64).reshape(-1)
-    if t.shape != (3,) or not np.all(np.isfinite(t)):
-        raise ValueError(f"t_cam1_from_cam2_m must be 3 finite numbers, got {t_cam1_from_cam2_m!r}")
-    dist = float(np.linalg.norm(t))
-    if dist < MIN_TRANSLATION_M:
-        raise ValueError("translation is zero: the motion direction is undefined; skip this pair")
-    unit = t / dist
-    yaw, pitch, roll = yaw_pitch_roll_deg_from_R(R)
+    R, unit, dist, (yaw, pitch, roll) = _pose_numbers(R_cam1_from_cam2, t_cam1_from_cam2_m)
     shown = [float(f"{c:+.2f}") for c in unit]  # words follow the numbers as written
     words = ", ".join(direction_words(shown))
     answers = {
@@ -127,6 +135,39 @@ def render_answers_from_T_cam2_from_cam1(T_cam2_from_cam1, metric: bool = True) 
     T = check_T(T_cam2_from_cam1, name="T_cam2_from_cam1")
     R21, t21 = T[:3, :3], T[:3, 3]
     return render_answers(R21.T, -R21.T @ t21, metric=metric)
+
+
+def render_compact_answers(R_cam1_from_cam2, t_cam1_from_cam2_m, metric: bool = True) -> dict[str, str]:
+    """Compact-format answers (same inputs, numbers and errors as `render_answers`):
+    ``12.9``; ``-4.5, -12.1, +0.2`` (yaw, pitch, roll); ``+0.75, +0.03, +0.66``; ``0.12``."""
+    R, unit, dist, (yaw, pitch, roll) = _pose_numbers(R_cam1_from_cam2, t_cam1_from_cam2_m)
+    answers = {
+        "rotation_angle": f"{rotation_angle_deg(R):.1f}",
+        "euler_natural": f"{yaw:+.1f}, {pitch:+.1f}, {roll:+.1f}",
+        "translation_direction": f"{unit[0]:+.2f}, {unit[1]:+.2f}, {unit[2]:+.2f}",
+    }
+    if metric:
+        answers["translation_distance"] = f"{dist:.2f}"
+    return answers
+
+
+def render_compact_answers_from_T_cam2_from_cam1(T_cam2_from_cam1, metric: bool = True) -> dict[str, str]:
+    """`render_compact_answers` from the 4x4 transform mapping camera-1 points into camera 2."""
+    T = check_T(T_cam2_from_cam1, name="T_cam2_from_cam1")
+    R21, t21 = T[:3, :3], T[:3, 3]
+    return render_compact_answers(R21.T, -R21.T @ t21, metric=metric)
+
+
+def _pose_numbers(R_cam1_from_cam2, t_cam1_from_cam2_m):
+    """(R (3, 3), unit t (3,), distance, (yaw, pitch, roll) deg), validated."""
+    R = check_rotation(R_cam1_from_cam2, name="R_cam1_from_cam2")
+    t = np.asarray(t_cam1_from_cam2_m, dtype=np.float64).reshape(-1)
+    if t.shape != (3,) or not np.all(np.isfinite(t)):
+        raise ValueError(f"t_cam1_from_cam2_m must be 3 finite numbers, got {t_cam1_from_cam2_m!r}")
+    dist = float(np.linalg.norm(t))
+    if dist < MIN_TRANSLATION_M:
+        raise ValueError("translation is zero: the motion direction is undefined; skip this pair")
+    return R, t / dist, dist, yaw_pitch_roll_deg_from_R(R)
 
 
 @dataclass
@@ -163,11 +204,11 @@ class PoseText:
 
 
 def parse_rotation_angle(text: str) -> Parsed[float]:
-    """Degrees in [0, 180] from ``Rotation angle: 89.7 degrees``; never raises."""
+    """Degrees in [0, 180] from ``Rotation angle: 89.7 degrees`` or a bare ``89.7``; never raises."""
     cleaned, reason = _clean(text)
     if reason:
         return Parsed.failure(reason)
-    m = _ANGLE_LABEL_RE.search(cleaned) or _ANGLE_RE.search(cleaned)
+    m = _ANGLE_LABEL_RE.search(cleaned) or _ANGLE_RE.search(cleaned) or _BARE_NUM_RE.match(cleaned)
     if m is None:
         return Parsed.failure("no rotation angle found")
     v = to_finite_float(m.group(1))
@@ -179,26 +220,29 @@ def parse_rotation_angle(text: str) -> Parsed[float]:
 
 
 def parse_yaw_pitch_roll(text: str) -> Parsed[tuple[float, float, float]]:
-    """(yaw, pitch, roll) degrees from ``Yaw=+89.6°, Pitch=+2.6°, Roll=+6.1°``; never raises.
+    """(yaw, pitch, roll) degrees from ``Yaw=+89.6°, Pitch=+2.6°, Roll=+6.1°`` or, when no
+    angle is named, a bare ``+89.6, +2.6, +6.1`` (compact); never raises.
     Each angle must be finite and within [-360, 360]."""
     cleaned, reason = _clean(text)
     if reason:
         return Parsed.failure(reason)
+    bare = None if any(_EULER_RE[k].search(cleaned) for k in _EULER_RE) else _BARE_TRIPLE_RE.match(cleaned)
     out = []
-    for key in ("yaw", "pitch", "roll"):
-        m = _EULER_RE[key].search(cleaned)
+    for i, key in enumerate(("yaw", "pitch", "roll")):
+        m = _EULER_RE[key].search(cleaned) if bare is None else bare
         if m is None:
             return Parsed.failure(f"no {key} value found")
-        v = to_finite_float(m.group(1))
+        tok = m.group(1) if bare is None else bare.group(i + 1)
+        v = to_finite_float(tok)
         if v is None or abs(v) > 360.0:
-            return Parsed.failure(f"{key} {m.group(1)!r} is not a finite angle within [-360, 360]")
+            return Parsed.failure(f"{key} {tok!r} is not a finite angle within [-360, 360]")
         out.append(v)
     return Parsed.success((out[0], out[1], out[2]))
 
 
 def parse_translation_direction(text: str) -> Parsed[tuple[np.ndarray, list[str], np.ndarray]]:
     """(unit vector (3,), direction words, vector as written (3,)) from ``The camera moves left, forward, unit vector
-    (-0.69, +0.02, +0.72).``. The vector is renormalised; norms outside [0.5, 1.5] (not a
+    (-0.69, +0.02, +0.72).`` or a bare ``-0.69, +0.02, +0.72`` (compact). The vector is renormalised; norms outside [0.5, 1.5] (not a
     unit vector) fail. Never raises."""
     cleaned, reason = _clean(text)
     if reason:
@@ -207,9 +251,10 @@ def parse_translation_direction(text: str) -> Parsed[tuple[np.ndarray, list[str]
     inner = m.group(1) if m else None
     if inner is None:
         tuples = _TUPLE.findall(cleaned)
-        if not tuples:
+        bare = _BARE_TRIPLE_RE.match(cleaned)
+        if not tuples and bare is None:
             return Parsed.failure("no (x, y, z) vector found")
-        inner = tuples[-1]
+        inner = tuples[-1] if tuples else ", ".join(bare.groups())
     tokens = [tok.strip() for tok in inner.split(",")]
     if len(tokens) != 3:
         return Parsed.failure(f"expected 3 vector components, got {len(tokens)}")
@@ -231,7 +276,8 @@ def parse_translation_direction(text: str) -> Parsed[tuple[np.ndarray, list[str]
 
 
 def parse_translation_distance(text: str) -> Parsed[float]:
-    """Metres from ``Translation distance: 1.98 meters`` (other length units converted); never raises.
+    """Metres from ``Translation distance: 1.98 meters`` (other length units converted) or a
+    bare number (compact: metres); never raises.
     Must be finite and non-negative."""
     cleaned, reason = _clean(text)
     if reason:
@@ -241,7 +287,7 @@ def parse_translation_distance(text: str) -> Parsed[float]:
         v = to_finite_float(m.group(1))
         scale = unit_scale_m(m.group(2)) or 1.0
     else:
-        m = _DIST_LABEL_RE.search(cleaned)
+        m = _DIST_LABEL_RE.search(cleaned) or _BARE_NUM_RE.match(cleaned)
         if m is None:
             return Parsed.failure("no translation distance found")
         v, scale = to_finite_float(m.group(1)), 1.0

@@ -4,6 +4,9 @@ Each builder module (``depth``, ``correspondence``, ``pose``, ``objects``) has
 ``build(record, ctx: BuildContext, rng) -> SampleDraft`` and raises ``RecordError`` for
 input it cannot use (counted as a skip). A draft holds standardised images as arrays;
 the shard writer stores them (content-addressed PNG) and fills in ids and paths.
+Builders write the text format of ``ctx.task.text_format`` ("release" or "compact") and
+record its ``format_version`` in the draft. Both formats consume the RNG identically, so
+the same seed picks the same points/questions in either format.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from vlm3.data.config import TaskConfig
+from vlm3.protocol import FORMAT_VERSION, format_version_of
 
 
 @dataclass(frozen=True)
@@ -30,13 +34,27 @@ class BuildContext:
 class SampleDraft:
     """A sample before storage: images (H, W, 3) uint8, (question, answer) turns, labels, pixmaps.
 
-    The shard writer packs the turns with ``vlm3.protocol.packing.pack_sample``.
+    The shard writer packs the turns with ``vlm3.protocol.packing.pack_sample``, passing
+    ``format_version`` (the text format the turns are written in).
     """
 
     images: list[np.ndarray]
     qa: list[tuple[str, str]]
     labels: dict[str, Any]
     pixmaps: list[dict[str, Any]]
+    format_version: str = FORMAT_VERSION
+
+
+def is_compact(ctx: BuildContext) -> bool:
+    """True when the task writes the compact text format; ValueError on an unknown format."""
+    fmt = str(getattr(ctx.task, "text_format", "release"))
+    format_version_of(fmt)  # validates
+    return fmt == "compact"
+
+
+def draft_format_version(ctx: BuildContext) -> str:
+    """The ``format_version`` of the text a builder writes under ``ctx``."""
+    return format_version_of(str(getattr(ctx.task, "text_format", "release")))
 
 
 def spread_pick(xy: np.ndarray, width: int, height: int, n: int, rng: np.random.Generator,
@@ -89,4 +107,4 @@ def spread_pick(xy: np.ndarray, width: int, height: int, n: int, rng: np.random.
     return np.asarray(picked, dtype=np.int64)
 
 
-__all__ = ["BuildContext", "SampleDraft", "spread_pick"]
+__all__ = ["BuildContext", "SampleDraft", "spread_pick", "is_compact", "draft_format_version"]

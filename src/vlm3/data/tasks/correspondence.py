@@ -6,7 +6,7 @@ it has a match when it lands inside view 1, in front of the camera, and agrees w
 1's depth there (relative difference <= ``occlusion_tol``, option, default 0.03), i.e. it
 is not occluded. Covisibility = matched / valid pixels of view 0; pairs below the task's
 ``min_covisibility`` (0.25) are refused. Query pixels (integers) are spread over view 0;
-prompts and answers use the 1000-grid of each image.
+prompts and answers use the 1000-grid of each image, in the task's ``text_format``.
 
 Labels: ``{"matches": [{"query_xy_px", "query_xy_norm1000", "target_xy_px" (float),
 "target_xy_norm1000", "target_xy_norm1000_float"}], "covisibility", "cameras"}``.
@@ -18,7 +18,7 @@ import numpy as np
 
 from vlm3.data.records import PairRecord, RecordError
 from vlm3.data.standardize import standardize_view
-from vlm3.data.tasks import BuildContext, SampleDraft, spread_pick
+from vlm3.data.tasks import BuildContext, SampleDraft, draft_format_version, is_compact, spread_pick
 from vlm3.geometry.camera import Camera
 from vlm3.geometry.transforms import apply_T
 from vlm3.protocol import codecs
@@ -74,6 +74,9 @@ def build(record: PairRecord, ctx: BuildContext, rng: np.random.Generator) -> Sa
                            ctx.task.questions_per_sample, rng)]
     w0, h0, w1, h1 = s0.camera.width, s0.camera.height, s1.camera.width, s1.camera.height
     think = bool(ctx.options.get("think", False))
+    compact = is_compact(ctx)
+    ask = corr_text.compact_prompt if compact else corr_text.prompt
+    answer = corr_text.render_compact_answer if compact else corr_text.render_answer
     matches, qa = [], []
     for i in idx:
         q = [int(xy0[i, 0]), int(xy0[i, 1])]
@@ -83,11 +86,11 @@ def build(record: PairRecord, ctx: BuildContext, rng: np.random.Generator) -> Sa
         tf = [float(v) for v in codecs.xy_norm1000_float(t, w1, h1)]
         matches.append({"query_xy_px": q, "query_xy_norm1000": qn, "target_xy_px": t,
                         "target_xy_norm1000": tn, "target_xy_norm1000_float": tf})
-        qa.append((corr_text.prompt(qn, think=think), corr_text.render_answer(tn)))
+        qa.append((ask(qn, think=think), answer(tn)))
     labels = {"matches": matches, "covisibility": covis,
               "T_cam1_from_cam0": np.asarray(record.T_cam1_from_cam0).tolist(),
               "cameras": [s0.camera.to_dict(), s1.camera.to_dict()],
               "camera_from": [v.camera_from for v in views],
               "record_id": record.record_id, "scene_id": record.scene_id}
     return SampleDraft([s0.image, s1.image], qa, labels,
-                       [s0.pixmap.to_dict(), s1.pixmap.to_dict()])
+                       [s0.pixmap.to_dict(), s1.pixmap.to_dict()], draft_format_version(ctx))

@@ -16,7 +16,7 @@ import numpy as np
 
 from vlm3.data.records import RecordError, ViewRecord
 from vlm3.data.standardize import standardize_view
-from vlm3.data.tasks import BuildContext, SampleDraft, spread_pick
+from vlm3.data.tasks import BuildContext, SampleDraft, draft_format_version, is_compact, spread_pick
 from vlm3.geometry.depth import convert_depth
 from vlm3.protocol import codecs
 from vlm3.protocol import depth as depth_text
@@ -58,13 +58,15 @@ def build(record: ViewRecord, ctx: BuildContext, rng: np.random.Generator) -> Sa
                              depth[ys[idx], xs[idx]].astype(np.float64), sv.depth_kind, kind)
     w, h = std.camera.width, std.camera.height
     style = str(ctx.options.get("answer_style", getattr(ctx.task, "answer_style", "think")))
+    compact = is_compact(ctx)  # compact: short prompt, bare-number answer (no think block)
     picked = xy[idx]
     norm = codecs.encode_xy_norm2000(picked, w, h)  # (k, 2) in one call
     points, qa = [], []
     for (x, y), (nx, ny), d in zip(picked.tolist(), norm.tolist(), labels_m.tolist()):
         points.append({"xy_px": [x, y], "xy_norm2000": [nx, ny], "depth_m": d})
-        qa.append((depth_text.prompt((nx, ny)), depth_text.render_answer(d, style)))
+        qa.append((depth_text.compact_prompt((nx, ny)), depth_text.render_compact_answer(d)) if compact
+                  else (depth_text.prompt((nx, ny)), depth_text.render_answer(d, style)))
     labels = {"points": points, "depth_kind": kind, "metric": record.metric,
               "camera": std.camera.to_dict(), "camera_from": sv.camera_from,
               "record_id": record.record_id, "scene_id": record.scene_id}
-    return SampleDraft([std.image], qa, labels, [std.pixmap.to_dict()])
+    return SampleDraft([std.image], qa, labels, [std.pixmap.to_dict()], draft_format_version(ctx))

@@ -10,7 +10,12 @@ x, "behind" the distance to the camera, "above" the height along the up vector
 are not asked.
 
 Pass-through (an ``ObjectQARecord``): the source's turns with ``{region<i>}`` replaced
-by ``bounding box region (x1, y1, x2, y2)``.
+by ``bounding box region (x1, y1, x2, y2)`` (compact: ``region (x1, y1, x2, y2)``; the
+source's wording is otherwise kept).
+
+Text: ``text_format`` "release" (SpatialRGPT-style templates) or "compact" (one short
+question per predicate/kind; answers Yes/No, ``1.23 m``, ``10 o'clock``); the template
+index is drawn in both formats so the same seed asks the same questions.
 
 Boxes are mapped into the standardised image (PixelMap), clipped, and written on the
 1000-grid of that image. A region cut away by the size cap below ``min_box_keep`` (0.5)
@@ -28,7 +33,7 @@ import numpy as np
 
 from vlm3.data.records import ObjectQARecord, RecordError, ViewRecord
 from vlm3.data.standardize import standardize_view
-from vlm3.data.tasks import BuildContext, SampleDraft
+from vlm3.data.tasks import BuildContext, SampleDraft, draft_format_version, is_compact
 from vlm3.geometry.focal import PixelMap
 from vlm3.protocol import codecs
 from vlm3.protocol import objects as obj_text
@@ -94,6 +99,7 @@ def _generated(record: ViewRecord, ctx: BuildContext, rng: np.random.Generator, 
     if len(objs) < 2:
         raise RecordError(record.image_path, "fewer than two usable 3D-boxed objects in view")
     qa, questions = [], []
+    compact = is_compact(ctx)
     tries = 0
     while len(qa) < ctx.task.questions_per_sample and tries < 20 * ctx.task.questions_per_sample:
         tries += 1
@@ -108,7 +114,8 @@ def _generated(record: ViewRecord, ctx: BuildContext, rng: np.random.Generator, 
                 continue
             pred = pair[int(rng.integers(0, 2))]
             truth = (va > vb) if pred == pair[0] else (va < vb)
-            q, ans = obj_text.render_qualitative(pred, ba, bb, truth, tmpl)
+            q, ans = (obj_text.render_compact_qualitative(pred, ba, bb, truth) if compact
+                      else obj_text.render_qualitative(pred, ba, bb, truth, tmpl))
             questions.append({"kind": "qualitative", "predicate": pred, "regions": [a, b],
                               "truth": bool(truth)})
         else:
@@ -129,8 +136,9 @@ def _generated(record: ViewRecord, ctx: BuildContext, rng: np.random.Generator, 
                 if np.hypot(d[0], d[2]) < 1e-6:
                     continue
                 value = obj_text.clock_from_direction(float(d[0]), float(d[2]))
-            q, ans = obj_text.render_quantitative(kind, ba, None if kind in ("width", "height") else bb,
-                                                  value, tmpl)
+            bb_q = None if kind in ("width", "height") else bb
+            q, ans = (obj_text.render_compact_quantitative(kind, ba, bb_q, value) if compact
+                      else obj_text.render_quantitative(kind, ba, bb_q, value, tmpl))
             questions.append({"kind": "quantitative", "predicate": kind,
                               "regions": [a] if kind in ("width", "height") else [a, b],
                               "value": value})
@@ -150,9 +158,10 @@ def _passthrough(record: ObjectQARecord, ctx: BuildContext, pixmap: PixelMap, st
         regions.append({"box_xyxy_px": box, "name": f"region {i}",
                         "box_norm1000": [int(v) for v in codecs.encode_box_norm1000(box, std_w, std_h)]})
 
+    region = obj_text.compact_region_text if is_compact(ctx) else obj_text.region_text
+
     def fill(text: str) -> str:
-        return re.sub(r"\{region(\d+)\}",
-                      lambda m: obj_text.region_text(regions[int(m.group(1))]["box_norm1000"]), text)
+        return re.sub(r"\{region(\d+)\}", lambda m: region(regions[int(m.group(1))]["box_norm1000"]), text)
 
     qa = [(fill(q), fill(a)) for q, a in record.turns]
     questions = [{"kind": record.qa_type or "passthrough", "predicate": record.category,
@@ -175,4 +184,4 @@ def build(record: ViewRecord | ObjectQARecord, ctx: BuildContext,
     labels = {"regions": regions, "questions": questions, "camera": std.camera.to_dict(),
               "camera_from": sv.camera_from, "record_id": record.record_id,
               "scene_id": record.scene_id}
-    return SampleDraft([std.image], qa, labels, [std.pixmap.to_dict()])
+    return SampleDraft([std.image], qa, labels, [std.pixmap.to_dict()], draft_format_version(ctx))

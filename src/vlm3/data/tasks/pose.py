@@ -3,7 +3,8 @@
 Both views are focal-normalised (release: 750 px) and grid-cropped; cropping and scaling
 change intrinsics only, so the relative pose is the record's ``T_cam1_from_cam0`` (image 0
 is the protocol's "camera 1", the reference). The distance question is asked only for
-metric sources. Answers come from ``vlm3.protocol.pose``.
+metric sources. Questions and answers come from ``vlm3.protocol.pose`` in the task's
+``text_format`` (release or compact).
 
 Labels: ``{"T_cam1_from_cam0": 4x4, "R_cam0_from_cam1": 3x3 (camera 2 relative to camera 1
 in protocol terms), "t_cam0_from_cam1_m": (3,) (camera 1's centre in camera 0), "metric",
@@ -16,7 +17,7 @@ import numpy as np
 
 from vlm3.data.records import PairRecord, RecordError
 from vlm3.data.standardize import standardize_view
-from vlm3.data.tasks import BuildContext, SampleDraft
+from vlm3.data.tasks import BuildContext, SampleDraft, draft_format_version, is_compact
 from vlm3.geometry.transforms import invert_T
 from vlm3.protocol import pose as pose_text
 
@@ -31,11 +32,15 @@ def build(record: PairRecord, ctx: BuildContext, rng: np.random.Generator) -> Sa
     views = [standardize_view(v, ctx.task.focal_px, ctx.task.max_pixels, ctx.grid, ctx.calibration)
              for v in (record.view0, record.view1)]
     T = np.asarray(record.T_cam1_from_cam0, dtype=np.float64)
+    compact = is_compact(ctx)
+    render = (pose_text.render_compact_answers_from_T_cam2_from_cam1 if compact
+              else pose_text.render_answers_from_T_cam2_from_cam1)
+    questions = pose_text.COMPACT_QUESTIONS if compact else pose_text.QUESTIONS
     try:
-        answers = pose_text.render_answers_from_T_cam2_from_cam1(T, metric=record.metric)
+        answers = render(T, metric=record.metric)
     except ValueError as err:
         raise RecordError(record.record_id, str(err)) from None
-    qa = [(pose_text.QUESTIONS[q], answers[q]) for q in pose_text.QUESTION_IDS if q in answers]
+    qa = [(questions[q], answers[q]) for q in pose_text.QUESTION_IDS if q in answers]
     T_inv = invert_T(T)
     labels = {
         "T_cam1_from_cam0": T.tolist(),
@@ -48,4 +53,4 @@ def build(record: PairRecord, ctx: BuildContext, rng: np.random.Generator) -> Sa
         "record_id": record.record_id, "scene_id": record.scene_id,
     }
     return SampleDraft([v.std.image for v in views], qa, labels,
-                       [v.std.pixmap.to_dict() for v in views])
+                       [v.std.pixmap.to_dict() for v in views], draft_format_version(ctx))
