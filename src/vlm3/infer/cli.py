@@ -25,13 +25,17 @@ def _model_option(f):
     f = click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("predict_out"),
                      show_default=True, help="folder for PNG / PLY / JSON outputs")(f)
     return click.option("--model", "model", default="tiny", show_default=True,
-                        help="model preset, checkpoint directory (Qwen3-VL) or cached hub id")(f)
+                        help="model preset, checkpoint directory (Qwen3-VL), cached hub id, or vllm:DIR (vLLM backend)")(f)
 
 
 def _load(model: str):
     from vlm3.infer.hf import HFPredictor, check_model_dir
 
     try:
+        if model.startswith("vllm:"):  # vLLM backend (GPU + `pip install 'vlm3[vllm]'`)
+            from vlm3.infer.predictor import make_predictor
+
+            return make_predictor(model)
         if Path(model).exists():
             check_model_dir(model)
         return HFPredictor.from_pretrained(model)
