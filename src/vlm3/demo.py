@@ -39,17 +39,17 @@ class DemoPreset:
     train_steps: int
     #: model preset (vlm3/configs/model): "micro" measured fastest per label on 2 CPU cores
     model: str = "micro"
-    learning_rate: float = 2e-3
+    learning_rate: float = 3e-3
     extra_train_overrides: tuple[str, ...] = field(default_factory=tuple)
 
 
 PRESETS = {
     "quick": DemoPreset("quick", scenes=100, views=4,
-                        train_samples={"depth": 1600, "correspondence": 900, "pose": 700, "object": 700},
-                        test_samples=40, train_steps=900),
+                        train_samples={"depth": 1400, "correspondence": 500, "pose": 400, "object": 600},
+                        test_samples=40, train_steps=360),
     "full": DemoPreset("full", scenes=400, views=6,
-                       train_samples={"depth": 8000, "correspondence": 5000, "pose": 4000, "object": 3000},
-                       test_samples=100, train_steps=6000),
+                       train_samples={"depth": 8000, "correspondence": 4000, "pose": 3000, "object": 4000},
+                       test_samples=100, train_steps=4000),
 }
 
 
