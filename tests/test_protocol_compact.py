@@ -122,7 +122,9 @@ def test_pose_parsers_compact_forms_and_failures():
     assert pose.parse_translation_distance("12 cm").value == pytest.approx(0.12)
     assert not pose.parse_translation_distance("-0.5").ok
     assert not pose.parse_translation_direction("+0.75, +0.03").ok
-    assert not pose.parse_translation_direction("+3.0, +0.0, +0.0").ok  # not a unit vector
+    # any non-zero vector is a direction (the release notebook normalises predictions too)
+    np.testing.assert_allclose(pose.parse_translation_direction("+3.0, +0.0, +0.0").value[0], [1.0, 0.0, 0.0])
+    assert not pose.parse_translation_direction("-0.00, +0.00, +0.00").ok  # zero: no direction
     assert not pose.parse_translation_direction("<think> 1, 0, 0").ok  # truncated
     # the release forms still parse, labels win over bare numbers
     assert pose.parse_yaw_pitch_roll("Yaw=+89.6°, Pitch=+2.6°, Roll=+6.1°").value == (89.6, 2.6, 6.1)
