@@ -10,7 +10,9 @@ sampled by the generator (intrinsics rescaled to the benchmark size), single pro
 from __future__ import annotations
 
 import argparse
+import json
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -28,7 +30,9 @@ def main() -> None:
     ap.add_argument("--height", type=int, default=192)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--repeat", type=int, default=3, help="renders per view; the fastest counts (like timeit)")
+    ap.add_argument("--out", type=Path, default=None, help="also write the numbers as JSON here")
     args = ap.parse_args()
+    results: dict[str, float] = {}
     cfg = preset("default")
     total_views, total_s = 0, 0.0
     for kind in ("room", "street"):
@@ -59,7 +63,13 @@ def main() -> None:
               f"wall {len(jobs) / wall:.1f} views/s; {args.width}x{args.height}, {n_prims:.0f} primitives/scene)")
         total_views += len(jobs)
         total_s += dt
+        results[f"{kind}_views_per_s_per_core"] = round(len(jobs) / dt, 2)
     print(f"overall: {total_views / total_s:6.1f} views/s per core (target >= 20)")
+    results.update(views_per_s_per_core=round(total_views / total_s, 2), width=args.width, height=args.height,
+                   target_views_per_s_per_core=20)
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps(results, indent=2))
 
 
 if __name__ == "__main__":
