@@ -4,7 +4,6 @@ failures, cached/resumable stage 1, report.json layout."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest

@@ -45,13 +45,12 @@ def fov_calibrator(hfov_deg: float) -> Calibrator:
 
 def anycalib_calibrator(model_id: str = "anycalib_pinhole") -> Calibrator:
     """AnyCalib pinhole calibration; raises ImportError when the package is not installed."""
-    import torch  # noqa: F401  (AnyCalib needs torch; imported here to fail early)
+    import torch  # AnyCalib needs torch; imported here to fail early
     from anycalib import AnyCalib  # type: ignore[import-not-found]
 
     model = AnyCalib(model_id=model_id).eval()
 
     def calibrate(image: np.ndarray) -> Camera:
-        import torch
 
         h, w = image.shape[:2]
         tensor = torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1).float() / 255.0

@@ -20,7 +20,7 @@ shard's work can be shipped to another process (Ray) and written in done-markers
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Union
 
 import numpy as np

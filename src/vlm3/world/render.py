@@ -109,7 +109,6 @@ def _screen_rects(bounds: np.ndarray, R_cw: np.ndarray, t_cw: np.ndarray, camera
     smallest camera z (P,) of its AABB corners. Unbounded primitives or boxes straddling the
     camera plane get the full image and z_min = 0; boxes wholly behind get an empty rect."""
     W, H = camera.width, camera.height
-    P = len(bounds)
     sel = np.array([[i, j, k] for i in (0, 1) for j in (0, 1) for k in (0, 1)])
     corners = np.stack([bounds[:, sel[:, 0], 0], bounds[:, sel[:, 1], 1], bounds[:, sel[:, 2], 2]], axis=-1)
     Xc = corners @ R_cw.T + t_cw                      # (P, 8, 3)
