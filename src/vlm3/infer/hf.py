@@ -131,8 +131,9 @@ class HFPredictor:
         mm = first.get("mm_token_type_ids")
         if mm is not None:
             prefix_kwargs["mm_token_type_ids"] = mm[:, :prefix_len]
+        # Only the KV cache of the prefix is needed: skip the vocabulary head (logits_to_keep=1).
         prefix_out = self.model(input_ids=ids0[:, :prefix_len], attention_mask=torch.ones_like(ids0[:, :prefix_len]),
-                                use_cache=True, **prefix_kwargs)
+                                use_cache=True, logits_to_keep=1, **prefix_kwargs)
         cache = prefix_out.past_key_values
         rope_deltas = getattr(getattr(self.model, "model", None), "rope_deltas", None)
         groups: dict[int, list[int]] = defaultdict(list)
