@@ -20,6 +20,7 @@ import numpy as np
 
 from vlm3.geometry.camera import Camera
 from vlm3.infer.predictor import ImageLike, InputError, Predictor, Request, load_image_array
+from vlm3.protocol import TEXT_FORMATS
 
 
 @dataclass
@@ -135,9 +136,18 @@ def grid_points_px(width: int, height: int, grid_w: int, grid_h: int) -> np.ndar
     return np.stack(np.meshgrid(xs, ys), -1).reshape(-1, 2)
 
 
+def _check_text_format(text_format: str) -> None:
+    if text_format not in TEXT_FORMATS:
+        raise InputError(f"unknown text format {text_format!r}: use one of {', '.join(TEXT_FORMATS)} "
+                         f"(the format the model was trained on)")
+
+
 def predict_depth(predictor: Predictor, image: ImageLike, xy_px: np.ndarray, intrinsics=None,
-                  focal_px: float = 1000.0, max_pixels: int = 1_300_000, calibration: str = "none") -> DepthResult:
-    """Metric depth (ray length, metres) at original-image pixels ``xy_px`` (N, 2)."""
+                  focal_px: float = 1000.0, max_pixels: int = 1_300_000, calibration: str = "none",
+                  text_format: str = "release") -> DepthResult:
+    """Metric depth (ray length, metres) at original-image pixels ``xy_px`` (N, 2).
+
+    ``text_format``: "release" (VLM3 prompts) or "compact" (vlm3-compact-v1, the CPU demo's)."""
     from vlm3.protocol import codecs
     from vlm3.protocol import depth as depth_text
 
@@ -145,7 +155,9 @@ def predict_depth(predictor: Predictor, image: ImageLike, xy_px: np.ndarray, int
     xy = np.asarray(xy_px, dtype=np.float64).reshape(-1, 2)
     dst = _to_model_px(prep, xy, "point")
     norm = codecs.encode_xy_norm2000(dst, prep.camera.width, prep.camera.height)
-    qs = [depth_text.prompt((int(a), int(b))) for a, b in norm]
+    _check_text_format(text_format)
+    make = depth_text.compact_prompt if text_format == "compact" else depth_text.prompt
+    qs = [make((int(a), int(b))) for a, b in norm]
     texts = predictor.predict([Request("depth", "depth", [prep.image], qs)])[0].texts
     parsed = [depth_text.parse_answer(t) for t in texts]
     d = np.array([p.value if p.ok else np.nan for p in parsed], dtype=np.float64)
@@ -157,7 +169,7 @@ def predict_depth(predictor: Predictor, image: ImageLike, xy_px: np.ndarray, int
 
 def predict_match(predictor: Predictor, image1: ImageLike, image2: ImageLike, xy1_px: np.ndarray,
                   intrinsics1=None, intrinsics2=None, focal_px: float = 1000.0, max_pixels: int = 1_300_000,
-                  calibration: str = "fov60") -> MatchResult:
+                  calibration: str = "fov60", text_format: str = "release") -> MatchResult:
     """Pixels of image 2 matching ``xy1_px`` (N, 2) of image 1 (original pixels both)."""
     from vlm3.protocol import codecs
     from vlm3.protocol import correspondence as corr_text
@@ -167,7 +179,9 @@ def predict_match(predictor: Predictor, image1: ImageLike, image2: ImageLike, xy
     xy = np.asarray(xy1_px, dtype=np.float64).reshape(-1, 2)
     dst = _to_model_px(p1, xy, "point")
     norm = codecs.encode_xy_norm1000(dst, p1.camera.width, p1.camera.height)
-    qs = [corr_text.prompt((int(a), int(b))) for a, b in norm]
+    _check_text_format(text_format)
+    make = corr_text.compact_prompt if text_format == "compact" else corr_text.prompt
+    qs = [make((int(a), int(b))) for a, b in norm]
     texts = predictor.predict([Request("match", "correspondence", [p1.image, p2.image], qs)])[0].texts
     out = np.full_like(xy, np.nan)
     ok = []
@@ -181,14 +195,17 @@ def predict_match(predictor: Predictor, image1: ImageLike, image2: ImageLike, xy
 
 
 def predict_pose(predictor: Predictor, image1: ImageLike, image2: ImageLike, intrinsics1=None, intrinsics2=None,
-                 focal_px: float = 750.0, max_pixels: int = 1_300_000, calibration: str = "none") -> PoseResult:
+                 focal_px: float = 750.0, max_pixels: int = 1_300_000, calibration: str = "none",
+                 text_format: str = "release") -> PoseResult:
     """Relative pose of camera 2 w.r.t. camera 1 from the four pose questions."""
     from vlm3.protocol import pose as pose_text
 
     p1 = prepare_image(image1, intrinsics1, focal_px, max_pixels, calibration)
     p2 = prepare_image(image2, intrinsics2, focal_px, max_pixels, calibration)
+    _check_text_format(text_format)
     ids = list(pose_text.QUESTION_IDS)
-    texts = predictor.predict([Request("pose", "pose", [p1.image, p2.image], [pose_text.QUESTIONS[i] for i in ids],
+    questions = pose_text.COMPACT_QUESTIONS if text_format == "compact" else pose_text.QUESTIONS
+    texts = predictor.predict([Request("pose", "pose", [p1.image, p2.image], [questions[i] for i in ids],
                                        question_ids=ids)])[0].texts
     raw = dict(zip(ids, texts))
     p = pose_text.parse_answers(raw)

@@ -88,7 +88,10 @@ def predict() -> None:
 @click.option("--grid", default=None, help="query a regular WxH grid instead, e.g. 32x24")
 @click.option("--focal-px", default=1000.0, show_default=True, help="canonical focal length the model was trained at")
 @_model_option
-def depth_cmd(image, intrinsics, points, grid, focal_px, model, out_dir, calibration, max_pixels) -> None:
+@click.option("--text-format", type=click.Choice(["release", "compact"]), default="release", show_default=True,
+              help="prompt format the model was trained on (compact: the CPU demo's vlm3-compact-v1)")
+def depth_cmd(image, intrinsics, points, grid, focal_px, model, out_dir, calibration, max_pixels,
+              text_format) -> None:
     """Metric depth at pixels of IMAGE; writes depth.png, points.ply and depth.json."""
     from vlm3.infer import api, viz
     from vlm3.infer.predictor import load_image_array
@@ -97,7 +100,8 @@ def depth_cmd(image, intrinsics, points, grid, focal_px, model, out_dir, calibra
     _run(lambda: api.parse_intrinsics(intrinsics))
     xy = _points(points, grid, arr.shape[1], arr.shape[0])
     pred = _load(model)
-    res = _run(lambda: api.predict_depth(pred, image, xy, intrinsics, focal_px, max_pixels, calibration or "none"))
+    res = _run(lambda: api.predict_depth(pred, image, xy, intrinsics, focal_px, max_pixels, calibration or "none",
+                                         text_format))
     out_dir.mkdir(parents=True, exist_ok=True)
     viz.depth_png(out_dir / "depth.png", arr, res.xy_px, res.depth_m)
     ok = np.isfinite(res.depth_m)
@@ -120,7 +124,10 @@ def depth_cmd(image, intrinsics, points, grid, focal_px, model, out_dir, calibra
 @click.option("--intrinsics1", default=None, help="fx,fy,cx,cy of IMAGE1 (default: --calibration)")
 @click.option("--intrinsics2", default=None, help="fx,fy,cx,cy of IMAGE2")
 @_model_option
-def match_cmd(image1, image2, points, intrinsics1, intrinsics2, model, out_dir, calibration, max_pixels) -> None:
+@click.option("--text-format", type=click.Choice(["release", "compact"]), default="release", show_default=True,
+              help="prompt format the model was trained on (compact: the CPU demo's vlm3-compact-v1)")
+def match_cmd(image1, image2, points, intrinsics1, intrinsics2, model, out_dir, calibration, max_pixels,
+              text_format) -> None:
     """Pixels of IMAGE2 matching pixels of IMAGE1; writes matches.png and matches.json."""
     from vlm3.infer import api, viz
     from vlm3.infer.predictor import load_image_array
@@ -132,7 +139,8 @@ def match_cmd(image1, image2, points, intrinsics1, intrinsics2, model, out_dir, 
     xy = _points(points, None, a0.shape[1], a0.shape[0])
     pred = _load(model)
     res = _run(lambda: api.predict_match(pred, image1, image2, xy, intrinsics1, intrinsics2,
-                                         max_pixels=max_pixels, calibration=calibration or "fov60"))
+                                         max_pixels=max_pixels, calibration=calibration or "fov60",
+                                         text_format=text_format))
     out_dir.mkdir(parents=True, exist_ok=True)
     viz.match_png(out_dir / "matches.png", a0, a1, res.xy0_px, res.xy1_px)
     rows = [{"xy1_px": a.tolist(), "xy2_px": None if not o else b.tolist(), "ok": o, "raw": r}
@@ -150,7 +158,10 @@ def match_cmd(image1, image2, points, intrinsics1, intrinsics2, model, out_dir, 
 @click.option("--intrinsics2", default=None, help="fx,fy,cx,cy of IMAGE2")
 @click.option("--focal-px", default=750.0, show_default=True, help="canonical focal length for pose (release: 750)")
 @_model_option
-def pose_cmd(image1, image2, intrinsics1, intrinsics2, focal_px, model, out_dir, calibration, max_pixels) -> None:
+@click.option("--text-format", type=click.Choice(["release", "compact"]), default="release", show_default=True,
+              help="prompt format the model was trained on (compact: the CPU demo's vlm3-compact-v1)")
+def pose_cmd(image1, image2, intrinsics1, intrinsics2, focal_px, model, out_dir, calibration, max_pixels,
+             text_format) -> None:
     """Relative pose of IMAGE2's camera w.r.t. IMAGE1's; prints JSON, writes pose.json and frustums.png."""
     from vlm3.infer import api, viz
 
@@ -160,7 +171,7 @@ def pose_cmd(image1, image2, intrinsics1, intrinsics2, focal_px, model, out_dir,
         _run(lambda: api.parse_intrinsics(k))
     pred = _load(model)
     res = _run(lambda: api.predict_pose(pred, image1, image2, intrinsics1, intrinsics2, focal_px, max_pixels,
-                                        calibration or "none"))
+                                        calibration or "none", text_format))
     out_dir.mkdir(parents=True, exist_ok=True)
     js = res.to_json()
     (out_dir / "pose.json").write_text(json.dumps(js, indent=1))
