@@ -55,3 +55,9 @@ def test_kill_and_resume_matches_uninterrupted(tmp_path):
         assert lb[step] == pytest.approx(la[step], rel=1e-5)
     rec = json.loads((tmp_path / "a" / "logs.jsonl").read_text().splitlines()[0])
     assert rec["tokens_per_s"] > 0 and rec["labels_per_s"] > 0 and "learning_rate" in rec
+    # re-running the finished run trains nothing (Trainer alone would take a step past max_steps)
+    again = run_training(_cfg(tmp_path, data, tmp_path / "a"))
+    assert again["already_finished"] and again["global_step"] == 4
+    assert not (tmp_path / "a" / "checkpoint-5").exists()
+    for k, v in load_file(str(tmp_path / "a" / "model.safetensors")).items():
+        torch.testing.assert_close(v, wa[k])

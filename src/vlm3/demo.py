@@ -58,11 +58,8 @@ PRESETS = {
 def _real_root() -> Path | None:
     """Real sample data: $VLM3_REAL_DATA, else ../shared/data/real next to this checkout."""
     env = os.environ.get("VLM3_REAL_DATA")
-    candidates = [Path(env)] if env else [Path.cwd().parent / "shared" / "data" / "real"]
-    for c in candidates:
-        if c.is_dir():
-            return c.resolve()
-    return None
+    root = Path(env) if env else Path.cwd().parent / "shared" / "data" / "real"
+    return root.resolve() if root.is_dir() else None
 
 
 def data_config(preset: DemoPreset, world_dir: Path, out_dir: Path, real: Path | None) -> dict[str, Any]:
@@ -158,13 +155,10 @@ def _train(preset: DemoPreset, data_dir: Path, train_dir: Path) -> dict:
 
 
 def _final_model_dir(train_dir: Path) -> Path:
-    final = train_dir / "final"
-    if (final / "config.json").is_file():
-        return final
-    ckpts = sorted(train_dir.glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[-1]))
-    if not ckpts:
+    """run_training saves the final model (and processor) into its output folder."""
+    if not (train_dir / "config.json").is_file():
         raise click.ClickException(f"no trained model found in {train_dir}")
-    return ckpts[-1]
+    return train_dir
 
 
 def _evaluate(cfg: dict[str, Any], run_dir: Path, model_dir: Path) -> dict:
@@ -174,13 +168,6 @@ def _evaluate(cfg: dict[str, Any], run_dir: Path, model_dir: Path) -> dict:
     path.write_text(yaml.safe_dump(cfg, sort_keys=False))
     return run_eval(path, run_dir / "eval", model=str(model_dir), model_name="vlm3-tiny",
                     log=click.echo)
-
-
-def summary_table(report: dict[str, Any]) -> str:
-    """Plain-text table of the headline metric per task for the model and each baseline."""
-    from vlm3.evaluate.summary import headline_rows
-
-    return headline_rows(report)
 
 
 @click.command("demo")
@@ -208,12 +195,13 @@ def demo(preset_name: str, run_dir: Path, seed: int) -> None:
     model_dir = _final_model_dir(train_dir)
     stages.run("eval", _evaluate, eval_config(data_dir, real), run_dir, model_dir)
     from vlm3.evaluate.report import build_report
+    from vlm3.evaluate.summary import headline_rows
 
     stages.run("report", build_report, [run_dir / "eval"], run_dir / "report.html")
     report = json.loads((run_dir / "eval" / "report.json").read_text())
     report["timing_s"] = {**stages.timing(), **{f"eval.{k}": v for k, v in report.get("timing_s", {}).items()}}
     report["demo"] = {"preset": asdict(preset), "model_dir": str(model_dir), "real_data": str(real) if real else None}
     (run_dir / "report.json").write_text(json.dumps(report, indent=2))
-    click.echo("\n" + summary_table(report))
+    click.echo("\n" + headline_rows(report))
     total = sum(stages.timing().values())
     click.echo(f"\ntotal {total / 60:.1f} min; wrote {run_dir / 'report.html'} and {run_dir / 'report.json'}")

@@ -19,7 +19,7 @@ from vlm3.data.loading import check_image_matches_camera, load_depth_m, load_ima
 from vlm3.data.records import RecordError, ViewRecord
 from vlm3.geometry.camera import GeometryError
 from vlm3.geometry.crop import crop_to_grid
-from vlm3.geometry.depth import ray_map_from_z_map
+from vlm3.geometry.depth import ray_scale_map
 from vlm3.geometry.focal import Standardized, normalize_focal
 
 
@@ -39,29 +39,8 @@ def convert_depth_map(std: Standardized, src_kind: str, dst_kind: str) -> np.nda
         raise ValueError("standardised view has no depth")
     if src_kind == dst_kind:
         return depth
-    valid = depth > 0
-    ray_scale = ray_map_from_z_map(std.camera, valid.astype(np.float32))  # |K^-1 (x, y, 1)|
-    out = np.zeros_like(depth)
-    if dst_kind == "ray":
-        out[valid] = depth[valid] * ray_scale[valid]
-    else:
-        out[valid] = depth[valid] / ray_scale[valid]
-    return out
-
-
-def _crop_to_grid(std: Standardized, max_pixels: int, grid: int) -> Standardized:
-    """``crop_to_grid`` of the image; the depth map gets the same window as a view (no copy).
-
-    The window is read off the cameras (a crop only shifts the principal point), so this
-    follows whatever window ``vlm3.geometry.crop`` chooses.
-    """
-    if std.depth_m is None:
-        return crop_to_grid(std, max_pixels, grid)
-    out = crop_to_grid(Standardized(std.image, std.camera, std.pixmap), max_pixels, grid)
-    x0 = int(round(std.camera.cx - out.camera.cx))
-    y0 = int(round(std.camera.cy - out.camera.cy))
-    depth = std.depth_m[y0:y0 + out.camera.height, x0:x0 + out.camera.width]
-    return Standardized(out.image, out.camera, out.pixmap, depth)
+    scale = ray_scale_map(std.camera)  # |K^-1 (x, y, 1)|, >= 1 everywhere
+    return depth * scale if dst_kind == "ray" else depth / scale
 
 
 def standardize_view(view: ViewRecord, focal_px: float, max_pixels: int, grid: int = 32,
@@ -94,7 +73,7 @@ def standardize_view(view: ViewRecord, focal_px: float, max_pixels: int, grid: i
         kind = view.depth.kind
     try:
         std = normalize_focal(image, camera, focal_px, depth)
-        std = _crop_to_grid(std, max_pixels, grid)
+        std = crop_to_grid(std, max_pixels, grid)  # the depth map comes back as a view
     except GeometryError as err:
         raise RecordError(view.image_path, str(err)) from None
     if with_depth:

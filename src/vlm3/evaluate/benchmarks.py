@@ -142,28 +142,29 @@ def _shard_requests(b: Benchmark) -> list[Request]:
 
 
 def _pairs_txt_requests(b: Benchmark) -> list[Request]:
-    from vlm3.geometry.camera import Camera
+    """Pose requests from a SuperGlue/ScanNet pair list, read by the data engine's adapter."""
+    from vlm3.data.adapters.pairs_txt import iter_records
+    from vlm3.data.config import SourceConfig
+    from vlm3.data.records import Skipped
+    from vlm3.geometry.transforms import invert_T
     from vlm3.protocol import pose as pose_text
 
     txt = b.root_path()
     image_dir = txt.parent / str(b.options.get("image_dir", "images"))
+    source = SourceConfig(name=b.name, adapter="pairs_txt", path=str(txt),
+                          options={"image_dir": str(b.options.get("image_dir", "images"))})
     max_side = b.options.get("resize_max_side")
+    ids = list(pose_text.QUESTION_IDS)
     out = []
-    for n, line in enumerate(txt.read_text().splitlines()):
-        f = line.split()
-        if not f:
-            continue
-        if len(f) != 38:
-            raise InputError(f"{txt}:{n + 1}: expected 38 fields, got {len(f)}")
-        K = [np.array(f[4:13], float).reshape(3, 3), np.array(f[13:22], float).reshape(3, 3)]
-        T_cam1_from_cam0 = np.array(f[22:38], float).reshape(4, 4)
+    for rec in iter_records(source):
+        if isinstance(rec, Skipped):
+            raise InputError(f"{rec.path}: {rec.reason}")
         images, cams = [], []
-        for name, Ki in zip(f[:2], K):
-            path = image_dir / name
-            with Image.open(path) as im:
-                w, h = im.size
+        for view in (rec.view0, rec.view1):
+            with Image.open(view.image_path) as im:
                 arr = np.asarray(im.convert("RGB"))
-            cam = Camera(Ki, w, h)
+            cam = view.camera
+            w, h = cam.width, cam.height
             if max_side and max(w, h) > int(max_side):
                 s = int(max_side) / max(w, h)
                 nw, nh = round(w * s), round(h * s)
@@ -171,12 +172,13 @@ def _pairs_txt_requests(b: Benchmark) -> list[Request]:
                 cam = cam.scaled(nw / w, nh / h, nw, nh)
             images.append(arr)
             cams.append(cam)
-        T_inv = np.linalg.inv(T_cam1_from_cam0)
-        ids = list(pose_text.QUESTION_IDS)
-        labels = {"T_cam1_from_cam0": T_cam1_from_cam0.tolist(), "R_cam0_from_cam1": T_inv[:3, :3].tolist(),
-                  "t_cam0_from_cam1_m": T_inv[:3, 3].tolist(), "metric": True, "question_ids": ids,
-                  "cameras": [c.to_dict() for c in cams], "image_paths": [str(image_dir / x) for x in f[:2]]}
-        out.append(Request(id=f"{f[0]}|{f[1]}", task="pose", images=images,
+        T_cam0_from_cam1 = invert_T(rec.T_cam1_from_cam0)
+        names = [os.path.relpath(v.image_path, image_dir) for v in (rec.view0, rec.view1)]
+        labels = {"T_cam1_from_cam0": rec.T_cam1_from_cam0.tolist(),
+                  "R_cam0_from_cam1": T_cam0_from_cam1[:3, :3].tolist(),
+                  "t_cam0_from_cam1_m": T_cam0_from_cam1[:3, 3].tolist(), "metric": True, "question_ids": ids,
+                  "cameras": [c.to_dict() for c in cams], "image_paths": [v.image_path for v in (rec.view0, rec.view1)]}
+        out.append(Request(id="|".join(names), task="pose", images=images,
                            questions=[pose_text.QUESTIONS[i] for i in ids], question_ids=ids, labels=labels,
                            meta={"source": b.name}))
     return out

@@ -33,12 +33,16 @@ def z_from_ray(camera: Camera, xy_px: np.ndarray, ray_m: np.ndarray) -> np.ndarr
     return np.asarray(ray_m, dtype=np.float64).reshape(-1) / ray_scale(camera, xy_px)
 
 
+def ray_scale_map(camera: Camera) -> np.ndarray:
+    """(H, W) float32 factor |K^-1 (x, y, 1)| per pixel: ray length = z-depth * factor."""
+    grid = camera.pixel_grid().reshape(-1, 2)
+    return ray_scale(camera, grid).reshape(camera.height, camera.width).astype(np.float32)
+
+
 def ray_map_from_z_map(camera: Camera, z_map_m: np.ndarray) -> np.ndarray:
     """Dense (H, W) ray-length map from a z-depth map of the camera's size (invalid stays 0/NaN)."""
     check_depth_map(z_map_m, camera)
-    grid = camera.pixel_grid().reshape(-1, 2)
-    scale = ray_scale(camera, grid).reshape(camera.height, camera.width)
-    return z_map_m * scale
+    return z_map_m * ray_scale_map(camera)
 
 
 def convert_depth(camera: Camera, xy_px: np.ndarray, depth_m: np.ndarray,

@@ -114,13 +114,12 @@ def prepare_image(image: ImageLike, intrinsics: Sequence[float] | str | None, fo
 
 def _to_model_px(prep: Prepared, xy_px: np.ndarray, what: str) -> np.ndarray:
     xy = np.asarray(xy_px, dtype=np.float64).reshape(-1, 2)
-    w0, h0 = prep.original_camera.width, prep.original_camera.height
-    bad = (xy[:, 0] < -0.5) | (xy[:, 0] > w0 - 0.5) | (xy[:, 1] < -0.5) | (xy[:, 1] > h0 - 0.5)
+    cam0 = prep.original_camera
+    bad = ~cam0.contains(xy)
     if bad.any():
-        raise InputError(f"{what} {xy[bad][0].tolist()} is outside the {w0}x{h0} image")
+        raise InputError(f"{what} {xy[bad][0].tolist()} is outside the {cam0.width}x{cam0.height} image")
     dst = prep.pixmap.to_dst(xy)
-    w, h = prep.camera.width, prep.camera.height
-    cut = (dst[:, 0] < -0.5) | (dst[:, 0] > w - 0.5) | (dst[:, 1] < -0.5) | (dst[:, 1] > h - 0.5)
+    cut = ~prep.camera.contains(dst)
     if cut.any():
         raise InputError(f"{what} {xy[cut][0].tolist()} falls outside the part of the image the model sees "
                          f"(cropped to the pixel budget); raise --max-pixels or pick points nearer the centre")
@@ -142,6 +141,12 @@ def _check_text_format(text_format: str) -> None:
                          f"(the format the model was trained on)")
 
 
+def _prompt_builder(task_text: Any, text_format: str):
+    """The point-prompt function of a protocol module (depth / correspondence) for a format."""
+    _check_text_format(text_format)
+    return task_text.compact_prompt if text_format == "compact" else task_text.prompt
+
+
 def predict_depth(predictor: Predictor, image: ImageLike, xy_px: np.ndarray, intrinsics=None,
                   focal_px: float = 1000.0, max_pixels: int = 1_300_000, calibration: str = "none",
                   text_format: str = "release") -> DepthResult:
@@ -155,8 +160,7 @@ def predict_depth(predictor: Predictor, image: ImageLike, xy_px: np.ndarray, int
     xy = np.asarray(xy_px, dtype=np.float64).reshape(-1, 2)
     dst = _to_model_px(prep, xy, "point")
     norm = codecs.encode_xy_norm2000(dst, prep.camera.width, prep.camera.height)
-    _check_text_format(text_format)
-    make = depth_text.compact_prompt if text_format == "compact" else depth_text.prompt
+    make = _prompt_builder(depth_text, text_format)
     qs = [make((int(a), int(b))) for a, b in norm]
     texts = predictor.predict([Request("depth", "depth", [prep.image], qs)])[0].texts
     parsed = [depth_text.parse_answer(t) for t in texts]
@@ -179,8 +183,7 @@ def predict_match(predictor: Predictor, image1: ImageLike, image2: ImageLike, xy
     xy = np.asarray(xy1_px, dtype=np.float64).reshape(-1, 2)
     dst = _to_model_px(p1, xy, "point")
     norm = codecs.encode_xy_norm1000(dst, p1.camera.width, p1.camera.height)
-    _check_text_format(text_format)
-    make = corr_text.compact_prompt if text_format == "compact" else corr_text.prompt
+    make = _prompt_builder(corr_text, text_format)
     qs = [make((int(a), int(b))) for a, b in norm]
     texts = predictor.predict([Request("match", "correspondence", [p1.image, p2.image], qs)])[0].texts
     out = np.full_like(xy, np.nan)

@@ -28,6 +28,11 @@ def _model_option(f):
                         help="model preset, checkpoint directory (Qwen3-VL), cached hub id, or vllm:DIR (vLLM backend)")(f)
 
 
+_text_format_option = click.option(
+    "--text-format", type=click.Choice(["release", "compact"]), default="release", show_default=True,
+    help="prompt format the model was trained on (compact: the CPU demo's vlm3-compact-v1)")
+
+
 def _load(model: str):
     from vlm3.infer.hf import HFPredictor, check_model_dir
 
@@ -88,8 +93,7 @@ def predict() -> None:
 @click.option("--grid", default=None, help="query a regular WxH grid instead, e.g. 32x24")
 @click.option("--focal-px", default=1000.0, show_default=True, help="canonical focal length the model was trained at")
 @_model_option
-@click.option("--text-format", type=click.Choice(["release", "compact"]), default="release", show_default=True,
-              help="prompt format the model was trained on (compact: the CPU demo's vlm3-compact-v1)")
+@_text_format_option
 def depth_cmd(image, intrinsics, points, grid, focal_px, model, out_dir, calibration, max_pixels,
               text_format) -> None:
     """Metric depth at pixels of IMAGE; writes depth.png, points.ply and depth.json."""
@@ -124,8 +128,7 @@ def depth_cmd(image, intrinsics, points, grid, focal_px, model, out_dir, calibra
 @click.option("--intrinsics1", default=None, help="fx,fy,cx,cy of IMAGE1 (default: --calibration)")
 @click.option("--intrinsics2", default=None, help="fx,fy,cx,cy of IMAGE2")
 @_model_option
-@click.option("--text-format", type=click.Choice(["release", "compact"]), default="release", show_default=True,
-              help="prompt format the model was trained on (compact: the CPU demo's vlm3-compact-v1)")
+@_text_format_option
 def match_cmd(image1, image2, points, intrinsics1, intrinsics2, model, out_dir, calibration, max_pixels,
               text_format) -> None:
     """Pixels of IMAGE2 matching pixels of IMAGE1; writes matches.png and matches.json."""
@@ -158,8 +161,7 @@ def match_cmd(image1, image2, points, intrinsics1, intrinsics2, model, out_dir, 
 @click.option("--intrinsics2", default=None, help="fx,fy,cx,cy of IMAGE2")
 @click.option("--focal-px", default=750.0, show_default=True, help="canonical focal length for pose (release: 750)")
 @_model_option
-@click.option("--text-format", type=click.Choice(["release", "compact"]), default="release", show_default=True,
-              help="prompt format the model was trained on (compact: the CPU demo's vlm3-compact-v1)")
+@_text_format_option
 def pose_cmd(image1, image2, intrinsics1, intrinsics2, focal_px, model, out_dir, calibration, max_pixels,
              text_format) -> None:
     """Relative pose of IMAGE2's camera w.r.t. IMAGE1's; prints JSON, writes pose.json and frustums.png."""

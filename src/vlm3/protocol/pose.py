@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from vlm3.geometry.euler import R_from_yaw_pitch_roll_deg, yaw_pitch_roll_deg_from_R
-from vlm3.geometry.transforms import check_rotation, check_T, rotation_angle_deg
+from vlm3.geometry.transforms import check_rotation, check_T, invert_T, make_T, rotation_angle_deg
 from vlm3.protocol.parsing import (
     LENGTH_UNIT_PATTERN,
     NUMBER_PATTERN,
@@ -132,9 +132,8 @@ def render_answers(R_cam1_from_cam2, t_cam1_from_cam2_m, metric: bool = True) ->
 
 def render_answers_from_T_cam2_from_cam1(T_cam2_from_cam1, metric: bool = True) -> dict[str, str]:
     """`render_answers` from the 4x4 transform mapping camera-1 points into camera 2."""
-    T = check_T(T_cam2_from_cam1, name="T_cam2_from_cam1")
-    R21, t21 = T[:3, :3], T[:3, 3]
-    return render_answers(R21.T, -R21.T @ t21, metric=metric)
+    T12 = invert_T(check_T(T_cam2_from_cam1, name="T_cam2_from_cam1"))
+    return render_answers(T12[:3, :3], T12[:3, 3], metric=metric)
 
 
 def render_compact_answers(R_cam1_from_cam2, t_cam1_from_cam2_m, metric: bool = True) -> dict[str, str]:
@@ -153,9 +152,8 @@ def render_compact_answers(R_cam1_from_cam2, t_cam1_from_cam2_m, metric: bool = 
 
 def render_compact_answers_from_T_cam2_from_cam1(T_cam2_from_cam1, metric: bool = True) -> dict[str, str]:
     """`render_compact_answers` from the 4x4 transform mapping camera-1 points into camera 2."""
-    T = check_T(T_cam2_from_cam1, name="T_cam2_from_cam1")
-    R21, t21 = T[:3, :3], T[:3, 3]
-    return render_compact_answers(R21.T, -R21.T @ t21, metric=metric)
+    T12 = invert_T(check_T(T_cam2_from_cam1, name="T_cam2_from_cam1"))
+    return render_compact_answers(T12[:3, :3], T12[:3, 3], metric=metric)
 
 
 def _pose_numbers(R_cam1_from_cam2, t_cam1_from_cam2_m):
@@ -196,11 +194,7 @@ class PoseText:
         if self.R_cam1_from_cam2 is None or self.t_unit_cam1 is None:
             raise ValueError("pose is incomplete: rotation or translation missing")
         scale = self.distance_m if self.distance_m is not None else 1.0
-        R21 = self.R_cam1_from_cam2.T
-        T = np.eye(4)
-        T[:3, :3] = R21
-        T[:3, 3] = -R21 @ (self.t_unit_cam1 * scale)
-        return T
+        return invert_T(make_T(self.R_cam1_from_cam2, self.t_unit_cam1 * scale))
 
 
 def parse_rotation_angle(text: str) -> Parsed[float]:

@@ -194,10 +194,28 @@ def find_resume_checkpoint(cfg: RunConfig) -> str | None:
     return r
 
 
+def _finished_step(resume: str | None, cfg: RunConfig) -> int | None:
+    """The global step of ``resume`` when it already reached train.max_steps (a finished run)."""
+    state = Path(resume) / "trainer_state.json" if resume else None
+    if state is None or cfg.train.max_steps <= 0 or not state.is_file():
+        return None
+    step = int(json.loads(state.read_text()).get("global_step", 0))
+    final = Path(cfg.train.output_dir) / "config.json"
+    return step if step >= cfg.train.max_steps and final.is_file() else None
+
+
 def run_training(cfg: RunConfig, callbacks: Sequence[TrainerCallback] = ()) -> dict[str, Any]:
-    """Train per ``cfg``; returns final metrics. Writes the model + processor to ``output_dir``."""
+    """Train per ``cfg``; returns final metrics. Writes the model + processor to ``output_dir``.
+
+    Re-running a finished run (newest checkpoint at train.max_steps, final model saved)
+    trains nothing: ``Trainer`` would otherwise take one more step past max_steps.
+    """
     if not cfg.data.train_path:
         raise ConfigError("data.train_path is empty: point it at a dataset built by `vlm3 data build`")
+    resume = find_resume_checkpoint(cfg)
+    done = _finished_step(resume, cfg)
+    if done is not None:
+        return {"global_step": done, "resumed_from": resume, "already_finished": True}
     out = Path(cfg.train.output_dir)
     out.mkdir(parents=True, exist_ok=True)
     save_config(cfg, out / CONFIG_NAME)
@@ -222,7 +240,6 @@ def run_training(cfg: RunConfig, callbacks: Sequence[TrainerCallback] = ()) -> d
         processing_class=processor, lengths=lengths, answer_logits_only=cfg.train.answer_logits_only,
         im_end_id=processor.tokenizer.convert_tokens_to_ids("<|im_end|>"),
         callbacks=[JsonlLogCallback(), SaveConfigCallback(cfg), *callbacks])
-    resume = find_resume_checkpoint(cfg)
     result = trainer.train(resume_from_checkpoint=resume)
     trainer.save_model(str(out))
     if trainer.is_world_process_zero():
