@@ -9,7 +9,9 @@ questions are then grouped by suffix length and decoded in batches from a copy o
 cache, so a 32x24 dense depth grid costs one image encoding and a few batched decodes.
 With ``reuse_prefix=False`` every question is one full ``generate`` call (the reference).
 
-Greedy decoding; answers are raw text with special tokens stripped.
+Greedy decoding; answers are raw text with special tokens stripped. A model trained with
+an answer-vocabulary head (``answer_vocab.json`` beside its weights, see
+``vlm3.train.answer_vocab``) decodes under the same restriction.
 """
 
 from __future__ import annotations
@@ -17,11 +19,14 @@ from __future__ import annotations
 import copy
 import time
 from collections import defaultdict
+from pathlib import Path
 from typing import Any, Sequence
 
 import torch
+from transformers import LogitsProcessorList
 
 from vlm3.infer.predictor import InputError, Prediction, Request, file_fingerprint, load_image_rgb
+from vlm3.train.answer_vocab import AllowedTokens, AnswerVocab, AnswerVocabError
 
 
 class HFPredictor:
@@ -35,10 +40,12 @@ class HFPredictor:
         max_new_tokens: answer length cap (tokens).
         reuse_prefix: encode image + common prompt prefix once per Request.
         fingerprint_text: identifies the weights for prediction caching.
+        allowed_token_ids: restrict decoding to these token ids (None: the full vocabulary).
     """
 
     def __init__(self, model: Any, processor: Any, name: str = "model", batch_size: int = 64,
-                 max_new_tokens: int = 48, reuse_prefix: bool = True, fingerprint_text: str = "") -> None:
+                 max_new_tokens: int = 48, reuse_prefix: bool = True, fingerprint_text: str = "",
+                 allowed_token_ids: Sequence[int] | None = None) -> None:
         self.model = model.eval()
         self.processor = processor
         self.name = name
@@ -46,6 +53,9 @@ class HFPredictor:
         self.max_new_tokens = int(max_new_tokens)
         self.reuse_prefix = bool(reuse_prefix)
         self._fingerprint = fingerprint_text
+        self._processors = LogitsProcessorList([AllowedTokens(allowed_token_ids)] if allowed_token_ids else [])
+        if allowed_token_ids:
+            self._fingerprint += f"|answer_vocab={len(set(allowed_token_ids))}"
         tok = processor.tokenizer
         self.pad_token_id = tok.pad_token_id if tok.pad_token_id is not None else tok.eos_token_id
 
@@ -59,15 +69,16 @@ class HFPredictor:
         """
         from vlm3.model.factory import ModelLoadError, load_model_and_processor
 
+        p = Path(name_or_path)
         try:
             model, processor = load_model_and_processor(name_or_path, dtype=dtype, tiny_preset=tiny_preset,
                                                         device=device, max_pixels=max_pixels)
-        except (ModelLoadError, OSError) as err:
+            vocab = AnswerVocab.load(p) if p.is_dir() else None
+        except (ModelLoadError, AnswerVocabError, OSError) as err:
             raise InputError(str(err).splitlines()[0]) from None
-        from pathlib import Path
-
-        p = Path(name_or_path)
         fp = file_fingerprint(p) if p.exists() else f"preset:{tiny_preset or name_or_path}"
+        if vocab is not None:
+            kwargs.setdefault("allowed_token_ids", vocab.token_ids)
         return cls(model, processor, name=name or p.name or str(name_or_path), fingerprint_text=fp, **kwargs)
 
     def fingerprint(self) -> str:
@@ -89,7 +100,8 @@ class HFPredictor:
 
     def _generate(self, **inputs: Any) -> torch.Tensor:
         return self.model.generate(**inputs, max_new_tokens=self.max_new_tokens, do_sample=False,
-                                   pad_token_id=self.pad_token_id, temperature=None, top_p=None, top_k=None)
+                                   pad_token_id=self.pad_token_id, temperature=None, top_p=None, top_k=None,
+                                   logits_processor=self._processors)
 
     # ------------------------------------------------------------------ predict
     def predict(self, requests: Sequence[Request]) -> list[Prediction]:
@@ -180,7 +192,6 @@ def _common_prefix_len(seqs: list[list[int]]) -> int:
 def check_model_dir(path: str) -> None:
     """InputError unless ``path`` is a directory holding a Qwen3-VL ``config.json``."""
     import json
-    from pathlib import Path
 
     p = Path(path)
     if not p.is_dir():

@@ -41,15 +41,19 @@ class VLLMPredictor:
 
         from vlm3.infer.hf import check_model_dir
         from vlm3.model.factory import load_model_and_processor
+        from vlm3.train.answer_vocab import AnswerVocab
 
         check_model_dir(model_dir)
         _, self.processor = load_model_and_processor(model_dir, with_model=False)
         self.llm = LLM(model=model_dir, enable_prefix_caching=True, max_model_len=max_model_len,
                        gpu_memory_utilization=gpu_memory_utilization, limit_mm_per_prompt={"image": 2},
                        **llm_kwargs)
-        self.params = SamplingParams(temperature=0.0, max_tokens=max_new_tokens)
+        vocab = AnswerVocab.load(model_dir)  # trained with an answer-vocabulary head: decode under it
+        allowed = list(vocab.token_ids) if vocab is not None else None
+        self.params = SamplingParams(temperature=0.0, max_tokens=max_new_tokens, allowed_token_ids=allowed)
         self.name = name or model_dir.rstrip("/").split("/")[-1]
-        self._fp = f"vllm|{file_fingerprint(model_dir)}|tokens={max_new_tokens}"
+        self._fp = f"vllm|{file_fingerprint(model_dir)}|tokens={max_new_tokens}" + (
+            f"|answer_vocab={len(vocab)}" if vocab is not None else "")
 
     def fingerprint(self) -> str:
         return self._fp

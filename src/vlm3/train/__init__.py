@@ -2,6 +2,7 @@
 
 - ``collator.SFTCollator`` / ``collator.encode_sample``: samples -> batches, loss on answers only.
 - ``loss.answer_position_loss``: LM-head logits only where a label is supervised.
+- ``answer_vocab``: optional softmax over the answer tokens only (small models on a CPU).
 - ``config``: typed recipes (YAML + ``key=value`` overrides); ``trainer.run_training``.
 - ``dataset.ShardDataset``: JSONL shards from ``vlm3 data``.
 """

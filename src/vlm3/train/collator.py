@@ -55,12 +55,12 @@ def labels_from_spans(offsets: Sequence[tuple[int, int]], input_ids: Sequence[in
         return labels
     starts = np.array([s for s, _ in spans])
     ends = np.array([e for _, e in spans])
-    for i, (a, b) in enumerate(offsets):
-        if b <= a:
-            continue
-        k = np.searchsorted(starts, a, side="right") - 1
-        if k >= 0 and a >= starts[k] and b <= ends[k]:
-            labels[i] = input_ids[i]
+    off = np.asarray(offsets, dtype=np.int64).reshape(-1, 2)
+    a, b = off[:, 0], off[:, 1]
+    k = np.searchsorted(starts, a, side="right") - 1  # the last span starting at or before each token
+    kc = np.clip(k, 0, None)
+    inside = (b > a) & (k >= 0) & (a >= starts[kc]) & (b <= ends[kc])
+    labels[inside] = np.asarray(input_ids, dtype=np.int64)[inside]
     return labels
 
 

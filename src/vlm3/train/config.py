@@ -84,6 +84,9 @@ class TrainSection:
     bf16: str = _f("auto", "bfloat16 mixed precision: auto (on when a CUDA GPU supports it), true, false.")
     gradient_checkpointing: bool = _f(False, "Recompute activations in backward to save memory.")
     answer_logits_only: bool = _f(True, "Compute LM-head logits only at supervised positions (same loss, faster).")
+    answer_vocab: str = _f("full", "Softmax over the full vocabulary (full, plain SFT) or only over the tokens the "
+                                   "training answers use (answers: single-process small-model runs; decoding is "
+                                   "restricted the same way, see vlm3.train.answer_vocab).")
     logging_steps: int = _f(10, "Log loss, lr, tokens/s and labels/s every N steps.")
     save_steps: int = _f(500, "Save a checkpoint every N steps.")
     save_total_limit: int | None = _f(3, "Keep at most N checkpoints (None = all).")

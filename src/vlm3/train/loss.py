@@ -36,17 +36,20 @@ def answer_position_loss(model, batch: dict, num_items_in_batch: int | torch.Ten
     inputs = {k: v for k, v in batch.items() if k != "labels"}
     keep, targets = supervised_positions(batch["labels"])
     outputs = model(**inputs, logits_to_keep=keep, use_cache=False)
-    logits = outputs.logits
-    if targets.numel() == 0:
-        loss = logits.sum() * 0.0
-    else:
-        total = F.cross_entropy(logits.float().reshape(-1, logits.shape[-1]), targets.to(logits.device),
-                                reduction="sum")
-        denom = num_items_in_batch if num_items_in_batch is not None else targets.numel()
-        if isinstance(denom, torch.Tensor):
-            denom = denom.to(total.device)
-        loss = total / denom
+    loss = token_cross_entropy(outputs.logits.reshape(-1, outputs.logits.shape[-1]), targets, num_items_in_batch)
     return (loss, outputs) if return_outputs else loss
+
+
+def token_cross_entropy(logits: torch.Tensor, targets: torch.Tensor,
+                        num_items_in_batch: int | torch.Tensor | None = None) -> torch.Tensor:
+    """Summed cross-entropy of (N, V) logits against (N,) targets / ``num_items_in_batch`` (else N)."""
+    if targets.numel() == 0:
+        return logits.sum() * 0.0
+    total = F.cross_entropy(logits.float(), targets.to(logits.device), reduction="sum")
+    denom = num_items_in_batch if num_items_in_batch is not None else targets.numel()
+    if isinstance(denom, torch.Tensor):
+        denom = denom.to(total.device)
+    return total / denom
 
 
 def full_logits_loss(model, batch: dict) -> torch.Tensor:

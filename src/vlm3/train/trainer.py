@@ -7,7 +7,8 @@ clipping, optional bf16 / gradient checkpointing / LoRA. Multi-GPU runs (FSDP or
 come from ``accelerate launch`` / ``torchrun``; nothing here is cluster specific.
 
 ``VLM3Trainer`` differs from ``Trainer`` in three small ways: the loss uses logits only at
-supervised positions (``vlm3.train.loss``), the sampler groups samples of similar token
+supervised positions (``vlm3.train.loss``; with ``train.answer_vocab=answers`` only for the
+answer tokens, ``vlm3.train.answer_vocab``), the sampler groups samples of similar token
 length, and logs carry throughput (``tokens_per_s``, ``labels_per_s`` = answers/s,
 ``supervised_tokens_per_s``). Every log line also goes to ``<output_dir>/logs.jsonl``; the
 resolved config is written to ``<output_dir>/config.yaml`` and into each checkpoint.
@@ -29,6 +30,7 @@ from transformers.trainer_pt_utils import LengthGroupedSampler
 from transformers.trainer_utils import get_last_checkpoint
 
 from vlm3.model.factory import load_model_and_processor
+from vlm3.train.answer_vocab import ANSWER_VOCAB_MODES, AnswerHead, AnswerVocab, answer_vocab_loss, collect_answer_vocab
 from vlm3.train.collator import SFTCollator
 from vlm3.train.config import ConfigError, RunConfig, save_config
 from vlm3.train.dataset import ShardDataset
@@ -42,8 +44,9 @@ class VLM3Trainer(Trainer):
     """``Trainer`` with answer-position logits, length grouping and throughput logs."""
 
     def __init__(self, *args, lengths: Sequence[int] | None = None, answer_logits_only: bool = True,
-                 im_end_id: int | None = None, **kwargs):
+                 im_end_id: int | None = None, answer_head: AnswerHead | None = None, **kwargs):
         super().__init__(*args, **kwargs)
+        self._answer_head = answer_head
         self._lengths = list(lengths) if lengths is not None else None
         self._answer_logits_only = answer_logits_only
         self._im_end_id = im_end_id
@@ -58,9 +61,12 @@ class VLM3Trainer(Trainer):
         return super()._get_train_sampler(train_dataset)
 
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
-        if not self._answer_logits_only:
+        if self._answer_head is not None:
+            loss, outputs = answer_vocab_loss(model, inputs, self._answer_head, num_items_in_batch, return_outputs=True)
+        elif not self._answer_logits_only:
             return super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
-        loss, outputs = answer_position_loss(model, inputs, num_items_in_batch, return_outputs=True)
+        else:
+            loss, outputs = answer_position_loss(model, inputs, num_items_in_batch, return_outputs=True)
         if self.args.average_tokens_across_devices and num_items_in_batch is not None and self.model_accepts_loss_kwargs:
             loss = loss * self.accelerator.num_processes  # DDP averages gradients; undo for a global token mean
         return (loss, outputs) if return_outputs else loss
@@ -100,16 +106,19 @@ class JsonlLogCallback(TrainerCallback):
 
 
 class SaveConfigCallback(TrainerCallback):
-    """Write the resolved run config beside each checkpoint."""
+    """Write the resolved run config (and the answer vocabulary, if any) beside each checkpoint."""
 
-    def __init__(self, cfg: RunConfig):
+    def __init__(self, cfg: RunConfig, vocab: AnswerVocab | None = None):
         self.cfg = cfg
+        self.vocab = vocab
 
     def on_save(self, args, state, control, **kwargs):
         if state.is_world_process_zero:
             ckpt = Path(args.output_dir) / f"checkpoint-{state.global_step}"
             if ckpt.is_dir():
                 save_config(self.cfg, ckpt / CONFIG_NAME)
+                if self.vocab is not None:
+                    self.vocab.save(ckpt)
 
 
 def resolve_bf16(flag: str) -> bool:
@@ -204,6 +213,22 @@ def _finished_step(resume: str | None, cfg: RunConfig) -> int | None:
     return step if step >= cfg.train.max_steps and final.is_file() else None
 
 
+def _answer_vocab(cfg: RunConfig, train_ds: ShardDataset, processor) -> AnswerVocab | None:
+    """The answer vocabulary of the training set when train.answer_vocab=answers (else None)."""
+    if cfg.train.answer_vocab == "full":
+        return None
+    return collect_answer_vocab(train_ds.samples, processor.tokenizer)
+
+
+def _check_answer_vocab_mode(cfg: RunConfig) -> None:
+    mode = cfg.train.answer_vocab
+    if mode not in ANSWER_VOCAB_MODES:
+        raise ConfigError(f"train.answer_vocab must be one of {', '.join(ANSWER_VOCAB_MODES)}, got {mode!r}")
+    if mode == "answers" and int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        raise ConfigError("train.answer_vocab=answers runs the trunk outside the distributed wrapper; "
+                          "use it in single-process runs (multi-GPU recipes keep answer_vocab=full)")
+
+
 def run_training(cfg: RunConfig, callbacks: Sequence[TrainerCallback] = ()) -> dict[str, Any]:
     """Train per ``cfg``; returns final metrics. Writes the model + processor to ``output_dir``.
 
@@ -212,6 +237,7 @@ def run_training(cfg: RunConfig, callbacks: Sequence[TrainerCallback] = ()) -> d
     """
     if not cfg.data.train_path:
         raise ConfigError("data.train_path is empty: point it at a dataset built by `vlm3 data build`")
+    _check_answer_vocab_mode(cfg)
     resume = find_resume_checkpoint(cfg)
     done = _finished_step(resume, cfg)
     if done is not None:
@@ -232,6 +258,9 @@ def run_training(cfg: RunConfig, callbacks: Sequence[TrainerCallback] = ()) -> d
             p.requires_grad_(False)
     if cfg.model.lora.enabled:
         model = _apply_lora(model, cfg)
+    vocab = _answer_vocab(cfg, train_ds, processor)
+    if vocab is not None:
+        vocab.save(out)
     lengths = train_ds.lengths(processor) if cfg.data.group_by_length else None
     collator = SFTCollator(processor, image_root=train_ds.image_root, system=cfg.data.system_prompt,
                            max_length=cfg.data.max_length)
@@ -239,7 +268,8 @@ def run_training(cfg: RunConfig, callbacks: Sequence[TrainerCallback] = ()) -> d
         model=model, args=args, train_dataset=train_ds, eval_dataset=eval_ds, data_collator=collator,
         processing_class=processor, lengths=lengths, answer_logits_only=cfg.train.answer_logits_only,
         im_end_id=processor.tokenizer.convert_tokens_to_ids("<|im_end|>"),
-        callbacks=[JsonlLogCallback(), SaveConfigCallback(cfg), *callbacks])
+        answer_head=AnswerHead(vocab, model.config.text_config.vocab_size) if vocab is not None else None,
+        callbacks=[JsonlLogCallback(), SaveConfigCallback(cfg, vocab), *callbacks])
     result = trainer.train(resume_from_checkpoint=resume)
     trainer.save_model(str(out))
     if trainer.is_world_process_zero():

@@ -1,0 +1,146 @@
+"""Answer-vocabulary head: softmax over the tokens answers use, for small models on a CPU.
+
+A vlm3 answer is a number, a coordinate pair, a triple, "Yes"/"No" or a clock hour: a few
+dozen distinct tokens of Qwen's 151,936. For a tiny model the full-vocabulary head costs
+more than the rest of the network (hidden 128: ~39 MFLOP per answer token forward, the
+4-layer trunk ~1.6 MFLOP per token), so ``train.answer_vocab: answers`` trains with a
+softmax restricted to the *answer vocabulary*: the token ids that appear as labels in
+the training set (collected before training by the exact labelling path of the
+collator), and inference decodes under the same restriction (``AllowedTokens`` logits
+processor). The model keeps the real tokenizer, embedding and ``lm_head``; only the
+normaliser of the softmax changes. The vocabulary is saved as ``answer_vocab.json``
+beside the weights so every loader applies it.
+
+This is grammar-constrained decoding made consistent with training. It is meant for
+single-process runs of small models (the default ``full`` keeps the paper's plain SFT).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+import torch
+import torch.nn.functional as F
+from transformers import LogitsProcessor
+
+from vlm3.model.chat import render_chat
+from vlm3.train.collator import IGNORE_INDEX, labels_from_spans
+from vlm3.train.loss import supervised_positions, token_cross_entropy
+
+FILE_NAME = "answer_vocab.json"
+ANSWER_VOCAB_MODES = ("full", "answers")
+
+
+class AnswerVocabError(ValueError):
+    """A label outside the answer vocabulary, or an unreadable answer_vocab.json."""
+
+
+@dataclass(frozen=True)
+class AnswerVocab:
+    """Sorted token ids the answer head may produce (always includes ``<|im_end|>``)."""
+
+    token_ids: tuple[int, ...]
+
+    def __len__(self) -> int:
+        return len(self.token_ids)
+
+    def save(self, folder: str | Path) -> Path:
+        path = Path(folder) / FILE_NAME
+        path.write_text(json.dumps({"token_ids": list(self.token_ids)}) + "\n", encoding="utf-8")
+        return path
+
+    @classmethod
+    def load(cls, folder: str | Path) -> "AnswerVocab | None":
+        """The vocabulary saved in a model folder, or None when the model uses the full head."""
+        path = Path(folder) / FILE_NAME
+        if not path.is_file():
+            return None
+        try:
+            ids = json.loads(path.read_text(encoding="utf-8"))["token_ids"]
+            return cls(tuple(sorted({int(i) for i in ids})))
+        except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+            raise AnswerVocabError(f"{path}: not a vlm3 answer vocabulary ({exc})") from None
+
+
+def collect_answer_vocab(samples: Iterable[dict[str, Any]], tokenizer, extra_tokens: Sequence[str] = ("<|im_end|>",)
+                         ) -> AnswerVocab:
+    """Every label token id of ``samples``, found by the collator's own labelling path.
+
+    The chat is rendered without image tokens (they never carry labels and do not change how
+    the answers tokenise), tokenised with offsets and labelled by ``labels_from_spans``.
+    """
+    ids: set[int] = {int(tokenizer.convert_tokens_to_ids(t)) for t in extra_tokens}
+    rendered = [render_chat(s["messages"], [0] * len(s.get("images") or [])) for s in samples]
+    for start in range(0, len(rendered), 512):  # batched: the fast tokenizer encodes a batch in parallel
+        chunk = rendered[start:start + 512]
+        enc = tokenizer([r.text for r in chunk], add_special_tokens=False, return_offsets_mapping=True)
+        for r, input_ids, offsets in zip(chunk, enc["input_ids"], enc["offset_mapping"]):
+            labels = labels_from_spans(offsets, input_ids, r.supervised_spans)
+            ids.update(int(t) for t in labels[labels != IGNORE_INDEX])
+    return AnswerVocab(tuple(sorted(ids)))
+
+
+class AnswerHead:
+    """Index maps between the full vocabulary and the answer vocabulary (on one device)."""
+
+    def __init__(self, vocab: AnswerVocab, vocab_size: int, device: torch.device | str = "cpu"):
+        self.ids = torch.tensor(vocab.token_ids, dtype=torch.long, device=device)
+        self.position = torch.full((vocab_size,), -1, dtype=torch.long, device=device)
+        self.position[self.ids] = torch.arange(len(vocab), device=device)
+
+    def to(self, device: torch.device) -> "AnswerHead":
+        if self.ids.device != device:
+            self.ids, self.position = self.ids.to(device), self.position.to(device)
+        return self
+
+    def targets(self, token_ids: torch.Tensor) -> torch.Tensor:
+        """Positions in the answer vocabulary; AnswerVocabError for a token outside it."""
+        pos = self.position[token_ids]
+        if bool((pos < 0).any()):
+            bad = sorted({int(t) for t in token_ids[pos < 0].tolist()})[:10]
+            raise AnswerVocabError(f"label token ids {bad} are not in the answer vocabulary; it must be collected "
+                                   "from the same training set (train.answer_vocab=answers does this)")
+        return pos
+
+
+def _unwrap(model):
+    """The ``Qwen3VLForConditionalGeneration`` inside a peft wrapper (or the model itself)."""
+    return model.get_base_model() if hasattr(model, "get_base_model") else model
+
+
+def answer_vocab_loss(model, batch: dict, head: AnswerHead, num_items_in_batch: int | torch.Tensor | None = None,
+                      return_outputs: bool = False):
+    """Mean cross-entropy over supervised tokens with the softmax over the answer vocabulary.
+
+    Runs the trunk (``model.model``: vision tower + language model), keeps the hidden states
+    at positions whose next token is supervised and multiplies them with the ``lm_head``
+    rows of the answer vocabulary only. ``outputs`` (when asked) holds ``logits`` (N, |V_a|).
+    """
+    base = _unwrap(model)
+    inputs = {k: v for k, v in batch.items() if k != "labels"}
+    keep, targets = supervised_positions(batch["labels"])
+    hidden = base.model(**inputs, use_cache=False).last_hidden_state[keep]
+    head = head.to(hidden.device)
+    logits = F.linear(hidden, base.lm_head.weight[head.ids])
+    loss = token_cross_entropy(logits, head.targets(targets.to(hidden.device)), num_items_in_batch)
+    if return_outputs:
+        return loss, {"logits": logits}
+    return loss
+
+
+class AllowedTokens(LogitsProcessor):
+    """Generation logits processor: every token outside ``token_ids`` gets -inf."""
+
+    def __init__(self, token_ids: Sequence[int]):
+        self.token_ids = torch.tensor(sorted({int(t) for t in token_ids}), dtype=torch.long)
+        self._mask: torch.Tensor | None = None
+
+    def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor) -> torch.FloatTensor:
+        if self._mask is None or self._mask.shape[-1] != scores.shape[-1] or self._mask.device != scores.device:
+            mask = torch.ones(scores.shape[-1], dtype=torch.bool, device=scores.device)
+            mask[self.token_ids.to(scores.device)] = False
+            self._mask = mask
+        return scores.masked_fill(self._mask, float("-inf"))
