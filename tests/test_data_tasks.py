@@ -88,6 +88,12 @@ def _check_pose(rec: PairRecord, focal: float) -> None:
     c_gt = -T_gt[:3, :3].T @ T_gt[:3, 3]  # camera 1's centre in camera 0
     cos = c_gt @ parsed.value.t_unit_cam1 / np.linalg.norm(c_gt)
     assert np.degrees(np.arccos(min(1.0, cos))) < 1.0  # unit vector written with 2 decimals
+    # packed in a seeded random order (inference asks each question alone): orders vary by
+    # sample, the same seed gives the same order, and the labels name the order used
+    orders = {tuple(pose_task.build(rec, ctx, np.random.default_rng(s)).labels["question_ids"]) for s in range(8)}
+    assert len(orders) > 1 and all(sorted(o) == sorted(draft.labels["question_ids"]) for o in orders)
+    again = pose_task.build(rec, ctx, np.random.default_rng(0))
+    assert again.qa == draft.qa and again.labels["question_ids"] == draft.labels["question_ids"]
     if rec.metric:
         assert parsed.value.distance_m == pytest.approx(np.linalg.norm(c_gt), abs=0.0051)
     for img in draft.images:

@@ -4,7 +4,10 @@ Both views are focal-normalised (release: 750 px) and grid-cropped; cropping and
 change intrinsics only, so the relative pose is the record's ``T_cam1_from_cam0`` (image 0
 is the protocol's "camera 1", the reference). The distance question is asked only for
 metric sources. Questions and answers come from ``vlm3.protocol.pose`` in the task's
-``text_format`` (release or compact).
+``text_format`` (release or compact). The questions are packed in a random (seeded) order
+per sample: inference asks each question on its own, so a model must learn to read the
+question, not the turn index (with a fixed order a small model answered the euler question,
+asked first, in the rotation-angle format).
 
 Labels: ``{"T_cam1_from_cam0": 4x4, "R_cam0_from_cam1": 3x3 (camera 2 relative to camera 1
 in protocol terms), "t_cam0_from_cam1_m": (3,) (camera 1's centre in camera 0), "metric",
@@ -40,14 +43,16 @@ def build(record: PairRecord, ctx: BuildContext, rng: np.random.Generator) -> Sa
         answers = render(T, metric=record.metric)
     except ValueError as err:
         raise RecordError(record.record_id, str(err)) from None
-    qa = [(questions[q], answers[q]) for q in pose_text.QUESTION_IDS if q in answers]
+    ids = [q for q in pose_text.QUESTION_IDS if q in answers]
+    ids = [ids[i] for i in rng.permutation(len(ids))]
+    qa = [(questions[q], answers[q]) for q in ids]
     T_inv = invert_T(T)
     labels = {
         "T_cam1_from_cam0": T.tolist(),
         "R_cam0_from_cam1": T_inv[:3, :3].tolist(),
         "t_cam0_from_cam1_m": T_inv[:3, 3].tolist(),
         "metric": record.metric, "covisibility": record.covisibility,
-        "question_ids": [q for q in pose_text.QUESTION_IDS if q in answers],
+        "question_ids": ids,
         "cameras": [v.std.camera.to_dict() for v in views],
         "camera_from": [v.camera_from for v in views],
         "record_id": record.record_id, "scene_id": record.scene_id,
