@@ -1,5 +1,6 @@
-"""The compact text format ("vlm3-compact-v1"): render -> parse round trips with the
-release parsers, the release strings unchanged, and (slow) fewer tokens than the release."""
+"""The compact text format ("vlm3-compact-v2"): fixed-width numbers, render -> parse round
+trips with the release parsers, the release strings unchanged, and (slow) fewer tokens
+than the release."""
 
 from __future__ import annotations
 
@@ -28,23 +29,23 @@ A, B = (0, 39, 652, 999), (6, 380, 228, 562)
 
 def test_format_versions():
     assert format_version_of("release") == FORMAT_VERSION == "vlm3-release-v1"
-    assert format_version_of("compact") == COMPACT_FORMAT_VERSION == "vlm3-compact-v1"
+    assert format_version_of("compact") == COMPACT_FORMAT_VERSION == "vlm3-compact-v2"
     with pytest.raises(ValueError, match="unknown text format"):
         format_version_of("short")
     s = packing.pack_sample([("q", "a")], ["x.png"], "depth", "src", format_version=COMPACT_FORMAT_VERSION)
-    assert s["format_version"] == "vlm3-compact-v1"
+    assert s["format_version"] == "vlm3-compact-v2"
 
 
 def test_depth_compact_strings_and_round_trip():
-    assert depth.compact_prompt((234, 844)) == \
-        "Distance to the camera at (234, 844) on the [0, 2000) grid, in meters?"
-    # about two significant digits: integers from 9.5 m, one decimal from 1 m, two below
-    assert [depth.render_compact_answer(d) for d in (6.349, 9.5, 12.4, 123.456, 0.994, 0.471)] == \
-        ["6.3", "10", "12", "123", "0.99", "0.47"]
+    assert depth.compact_prompt((234, 44)) == \
+        "Distance to the camera at (0234, 0044) on the [0, 2000) grid, in meters?"
+    # fixed width DDD.D: the first digit is the most significant one
+    assert [depth.render_compact_answer(d) for d in (6.349, 9.5, 12.44, 123.456, 0.994, 0.471, 0.01, 1234.5)] == \
+        ["006.3", "009.5", "012.4", "123.5", "001.0", "000.5", "000.1", "1234.5"]
     assert "<" not in depth.render_compact_answer(6.35)  # no think / answer tags
     for d in np.geomspace(0.1, 300.0, 500):
         got = depth.parse_answer(depth.render_compact_answer(d))
-        assert got.ok and abs(got.value - d) <= 0.05 * d + 1e-12  # at most 5 % rounding from 0.1 m up
+        assert got.ok and abs(got.value - d) <= 0.05 + 1e-9  # 1 decimal: 5 cm of rounding at most
     with pytest.raises(ValueError):
         depth.render_compact_answer(0.0)
     with pytest.raises(ValueError):
@@ -54,12 +55,11 @@ def test_depth_compact_strings_and_round_trip():
 
 
 def test_correspondence_compact_strings_and_round_trip():
-    assert correspondence.compact_prompt((440, 60)) == "Pixel in image 2 matching (440, 60)? [0, 1000] grid."
+    assert correspondence.compact_prompt((440, 60)) == "Pixel in image 2 matching (440, 060)? [0, 1000] grid."
     assert correspondence.compact_prompt((440, 60), think=True).endswith(correspondence.THINK_INSTRUCTION)
-    for xy in ((338, 52), (0, 0), (1000, 1000)):
-        text = correspondence.render_compact_answer(xy)
-        assert text == f"({xy[0]}, {xy[1]})"
-        assert correspondence.parse_answer(text).value == (float(xy[0]), float(xy[1]))
+    for xy, text in (((338, 52), "(338, 052)"), ((0, 0), "(000, 000)"), ((1000, 7), "(999, 007)")):
+        assert correspondence.render_compact_answer(xy) == text
+        assert correspondence.parse_answer(text).value == (float(min(xy[0], 999)), float(xy[1]))
     with pytest.raises(ValueError):
         correspondence.render_compact_answer((1.5, 2))
 
@@ -67,10 +67,10 @@ def test_correspondence_compact_strings_and_round_trip():
 def test_pose_compact_example():
     R = Rotation.from_euler("YXZ", [-4.5, -12.1, 0.2], degrees=True).as_matrix()
     ans = pose.render_compact_answers(R, np.array([0.09, 0.004, 0.08]))
-    assert ans["euler_natural"] == "-4.5, -12.1, +0.2"
-    assert ans["rotation_angle"] == f"{rotation_angle_deg(R):.1f}"
+    assert ans["euler_natural"] == "-004.5, -012.1, +000.2"
+    assert ans["rotation_angle"] == f"{rotation_angle_deg(R):05.1f}" == "012.9"
     assert ans["translation_direction"] == "+0.75, +0.03, +0.66"
-    assert ans["translation_distance"] == "0.12"
+    assert ans["translation_distance"] == "00.12"
     assert set(pose.COMPACT_QUESTIONS) == set(pose.QUESTION_IDS)
     assert "translation_distance" not in pose.render_compact_answers(R, np.ones(3), metric=False)
     with pytest.raises(ValueError, match="zero"):
@@ -135,7 +135,7 @@ def test_pose_parsers_compact_forms_and_failures():
 @pytest.mark.parametrize("truth", [True, False])
 def test_objects_compact_qualitative_round_trip(predicate, truth):
     q, a = objects.render_compact_qualitative(predicate, A, B, truth)
-    assert q.startswith("Is region (0, 39, 652, 999) ") and "region (6, 380, 228, 562)" in q
+    assert q.startswith("Is region (000, 039, 652, 999) ") and "region (006, 380, 228, 562)" in q
     assert "bounding box" not in q and q.endswith("?")
     assert a == ("Yes" if truth else "No")
     assert objects.parse_qualitative(a).value is truth
@@ -146,19 +146,22 @@ def test_objects_compact_quantitative_round_trip(kind):
     single = kind in ("width", "height")
     value = 10 if kind == "direction" else 25.8962
     q, a = objects.render_compact_quantitative(kind, A, None if single else B, value)
-    assert "region (0, 39, 652, 999)" in q and ("region (6, 380, 228, 562)" in q) != single
+    assert "region (000, 039, 652, 999)" in q and ("region (006, 380, 228, 562)" in q) != single
     if kind == "direction":
         assert a == "10 o'clock" and objects.parse_clock(a).value == 10
+        three = objects.render_compact_quantitative(kind, A, B, 3)[1]
+        assert three == "03 o'clock" and objects.parse_clock(three).value == 3
     else:
-        assert a == "25.90 m" and objects.parse_quantitative_m(a).value == pytest.approx(25.90)
+        assert a == "025.90 m" and objects.parse_quantitative_m(a).value == pytest.approx(25.90)
         small = objects.render_compact_quantitative(kind, A, None if single else B, 0.456)[1]
-        assert small == "0.46 m" and objects.parse_quantitative_m(small).value == pytest.approx(0.46)
+        assert small == "000.46 m" and objects.parse_quantitative_m(small).value == pytest.approx(0.46)
     with pytest.raises(ValueError):
         objects.render_compact_quantitative(kind, A, None, -1.0 if kind != "direction" else 13)
 
 
 def test_objects_parsers_ignore_compact_regions():
-    assert objects.compact_region_text(B) == "region (6, 380, 228, 562)"
+    assert objects.compact_region_text(B) == "region (006, 380, 228, 562)"
+    assert objects.compact_region_text((0, 0, 1000, 1000)) == "region (000, 000, 999, 999)"
     assert objects.parse_quantitative_m("region (1, 2, 3, 4) is 2.5 m wide").value == 2.5
     assert objects.parse_clock("region (1, 2, 3, 4) is at 3 o'clock").value == 3
     # the release region wording is still removed before parsing

@@ -16,6 +16,12 @@ interchangeable with the published VLM3 samples.
   the original-resolution box, e.g. 562.5 -> 562), clamped to [0, 1000].
 
 x is always relative to the width and y to the height of the image the pixels refer to.
+
+Fixed-width numbers (the compact format, ``fixed_int`` / ``fixed_number``): zero-padded to
+a constant number of digits, so the first digit a model writes is the most significant
+one (``012.0`` vs ``001.2``: with ``12`` and ``1.2`` both start with ``1``) and every digit
+sits at a constant offset from the answer's start.
+
 Bad input (non-positive size, NaN, wrong shape) raises ValueError naming the problem.
 """
 
@@ -133,3 +139,30 @@ def decode_box_norm1000(box_norm1000, width: float, height: float) -> np.ndarray
     boxes, single = _as_boxes(box_norm1000, "box_norm1000")
     out = boxes * np.array([w, h, w, h]) / GRID_1000
     return out[0] if single else out
+
+
+def fixed_int(value: int, digits: int, max_value: int | None = None) -> str:
+    """``value`` zero-padded to ``digits`` digits (``7`` -> ``007``), clamped to ``max_value``.
+
+    ``max_value`` lets a 1000-grid coordinate keep 3 digits: 1000 (only reachable at the
+    far edge of a box or of an image more than 2000 px wide) is written 999.
+    """
+    v = int(value)
+    if v < 0:
+        raise ValueError(f"fixed-width integers are non-negative, got {value!r}")
+    if max_value is not None:
+        v = min(v, int(max_value))
+    return f"{v:0{digits}d}"
+
+
+def fixed_number(value: float, int_digits: int, decimals: int, signed: bool = False) -> str:
+    """``value`` with ``decimals`` decimals and at least ``int_digits`` integer digits
+    (``2.84`` -> ``002.8`` for 3, 1; ``-4.5`` -> ``-004.5`` signed). Larger values widen."""
+    v = float(value)
+    if not np.isfinite(v):
+        raise ValueError(f"fixed-width numbers must be finite, got {value!r}")
+    if round(v, decimals) == 0:
+        v = 0.0  # no "-000.0"
+    width = int_digits + (decimals + 1 if decimals else 0) + (1 if signed or v < 0 else 0)
+    return f"{v:{'+' if signed else ''}0{width}.{decimals}f}"
+

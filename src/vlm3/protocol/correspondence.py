@@ -13,9 +13,9 @@ trailing period (the paper quotes none; the release ships no training answer). T
 parser accepts it with or without the period, inside extra text, after a complete
 ``<think>`` block, or a bare ``(x, y)``.
 
-Compact format (project, "vlm3-compact-v1"): prompt ``Pixel in image 2 matching (x1, y1)?
-[0, 1000] grid.`` (same integer 1000-grid coordinates; ``think`` appends the same
-instruction), answer the bare pair ``(x, y)``.
+Compact format (project, "vlm3-compact-v2"): prompt ``Pixel in image 2 matching (440, 060)?
+[0, 1000] grid.`` (the same integer 1000-grid coordinates, 3 digits each, 1000 written
+999; ``think`` appends the same instruction), answer the bare pair ``(338, 052)``.
 
 Parser rules: prefer the pair after "corresponding pixel is"; otherwise the LAST
 parenthesised pair in the text after removing ``<think>`` blocks. Failures: empty,
@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import re
 
+from vlm3.protocol import codecs
 from vlm3.protocol.parsing import NUMBER_PATTERN, Parsed, check_text, find_numbers, strip_think, to_finite_float
 
 PROMPT_TEMPLATE = (
@@ -64,15 +65,20 @@ def render_answer(xy_norm1000) -> str:
 
 def compact_prompt(xy_norm1000, think: bool = False) -> str:
     """The compact-format prompt for a query pixel (x, y) of image 1 on the 1000-grid."""
-    x, y = _int_pair(xy_norm1000)
+    x, y = _compact_pair(xy_norm1000)
     text = COMPACT_PROMPT_TEMPLATE.format(x1=x, y1=y)
     return text + THINK_INSTRUCTION if think else text
 
 
 def render_compact_answer(xy_norm1000) -> str:
-    """Compact-format answer ``(x, y)`` for integer 1000-grid coordinates in image 2."""
-    x, y = _int_pair(xy_norm1000)
+    """Compact-format answer ``(xxx, yyy)`` for integer 1000-grid coordinates in image 2."""
+    x, y = _compact_pair(xy_norm1000)
     return COMPACT_ANSWER_TEMPLATE.format(x=x, y=y)
+
+
+def _compact_pair(xy_norm1000) -> tuple[str, str]:
+    """3-digit fixed-width coordinates (1000 -> 999, at most one grid unit)."""
+    return tuple(codecs.fixed_int(v, 3, max_value=999) for v in _int_pair(xy_norm1000))
 
 
 def parse_answer(text: str) -> Parsed[tuple[float, float]]:

@@ -13,9 +13,9 @@ Answer styles (metres, 2 decimals):
 * ``"plain"`` -- a project format (not from the release): ``<answer> 3.17 </answer>``;
   shorter to train on, parsed by the same parser.
 
-Compact format (project, "vlm3-compact-v1"): prompt ``Distance to the camera at (x, y) on
-the [0, 2000) grid, in meters?`` (same integer 2000-grid coordinates), answer the bare
-number ``3.17`` (2 decimals, no think block).
+Compact format (project, "vlm3-compact-v2"): prompt ``Distance to the camera at (0234, 0844)
+on the [0, 2000) grid, in meters?`` (the same integer 2000-grid coordinates, 4 digits),
+answer the bare fixed-width number ``003.2`` (metres, 1 decimal, no think block).
 
 Parser: the release regex on ``<answer> ... </answer>`` first (first match wins, like the
 release notebook); fallbacks: a unit after the number inside the tags (``<answer> 3.2 m
@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import re
 
+from vlm3.protocol import codecs
 from vlm3.protocol.parsing import NUMBER_PATTERN, Parsed, check_text, strip_think, to_finite_float
 
 PROMPT_TEMPLATE = (
@@ -77,24 +78,20 @@ def render_answer(depth_m: float, style: str = "think") -> str:
 def compact_prompt(xy_norm2000) -> str:
     """The compact-format depth prompt for one point (x, y) on the 2000-grid (integers)."""
     x, y = _int_pair(xy_norm2000, "xy_norm2000", 0, 1999)
-    return COMPACT_PROMPT_TEMPLATE.format(norm_x=x, norm_y=y)
+    return COMPACT_PROMPT_TEMPLATE.format(norm_x=codecs.fixed_int(x, 4), norm_y=codecs.fixed_int(y, 4))
 
 
 def render_compact_answer(depth_m: float) -> str:
-    """Compact-format answer: the depth in metres with about two significant digits.
+    """Compact-format answer: the depth in metres, fixed width ``DDD.D`` (``003.2``, ``012.0``).
 
-    ``12`` from 9.5 m up, ``3.2`` from 1 m, ``0.47`` below 1 m: at most 5 % rounding error
-    from 0.1 m up (well inside delta1's 25 %), and no trailing digits that are pure noise for a small
-    model to imitate -- each answer token costs a full-vocabulary softmax.
+    The first digit written is the most significant (``codecs.fixed_number``); 0.05 m of
+    rounding at most, which is below delta1's 25 % from 0.2 m up. Depths under 0.1 m are
+    written ``000.1`` (the format's resolution).
     """
     d = float(depth_m)
     if not (d > 0 and d < float("inf")):
         raise ValueError(f"depth_m must be positive and finite, got {depth_m!r}")
-    if d >= 9.5:
-        return f"{round(d):d}"
-    if d >= 0.995:
-        return f"{d:.1f}"
-    return f"{d:.2f}"
+    return codecs.fixed_number(max(d, 0.1), 3, 1)
 
 
 def parse_answer(text: str) -> Parsed[float]:

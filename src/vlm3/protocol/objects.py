@@ -7,9 +7,10 @@ templates below are a small subset of SpatialRGPT's own (AnjieCheng/SpatialRGPT 
 templates), chosen so every answer starts with an unambiguous polarity word; template 2
 question + template 3 false answer of ``small`` reproduce the release example exactly.
 
-Compact format (project, "vlm3-compact-v1"): regions as ``region (x1, y1, x2, y2)``, one
-short question per predicate/kind (`render_compact_qualitative` / `_quantitative`),
-answers ``Yes`` / ``No``, ``25.90 m`` (always metres, 2 decimals), ``10 o'clock``.
+Compact format (project, "vlm3-compact-v2"): regions as ``region (000, 039, 652, 999)``
+(3 digits, 1000 written 999), one short question per predicate/kind
+(`render_compact_qualitative` / `_quantitative`), answers ``Yes`` / ``No``, ``025.90 m``
+(always metres, fixed width, 2 decimals), ``05 o'clock``.
 
 Pure renderers only: choosing predicates and computing truth/values from 3D boxes is the
 data engine's job. Parsers never raise: `parse_qualitative` (yes/no polarity),
@@ -22,6 +23,7 @@ import math
 import re
 from collections.abc import Sequence
 
+from vlm3.protocol import codecs
 from vlm3.protocol.parsing import (
     LENGTH_UNIT_PATTERN,
     NUMBER_PATTERN,
@@ -160,8 +162,8 @@ def region_text(box_norm1000: Sequence[int]) -> str:
 
 
 def compact_region_text(box_norm1000: Sequence[int]) -> str:
-    """``region (x1, y1, x2, y2)`` (compact format) for an integer 1000-grid box."""
-    return COMPACT_REGION_TEMPLATE.format(*_box_ints(box_norm1000))
+    """``region (xxx, yyy, xxx, yyy)`` (compact format, 3 digits) for an integer 1000-grid box."""
+    return COMPACT_REGION_TEMPLATE.format(*(codecs.fixed_int(v, 3, max_value=999) for v in _box_ints(box_norm1000)))
 
 
 def _box_ints(box_norm1000: Sequence[int]) -> list[int]:
@@ -277,11 +279,13 @@ def render_compact_qualitative(predicate: str, box_a, box_b, truth: bool) -> tup
 
 
 def render_compact_quantitative(kind: str, box_a, box_b, value: float) -> tuple[str, str]:
-    """Compact (question, answer); answers ``25.90 m`` (metres, 2 decimals) or ``10 o'clock``.
-    value and box_b as in `render_quantitative`."""
-    value_text = _quantitative_value_text(kind, box_b, value, "m")  # validates
-    if kind != "direction":
-        value_text = f"{float(value):.2f} m"
+    """Compact (question, answer); answers ``025.90 m`` (metres, fixed width, 2 decimals) or
+    ``05 o'clock``. value and box_b as in `render_quantitative`."""
+    _quantitative_value_text(kind, box_b, value, "m")  # validates
+    if kind == "direction":
+        value_text = f"{codecs.fixed_int(value, 2)} o'clock"
+    else:
+        value_text = f"{codecs.fixed_number(value, 3, 2)} m"
     return _fill(_COMPACT_QUANTITATIVE[kind], box_a, box_b, region=compact_region_text), value_text
 
 

@@ -16,9 +16,9 @@ Roll=+6.1°`` (1 decimal, explicit sign, Python formatting so -0.04 prints ``-0.
 ``The camera moves left, forward, unit vector (-0.69, +0.02, +0.72).``;
 ``Translation distance: 1.98 meters`` (only when ``metric``).
 
-Compact format (project, "vlm3-compact-v1"): `COMPACT_QUESTIONS` (short questions) and
-bare answers with the same numbers and precision: ``89.7``; ``+89.6, +2.6, +6.1``
-(yaw, pitch, roll); ``-0.69, +0.02, +0.72``; ``1.98``. The parsers below read both.
+Compact format (project, "vlm3-compact-v2"): `COMPACT_QUESTIONS` (short questions) and
+bare fixed-width answers with the same precision: ``089.7``; ``+089.6, +002.6, +006.1``
+(yaw, pitch, roll); ``-0.69, +0.02, +0.72``; ``01.98``. The parsers below read both.
 
 Direction words (project rule, consistent with the one released example): for each axis
 in the order x, y, z, name the axis when ``|component| >= DIRECTION_WORD_MIN`` (0.3) of the
@@ -36,6 +36,7 @@ import numpy as np
 
 from vlm3.geometry.euler import R_from_yaw_pitch_roll_deg, yaw_pitch_roll_deg_from_R
 from vlm3.geometry.transforms import check_rotation, check_T, invert_T, make_T, rotation_angle_deg
+from vlm3.protocol import codecs
 from vlm3.protocol.parsing import (
     LENGTH_UNIT_PATTERN,
     NUMBER_PATTERN,
@@ -137,16 +138,17 @@ def render_answers_from_T_cam2_from_cam1(T_cam2_from_cam1, metric: bool = True) 
 
 
 def render_compact_answers(R_cam1_from_cam2, t_cam1_from_cam2_m, metric: bool = True) -> dict[str, str]:
-    """Compact-format answers (same inputs, numbers and errors as `render_answers`):
-    ``12.9``; ``-4.5, -12.1, +0.2`` (yaw, pitch, roll); ``+0.75, +0.03, +0.66``; ``0.12``."""
+    """Compact-format answers (same inputs, numbers and errors as `render_answers`), fixed
+    width (``codecs.fixed_number``): ``012.9``; ``-004.5, -012.1, +000.2`` (yaw, pitch, roll);
+    ``+0.75, +0.03, +0.66``; ``00.12``."""
     R, unit, dist, (yaw, pitch, roll) = _pose_numbers(R_cam1_from_cam2, t_cam1_from_cam2_m)
     answers = {
-        "rotation_angle": f"{rotation_angle_deg(R):.1f}",
-        "euler_natural": f"{yaw:+.1f}, {pitch:+.1f}, {roll:+.1f}",
+        "rotation_angle": codecs.fixed_number(rotation_angle_deg(R), 3, 1),
+        "euler_natural": ", ".join(codecs.fixed_number(a, 3, 1, signed=True) for a in (yaw, pitch, roll)),
         "translation_direction": f"{unit[0]:+.2f}, {unit[1]:+.2f}, {unit[2]:+.2f}",
     }
     if metric:
-        answers["translation_distance"] = f"{dist:.2f}"
+        answers["translation_distance"] = codecs.fixed_number(dist, 2, 2)
     return answers
 
 
