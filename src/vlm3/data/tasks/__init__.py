@@ -84,12 +84,14 @@ def spread_pick(xy: np.ndarray, width: int, height: int, n: int, rng: np.random.
     cy = np.minimum(xy[:, 1] * cells // max(height, 1), cells - 1)
     group = cx * cells + cy
     if values is not None and value_bins > 1:
-        ranks = np.argsort(np.argsort(values, kind="stable"), kind="stable")
+        ranks = np.empty(count, dtype=np.int64)  # rank of each value = inverse of its sort order
+        ranks[np.argsort(values, kind="stable")] = np.arange(count)
         group = group * value_bins + (ranks * value_bins // count)
     order = rng.permutation(count)  # random order inside each group
     g_sorted = group[order]
-    uniq = np.unique(g_sorted)
-    buckets = [order[g_sorted == g] for g in uniq]
+    by_group = np.argsort(g_sorted, kind="stable")  # groups ascending, random order kept inside
+    starts = np.flatnonzero(np.diff(g_sorted[by_group], prepend=-1))
+    buckets = np.split(order[by_group], starts[1:])
     bucket_order = rng.permutation(len(buckets))
     picked: list[int] = []
     depth = 0
