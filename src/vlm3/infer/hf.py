@@ -25,7 +25,13 @@ from typing import Any, Sequence
 import torch
 from transformers import LogitsProcessorList
 
-from vlm3.infer.predictor import InputError, Prediction, Request, file_fingerprint, load_image_rgb
+from vlm3.infer.predictor import (
+    InputError,
+    Prediction,
+    Request,
+    file_fingerprint,
+    load_image_rgb,
+)
 from vlm3.train.answer_vocab import AllowedTokens, AnswerVocab, AnswerVocabError
 
 

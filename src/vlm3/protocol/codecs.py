@@ -40,16 +40,35 @@ def _check_size(width: float, height: float) -> tuple[float, float]:
     return w, h
 
 
+def _as_rows(values, name: str, cols: int, what: str = "") -> tuple[np.ndarray, bool]:
+    """(N, cols) finite float64 and whether the input was a single (cols,) row."""
+    arr = np.asarray(values, dtype=np.float64)
+    single = arr.ndim == 1
+    rows = arr.reshape(1, -1) if single else arr
+    if rows.ndim != 2 or rows.shape[1] != cols:
+        raise ValueError(f"{name} must have shape ({cols},) or (N, {cols}){what}, got {arr.shape}")
+    if not np.all(np.isfinite(rows)):
+        raise ValueError(f"{name} contains NaN or inf")
+    return rows, single
+
+
 def _as_points(xy: np.ndarray | tuple | list, name: str) -> tuple[np.ndarray, bool]:
     """Return (N, 2) float64 and whether the input was a single (2,) point."""
-    arr = np.asarray(xy, dtype=np.float64)
-    single = arr.ndim == 1
-    pts = arr.reshape(1, -1) if single else arr
-    if pts.ndim != 2 or pts.shape[1] != 2:
-        raise ValueError(f"{name} must have shape (2,) or (N, 2), got {arr.shape}")
-    if not np.all(np.isfinite(pts)):
-        raise ValueError(f"{name} contains NaN or inf")
-    return pts, single
+    return _as_rows(xy, name, 2)
+
+
+def int_pair(xy, name: str, lo: int, hi: int) -> tuple[int, int]:
+    """``(x, y)`` as two integers in [lo, hi]; ValueError naming ``name`` otherwise."""
+    try:
+        x, y = xy
+        xi, yi = int(x), int(y)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{name} must be two integers, got {xy!r}") from exc
+    if xi != x or yi != y:
+        raise ValueError(f"{name} must be integers on the grid (the codecs' encode_* give them), got {xy!r}")
+    if not (lo <= xi <= hi and lo <= yi <= hi):
+        raise ValueError(f"{name} must lie in [{lo}, {hi}], got {xy!r}")
+    return xi, yi
 
 
 def _round_half_even(values: np.ndarray) -> np.ndarray:
@@ -111,15 +130,9 @@ def decode_xy_norm1000(xy_norm1000, width: float, height: float) -> np.ndarray:
 
 
 def _as_boxes(box, name: str) -> tuple[np.ndarray, bool]:
-    arr = np.asarray(box, dtype=np.float64)
-    single = arr.ndim == 1
-    boxes = arr.reshape(1, -1) if single else arr
-    if boxes.ndim != 2 or boxes.shape[1] != 4:
-        raise ValueError(f"{name} must have shape (4,) or (N, 4) as [x1, y1, x2, y2], got {arr.shape}")
-    if not np.all(np.isfinite(boxes)):
-        raise ValueError(f"{name} contains NaN or inf")
+    boxes, single = _as_rows(box, name, 4, " as [x1, y1, x2, y2]")
     if np.any(boxes[:, 2] < boxes[:, 0]) or np.any(boxes[:, 3] < boxes[:, 1]):
-        raise ValueError(f"{name} must satisfy x1 <= x2 and y1 <= y2, got {arr.tolist()}")
+        raise ValueError(f"{name} must satisfy x1 <= x2 and y1 <= y2, got {np.asarray(box).tolist()}")
     return boxes, single
 
 

@@ -29,7 +29,14 @@ from __future__ import annotations
 import re
 
 from vlm3.protocol import codecs
-from vlm3.protocol.parsing import NUMBER_PATTERN, Parsed, check_text, find_numbers, strip_think, to_finite_float
+from vlm3.protocol.parsing import (
+    NUMBER_PATTERN,
+    Parsed,
+    check_text,
+    find_numbers,
+    strip_think,
+    to_finite_float,
+)
 
 PROMPT_TEMPLATE = (
     "Given these two images, what pixel in the second image corresponds to pixel ({x1}, {y1}) "
@@ -52,14 +59,14 @@ _LEAD = re.compile(r"corresponding\s+pixel\s+is\s*:?\s*\(([^()]*)\)", re.IGNOREC
 
 def prompt(xy_norm1000, think: bool = False) -> str:
     """The release prompt for a query pixel (x, y) of image 1 on the 1000-grid (integers)."""
-    x, y = _int_pair(xy_norm1000)
+    x, y = _grid_pair(xy_norm1000)
     text = PROMPT_TEMPLATE.format(x1=x, y1=y)
     return text + THINK_INSTRUCTION if think else text
 
 
 def render_answer(xy_norm1000) -> str:
     """``The corresponding pixel is (x, y)`` for integer 1000-grid coordinates in image 2."""
-    x, y = _int_pair(xy_norm1000)
+    x, y = _grid_pair(xy_norm1000)
     return ANSWER_TEMPLATE.format(x=x, y=y)
 
 
@@ -78,7 +85,7 @@ def render_compact_answer(xy_norm1000) -> str:
 
 def _compact_pair(xy_norm1000) -> tuple[str, str]:
     """3-digit fixed-width coordinates (1000 -> 999, at most one grid unit)."""
-    return tuple(codecs.fixed_int(v, 3, max_value=999) for v in _int_pair(xy_norm1000))
+    return tuple(codecs.fixed_int(v, 3, max_value=999) for v in _grid_pair(xy_norm1000))
 
 
 def parse_answer(text: str) -> Parsed[tuple[float, float]]:
@@ -119,14 +126,5 @@ def _pair_from_inner(inner: str) -> Parsed[tuple[float, float]]:
     return Parsed.success((values[0], values[1]))
 
 
-def _int_pair(xy) -> tuple[int, int]:
-    try:
-        x, y = xy
-        xi, yi = int(x), int(y)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"xy_norm1000 must be two integers, got {xy!r}") from exc
-    if xi != x or yi != y:
-        raise ValueError(f"xy_norm1000 must be integers (use codecs.encode_xy_norm1000), got {xy!r}")
-    if not (0 <= xi <= 1000 and 0 <= yi <= 1000):
-        raise ValueError(f"xy_norm1000 must lie in [0, 1000], got {xy!r}")
-    return xi, yi
+def _grid_pair(xy_norm1000) -> tuple[int, int]:
+    return codecs.int_pair(xy_norm1000, "xy_norm1000", 0, 1000)

@@ -29,7 +29,13 @@ from __future__ import annotations
 import re
 
 from vlm3.protocol import codecs
-from vlm3.protocol.parsing import NUMBER_PATTERN, Parsed, check_text, strip_think, to_finite_float
+from vlm3.protocol.parsing import (
+    NUMBER_PATTERN,
+    Parsed,
+    check_text,
+    strip_think,
+    to_finite_float,
+)
 
 PROMPT_TEMPLATE = (
     "Given this image, how far is the point at coordinates ({norm_x}, {norm_y}) from the camera? "
@@ -58,7 +64,7 @@ _BARE = re.compile(rf"^\s*({NUMBER_PATTERN})\s*{_UNIT}?\s*\.?\s*$", re.IGNORECAS
 
 def prompt(xy_norm2000) -> str:
     """The release depth prompt for one point (x, y) on the 2000-grid (integers)."""
-    x, y = _int_pair(xy_norm2000, "xy_norm2000", 0, 1999)
+    x, y = codecs.int_pair(xy_norm2000, "xy_norm2000", 0, 1999)
     return PROMPT_TEMPLATE.format(norm_x=x, norm_y=y)
 
 
@@ -77,7 +83,7 @@ def render_answer(depth_m: float, style: str = "think") -> str:
 
 def compact_prompt(xy_norm2000) -> str:
     """The compact-format depth prompt for one point (x, y) on the 2000-grid (integers)."""
-    x, y = _int_pair(xy_norm2000, "xy_norm2000", 0, 1999)
+    x, y = codecs.int_pair(xy_norm2000, "xy_norm2000", 0, 1999)
     return COMPACT_PROMPT_TEMPLATE.format(norm_x=codecs.fixed_int(x, 4), norm_y=codecs.fixed_int(y, 4))
 
 
@@ -119,16 +125,3 @@ def parse_answer(text: str) -> Parsed[float]:
     if value <= 0:
         return Parsed.failure(f"depth {value} m is not positive")
     return Parsed.success(value)
-
-
-def _int_pair(xy, name: str, lo: int, hi: int) -> tuple[int, int]:
-    try:
-        x, y = xy
-        xi, yi = int(x), int(y)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"{name} must be two integers, got {xy!r}") from exc
-    if xi != x or yi != y:
-        raise ValueError(f"{name} must be integers on the grid, got {xy!r}")
-    if not (lo <= xi <= hi and lo <= yi <= hi):
-        raise ValueError(f"{name} must lie in [{lo}, {hi}], got {xy!r}")
-    return xi, yi

@@ -35,7 +35,13 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from vlm3.geometry.euler import R_from_yaw_pitch_roll_deg, yaw_pitch_roll_deg_from_R
-from vlm3.geometry.transforms import check_rotation, check_T, invert_T, make_T, rotation_angle_deg
+from vlm3.geometry.transforms import (
+    check_rotation,
+    check_T,
+    invert_T,
+    make_T,
+    rotation_angle_deg,
+)
 from vlm3.protocol import codecs
 from vlm3.protocol.parsing import (
     LENGTH_UNIT_PATTERN,

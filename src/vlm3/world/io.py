@@ -183,15 +183,7 @@ def is_complete(scene_dir: str | Path) -> bool:
 def load_scene(scene_dir: str | Path, load_arrays: bool = True) -> SceneRecord:
     """Read a scene directory into a ``SceneRecord`` (arrays too unless ``load_arrays=False``)."""
     d = Path(scene_dir)
-    path = d / "scene.json"
-    if not path.is_file():
-        raise SceneFormatError(f"{d} is not a vlm3 scene directory (no scene.json)")
-    try:
-        meta = json.loads(path.read_text())
-    except ValueError as exc:
-        raise SceneFormatError(f"{path} is not valid JSON: {exc}") from exc
-    if meta.get("format_version") != FORMAT_VERSION:
-        raise SceneFormatError(f"{path}: format_version {meta.get('format_version')!r}, expected {FORMAT_VERSION!r}")
+    meta = _read_versioned_json(d / "scene.json", f"{d} is not a vlm3 scene directory (no scene.json)")
     views = []
     for v in meta["views"]:
         cam = Camera(np.asarray(v["K"], dtype=np.float64), v["width"], v["height"])
@@ -227,13 +219,18 @@ def write_index(out_dir: str | Path, seed: int, config: dict[str, Any], scenes: 
 
 def load_index(out_dir: str | Path) -> dict[str, Any]:
     """Read DIR/index.json (raises SceneFormatError naming the problem)."""
-    path = Path(out_dir) / "index.json"
+    return _read_versioned_json(Path(out_dir) / "index.json",
+                                f"{out_dir} has no index.json: not a generated vlm3 world directory")
+
+
+def _read_versioned_json(path: Path, missing: str) -> dict[str, Any]:
+    """A JSON file of this format version (SceneFormatError: ``missing``, bad JSON, other version)."""
     if not path.is_file():
-        raise SceneFormatError(f"{out_dir} has no index.json: not a generated vlm3 world directory")
+        raise SceneFormatError(missing)
     try:
-        index = json.loads(path.read_text())
+        data = json.loads(path.read_text())
     except ValueError as exc:
         raise SceneFormatError(f"{path} is not valid JSON: {exc}") from exc
-    if index.get("format_version") != FORMAT_VERSION:
-        raise SceneFormatError(f"{path}: format_version {index.get('format_version')!r}, expected {FORMAT_VERSION!r}")
-    return index
+    if data.get("format_version") != FORMAT_VERSION:
+        raise SceneFormatError(f"{path}: format_version {data.get('format_version')!r}, expected {FORMAT_VERSION!r}")
+    return data
