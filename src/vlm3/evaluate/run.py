@@ -46,7 +46,8 @@ def build_predictors(cfg: dict[str, Any], model: str | None, baselines: list[str
         from vlm3.infer.hf import HFPredictor
 
         mp = HFPredictor.from_pretrained(model, batch_size=batch_size,
-                                         max_new_tokens=int(cfg.get("max_new_tokens", 64)))
+                                         max_new_tokens=int(cfg.get("max_new_tokens", 64)),
+                                         numbers=str(cfg.get("numbers", "greedy")))
         mp.name = model_name or Path(model).name or model
         predictors.append(mp)
     fit = cfg.get("trivial_fit") or {}

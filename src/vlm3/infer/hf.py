@@ -9,9 +9,10 @@ questions are then grouped by suffix length and decoded in batches from a copy o
 cache, so a 32x24 dense depth grid costs one image encoding and a few batched decodes.
 With ``reuse_prefix=False`` every question is one full ``generate`` call (the reference).
 
-Greedy decoding; answers are raw text with special tokens stripped. A model trained with
-an answer-vocabulary head (``answer_vocab.json`` beside its weights, see
-``vlm3.train.answer_vocab``) decodes under the same restriction.
+Greedy decoding, or with ``numbers="median"`` the median of the model's distribution for
+every number it writes (``vlm3.infer.number_decoding``); answers are raw text with special
+tokens stripped. A model trained with an answer-vocabulary head (``answer_vocab.json``
+beside its weights, see ``vlm3.train.answer_vocab``) decodes under the same restriction.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from typing import Any, Sequence
 import torch
 from transformers import LogitsProcessorList
 
+from vlm3.infer.number_decoding import NUMBER_DECODING, MedianNumbers
 from vlm3.infer.predictor import (
     InputError,
     Prediction,
@@ -47,11 +49,14 @@ class HFPredictor:
         reuse_prefix: encode image + common prompt prefix once per Request.
         fingerprint_text: identifies the weights for prediction caching.
         allowed_token_ids: restrict decoding to these token ids (None: the full vocabulary).
+        numbers: "greedy" (the paper's protocol) or "median" (median decoding of numbers).
     """
 
     def __init__(self, model: Any, processor: Any, name: str = "model", batch_size: int = 64,
                  max_new_tokens: int = 48, reuse_prefix: bool = True, fingerprint_text: str = "",
-                 allowed_token_ids: Sequence[int] | None = None) -> None:
+                 allowed_token_ids: Sequence[int] | None = None, numbers: str = "greedy") -> None:
+        if numbers not in NUMBER_DECODING:
+            raise InputError(f"numbers must be one of {', '.join(NUMBER_DECODING)}, got {numbers!r}")
         self.model = model.eval()
         self.processor = processor
         self.name = name
@@ -59,9 +64,12 @@ class HFPredictor:
         self.max_new_tokens = int(max_new_tokens)
         self.reuse_prefix = bool(reuse_prefix)
         self._fingerprint = fingerprint_text
-        self._processors = LogitsProcessorList([AllowedTokens(allowed_token_ids)] if allowed_token_ids else [])
+        self._allowed = AllowedTokens(allowed_token_ids) if allowed_token_ids else None
+        self.numbers = numbers
         if allowed_token_ids:
             self._fingerprint += f"|answer_vocab={len(set(allowed_token_ids))}"
+        if numbers != "greedy":
+            self._fingerprint += f"|numbers={numbers}"
         tok = processor.tokenizer
         self.pad_token_id = tok.pad_token_id if tok.pad_token_id is not None else tok.eos_token_id
 
@@ -105,9 +113,12 @@ class HFPredictor:
         return self.processor.tokenizer.batch_decode(out[:, prompt_len:], skip_special_tokens=True)
 
     def _generate(self, **inputs: Any) -> torch.Tensor:
+        processors = LogitsProcessorList([self._allowed] if self._allowed is not None else [])
+        if self.numbers == "median":  # stateful: a fresh one per generate call
+            processors.append(MedianNumbers(self.processor.tokenizer))
         return self.model.generate(**inputs, max_new_tokens=self.max_new_tokens, do_sample=False,
                                    pad_token_id=self.pad_token_id, temperature=None, top_p=None, top_k=None,
-                                   logits_processor=self._processors)
+                                   logits_processor=processors)
 
     # ------------------------------------------------------------------ predict
     def predict(self, requests: Sequence[Request]) -> list[Prediction]:
