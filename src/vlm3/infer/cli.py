@@ -33,17 +33,25 @@ _text_format_option = click.option(
     help="prompt format the model was trained on (compact: the CPU demo's vlm3-compact-v2)")
 
 
-def _load(model: str):
+_numbers_option = click.option(
+    "--numbers", type=click.Choice(["greedy", "median"]), default="greedy", show_default=True,
+    help="how numbers are decoded: greedy (the paper's protocol) or the median of the model's distribution "
+         "(fixed-width compact answers; transformers backend only)")
+
+
+def _load(model: str, numbers: str = "greedy"):
     from vlm3.infer.hf import HFPredictor, check_model_dir
 
     try:
         if model.startswith("vllm:"):  # vLLM backend (GPU + `pip install 'vlm3[vllm]'`)
             from vlm3.infer.predictor import make_predictor
 
+            if numbers != "greedy":
+                raise InputError("--numbers median needs the transformers backend (drop the vllm: prefix)")
             return make_predictor(model)
         if Path(model).exists():
             check_model_dir(model)
-        return HFPredictor.from_pretrained(model)
+        return HFPredictor.from_pretrained(model, numbers=numbers)
     except InputError as err:
         raise click.BadParameter(str(err), param_hint="--model") from None
 
@@ -94,8 +102,9 @@ def predict() -> None:
 @click.option("--focal-px", default=1000.0, show_default=True, help="canonical focal length the model was trained at")
 @_model_option
 @_text_format_option
+@_numbers_option
 def depth_cmd(image, intrinsics, points, grid, focal_px, model, out_dir, calibration, max_pixels,
-              text_format) -> None:
+              text_format, numbers) -> None:
     """Metric depth at pixels of IMAGE; writes depth.png, points.ply and depth.json."""
     from vlm3.infer import api, viz
     from vlm3.infer.predictor import load_image_array
@@ -103,7 +112,7 @@ def depth_cmd(image, intrinsics, points, grid, focal_px, model, out_dir, calibra
     arr = _run(lambda: load_image_array(image))
     _run(lambda: api.parse_intrinsics(intrinsics))
     xy = _points(points, grid, arr.shape[1], arr.shape[0])
-    pred = _load(model)
+    pred = _load(model, numbers)
     res = _run(lambda: api.predict_depth(pred, image, xy, intrinsics, focal_px, max_pixels, calibration or "none",
                                          text_format))
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -129,8 +138,9 @@ def depth_cmd(image, intrinsics, points, grid, focal_px, model, out_dir, calibra
 @click.option("--intrinsics2", default=None, help="fx,fy,cx,cy of IMAGE2")
 @_model_option
 @_text_format_option
+@_numbers_option
 def match_cmd(image1, image2, points, intrinsics1, intrinsics2, model, out_dir, calibration, max_pixels,
-              text_format) -> None:
+              text_format, numbers) -> None:
     """Pixels of IMAGE2 matching pixels of IMAGE1; writes matches.png and matches.json."""
     from vlm3.infer import api, viz
     from vlm3.infer.predictor import load_image_array
@@ -140,7 +150,7 @@ def match_cmd(image1, image2, points, intrinsics1, intrinsics2, model, out_dir, 
     for k in (intrinsics1, intrinsics2):
         _run(lambda: api.parse_intrinsics(k))
     xy = _points(points, None, a0.shape[1], a0.shape[0])
-    pred = _load(model)
+    pred = _load(model, numbers)
     res = _run(lambda: api.predict_match(pred, image1, image2, xy, intrinsics1, intrinsics2,
                                          max_pixels=max_pixels, calibration=calibration or "fov60",
                                          text_format=text_format))
@@ -162,8 +172,9 @@ def match_cmd(image1, image2, points, intrinsics1, intrinsics2, model, out_dir, 
 @click.option("--focal-px", default=750.0, show_default=True, help="canonical focal length for pose (release: 750)")
 @_model_option
 @_text_format_option
+@_numbers_option
 def pose_cmd(image1, image2, intrinsics1, intrinsics2, focal_px, model, out_dir, calibration, max_pixels,
-             text_format) -> None:
+             text_format, numbers) -> None:
     """Relative pose of IMAGE2's camera w.r.t. IMAGE1's; prints JSON, writes pose.json and frustums.png."""
     from vlm3.infer import api, viz
 
@@ -171,7 +182,7 @@ def pose_cmd(image1, image2, intrinsics1, intrinsics2, focal_px, model, out_dir,
         _run(lambda: api.load_image_array(im))
     for k in (intrinsics1, intrinsics2):
         _run(lambda: api.parse_intrinsics(k))
-    pred = _load(model)
+    pred = _load(model, numbers)
     res = _run(lambda: api.predict_pose(pred, image1, image2, intrinsics1, intrinsics2, focal_px, max_pixels,
                                         calibration or "none", text_format))
     out_dir.mkdir(parents=True, exist_ok=True)
