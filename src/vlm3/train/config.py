@@ -50,8 +50,6 @@ class ModelSection:
     max_pixels: int = _f(16777216, "Largest image area in pixels; larger images are downscaled.")
     attn_implementation: str | None = _f(None, "Attention kernel: sdpa, eager, flash_attention_2 (None = default).")
     freeze_vision: bool = _f(False, "Freeze the vision tower (train merger + language model only).")
-    freeze_embeddings: bool = _f(False, "Freeze the token embedding matrix (and so a tied output head): a random-init "
-                                        "model keeps random token codes and skips the 151,936-row optimiser update.")
     seed: int = _f(0, "Seed of the random init of presets.")
     lora: LoraSection = field(default_factory=LoraSection)
 

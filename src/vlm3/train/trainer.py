@@ -256,8 +256,6 @@ def run_training(cfg: RunConfig, callbacks: Sequence[TrainerCallback] = ()) -> d
     if cfg.model.freeze_vision:
         for p in model.model.visual.parameters():
             p.requires_grad_(False)
-    if cfg.model.freeze_embeddings:
-        model.get_input_embeddings().weight.requires_grad_(False)
     if cfg.model.lora.enabled:
         model = _apply_lora(model, cfg)
     vocab = _answer_vocab(cfg, train_ds, processor)
