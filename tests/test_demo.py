@@ -34,7 +34,8 @@ def test_demo_data_config_without_real_data_uses_the_world_only(tmp_path):
 def test_demo_eval_config_loads(tmp_path, real_root):
     path = tmp_path / "eval.yaml"
     path.write_text(yaml.safe_dump(eval_config(tmp_path / "data", real_root)))
-    _, benches = load_eval_config(path)
+    cfg, benches = load_eval_config(path)
+    assert cfg["numbers"] == "median"  # the demo model is scored with median number decoding
     assert [b.name for b in benches] == ["synthetic_test", "real_test"]
     assert benches[1].optional and benches[0].options["sources"] == ["world"]
 

@@ -196,14 +196,16 @@ def demo(preset_name: str, run_dir: Path, seed: int) -> None:
     stages.run("data", _data, data_config(preset, world_dir, data_dir, real), run_dir)
     stages.run("train", _train, preset, data_dir, train_dir)
     model_dir = _final_model_dir(train_dir)
-    stages.run("eval", _evaluate, eval_config(data_dir, real), run_dir, model_dir)
+    eval_cfg = eval_config(data_dir, real)
+    stages.run("eval", _evaluate, eval_cfg, run_dir, model_dir)
     from vlm3.evaluate.report import build_report
     from vlm3.evaluate.summary import headline_rows
 
     stages.run("report", build_report, [run_dir / "eval"], run_dir / "report.html")
     report = json.loads((run_dir / "eval" / "report.json").read_text())
     report["timing_s"] = {**stages.timing(), **{f"eval.{k}": v for k, v in report.get("timing_s", {}).items()}}
-    report["demo"] = {"preset": asdict(preset), "model_dir": str(model_dir), "real_data": str(real) if real else None}
+    report["demo"] = {"preset": asdict(preset), "model_dir": str(model_dir), "real_data": str(real) if real else None,
+                      "number_decoding": eval_cfg["numbers"]}
     (run_dir / "report.json").write_text(json.dumps(report, indent=2))
     click.echo("\n" + headline_rows(report))
     total = sum(stages.timing().values())
