@@ -61,6 +61,13 @@ def test_model_dir_not_qwen3vl(tmp_path, image_path):
     assert "no config.json" in line
 
 
+def test_median_numbers_need_the_transformers_backend(image_path):
+    line = _err(["depth", str(image_path), "--intrinsics", "100,100,80,60", "--points", "1,1",
+                 "--model", "vllm:/nowhere", "--numbers", "median"])
+    assert "transformers backend" in line
+    assert "'mean' is not one of" in _err(["depth", str(image_path), "--points", "1,1", "--numbers", "mean"])
+
+
 def test_points_and_grid_exclusive(image_path):
     assert "exactly one of" in _err(["depth", str(image_path), "--intrinsics", "100,100,80,60"])
 
