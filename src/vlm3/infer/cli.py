@@ -14,7 +14,7 @@ from pathlib import Path
 import click
 import numpy as np
 
-from vlm3.infer.predictor import InputError
+from vlm3.infer.predictor import NUMBER_DECODING, InputError
 
 
 def _model_option(f):
@@ -34,7 +34,7 @@ _text_format_option = click.option(
 
 
 _numbers_option = click.option(
-    "--numbers", type=click.Choice(["greedy", "median"]), default="greedy", show_default=True,
+    "--numbers", type=click.Choice(NUMBER_DECODING), default="greedy", show_default=True,
     help="how numbers are decoded: greedy (the paper's protocol) or the median of the model's distribution "
          "(fixed-width compact answers; transformers backend only)")
 

@@ -26,8 +26,9 @@ from typing import Any, Sequence
 import torch
 from transformers import LogitsProcessorList
 
-from vlm3.infer.number_decoding import NUMBER_DECODING, MedianNumbers
+from vlm3.infer.number_decoding import MedianNumbers
 from vlm3.infer.predictor import (
+    NUMBER_DECODING,
     InputError,
     Prediction,
     Request,

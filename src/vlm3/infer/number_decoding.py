@@ -31,8 +31,9 @@ from __future__ import annotations
 import torch
 from transformers import LogitsProcessor
 
-#: decoding modes accepted by the predictors and the eval config (``numbers:``)
-NUMBER_DECODING = ("greedy", "median")
+from vlm3.infer.predictor import NUMBER_DECODING
+
+__all__ = ["NUMBER_DECODING", "MedianNumbers", "NumberDecodingError"]
 
 
 class NumberDecodingError(ValueError):
@@ -59,43 +60,43 @@ class MedianNumbers(LogitsProcessor):
             raise ValueError(f"quantile must be in (0, 1), got {quantile}")
         self.quantile = float(quantile)
         self.digits = torch.tensor([_single_token(tokenizer, str(d)) for d in range(10)])
-        self.point = _single_token(tokenizer, ".")
+        point = _single_token(tokenizer, ".")
         # (minus, plus) pairs in the same spacing style; the style the model prefers is kept
         self.sign_pairs = {}
         for space in ("", " "):
             minus, plus = _single_token(tokenizer, space + "-"), _single_token(tokenizer, space + "+")
             self.sign_pairs[minus] = self.sign_pairs[plus] = (minus, plus)
-        self._q: torch.Tensor | None = None        # (B,) quantile left to place in the current number
-        self._active: torch.Tensor | None = None   # (B,) inside a number
+        #: tokens after which a number goes on (digit, sign, decimal point)
+        self.numeric = torch.tensor([*self.digits.tolist(), point, *self.sign_pairs])
+        self._q: torch.Tensor | None = None  # (B,) quantile left to place in the current number
 
     def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor) -> torch.FloatTensor:
-        b = scores.shape[0]
+        b, dev = scores.shape[0], scores.device
         if self._q is None or self._q.shape[0] != b:
             self._q = torch.full((b,), self.quantile, dtype=torch.float64)
-            self._active = torch.zeros(b, dtype=torch.bool)
-        probs = torch.softmax(scores.double(), dim=-1).cpu()
-        digits = self.digits
-        p_digit = probs[:, digits]
+        # a number ends at any other token: the next one starts from the full quantile
+        self._q[~torch.isin(input_ids[:, -1].cpu(), self.numeric)] = self.quantile
+        # probabilities of the 10 digits and of the best other token, without a full-vocabulary softmax
+        lse = torch.logsumexp(scores.float(), dim=-1, keepdim=True)
+        digits = self.digits.to(dev)
+        p_digit = (scores[:, digits].float() - lse).exp().double().cpu()
+        top_v, top_i = scores.topk(len(digits) + 1, dim=-1)  # holds at least one non-digit
+        first = (~torch.isin(top_i, digits)).to(torch.int8).argmax(1, keepdim=True)
+        best_id = top_i.gather(1, first).squeeze(1).cpu()
+        best_p = (top_v.gather(1, first).float() - lse).exp().squeeze(1).double().cpu()
         mass = p_digit.sum(1)
-        other = probs.clone()
-        other[:, digits] = 0.0
-        best_p, best_id = other.max(1)
         chosen = torch.full((b,), -1, dtype=torch.long)
         for row in range(b):
             if mass[row] > best_p[row]:
-                q = float(self._q[row]) if self._active[row] else self.quantile
-                chosen[row], self._q[row] = self._digit(p_digit[row] / mass[row], q)
-                self._active[row] = True
-            elif int(best_id[row]) in self.sign_pairs:
+                chosen[row], self._q[row] = self._digit(p_digit[row] / mass[row], float(self._q[row]))
+            elif int(best_id[row]) in self.sign_pairs:  # greedy would write a sign: pick it by quantile
                 minus, plus = self.sign_pairs[int(best_id[row])]
-                chosen[row], self._q[row] = self._sign(float(probs[row, minus]), float(probs[row, plus]), minus, plus)
-                self._active[row] = True
-            else:  # greedy keeps best_id; a decimal point continues the number
-                self._active[row] = bool(self._active[row]) and int(best_id[row]) == self.point
+                p_mp = (scores[row, [minus, plus]].float() - lse[row]).exp().tolist()
+                chosen[row], self._q[row] = self._sign(*p_mp, minus, plus)
         forced = chosen >= 0
         if forced.any():
-            rows = forced.nonzero().squeeze(1).to(scores.device)
-            keep = chosen[forced].to(scores.device)
+            rows = forced.nonzero().squeeze(1).to(dev)
+            keep = chosen[forced].to(dev)
             kept = scores[rows, keep]
             scores = scores.clone()
             scores[rows] = float("-inf")

@@ -28,6 +28,10 @@ class InputError(ValueError):
     """User input that cannot be used (missing/unreadable image, bad spec); message says what to fix."""
 
 
+#: how a model predictor decodes numbers (``vlm3.infer.number_decoding``; eval config ``numbers:``)
+NUMBER_DECODING = ("greedy", "median")
+
+
 @dataclass
 class Request:
     """One sample to answer.
