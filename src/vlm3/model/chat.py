@@ -32,10 +32,12 @@ class ChatFormatError(ValueError):
 
 @dataclass
 class RenderedChat:
-    """Chat text plus the [start, end) character spans that carry the loss."""
+    """Chat text, the [start, end) character spans that carry the loss, and where each
+    user question's text starts (after the images in the first user turn)."""
 
     text: str
     supervised_spans: list[tuple[int, int]] = field(default_factory=list)
+    question_starts: list[int] = field(default_factory=list)
 
 
 def validate_messages(messages: Sequence[dict], for_generation: bool = False) -> None:
@@ -75,6 +77,7 @@ def render_chat(
     validate_messages(messages, for_generation=add_generation_prompt)
     parts: list[str] = []
     spans: list[tuple[int, int]] = []
+    questions: list[int] = []
     pos = 0
 
     def emit(s: str) -> None:
@@ -95,6 +98,7 @@ def render_chat(
                 for n in image_token_counts:
                     emit(VISION_START + IMAGE_PAD * int(n) + VISION_END)
                 first_user = False
+            questions.append(pos)
             emit(m["content"] + IM_END)
         else:
             start = pos
@@ -103,7 +107,7 @@ def render_chat(
         emit("\n")
     if add_generation_prompt:
         emit(f"{IM_START}assistant\n")
-    return RenderedChat(text="".join(parts), supervised_spans=spans)
+    return RenderedChat(text="".join(parts), supervised_spans=spans, question_starts=questions)
 
 
 def template_messages(messages: Sequence[dict], num_images: int) -> list[dict]:

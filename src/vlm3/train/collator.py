@@ -11,6 +11,11 @@ it with ``vlm3.model.chat.render_chat`` (the inference template), expands each i
   the newline after ``<|im_end|>``, and padding.
 
 Labels are aligned with ``input_ids`` (the shift happens in the loss), as in transformers.
+
+With ``isolate_questions`` every token also gets a turn id (`turn_ids`): 0 for the shared
+prefix (system, user header, images), k for question k with its answer, -1 for the
+``<|im_start|>user\n`` header of questions 2.. and for padding. ``vlm3.train.isolation``
+turns them into the attention mask that shows each answer its images and its question only.
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ from typing import Any, Sequence
 import numpy as np
 import torch
 
-from vlm3.model.chat import RenderedChat, load_image, render_chat, validate_messages
+from vlm3.model.chat import IM_START, RenderedChat, load_image, render_chat, validate_messages
 
 IGNORE_INDEX = -100
 
@@ -45,6 +50,7 @@ class EncodedSample:
     pixel_values: np.ndarray | None
     image_grid_thw: np.ndarray | None
     num_turns: int
+    turn_ids: np.ndarray | None = None
 
 
 def labels_from_spans(offsets: Sequence[tuple[int, int]], input_ids: Sequence[int],
@@ -64,6 +70,20 @@ def labels_from_spans(offsets: Sequence[tuple[int, int]], input_ids: Sequence[in
     return labels
 
 
+NO_TURN = -1
+_USER_HEADER = f"{IM_START}user\n"
+
+
+def turn_ids_from_offsets(offsets: Sequence[tuple[int, int]], question_starts: Sequence[int]) -> np.ndarray:
+    """Per token: 0 before the first question (the shared prefix), k from question k up to the
+    user header of question k + 1, and ``NO_TURN`` for those headers (see module docstring)."""
+    starts = np.asarray(offsets, dtype=np.int64).reshape(-1, 2)[:, 0]
+    turn = np.searchsorted(np.asarray(question_starts, dtype=np.int64), starts, side="right").astype(np.int64)
+    for q in question_starts[1:]:
+        turn[(starts >= q - len(_USER_HEADER)) & (starts < q)] = NO_TURN
+    return turn
+
+
 def _truncate_turns(messages: list[dict], keep_pairs: int) -> list[dict]:
     head = [messages[0]] if messages[0]["role"] == "system" else []
     turns = messages[len(head):]
@@ -71,7 +91,7 @@ def _truncate_turns(messages: list[dict], keep_pairs: int) -> list[dict]:
 
 
 def encode_sample(processor, sample: dict, image_root: str | Path | None = None, system: str | None = None,
-                  max_length: int | None = None) -> EncodedSample:
+                  max_length: int | None = None, isolate_questions: bool = False) -> EncodedSample:
     """Tokenise one sample with answer-only labels (see module docstring).
 
     ``sample["images"]``: paths (relative to ``image_root``), PIL images or arrays.
@@ -107,7 +127,8 @@ def encode_sample(processor, sample: dict, image_root: str | Path | None = None,
     mm = (ids == image_token_id).astype(np.int64)
     if int(mm.sum()) != sum(counts):
         raise RuntimeError(f"image token count mismatch: {int(mm.sum())} in text vs {sum(counts)} from images")
-    return EncodedSample(ids, labels, mm, pixel_values, grid, n_pairs)
+    turns = turn_ids_from_offsets(enc["offset_mapping"], rendered.question_starts) if isolate_questions else None
+    return EncodedSample(ids, labels, mm, pixel_values, grid, n_pairs, turns)
 
 
 def estimate_length(processor, sample: dict, image_root: str | Path | None = None) -> int:
@@ -135,13 +156,16 @@ class SFTCollator:
     """Batch samples for ``Qwen3VLForConditionalGeneration`` (right padding).
 
     Returns tensors: input_ids, attention_mask, labels, mm_token_type_ids (B, L);
-    pixel_values (sum P, 1536) and image_grid_thw (n_images, 3) when there are images.
-    Accepts raw sample dicts or ``EncodedSample`` objects.
+    pixel_values (sum P, 1536) and image_grid_thw (n_images, 3) when there are images;
+    turn_ids (B, L) with ``isolate_questions``. Accepts raw sample dicts or ``EncodedSample``
+    objects.
     """
 
     def __init__(self, processor, image_root: str | Path | None = None, system: str | None = None,
-                 max_length: int | None = None, pad_to_multiple_of: int | None = None):
+                 max_length: int | None = None, pad_to_multiple_of: int | None = None,
+                 isolate_questions: bool = False):
         self.processor = processor
+        self.isolate_questions = isolate_questions
         self.image_root = image_root
         self.system = system
         self.max_length = max_length
@@ -152,7 +176,7 @@ class SFTCollator:
         if isinstance(sample, EncodedSample):
             return sample
         root = sample.get("_image_root", self.image_root)
-        return encode_sample(self.processor, sample, root, self.system, self.max_length)
+        return encode_sample(self.processor, sample, root, self.system, self.max_length, self.isolate_questions)
 
     def __call__(self, samples: Sequence[Any]) -> dict[str, torch.Tensor]:
         encoded = [self.encode(s) for s in samples]
@@ -164,13 +188,20 @@ class SFTCollator:
         labels = torch.full((b, length), IGNORE_INDEX, dtype=torch.long)
         attention = torch.zeros((b, length), dtype=torch.long)
         mm = torch.zeros((b, length), dtype=torch.long)
+        turns = torch.full((b, length), NO_TURN, dtype=torch.long)
         for i, e in enumerate(encoded):
             n = len(e.input_ids)
             input_ids[i, :n] = torch.from_numpy(e.input_ids)
             labels[i, :n] = torch.from_numpy(e.labels)
             attention[i, :n] = 1
             mm[i, :n] = torch.from_numpy(e.mm_token_type_ids)
+            if self.isolate_questions:
+                if e.turn_ids is None:
+                    raise ValueError("isolate_questions needs samples encoded with isolate_questions=True")
+                turns[i, :n] = torch.from_numpy(e.turn_ids)
         batch = {"input_ids": input_ids, "attention_mask": attention, "labels": labels, "mm_token_type_ids": mm}
+        if self.isolate_questions:
+            batch["turn_ids"] = turns
         pv = [e.pixel_values for e in encoded if e.pixel_values is not None]
         if pv:
             batch["pixel_values"] = torch.from_numpy(np.concatenate(pv, axis=0))

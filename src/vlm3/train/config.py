@@ -64,6 +64,8 @@ class DataSection:
     max_samples: int | None = _f(None, "Use only the first N samples (smoke runs).")
     system_prompt: str | None = _f(None, "System message added to every sample (None = no system turn).")
     group_by_length: bool = _f(True, "Batch samples of similar token length together.")
+    isolate_questions: bool = _f(False, "Each answer attends to the images and its own question only, at the "
+                                 "positions inference gives it (vlm3.train.isolation); not with flash_attention_2.")
     num_workers: int = _f(0, "DataLoader worker processes (image decoding).")
 
 

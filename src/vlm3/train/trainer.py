@@ -6,10 +6,11 @@ shards (``vlm3.train.dataset``), batches them with answer-only labels
 clipping, optional bf16 / gradient checkpointing / LoRA. Multi-GPU runs (FSDP or DeepSpeed)
 come from ``accelerate launch`` / ``torchrun``; nothing here is cluster specific.
 
-``VLM3Trainer`` differs from ``Trainer`` in three small ways: the loss uses logits only at
+``VLM3Trainer`` differs from ``Trainer`` in four small ways: the loss uses logits only at
 supervised positions (``vlm3.train.loss``; with ``train.answer_vocab=answers`` only for the
-answer tokens, ``vlm3.train.answer_vocab``), the sampler groups samples of similar token
-length, and logs carry throughput (``tokens_per_s``, ``labels_per_s`` = answers/s,
+answer tokens, ``vlm3.train.answer_vocab``), with ``data.isolate_questions`` each answer sees
+only its images and its own question (``vlm3.train.isolation``), the sampler groups samples
+of similar token length, and logs carry throughput (``tokens_per_s``, ``labels_per_s`` = answers/s,
 ``supervised_tokens_per_s``). Every log line also goes to ``<output_dir>/logs.jsonl``; the
 resolved config is written to ``<output_dir>/config.yaml`` and into each checkpoint.
 Resuming (``train.resume=auto``) continues from the newest checkpoint, data order included.
@@ -34,6 +35,7 @@ from vlm3.train.answer_vocab import ANSWER_VOCAB_MODES, AnswerHead, AnswerVocab,
 from vlm3.train.collator import SFTCollator
 from vlm3.train.config import ConfigError, RunConfig, save_config
 from vlm3.train.dataset import ShardDataset
+from vlm3.train.isolation import isolated_inputs
 from vlm3.train.loss import answer_position_loss
 
 CONFIG_NAME = "config.yaml"
@@ -61,6 +63,8 @@ class VLM3Trainer(Trainer):
         return super()._get_train_sampler(train_dataset)
 
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+        if "turn_ids" in inputs:
+            inputs = isolated_inputs(model, inputs)
         if self._answer_head is not None:
             loss, outputs = answer_vocab_loss(model, inputs, self._answer_head, num_items_in_batch, return_outputs=True)
         elif not self._answer_logits_only:
@@ -238,6 +242,9 @@ def run_training(cfg: RunConfig, callbacks: Sequence[TrainerCallback] = ()) -> d
     if not cfg.data.train_path:
         raise ConfigError("data.train_path is empty: point it at a dataset built by `vlm3 data build`")
     _check_answer_vocab_mode(cfg)
+    if cfg.data.isolate_questions and cfg.model.attn_implementation == "flash_attention_2":
+        raise ConfigError("data.isolate_questions needs a dense attention mask: use model.attn_implementation=sdpa "
+                          "(or eager); flash_attention_2 takes none")
     resume = find_resume_checkpoint(cfg)
     done = _finished_step(resume, cfg)
     if done is not None:
@@ -263,7 +270,7 @@ def run_training(cfg: RunConfig, callbacks: Sequence[TrainerCallback] = ()) -> d
         vocab.save(out)
     lengths = train_ds.lengths(processor) if cfg.data.group_by_length else None
     collator = SFTCollator(processor, image_root=train_ds.image_root, system=cfg.data.system_prompt,
-                           max_length=cfg.data.max_length)
+                           max_length=cfg.data.max_length, isolate_questions=cfg.data.isolate_questions)
     trainer = VLM3Trainer(
         model=model, args=args, train_dataset=train_ds, eval_dataset=eval_ds, data_collator=collator,
         processing_class=processor, lengths=lengths, answer_logits_only=cfg.train.answer_logits_only,
