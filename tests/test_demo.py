@@ -9,7 +9,7 @@ from click.testing import CliRunner
 
 from vlm3.cli import _SUBCOMMANDS, main
 from vlm3.data.config import config_from_dict
-from vlm3.demo import PRESETS, data_config, eval_config
+from vlm3.demo import PRESETS, data_config, eval_config, train_overrides
 from vlm3.evaluate.benchmarks import load_eval_config
 from vlm3.evaluate.summary import headline_rows
 
@@ -38,6 +38,15 @@ def test_demo_eval_config_loads(tmp_path, real_root):
     assert cfg["numbers"] == "median"  # the demo model is scored with median number decoding
     assert [b.name for b in benches] == ["synthetic_test", "real_test"]
     assert benches[1].optional and benches[0].options["sources"] == ["world"]
+
+
+@pytest.mark.parametrize("preset", sorted(PRESETS))
+def test_demo_train_config_resolves_with_isolated_questions(tmp_path, preset):
+    from vlm3.train.config import load_config
+
+    cfg = load_config("tiny_cpu", train_overrides(PRESETS[preset], tmp_path / "data", tmp_path / "train"))
+    assert cfg.train.max_steps == PRESETS[preset].train_steps and cfg.model.name_or_path == "micro"
+    assert cfg.data.isolate_questions and cfg.train.answer_vocab == "answers" and not cfg.data.group_by_length
 
 
 def test_headline_table_lists_model_and_baselines():
