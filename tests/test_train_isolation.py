@@ -68,6 +68,16 @@ def test_isolated_packed_answers_equal_single_question_prompts(micro, n_images):
     assert not torch.allclose(plain, want, atol=1e-3)
 
 
+def test_eager_attention_gets_an_additive_mask_with_the_same_answers(micro, tmp_path):
+    model, proc = micro
+    eager, _ = load_model_and_processor(str(write_micro_preset(tmp_path)), min_pixels=1024, max_pixels=128 * 128,
+                                        attn_implementation="eager")
+    batch = SFTCollator(proc, isolate_questions=True)([_sample(_images(1), QA)])
+    assert isolated_inputs(eager, batch)["attention_mask"].dtype == torch.float32
+    assert isolated_inputs(model, batch)["attention_mask"].dtype == torch.bool
+    torch.testing.assert_close(_answer_logits(eager, batch), _answer_logits(model, batch), atol=2e-5, rtol=1e-4)
+
+
 def test_isolated_loss_has_gradients(micro):
     model, proc = micro
     batch = SFTCollator(proc, isolate_questions=True)([_sample(_images(1), QA)])

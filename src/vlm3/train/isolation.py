@@ -24,31 +24,27 @@ from __future__ import annotations
 import torch
 
 
-def _unwrap(model):
-    """The ``Qwen3VLForConditionalGeneration`` inside a peft / DDP wrapper (or the model itself)."""
-    while hasattr(model, "module"):
-        model = model.module
-    return model.get_base_model() if hasattr(model, "get_base_model") else model
-
-
 def _base_positions(model, inputs: dict) -> torch.Tensor:
     """The model's own multimodal RoPE positions (3, B, L) for the un-isolated sequence."""
     pad = inputs["attention_mask"]
     if inputs.get("image_grid_thw") is None:
         pos = (pad.long().cumsum(-1) - 1).clamp(min=0)
         return pos.unsqueeze(0).expand(3, -1, -1)
-    pos, _ = _unwrap(model).model.get_rope_index(inputs["input_ids"], inputs["mm_token_type_ids"],
-                                                 image_grid_thw=inputs["image_grid_thw"], attention_mask=pad)
+    pos, _ = model.model.get_rope_index(inputs["input_ids"], inputs["mm_token_type_ids"],
+                                        image_grid_thw=inputs["image_grid_thw"], attention_mask=pad)
     return pos
 
 
 def isolated_inputs(model, batch: dict) -> dict:
     """Model inputs with the question-isolating attention mask and positions (``turn_ids`` consumed).
 
-    ``batch``: collator output with ``turn_ids``; it is not modified. The returned
-    ``attention_mask`` is an additive (B, 1, L, L) mask in the model's dtype and
+    ``model``: the ``Qwen3VLForConditionalGeneration`` or a peft wrapper of it (not a DDP /
+    FSDP wrapper: the trainer passes ``accelerator.unwrap_model(model)``). ``batch``: collator
+    output with ``turn_ids``; it is not modified. The returned ``attention_mask`` is a
+    (B, 1, L, L) mask (boolean, True = attend; additive float32 for eager attention) and
     ``position_ids`` the (3, B, L) M-RoPE positions with each question moved to question 1's.
     """
+    model = model.get_base_model() if hasattr(model, "get_base_model") else model
     inputs = {k: v for k, v in batch.items() if k != "turn_ids"}
     turns = batch["turn_ids"]
     b, length = turns.shape
@@ -66,9 +62,10 @@ def isolated_inputs(model, batch: dict) -> dict:
     allowed &= torch.ones(length, length, dtype=torch.bool, device=device).tril()
     allowed &= inputs["attention_mask"].bool().unsqueeze(1)
     allowed |= torch.eye(length, dtype=torch.bool, device=device)  # padding and headers see themselves
-    dtype = _unwrap(model).dtype
-    mask = torch.zeros(allowed.shape, dtype=dtype, device=device).masked_fill(~allowed, torch.finfo(dtype).min)
-    inputs["attention_mask"] = mask.unsqueeze(1)
+    mask = allowed.unsqueeze(1)
+    if getattr(model.config, "_attn_implementation", None) == "eager":  # eager adds the mask to the scores
+        mask = torch.zeros(mask.shape, device=device).masked_fill(~mask, torch.finfo(torch.float32).min)
+    inputs["attention_mask"] = mask
     inputs["position_ids"] = positions
     return inputs
 

@@ -64,7 +64,7 @@ class VLM3Trainer(Trainer):
 
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
         if "turn_ids" in inputs:
-            inputs = isolated_inputs(model, inputs)
+            inputs = isolated_inputs(self.accelerator.unwrap_model(model), inputs)
         if self._answer_head is not None:
             loss, outputs = answer_vocab_loss(model, inputs, self._answer_head, num_items_in_batch, return_outputs=True)
         elif not self._answer_logits_only:
