@@ -84,3 +84,40 @@ def test_isolated_loss_has_gradients(micro):
     loss = answer_position_loss(model, isolated_inputs(model, batch))
     grads = torch.autograd.grad(loss, [p for p in model.parameters() if p.requires_grad], allow_unused=True)
     assert torch.isfinite(loss) and sum(float(g.abs().sum()) for g in grads if g is not None) > 0
+
+
+def _toy_depth_set(root):
+    from vlm3.train.toy_data import depth_samples, write_dataset
+
+    rng = np.random.default_rng(0)
+    images, samples = {}, []
+    for i in range(2):
+        rel = f"images/toy{i}.png"
+        images[rel] = Image.fromarray(rng.integers(0, 256, (64, 64, 3), dtype=np.uint8))
+        samples += depth_samples(rng.uniform(1.0, 9.0, (64, 64)), rel, 2, 3, rng, style="plain")
+    return write_dataset(root, images, samples)
+
+
+def _run_cfg(tmp_path, *extra):
+    from vlm3.train.config import load_config
+
+    return load_config(None, [
+        f"model.name_or_path={write_micro_preset(tmp_path)}", "model.min_pixels=1024",
+        f"data.train_path={_toy_depth_set(tmp_path / 'data')}", f"train.output_dir={tmp_path / 'run'}",
+        "train.max_steps=2", "train.logging_steps=1", "train.per_device_batch_size=2", "train.global_batch_size=2", "train.save_steps=1000",
+        "train.report_to=[]", "train.disable_tqdm=true", "data.isolate_questions=true", *extra])
+
+
+def test_training_runs_with_isolated_questions(tmp_path):
+    from vlm3.train.trainer import run_training
+
+    metrics = run_training(_run_cfg(tmp_path, "train.answer_vocab=answers"))
+    assert metrics["global_step"] == 2 and np.isfinite(metrics["final_loss"])
+
+
+def test_flash_attention_with_isolation_is_refused(tmp_path):
+    from vlm3.train.config import ConfigError
+    from vlm3.train.trainer import run_training
+
+    with pytest.raises(ConfigError, match="isolate_questions"):
+        run_training(_run_cfg(tmp_path, "model.attn_implementation=flash_attention_2"))
