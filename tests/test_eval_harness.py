@@ -107,3 +107,16 @@ def test_trivial_baseline_fits_training_statistics(tmp_path, requests):
     rep = json.loads((tmp_path / "report.json").read_text())
     assert rep["depth"]["baselines"]["trivial"]["delta1"] < 1.0
     assert rep["correspondence"]["baselines"]["trivial"]["epe_px"] > rep["correspondence"]["epe_px"]
+
+
+def test_object_truths_of_zero_metres_are_left_out_of_relative_errors_and_counted():
+    from vlm3.evaluate.scoring import score_task
+    from vlm3.protocol import objects as obj_text
+
+    ba, bb = [10, 20, 300, 400], [500, 500, 900, 990]
+    values = [2.0, 2.7e-15, 0.0]  # two objects on one floor: vertical distance 0
+    raw = [obj_text.render_compact_quantitative("vertical_distance", ba, bb, v)[1] for v in values]
+    qs = [{"kind": "quantitative", "predicate": "vertical_distance", "value": v} for v in values]
+    s = score_task("object", [{"raw": raw, "question_ids": None, "labels": {"questions": qs}}])
+    assert s["quant_success"] == 1.0 and s["n_quantitative"] == 1
+    assert s["n_quantitative_zero_truth_skipped"] == 2 and s["parse_rate"] == 1.0

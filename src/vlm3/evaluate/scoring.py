@@ -171,8 +171,9 @@ def score_task(task: str, records: list[dict]) -> dict[str, Any]:
 
 def _score_objects(parsed: list[Parsed], questions: list[dict]) -> dict[str, Any]:
     qual = [i for i, q in enumerate(questions) if q.get("kind") == "qualitative"]
-    quant = [i for i, q in enumerate(questions)
-             if q.get("kind") == "quantitative" and q.get("predicate") != "direction"]
+    metric = [i for i, q in enumerate(questions)
+              if q.get("kind") == "quantitative" and q.get("predicate") != "direction"]
+    quant = [i for i in metric if questions[i]["value"] >= obj_m.MIN_RELATIVE_GT_M]
     s = summarize_with_parse_rate(parsed, questions)
     sq = summarize_with_parse_rate([parsed[i] for i in qual], [questions[i]["truth"] for i in qual],
                                    {"qual_acc": obj_m.qualitative_accuracy}) if qual else {}
@@ -183,4 +184,5 @@ def _score_objects(parsed: list[Parsed], questions: list[dict]) -> dict[str, Any
     s["quant_success"] = sn.get("quant_success")
     s["quant_abs_rel"] = sn.get("quant_abs_rel")
     s["n_qualitative"], s["n_quantitative"] = len(qual), len(quant)
+    s["n_quantitative_zero_truth_skipped"] = len(metric) - len(quant)
     return s

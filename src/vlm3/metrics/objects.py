@@ -11,6 +11,9 @@ from __future__ import annotations
 import numpy as np
 
 SUCCESS_MAX_REL_ERR = 0.25
+#: ground truths below this (metres) write as 0.00 at the answers' 0.01 m precision: a
+#: relative error is undefined for them, so scoring leaves them out and counts them
+MIN_RELATIVE_GT_M = 0.005
 
 
 def qualitative_accuracy(pred, gt) -> float:
