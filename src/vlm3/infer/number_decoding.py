@@ -31,10 +31,6 @@ from __future__ import annotations
 import torch
 from transformers import LogitsProcessor
 
-from vlm3.infer.predictor import NUMBER_DECODING
-
-__all__ = ["NUMBER_DECODING", "MedianNumbers", "NumberDecodingError"]
-
 
 class NumberDecodingError(ValueError):
     """The tokenizer does not write digits and signs as single tokens."""

@@ -32,12 +32,13 @@ class ChatFormatError(ValueError):
 
 @dataclass
 class RenderedChat:
-    """Chat text, the [start, end) character spans that carry the loss, and where each
-    user question's text starts (after the images in the first user turn)."""
+    """Chat text, the [start, end) character spans that carry the loss, and for each user
+    turn (start of its ``<|im_start|>user`` header, start of its question text; the first
+    question's text comes after the images)."""
 
     text: str
     supervised_spans: list[tuple[int, int]] = field(default_factory=list)
-    question_starts: list[int] = field(default_factory=list)
+    user_turns: list[tuple[int, int]] = field(default_factory=list)
 
 
 def validate_messages(messages: Sequence[dict], for_generation: bool = False) -> None:
@@ -77,7 +78,7 @@ def render_chat(
     validate_messages(messages, for_generation=add_generation_prompt)
     parts: list[str] = []
     spans: list[tuple[int, int]] = []
-    questions: list[int] = []
+    users: list[tuple[int, int]] = []
     pos = 0
 
     def emit(s: str) -> None:
@@ -92,13 +93,14 @@ def render_chat(
         emit(f"{IM_START}system\n{system}{IM_END}\n")
     first_user = True
     for m in msgs:
+        header = pos
         emit(f"{IM_START}{m['role']}\n")
         if m["role"] == "user":
             if first_user:
                 for n in image_token_counts:
                     emit(VISION_START + IMAGE_PAD * int(n) + VISION_END)
                 first_user = False
-            questions.append(pos)
+            users.append((header, pos))
             emit(m["content"] + IM_END)
         else:
             start = pos
@@ -107,7 +109,7 @@ def render_chat(
         emit("\n")
     if add_generation_prompt:
         emit(f"{IM_START}assistant\n")
-    return RenderedChat(text="".join(parts), supervised_spans=spans, question_starts=questions)
+    return RenderedChat(text="".join(parts), supervised_spans=spans, user_turns=users)
 
 
 def template_messages(messages: Sequence[dict], num_images: int) -> list[dict]:

@@ -27,7 +27,7 @@ from typing import Any, Sequence
 import numpy as np
 import torch
 
-from vlm3.model.chat import IM_START, RenderedChat, load_image, render_chat, validate_messages
+from vlm3.model.chat import RenderedChat, load_image, render_chat, validate_messages
 
 IGNORE_INDEX = -100
 
@@ -71,16 +71,17 @@ def labels_from_spans(offsets: Sequence[tuple[int, int]], input_ids: Sequence[in
 
 
 NO_TURN = -1
-_USER_HEADER = f"{IM_START}user\n"
 
 
-def turn_ids_from_offsets(offsets: Sequence[tuple[int, int]], question_starts: Sequence[int]) -> np.ndarray:
+def turn_ids_from_offsets(offsets: Sequence[tuple[int, int]], user_turns: Sequence[tuple[int, int]]) -> np.ndarray:
     """Per token: 0 before the first question (the shared prefix), k from question k up to the
-    user header of question k + 1, and ``NO_TURN`` for those headers (see module docstring)."""
+    user header of question k + 1, and ``NO_TURN`` for those headers (see module docstring).
+    ``user_turns``: ``RenderedChat.user_turns`` (header start, question start) in characters."""
     starts = np.asarray(offsets, dtype=np.int64).reshape(-1, 2)[:, 0]
-    turn = np.searchsorted(np.asarray(question_starts, dtype=np.int64), starts, side="right").astype(np.int64)
-    for q in question_starts[1:]:
-        turn[(starts >= q - len(_USER_HEADER)) & (starts < q)] = NO_TURN
+    questions = np.asarray([q for _, q in user_turns], dtype=np.int64)
+    turn = np.searchsorted(questions, starts, side="right").astype(np.int64)
+    for header, question in user_turns[1:]:
+        turn[(starts >= header) & (starts < question)] = NO_TURN
     return turn
 
 
@@ -127,7 +128,7 @@ def encode_sample(processor, sample: dict, image_root: str | Path | None = None,
     mm = (ids == image_token_id).astype(np.int64)
     if int(mm.sum()) != sum(counts):
         raise RuntimeError(f"image token count mismatch: {int(mm.sum())} in text vs {sum(counts)} from images")
-    turns = turn_ids_from_offsets(enc["offset_mapping"], rendered.question_starts) if isolate_questions else None
+    turns = turn_ids_from_offsets(enc["offset_mapping"], rendered.user_turns) if isolate_questions else None
     return EncodedSample(ids, labels, mm, pixel_values, grid, n_pairs, turns)
 
 
@@ -188,19 +189,19 @@ class SFTCollator:
         labels = torch.full((b, length), IGNORE_INDEX, dtype=torch.long)
         attention = torch.zeros((b, length), dtype=torch.long)
         mm = torch.zeros((b, length), dtype=torch.long)
-        turns = torch.full((b, length), NO_TURN, dtype=torch.long)
+        turns = torch.full((b, length), NO_TURN, dtype=torch.long) if self.isolate_questions else None
         for i, e in enumerate(encoded):
             n = len(e.input_ids)
             input_ids[i, :n] = torch.from_numpy(e.input_ids)
             labels[i, :n] = torch.from_numpy(e.labels)
             attention[i, :n] = 1
             mm[i, :n] = torch.from_numpy(e.mm_token_type_ids)
-            if self.isolate_questions:
+            if turns is not None:
                 if e.turn_ids is None:
                     raise ValueError("isolate_questions needs samples encoded with isolate_questions=True")
                 turns[i, :n] = torch.from_numpy(e.turn_ids)
         batch = {"input_ids": input_ids, "attention_mask": attention, "labels": labels, "mm_token_type_ids": mm}
-        if self.isolate_questions:
+        if turns is not None:
             batch["turn_ids"] = turns
         pv = [e.pixel_values for e in encoded if e.pixel_values is not None]
         if pv:

@@ -24,17 +24,6 @@ from __future__ import annotations
 import torch
 
 
-def _base_positions(model, inputs: dict) -> torch.Tensor:
-    """The model's own multimodal RoPE positions (3, B, L) for the un-isolated sequence."""
-    pad = inputs["attention_mask"]
-    if inputs.get("image_grid_thw") is None:
-        pos = (pad.long().cumsum(-1) - 1).clamp(min=0)
-        return pos.unsqueeze(0).expand(3, -1, -1)
-    pos, _ = model.model.get_rope_index(inputs["input_ids"], inputs["mm_token_type_ids"],
-                                        image_grid_thw=inputs["image_grid_thw"], attention_mask=pad)
-    return pos
-
-
 def isolated_inputs(model, batch: dict) -> dict:
     """Model inputs with the question-isolating attention mask and positions (``turn_ids`` consumed).
 
@@ -55,7 +44,11 @@ def isolated_inputs(model, batch: dict) -> dict:
     first.scatter_reduce_(1, turns.clamp(min=0), idx, reduce="amin")
     own_first = first.gather(1, turns.clamp(min=0))
     shift = torch.where(turns >= 1, own_first - first[:, 1:2], torch.zeros_like(turns))
-    positions = _base_positions(model, inputs) - shift.unsqueeze(0)
+    # the model's own M-RoPE positions (3, B, L) of the packed sequence, then each turn moved
+    positions, _ = model.model.get_rope_index(inputs["input_ids"], inputs["mm_token_type_ids"],
+                                              image_grid_thw=inputs.get("image_grid_thw"),
+                                              attention_mask=inputs["attention_mask"])
+    positions = positions - shift.unsqueeze(0)
 
     query, key = turns.unsqueeze(2), turns.unsqueeze(1)
     allowed = (key == 0) | ((key == query) & (query >= 1))
