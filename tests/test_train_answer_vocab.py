@@ -121,6 +121,8 @@ def test_bad_modes_are_config_errors(tmp_path, monkeypatch):
             f"train.output_dir={tmp_path / 'o'}"]
     with pytest.raises(ConfigError, match="answer_vocab must be one of"):
         run_training(load_config(None, base + ["train.answer_vocab=some"]))
+    with pytest.raises(ConfigError, match="not a transformers optimiser"):
+        run_training(load_config(None, base + ["train.optim=adam"]))
     monkeypatch.setenv("WORLD_SIZE", "2")
     with pytest.raises(ConfigError, match="single-process"):
         run_training(load_config(None, base + ["train.answer_vocab=answers"]))

@@ -48,3 +48,5 @@ def test_training_arguments_follow_recipe():
     args = build_training_arguments(cfg, world_size=32)
     assert args.gradient_accumulation_steps == 5 and args.max_grad_norm == 0.02
     assert args.learning_rate == 3.5e-4 and args.lr_scheduler_type == "cosine" and args.warmup_steps == 0.1
+    assert args.optim == "adamw_torch_fused"  # the same AdamW, one fused kernel (transformers' default)
+    assert build_training_arguments(load_config("tiny_cpu", ["train.optim=adamw_torch"])).optim == "adamw_torch"

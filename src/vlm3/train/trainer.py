@@ -171,7 +171,7 @@ def build_training_arguments(cfg: RunConfig, world_size: int | None = None) -> T
         weight_decay=t.weight_decay,
         adam_beta1=t.adam_beta1,
         adam_beta2=t.adam_beta2,
-        optim="adamw_torch",
+        optim=t.optim,
         max_grad_norm=t.max_grad_norm,
         num_train_epochs=t.num_epochs,
         max_steps=t.max_steps,
@@ -233,6 +233,15 @@ def _check_answer_vocab_mode(cfg: RunConfig) -> None:
                           "use it in single-process runs (multi-GPU recipes keep answer_vocab=full)")
 
 
+def _check_optim(cfg: RunConfig) -> None:
+    from transformers.training_args import OptimizerNames
+
+    names = [o.value for o in OptimizerNames]
+    if cfg.train.optim not in names:
+        raise ConfigError(f"train.optim={cfg.train.optim!r} is not a transformers optimiser; "
+                          f"use adamw_torch_fused (default) or adamw_torch (all: {', '.join(names)})")
+
+
 def run_training(cfg: RunConfig, callbacks: Sequence[TrainerCallback] = ()) -> dict[str, Any]:
     """Train per ``cfg``; returns final metrics. Writes the model + processor to ``output_dir``.
 
@@ -242,6 +251,7 @@ def run_training(cfg: RunConfig, callbacks: Sequence[TrainerCallback] = ()) -> d
     if not cfg.data.train_path:
         raise ConfigError("data.train_path is empty: point it at a dataset built by `vlm3 data build`")
     _check_answer_vocab_mode(cfg)
+    _check_optim(cfg)
     if cfg.data.isolate_questions and cfg.model.attn_implementation == "flash_attention_2":
         raise ConfigError("data.isolate_questions needs a dense attention mask: use model.attn_implementation=sdpa "
                           "(or eager); flash_attention_2 takes none")
