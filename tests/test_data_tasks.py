@@ -188,7 +188,7 @@ def test_compact_drafts_have_the_same_labels_and_parse_to_the_same_values(world)
         records, rel_records = [], []
         for i, rec in enumerate(recs):
             rel, com = _draft(mod, rec, "release", i), _draft(mod, rec, "compact", i)
-            assert rel.format_version == "vlm3-release-v1" and com.format_version == "vlm3-compact-v2"
+            assert rel.format_version == "vlm3-release-v1" and com.format_version == "vlm3-compact-v3"
             # same seed -> same points / questions / labels in both formats, shorter text
             assert json.dumps(rel.labels, sort_keys=True) == json.dumps(com.labels, sort_keys=True)
             assert len(rel.qa) == len(com.qa)
@@ -208,7 +208,7 @@ def test_compact_drafts_have_the_same_labels_and_parse_to_the_same_values(world)
                 else:
                     assert a.value == b.value
             if task == "depth":
-                assert all(q.startswith("Distance to the camera at (") and "<" not in a for q, a in com.qa)
+                assert all(q.startswith("Distance at (") and "<" not in a for q, a in com.qa)
             if task == "pose":
                 assert [q for q, _ in com.qa] == [pose_text.COMPACT_QUESTIONS[k] for k in ids]
             if task == "object":
@@ -253,7 +253,7 @@ def test_compact_build_writes_compact_format_version(world, tmp_path):
     for task in ("depth", "correspondence", "pose", "object"):
         samples = read_samples(shard_paths(root, "train", task))
         assert samples, task
-        want = "vlm3-release-v1" if task == "object" else "vlm3-compact-v2"
+        want = "vlm3-release-v1" if task == "object" else "vlm3-compact-v3"
         assert {s["format_version"] for s in samples} == {want}, \
             f"{task}: build.py must write the draft's format_version (data.tasks.SampleDraft.format_version)"
         records = [{"raw": [m["content"] for m in s["messages"][1::2]],

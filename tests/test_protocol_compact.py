@@ -1,4 +1,4 @@
-"""The compact text format ("vlm3-compact-v2"): fixed-width numbers, render -> parse round
+"""The compact text format ("vlm3-compact-v3"): fixed-width numbers, render -> parse round
 trips with the release parsers, the release strings unchanged, and (slow) fewer tokens
 than the release."""
 
@@ -29,16 +29,15 @@ A, B = (0, 39, 652, 999), (6, 380, 228, 562)
 
 def test_format_versions():
     assert format_version_of("release") == FORMAT_VERSION == "vlm3-release-v1"
-    assert format_version_of("compact") == COMPACT_FORMAT_VERSION == "vlm3-compact-v2"
+    assert format_version_of("compact") == COMPACT_FORMAT_VERSION == "vlm3-compact-v3"
     with pytest.raises(ValueError, match="unknown text format"):
         format_version_of("short")
     s = packing.pack_sample([("q", "a")], ["x.png"], "depth", "src", format_version=COMPACT_FORMAT_VERSION)
-    assert s["format_version"] == "vlm3-compact-v2"
+    assert s["format_version"] == "vlm3-compact-v3"
 
 
 def test_depth_compact_strings_and_round_trip():
-    assert depth.compact_prompt((234, 44)) == \
-        "Distance to the camera at (0234, 0044) on the [0, 2000) grid, in meters?"
+    assert depth.compact_prompt((234, 44)) == "Distance at (0234, 0044)?"
     # fixed width DDD.D: the first digit is the most significant one
     assert [depth.render_compact_answer(d) for d in (6.349, 9.5, 12.44, 123.456, 0.994, 0.471, 0.01, 1234.5)] == \
         ["006.3", "009.5", "012.4", "123.5", "001.0", "000.5", "000.1", "1234.5"]
@@ -55,7 +54,7 @@ def test_depth_compact_strings_and_round_trip():
 
 
 def test_correspondence_compact_strings_and_round_trip():
-    assert correspondence.compact_prompt((440, 60)) == "Pixel in image 2 matching (440, 060)? [0, 1000] grid."
+    assert correspondence.compact_prompt((440, 60)) == "Match (440, 060) in image 2?"
     assert correspondence.compact_prompt((440, 60), think=True).endswith(correspondence.THINK_INSTRUCTION)
     for xy, text in (((338, 52), "(338, 052)"), ((0, 0), "(000, 000)"), ((1000, 7), "(999, 007)")):
         assert correspondence.render_compact_answer(xy) == text

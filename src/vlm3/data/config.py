@@ -57,7 +57,7 @@ class TaskConfig:
     min_covisibility: pairs below this covisible fraction are not used (correspondence, pose).
     answer_style: release depth answers, "think" (DepthLM/release style) or "plain";
         compact depth answers are always the bare number.
-    text_format: "release" (vlm3-release-v1, the default) or "compact" (vlm3-compact-v2:
+    text_format: "release" (vlm3-release-v1, the default) or "compact" (vlm3-compact-v3:
         short project prompts and bare answers, docs/protocol.md); samples carry the
         matching ``format_version``.
     """

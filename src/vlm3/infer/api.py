@@ -152,7 +152,7 @@ def predict_depth(predictor: Predictor, image: ImageLike, xy_px: np.ndarray, int
                   text_format: str = "release") -> DepthResult:
     """Metric depth (ray length, metres) at original-image pixels ``xy_px`` (N, 2).
 
-    ``text_format``: "release" (VLM3 prompts) or "compact" (vlm3-compact-v2, the CPU demo's)."""
+    ``text_format``: "release" (VLM3 prompts) or "compact" (vlm3-compact-v3, the CPU demo's)."""
     from vlm3.protocol import codecs
     from vlm3.protocol import depth as depth_text
 

@@ -30,7 +30,7 @@ def _model_option(f):
 
 _text_format_option = click.option(
     "--text-format", type=click.Choice(["release", "compact"]), default="release", show_default=True,
-    help="prompt format the model was trained on (compact: the CPU demo's vlm3-compact-v2)")
+    help="prompt format the model was trained on (compact: the CPU demo's vlm3-compact-v3)")
 
 
 _numbers_option = click.option(

@@ -5,7 +5,7 @@ digit this is the mode of each digit given the digits before it, which can be fa
 likely value: a model torn between ``002.9`` and ``003.1`` may write ``002.`` and then the
 mode of the tenths, and a model unsure of a vector's signs writes ``+0.00, +0.00, +0.00``.
 
-For numbers of a fixed width (``vlm3-compact-v2`` writes every number zero-padded to one
+For numbers of a fixed width (``vlm3-compact-v3`` writes every number zero-padded to one
 width, docs/protocol.md) the order of the written strings is the order of the values, so
 a quantile of the autoregressive distribution can be read off digit by digit:
 

@@ -5,7 +5,7 @@ Modules: `codecs` (pixel <-> 2000/1000 grids), `parsing` (`Parsed` result), `dep
 written with these formats carries ``format_version`` = `FORMAT_VERSION`; a change to any
 released string is a new version, never a silent edit. Text formats: docs/protocol.md.
 
-A second, project-defined format, `COMPACT_FORMAT_VERSION` ("vlm3-compact-v2"), writes
+A second, project-defined format, `COMPACT_FORMAT_VERSION` ("vlm3-compact-v3"), writes
 the same quantities with short prompts and bare answers (``compact_*`` renderers in each
 task module) for compute-limited training; the release parsers read both formats.
 """
@@ -15,7 +15,7 @@ from vlm3.protocol.parsing import Parsed
 #: The release-compatible text format (facebookresearch/VLM3 public samples).
 FORMAT_VERSION = "vlm3-release-v1"
 #: The project's short format (short prompts, bare answers); not from the release.
-COMPACT_FORMAT_VERSION = "vlm3-compact-v2"
+COMPACT_FORMAT_VERSION = "vlm3-compact-v3"
 #: Text format names (data config ``text_format``) in the order they were introduced.
 TEXT_FORMATS = ("release", "compact")
 

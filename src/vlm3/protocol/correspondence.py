@@ -13,9 +13,8 @@ trailing period (the paper quotes none; the release ships no training answer). T
 parser accepts it with or without the period, inside extra text, after a complete
 ``<think>`` block, or a bare ``(x, y)``.
 
-Compact format (project, "vlm3-compact-v2"): prompt ``Pixel in image 2 matching (440, 060)?
-[0, 1000] grid.`` (the same integer 1000-grid coordinates, 3 digits each, 1000 written
-999; ``think`` appends the same instruction), answer the bare pair ``(338, 052)``.
+Compact format (project, "vlm3-compact-v3"): prompt ``Match (440, 060) in image 2?`` (the
+same integer 1000-grid coordinates, 3 digits each, 1000 written 999; ``think`` appends the same instruction), answer the bare pair ``(338, 052)``.
 
 Parser rules: prefer the pair after "corresponding pixel is"; otherwise the LAST
 parenthesised pair in the text after removing ``<think>`` blocks. Failures: empty,
@@ -47,7 +46,7 @@ THINK_INSTRUCTION = (
 )
 ANSWER_TEMPLATE = "The corresponding pixel is ({x}, {y})"
 #: Compact format (project).
-COMPACT_PROMPT_TEMPLATE = "Pixel in image 2 matching ({x1}, {y1})? [0, 1000] grid."
+COMPACT_PROMPT_TEMPLATE = "Match ({x1}, {y1}) in image 2?"
 COMPACT_ANSWER_TEMPLATE = "({x}, {y})"
 
 #: Parsed coordinates outside this range are rejected as implausible.

@@ -13,9 +13,8 @@ Answer styles (metres, 2 decimals):
 * ``"plain"`` -- a project format (not from the release): ``<answer> 3.17 </answer>``;
   shorter to train on, parsed by the same parser.
 
-Compact format (project, "vlm3-compact-v2"): prompt ``Distance to the camera at (0234, 0844)
-on the [0, 2000) grid, in meters?`` (the same integer 2000-grid coordinates, 4 digits),
-answer the bare fixed-width number ``003.2`` (metres, 1 decimal, no think block).
+Compact format (project, "vlm3-compact-v3"): prompt ``Distance at (0234, 0844)?`` (the same
+integer 2000-grid coordinates, 4 digits; the distance to the camera in metres), answer the bare fixed-width number ``003.2`` (metres, 1 decimal, no think block).
 
 Parser: the release regex on ``<answer> ... </answer>`` first (first match wins, like the
 release notebook); fallbacks: a unit after the number inside the tags (``<answer> 3.2 m
@@ -55,7 +54,7 @@ _PLAIN_ANSWER = "<answer> {d:.2f} </answer>"
 ANSWER_STYLES = ("think", "plain")
 
 #: Compact format (project): same coordinates, short question, bare-number answer.
-COMPACT_PROMPT_TEMPLATE = "Distance to the camera at ({norm_x}, {norm_y}) on the [0, 2000) grid, in meters?"
+COMPACT_PROMPT_TEMPLATE = "Distance at ({norm_x}, {norm_y})?"
 
 _UNIT = r"(?:m|meters?|metres?)"
 _TAG_WITH_UNIT = re.compile(rf"<answer>\s*({NUMBER_PATTERN})\s*{_UNIT}?\s*\.?\s*</answer>", re.IGNORECASE)

@@ -7,7 +7,7 @@ templates below are a small subset of SpatialRGPT's own (AnjieCheng/SpatialRGPT 
 templates), chosen so every answer starts with an unambiguous polarity word; template 2
 question + template 3 false answer of ``small`` reproduce the release example exactly.
 
-Compact format (project, "vlm3-compact-v2"): regions as ``region (000, 039, 652, 999)``
+Compact format (project, "vlm3-compact-v3"): regions as ``region (000, 039, 652, 999)``
 (3 digits, 1000 written 999), one short question per predicate/kind
 (`render_compact_qualitative` / `_quantitative`), answers ``Yes`` / ``No``, ``025.90 m``
 (always metres, fixed width, 2 decimals), ``05 o'clock``.

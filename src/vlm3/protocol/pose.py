@@ -16,7 +16,7 @@ Roll=+6.1°`` (1 decimal, explicit sign, Python formatting so -0.04 prints ``-0.
 ``The camera moves left, forward, unit vector (-0.69, +0.02, +0.72).``;
 ``Translation distance: 1.98 meters`` (only when ``metric``).
 
-Compact format (project, "vlm3-compact-v2"): `COMPACT_QUESTIONS` (short questions) and
+Compact format (project, "vlm3-compact-v3"): `COMPACT_QUESTIONS` (short questions) and
 bare fixed-width answers with the same precision: ``089.7``; ``+089.6, +002.6, +006.1``
 (yaw, pitch, roll); ``-0.69, +0.02, +0.72``; ``01.98``. The parsers below read both.
 
