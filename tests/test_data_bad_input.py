@@ -119,6 +119,8 @@ def test_strict_stops_with_one_line_naming_file(bad_inputs, tmp_path):
 def test_config_errors_are_one_line(tmp_path):
     with pytest.raises(ConfigError, match="unknown task"):
         config_from_dict({"tasks": {"dpeth": {}}})
+    with pytest.raises(ConfigError, match="eval_questions_per_sample must be an integer in 1..10"):
+        config_from_dict({"tasks": {"depth": {"eval_questions_per_sample": 11}}})
     with pytest.raises(ConfigError, match="VLM3_NOT_SET"):
         config_from_dict({"output_dir": "${VLM3_NOT_SET}"})
     res = CliRunner().invoke(data, ["build", str(tmp_path / "nope.yaml")])

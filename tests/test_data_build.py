@@ -140,6 +140,18 @@ def test_built_splits_share_no_scene(inputs, tmp_path):
 
 
 
+def test_eval_questions_per_sample_sets_test_turns_only(inputs, tmp_path):
+    world, rgbd = inputs
+    cfg = _cfg(world, rgbd, tmp_path / "q")
+    cfg["tasks"]["depth"].update(questions_per_sample=2, eval_questions_per_sample=5)
+    build(config_from_dict(cfg), progress=False)
+    turns = {}
+    for s in read_samples(shard_paths(tmp_path / "q")):
+        if s["task"] == "depth":
+            turns.setdefault(s["split"], set()).add(sum(m["role"] == "user" for m in s["messages"]))
+    assert turns == {"train": {2}, "val": {5}, "test": {5}}
+
+
 def test_ray_engine_without_ray_says_how_to_install(inputs, tmp_path, monkeypatch):
     import sys
 

@@ -44,16 +44,19 @@ class DemoPreset:
     #: swings between tasks (measured: loss oscillating 2 <-> 4 and a collapse to "1");
     #: softmax over the answer tokens only (vlm3.train.answer_vocab): 2.5 -> 1.3 s per step.
     #: Not data.isolate_questions: on 557 held-out samples from 60 new scenes the 840-step
-    #: mixture scored the same with and without it (docs/training.md)
+    #: mixture of an earlier demo scored the same with and without it (docs/training.md)
     extra_train_overrides: tuple[str, ...] = ("data.group_by_length=false", "train.answer_vocab=answers")
 
 
 PRESETS = {
+    # 1,700 steps of ~0.7 s: 4-point depth, 5-point correspondence and 3-question object
+    # samples (configs/data/demo.yaml) are short enough for twice the 840 steps of 10-point
+    # samples in about the same 20 minutes (docs/training.md, "The demo's budget")
     "quick": DemoPreset("quick", scenes=100, views=4,
-                        train_samples={"depth": 1400, "correspondence": 500, "pose": 400, "object": 600},
-                        test_samples=40, train_steps=840),
+                        train_samples={"depth": 1400, "correspondence": 500, "pose": 400, "object": 1000},
+                        test_samples=40, train_steps=1700),
     "full": DemoPreset("full", scenes=400, views=6,
-                       train_samples={"depth": 8000, "correspondence": 4000, "pose": 3000, "object": 4000},
+                       train_samples={"depth": 8000, "correspondence": 4000, "pose": 3000, "object": 6600},
                        test_samples=100, train_steps=4000),
 }
 
@@ -180,7 +183,7 @@ def _evaluate(cfg: dict[str, Any], run_dir: Path, model_dir: Path) -> dict:
 
 @click.command("demo")
 @click.option("--preset", "preset_name", type=click.Choice(sorted(PRESETS)), default="quick", show_default=True,
-              help="quick: ~23 min on 2 CPU cores; full: 4,000 steps on 400 scenes (hours on a CPU)")
+              help="quick: ~24 min on 2 CPU cores; full: 4,000 steps on 400 scenes (hours on a CPU)")
 @click.option("--out", "run_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("runs/demo"),
               show_default=True, help="run folder (re-running resumes every stage)")
 @click.option("--seed", default=0, show_default=True, help="world seed")

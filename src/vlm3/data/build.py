@@ -92,11 +92,20 @@ def make_specs(cfg: DataConfig, records: dict[str, list[Record]]) -> tuple[list[
                 "split": split, "task": task, "source": source,
                 "format_version": format_version_of(cfg.tasks[task].text_format), "grid": cfg.grid,
                 "calibration": cfg.calibration,
-                "task_cfg": dataclasses.asdict(cfg.tasks[task]), "options": opts[source],
+                "task_cfg": _task_cfg_for_split(cfg.tasks[task], split), "options": opts[source],
                 "samples": [{"id": p.sample_id, "seed": p.seed,
                              "record": records[source][p.record_index].to_dict()} for p in chunk],
             })
     return specs, report
+
+
+def _task_cfg_for_split(tc: TaskConfig, split: str) -> dict[str, Any]:
+    """The task config a shard of ``split`` is built with: val/test samples carry
+    ``eval_questions_per_sample`` questions when it is set."""
+    out = dataclasses.asdict(tc)
+    if split != "train" and tc.eval_questions_per_sample is not None:
+        out["questions_per_sample"] = tc.eval_questions_per_sample
+    return out
 
 
 def build_shard(spec: dict[str, Any], root: str | Path, strict: bool = False) -> dict[str, Any]:

@@ -51,7 +51,10 @@ class TaskConfig:
     focal_px: target focal length after normalisation (release: 1000; pose 750).
     max_pixels: image-size cap (pixels) after focal normalisation; a token budget of
         N visual tokens is N * grid**2 pixels. Images are centre-cropped to fit.
-    questions_per_sample: Q&A turns packed per sample (depth, correspondence; <= 10).
+    questions_per_sample: Q&A turns packed per sample (depth, correspondence, object; <= 10).
+    eval_questions_per_sample: the same for val/test samples (default: questions_per_sample).
+        Evaluation asks every question on its own, so more turns there only add test points
+        (the demo trains on short 4-point samples and tests on 10 points per image).
     samples: number of samples per split, spread over sources by the mixture weights.
     depth_label_kind: "ray" (distance to the camera centre) or "z"; a source may override.
     min_covisibility: pairs below this covisible fraction are not used (correspondence, pose).
@@ -65,6 +68,7 @@ class TaskConfig:
     focal_px: float = 1000.0
     max_pixels: int = 1310720
     questions_per_sample: int = 10
+    eval_questions_per_sample: int | None = None
     samples: dict[str, int] = field(default_factory=lambda: {"train": 100, "val": 10, "test": 10})
     depth_label_kind: str = "ray"
     min_covisibility: float = 0.25
@@ -163,8 +167,10 @@ def config_from_dict(raw: dict[str, Any], variables: Mapping[str, str] | None = 
             raise ConfigError(f"tasks.{name}.answer_style must be 'think' or 'plain'")
         if tc.depth_label_kind not in ("z", "ray"):
             raise ConfigError(f"tasks.{name}.depth_label_kind must be 'z' or 'ray'")
-        if not 1 <= tc.questions_per_sample <= 10:
-            raise ConfigError(f"tasks.{name}.questions_per_sample must be in 1..10")
+        for key in ("questions_per_sample", "eval_questions_per_sample"):
+            q = getattr(tc, key)
+            if q is not None and not (isinstance(q, int) and 1 <= q <= 10):
+                raise ConfigError(f"tasks.{name}.{key} must be an integer in 1..10, got {q!r}")
         if tc.focal_px <= 0 or tc.max_pixels < cfg.grid * cfg.grid:
             raise ConfigError(f"tasks.{name}: focal_px must be > 0 and max_pixels >= grid^2")
         bad = set(tc.samples) - set(SPLITS)
