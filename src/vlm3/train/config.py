@@ -80,7 +80,8 @@ class TrainSection:
     lr_scheduler: str = _f("cosine", "transformers scheduler name (cosine, linear, constant_with_warmup, ...).")
     warmup_ratio: float = _f(0.1, "Fraction of steps with linear warm-up.")
     optim: str = _f("adamw_torch_fused", "transformers optimiser name: adamw_torch_fused (the transformers default: "
-                                          "one fused kernel, 8x faster steps than adamw_torch on a CPU), adamw_torch, ...")
+                                          "one fused kernel, ~5x faster optimiser steps than adamw_torch on a CPU, "
+                                          "benchmarks/bench_optim.py), adamw_torch, ...")
     weight_decay: float = _f(0.0, "AdamW weight decay.")
     adam_beta1: float = _f(0.9, "AdamW beta1 (transformers default).")
     adam_beta2: float = _f(0.999, "AdamW beta2 (transformers default).")
