@@ -14,7 +14,8 @@ parser accepts it with or without the period, inside extra text, after a complet
 ``<think>`` block, or a bare ``(x, y)``.
 
 Compact format (project, "vlm3-compact-v3"): prompt ``Match (440, 060) in image 2?`` (the
-same integer 1000-grid coordinates, 3 digits each, 1000 written 999; ``think`` appends the same instruction), answer the bare pair ``(338, 052)``.
+same integer 1000-grid coordinates, 3 digits each, 1000 written 999; ``think`` appends the
+same instruction), answer the bare pair ``(338, 052)``.
 
 Parser rules: prefer the pair after "corresponding pixel is"; otherwise the LAST
 parenthesised pair in the text after removing ``<think>`` blocks. Failures: empty,

@@ -14,7 +14,8 @@ Answer styles (metres, 2 decimals):
   shorter to train on, parsed by the same parser.
 
 Compact format (project, "vlm3-compact-v3"): prompt ``Distance at (0234, 0844)?`` (the same
-integer 2000-grid coordinates, 4 digits; the distance to the camera in metres), answer the bare fixed-width number ``003.2`` (metres, 1 decimal, no think block).
+integer 2000-grid coordinates, 4 digits; the distance to the camera in metres), answer
+the bare fixed-width number ``003.2`` (metres, 1 decimal, no think block).
 
 Parser: the release regex on ``<answer> ... </answer>`` first (first match wins, like the
 release notebook); fallbacks: a unit after the number inside the tags (``<answer> 3.2 m
