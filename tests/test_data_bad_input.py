@@ -121,6 +121,9 @@ def test_config_errors_are_one_line(tmp_path):
         config_from_dict({"tasks": {"dpeth": {}}})
     with pytest.raises(ConfigError, match="eval_questions_per_sample must be an integer in 1..10"):
         config_from_dict({"tasks": {"depth": {"eval_questions_per_sample": 11}}})
+    with pytest.raises(ConfigError, match="qualitative_fraction must be a number in"):
+        config_from_dict({"sources": [{"name": "w", "adapter": "scene_format", "path": "x",
+                                       "options": {"qualitative_fraction": 2}}]})
     with pytest.raises(ConfigError, match="VLM3_NOT_SET"):
         config_from_dict({"output_dir": "${VLM3_NOT_SET}"})
     res = CliRunner().invoke(data, ["build", str(tmp_path / "nope.yaml")])

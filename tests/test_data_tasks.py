@@ -137,6 +137,24 @@ def test_generated_object_questions_agree_with_boxes(world):
             assert obj_text.parse_quantitative_m(a).ok or meta["predicate"] == "direction"
 
 
+@pytest.mark.parametrize("fraction", [0.0, 1.0])
+def test_object_qualitative_fraction_option(world, fraction):
+    views = [r for r in _records("scene_format", world, world_up=[0, 0, 1])
+             if isinstance(r, ViewRecord) and len(r.objects) >= 2]
+    ctx = BuildContext(TaskConfig(focal_px=200, max_pixels=256 * 192, questions_per_sample=8),
+                       options={"world_up": [0, 0, 1], "qualitative_fraction": fraction})
+    kinds = {m["kind"] for m in obj_task.build(views[0], ctx, np.random.default_rng(0)).labels["questions"]}
+    assert kinds == ({"qualitative"} if fraction else {"quantitative"})
+
+
+def test_object_qualitative_fraction_out_of_range_is_refused(world):
+    views = [r for r in _records("scene_format", world, world_up=[0, 0, 1])
+             if isinstance(r, ViewRecord) and len(r.objects) >= 2]
+    ctx = BuildContext(TaskConfig(focal_px=200, max_pixels=256 * 192), options={"qualitative_fraction": 1.5})
+    with pytest.raises(ValueError, match="qualitative_fraction"):
+        obj_task.build(views[0], ctx, np.random.default_rng(0))
+
+
 def test_spatialrgpt_passthrough_reproduces_release_example(tmp_path, release_formats_path):
     obj = json.loads(release_formats_path.read_text())["object"]
     Image.new("RGB", (1024, 768), (120, 120, 120)).save(tmp_path / "img.jpg")

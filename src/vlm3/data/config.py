@@ -184,6 +184,9 @@ def config_from_dict(raw: dict[str, Any], variables: Mapping[str, str] | None = 
                 raise ConfigError(f"sources[{i}] ({sc.name}): unknown task {task!r} in weights")
             if not isinstance(w, (int, float)) or w < 0:
                 raise ConfigError(f"sources[{i}] ({sc.name}): weight for {task} must be >= 0")
+        qf = sc.options.get("qualitative_fraction", 0.5)
+        if not isinstance(qf, (int, float)) or not 0 <= qf <= 1:
+            raise ConfigError(f"sources[{i}] ({sc.name}): options.qualitative_fraction must be a number in [0, 1]")
         if sc.split is not None and sc.split not in SPLITS + ("source",):
             raise ConfigError(f"sources[{i}] ({sc.name}): split must be one of {SPLITS} or 'source'")
         if not re.fullmatch(r"[A-Za-z0-9_.]+", sc.name):

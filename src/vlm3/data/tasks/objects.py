@@ -7,7 +7,8 @@ clock direction), with truth computed from the boxes in the camera frame: "left"
 x, "behind" the distance to the camera, "above" the height along the up vector
 (``world_up`` option rotated by ``T_cam_from_world``; default: camera -y), sizes are
 (width, height, length) in metres. Near-ties (relative difference < ``tie_tol``, 0.1)
-are not asked.
+are not asked. The source option ``qualitative_fraction`` (default 0.5) is the chance that a
+generated question is qualitative rather than quantitative.
 
 Pass-through (an ``ObjectQARecord``): the source's turns with ``{region<i>}`` replaced
 by ``bounding box region (x1, y1, x2, y2)`` (compact: ``region (x1, y1, x2, y2)``; the
@@ -86,6 +87,9 @@ def _generated(record: ViewRecord, ctx: BuildContext, rng: np.random.Generator, 
                std_w: int, std_h: int):
     keep = float(ctx.options.get("min_box_keep", 0.5))
     tie = float(ctx.options.get("tie_tol", 0.1))
+    qual_fraction = float(ctx.options.get("qualitative_fraction", 0.5))
+    if not 0.0 <= qual_fraction <= 1.0:
+        raise ValueError(f"option qualitative_fraction must be in [0, 1], got {qual_fraction}")
     up = _up_cam(record, ctx.options)
     regions, objs = [], []
     for o in record.objects:
@@ -107,7 +111,7 @@ def _generated(record: ViewRecord, ctx: BuildContext, rng: np.random.Generator, 
         (ca, sa), (cb, sb) = objs[a], objs[b]
         ba, bb = regions[a]["box_norm1000"], regions[b]["box_norm1000"]
         tmpl = int(rng.integers(0, 3))
-        if rng.random() < 0.5:
+        if rng.random() < qual_fraction:
             pair = _PAIRS[int(rng.integers(0, len(_PAIRS)))]
             va, vb = _qualitative_value(pair[0], ca, cb, sa, sb, up)
             if abs(va - vb) < tie * max(abs(va), abs(vb), 1e-6):
