@@ -183,7 +183,7 @@ def _evaluate(cfg: dict[str, Any], run_dir: Path, model_dir: Path) -> dict:
 
 @click.command("demo")
 @click.option("--preset", "preset_name", type=click.Choice(sorted(PRESETS)), default="quick", show_default=True,
-              help="quick: ~24 min on 2 CPU cores; full: 4,000 steps on 400 scenes (hours on a CPU)")
+              help="quick: ~27 min on 2 CPU cores (incl. ~2 min of set-up); full: 4,000 steps on 400 scenes (hours on a CPU)")
 @click.option("--out", "run_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("runs/demo"),
               show_default=True, help="run folder (re-running resumes every stage)")
 @click.option("--seed", default=0, show_default=True, help="world seed")
