@@ -113,11 +113,16 @@ def test_pose_text_matches_world_gt(world):
     _check_pose(pairs[0], 150.0)
 
 
-def test_generated_object_questions_agree_with_boxes(world):
+def _object_view(world) -> ViewRecord:
+    """The first world view with at least two 3D-boxed objects."""
     views = [r for r in _records("scene_format", world, world_up=[0, 0, 1])
              if isinstance(r, ViewRecord) and len(r.objects) >= 2]
     assert views
-    rec = views[0]
+    return views[0]
+
+
+def test_generated_object_questions_agree_with_boxes(world):
+    rec = _object_view(world)
     ctx = BuildContext(TaskConfig(focal_px=200, max_pixels=256 * 192, questions_per_sample=10),
                        options={"world_up": [0, 0, 1]})
     draft = obj_task.build(rec, ctx, np.random.default_rng(3))
@@ -139,20 +144,17 @@ def test_generated_object_questions_agree_with_boxes(world):
 
 @pytest.mark.parametrize("fraction", [0.0, 1.0])
 def test_object_qualitative_fraction_option(world, fraction):
-    views = [r for r in _records("scene_format", world, world_up=[0, 0, 1])
-             if isinstance(r, ViewRecord) and len(r.objects) >= 2]
     ctx = BuildContext(TaskConfig(focal_px=200, max_pixels=256 * 192, questions_per_sample=8),
                        options={"world_up": [0, 0, 1], "qualitative_fraction": fraction})
-    kinds = {m["kind"] for m in obj_task.build(views[0], ctx, np.random.default_rng(0)).labels["questions"]}
+    draft = obj_task.build(_object_view(world), ctx, np.random.default_rng(0))
+    kinds = {m["kind"] for m in draft.labels["questions"]}
     assert kinds == ({"qualitative"} if fraction else {"quantitative"})
 
 
 def test_object_qualitative_fraction_out_of_range_is_refused(world):
-    views = [r for r in _records("scene_format", world, world_up=[0, 0, 1])
-             if isinstance(r, ViewRecord) and len(r.objects) >= 2]
     ctx = BuildContext(TaskConfig(focal_px=200, max_pixels=256 * 192), options={"qualitative_fraction": 1.5})
     with pytest.raises(ValueError, match="qualitative_fraction"):
-        obj_task.build(views[0], ctx, np.random.default_rng(0))
+        obj_task.build(_object_view(world), ctx, np.random.default_rng(0))
 
 
 def test_spatialrgpt_passthrough_reproduces_release_example(tmp_path, release_formats_path):
