@@ -147,6 +147,8 @@ def _build(cls: type, raw: Any, where: str) -> Any:
 
 def config_from_dict(raw: dict[str, Any], variables: Mapping[str, str] | None = None) -> DataConfig:
     """Validate and type a config mapping (after variable expansion)."""
+    from vlm3.data.tasks.objects import qualitative_fraction  # here: vlm3.data.tasks imports this module
+
     env = dict(os.environ)
     env.update(variables or {})
     raw = expand_vars(raw, env)
@@ -184,9 +186,10 @@ def config_from_dict(raw: dict[str, Any], variables: Mapping[str, str] | None = 
                 raise ConfigError(f"sources[{i}] ({sc.name}): unknown task {task!r} in weights")
             if not isinstance(w, (int, float)) or w < 0:
                 raise ConfigError(f"sources[{i}] ({sc.name}): weight for {task} must be >= 0")
-        qf = sc.options.get("qualitative_fraction", 0.5)
-        if not isinstance(qf, (int, float)) or not 0 <= qf <= 1:
-            raise ConfigError(f"sources[{i}] ({sc.name}): options.qualitative_fraction must be a number in [0, 1]")
+        try:
+            qualitative_fraction(sc.options)
+        except ValueError as err:
+            raise ConfigError(f"sources[{i}] ({sc.name}): {err}") from None
         if sc.split is not None and sc.split not in SPLITS + ("source",):
             raise ConfigError(f"sources[{i}] ({sc.name}): split must be one of {SPLITS} or 'source'")
         if not re.fullmatch(r"[A-Za-z0-9_.]+", sc.name):

@@ -61,6 +61,14 @@ def map_box(pixmap: PixelMap, box_xyxy_px, min_keep: float = 0.5) -> list[float]
     return [c1, d1, c2, d2]
 
 
+def qualitative_fraction(options: dict) -> float:
+    """The ``qualitative_fraction`` source option (default 0.5); ValueError outside [0, 1]."""
+    value = options.get("qualitative_fraction", 0.5)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
+        raise ValueError(f"options.qualitative_fraction must be a number in [0, 1], got {value!r}")
+    return float(value)
+
+
 def _up_cam(record: ViewRecord, options: dict) -> np.ndarray:
     if record.T_cam_from_world is not None and options.get("world_up") is not None:
         up = np.asarray(record.T_cam_from_world)[:3, :3] @ np.asarray(options["world_up"], float)
@@ -87,9 +95,7 @@ def _generated(record: ViewRecord, ctx: BuildContext, rng: np.random.Generator, 
                std_w: int, std_h: int):
     keep = float(ctx.options.get("min_box_keep", 0.5))
     tie = float(ctx.options.get("tie_tol", 0.1))
-    qual_fraction = float(ctx.options.get("qualitative_fraction", 0.5))
-    if not 0.0 <= qual_fraction <= 1.0:
-        raise ValueError(f"option qualitative_fraction must be in [0, 1], got {qual_fraction}")
+    qual_fraction = qualitative_fraction(ctx.options)
     up = _up_cam(record, ctx.options)
     regions, objs = [], []
     for o in record.objects:
