@@ -27,6 +27,7 @@ import torch.nn.functional as F
 from transformers import LogitsProcessor
 
 from vlm3.model.chat import render_chat
+from vlm3.train.embedding_rows import output_rows
 from vlm3.train.collator import IGNORE_INDEX, labels_from_spans
 from vlm3.train.loss import supervised_positions, token_cross_entropy
 
@@ -65,22 +66,31 @@ class AnswerVocab:
             raise AnswerVocabError(f"{path}: not a vlm3 answer vocabulary ({exc})") from None
 
 
-def collect_answer_vocab(samples: Iterable[dict[str, Any]], tokenizer, extra_tokens: Sequence[str] = ("<|im_end|>",)
-                         ) -> AnswerVocab:
-    """Every label token id of ``samples``, found by the collator's own labelling path.
+def chat_token_ids(samples: Iterable[dict[str, Any]], tokenizer, system: str | None = None
+                   ) -> tuple[set[int], set[int]]:
+    """(label token ids, all token ids) of ``samples``, by the collator's own labelling path.
 
     The chat is rendered without image tokens (they never carry labels and do not change how
-    the answers tokenise), tokenised with offsets and labelled by ``labels_from_spans``.
+    the text tokenises), tokenised with offsets and labelled by ``labels_from_spans``.
     """
-    ids: set[int] = {int(tokenizer.convert_tokens_to_ids(t)) for t in extra_tokens}
-    rendered = [render_chat(s["messages"], [0] * len(s.get("images") or [])) for s in samples]
+    label_ids: set[int] = set()
+    all_ids: set[int] = set()
+    rendered = [render_chat(s["messages"], [0] * len(s.get("images") or []), system=system) for s in samples]
     for start in range(0, len(rendered), 512):  # batched: the fast tokenizer encodes a batch in parallel
         chunk = rendered[start:start + 512]
         enc = tokenizer([r.text for r in chunk], add_special_tokens=False, return_offsets_mapping=True)
         for r, input_ids, offsets in zip(chunk, enc["input_ids"], enc["offset_mapping"]):
             labels = labels_from_spans(offsets, input_ids, r.supervised_spans)
-            ids.update(int(t) for t in labels[labels != IGNORE_INDEX])
-    return AnswerVocab(tuple(sorted(ids)))
+            label_ids.update(int(t) for t in labels[labels != IGNORE_INDEX])
+            all_ids.update(int(t) for t in input_ids)
+    return label_ids, all_ids
+
+
+def collect_answer_vocab(samples: Iterable[dict[str, Any]], tokenizer, extra_tokens: Sequence[str] = ("<|im_end|>",)
+                         ) -> AnswerVocab:
+    """Every label token id of ``samples`` (``chat_token_ids``) plus ``extra_tokens``."""
+    ids = {int(tokenizer.convert_tokens_to_ids(t)) for t in extra_tokens}
+    return AnswerVocab(tuple(sorted(ids | chat_token_ids(samples, tokenizer)[0])))
 
 
 class AnswerHead:
@@ -124,7 +134,7 @@ def answer_vocab_loss(model, batch: dict, head: AnswerHead, num_items_in_batch: 
     keep, targets = supervised_positions(batch["labels"])
     hidden = base.model(**inputs, use_cache=False).last_hidden_state[keep]
     head = head.to(hidden.device)
-    logits = F.linear(hidden, base.lm_head.weight[head.ids])
+    logits = F.linear(hidden, output_rows(base, head.ids))
     loss = token_cross_entropy(logits, head.targets(targets.to(hidden.device)), num_items_in_batch)
     if return_outputs:
         return loss, {"logits": logits}

@@ -92,6 +92,10 @@ class TrainSection:
     answer_vocab: str = _f("full", "Softmax over the full vocabulary (full, plain SFT) or only over the tokens the "
                                    "training answers use (answers: single-process small-model runs; decoding is "
                                    "restricted the same way, see vlm3.train.answer_vocab).")
+    embedding_grad: str = _f("dense", "How the tied embedding trains: dense (a full-matrix gradient) or used_rows "
+                                      "(a table of the rows the training set uses: the same updates with "
+                                      "weight_decay 0, ~25 % faster micro steps on a CPU; needs "
+                                      "answer_vocab=answers, see vlm3.train.embedding_rows).")
     logging_steps: int = _f(10, "Log loss, lr, tokens/s and labels/s every N steps.")
     save_steps: int = _f(500, "Save a checkpoint every N steps.")
     save_total_limit: int | None = _f(3, "Keep at most N checkpoints (None = all).")

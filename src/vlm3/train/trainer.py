@@ -31,10 +31,12 @@ from transformers.trainer_pt_utils import LengthGroupedSampler
 from transformers.trainer_utils import get_last_checkpoint
 
 from vlm3.model.factory import load_model_and_processor
-from vlm3.train.answer_vocab import ANSWER_VOCAB_MODES, AnswerHead, AnswerVocab, answer_vocab_loss, collect_answer_vocab
+from vlm3.train.answer_vocab import (ANSWER_VOCAB_MODES, AnswerHead, AnswerVocab, answer_vocab_loss, chat_token_ids,
+                                     collect_answer_vocab)
 from vlm3.train.collator import SFTCollator
 from vlm3.train.config import ConfigError, RunConfig, save_config
 from vlm3.train.dataset import ShardDataset
+from vlm3.train.embedding_rows import EmbeddingRowsError, attach_used_rows, used_rows_of
 from vlm3.train.isolation import isolated_inputs
 from vlm3.train.loss import answer_position_loss
 
@@ -85,6 +87,12 @@ class VLM3Trainer(Trainer):
             if self._im_end_id is not None:
                 self._counts["labels"] += int((labels == self._im_end_id).sum())
         return super().training_step(model, inputs, num_items_in_batch)
+
+    def save_model(self, output_dir: str | None = None, _internal_call: bool = False) -> None:
+        rows = used_rows_of(self.accelerator.unwrap_model(self.model))
+        if rows is not None:
+            rows.fold()  # saved weights are plain Qwen3-VL weights (vlm3.train.embedding_rows)
+        super().save_model(output_dir, _internal_call)
 
     def log(self, logs: dict[str, float], start_time: float | None = None) -> None:
         if "loss" in logs and self._t_last is not None:
@@ -233,6 +241,23 @@ def _check_answer_vocab_mode(cfg: RunConfig) -> None:
                           "use it in single-process runs (multi-GPU recipes keep answer_vocab=full)")
 
 
+EMBEDDING_GRAD_MODES = ("dense", "used_rows")
+
+
+def _check_embedding_grad(cfg: RunConfig) -> None:
+    t = cfg.train
+    if t.embedding_grad not in EMBEDDING_GRAD_MODES:
+        raise ConfigError(f"train.embedding_grad must be one of {', '.join(EMBEDDING_GRAD_MODES)}, got {t.embedding_grad!r}")
+    if t.embedding_grad != "used_rows":
+        return
+    needs = [("train.answer_vocab=answers (the full-vocabulary head needs every row)", t.answer_vocab == "answers"),
+             ("train.weight_decay=0 (decay would move rows the data never uses)", t.weight_decay == 0),
+             ("model.lora.enabled=false (LoRA freezes the embedding)", not cfg.model.lora.enabled)]
+    for need, ok in needs:
+        if not ok:
+            raise ConfigError(f"train.embedding_grad=used_rows needs {need}; or use train.embedding_grad=dense")
+
+
 def _check_optim(cfg: RunConfig) -> None:
     from transformers.training_args import OptimizerNames
 
@@ -251,6 +276,7 @@ def run_training(cfg: RunConfig, callbacks: Sequence[TrainerCallback] = ()) -> d
     if not cfg.data.train_path:
         raise ConfigError("data.train_path is empty: point it at a dataset built by `vlm3 data build`")
     _check_answer_vocab_mode(cfg)
+    _check_embedding_grad(cfg)
     _check_optim(cfg)
     if cfg.data.isolate_questions and cfg.model.attn_implementation == "flash_attention_2":
         raise ConfigError("data.isolate_questions needs a dense attention mask: use model.attn_implementation=sdpa "
@@ -278,6 +304,13 @@ def run_training(cfg: RunConfig, callbacks: Sequence[TrainerCallback] = ()) -> d
     vocab = _answer_vocab(cfg, train_ds, processor)
     if vocab is not None:
         vocab.save(out)
+    if cfg.train.embedding_grad == "used_rows":
+        extra = {processor.tokenizer.pad_token_id, model.config.image_token_id, model.config.video_token_id}
+        try:
+            attach_used_rows(model, chat_token_ids(train_ds.samples, processor.tokenizer, cfg.data.system_prompt)[1]
+                             | extra)
+        except EmbeddingRowsError as exc:
+            raise ConfigError(str(exc)) from None
     lengths = train_ds.lengths(processor) if cfg.data.group_by_length else None
     collator = SFTCollator(processor, image_root=train_ds.image_root, system=cfg.data.system_prompt,
                            max_length=cfg.data.max_length, isolate_questions=cfg.data.isolate_questions)
