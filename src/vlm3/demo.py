@@ -55,8 +55,8 @@ PRESETS = {
     # 2,100 steps of ~0.6 s: 4-point depth, 5-point correspondence and 3-question object
     # samples (configs/data/demo.yaml) are short enough for twice the 840 steps of 10-point
     # samples in about the same 20 minutes, and training the embedding through its used rows
-    # (train.embedding_grad=used_rows) makes a step 1.24x faster than 1,700 dense-gradient
-    # steps in the same time (docs/training.md, "The demo's budget")
+    # (train.embedding_grad=used_rows) makes a step 1.24x faster: 2,100 steps in the time of
+    # 1,700 dense-gradient ones (docs/training.md, "The demo's budget")
     "quick": DemoPreset("quick", scenes=100, views=4,
                         train_samples={"depth": 1400, "correspondence": 500, "pose": 400, "object": 1000},
                         test_samples=40, train_steps=2100),
