@@ -27,8 +27,8 @@ import torch.nn.functional as F
 from transformers import LogitsProcessor
 
 from vlm3.model.chat import render_chat
-from vlm3.train.embedding_rows import output_rows
 from vlm3.train.collator import IGNORE_INDEX, labels_from_spans
+from vlm3.train.embedding_rows import output_rows
 from vlm3.train.loss import supervised_positions, token_cross_entropy
 
 FILE_NAME = "answer_vocab.json"

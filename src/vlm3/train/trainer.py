@@ -6,13 +6,15 @@ shards (``vlm3.train.dataset``), batches them with answer-only labels
 clipping, optional bf16 / gradient checkpointing / LoRA. Multi-GPU runs (FSDP or DeepSpeed)
 come from ``accelerate launch`` / ``torchrun``; nothing here is cluster specific.
 
-``VLM3Trainer`` differs from ``Trainer`` in four small ways: the loss uses logits only at
+``VLM3Trainer`` differs from ``Trainer`` in five small ways: the loss uses logits only at
 supervised positions (``vlm3.train.loss``; with ``train.answer_vocab=answers`` only for the
 answer tokens, ``vlm3.train.answer_vocab``), with ``data.isolate_questions`` each answer sees
 only its images and its own question (``vlm3.train.isolation``), the sampler groups samples
-of similar token length, and logs carry throughput (``tokens_per_s``, ``labels_per_s`` = answers/s,
-``supervised_tokens_per_s``). Every log line also goes to ``<output_dir>/logs.jsonl``; the
-resolved config is written to ``<output_dir>/config.yaml`` and into each checkpoint.
+of similar token length, logs carry throughput (``tokens_per_s``, ``labels_per_s`` = answers/s,
+``supervised_tokens_per_s``), and with ``train.embedding_grad=used_rows`` the embedding's delta
+table is folded into the weights before every save (``vlm3.train.embedding_rows``). Every
+log line also goes to ``<output_dir>/logs.jsonl``; the resolved config is written to
+``<output_dir>/config.yaml`` and into each checkpoint.
 Resuming (``train.resume=auto``) continues from the newest checkpoint, data order included.
 """
 
