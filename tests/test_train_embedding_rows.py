@@ -4,13 +4,15 @@ weights, resume exactly, and refuse the settings where it would not be the same 
 
 from __future__ import annotations
 
+import copy
 import json
 
 import pytest
 import torch
+import yaml
 from safetensors.torch import load_file
 
-from _train_helpers import write_micro_preset, write_nyu_depth_set
+from _train_helpers import MICRO_PRESET, write_micro_preset, write_nyu_depth_set
 from vlm3.model.factory import load_model_and_processor
 from vlm3.train.config import ConfigError, load_config
 from vlm3.train.embedding_rows import MODULE_NAME, EmbeddingRowsError, attach_used_rows
@@ -97,3 +99,15 @@ def test_table_adds_rows_folds_and_stays_out_of_the_state_dict(tmp_path):
     state = model.state_dict()
     assert set(state) == keys
     model.load_state_dict(state, strict=True)
+
+
+def test_untied_embeddings_are_refused(tmp_path):
+    preset = copy.deepcopy(MICRO_PRESET)
+    preset["qwen3_vl_config"]["tie_word_embeddings"] = False
+    preset["qwen3_vl_config"]["text_config"]["tie_word_embeddings"] = False
+    path = tmp_path / "untied.yaml"
+    path.write_text(yaml.safe_dump(preset), encoding="utf-8")
+    model, _ = load_model_and_processor(path, dtype="float32")
+    assert model.lm_head.weight is not model.get_input_embeddings().weight
+    with pytest.raises(EmbeddingRowsError, match="tied input/output embeddings"):
+        attach_used_rows(model, [11, 12])
