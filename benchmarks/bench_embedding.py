@@ -22,9 +22,9 @@ import torch
 from PIL import Image
 
 from vlm3.model.factory import load_model_and_processor
-from vlm3.train.answer_vocab import AnswerHead, answer_vocab_loss, chat_token_ids, collect_answer_vocab
-from vlm3.train.collator import SFTCollator
-from vlm3.train.embedding_rows import attach_used_rows
+from vlm3.train.answer_vocab import AnswerHead, answer_vocab_from_labels, answer_vocab_loss
+from vlm3.train.collator import SFTCollator, chat_token_ids
+from vlm3.train.embedding_rows import attach_used_rows, training_token_ids
 
 MODES = ("dense", "used_rows")
 
@@ -49,10 +49,10 @@ def make_samples(root: Path, n: int, rng: np.random.Generator) -> list[dict]:
 def time_mode(preset: str, mode: str, samples: list[dict], image_root: Path, steps: int) -> tuple[float, list[float]]:
     model, proc = load_model_and_processor(preset, dtype="float32", min_pixels=1024, max_pixels=49152, seed=0)
     model.config.use_cache = False
-    head = AnswerHead(collect_answer_vocab(samples, proc.tokenizer), model.config.text_config.vocab_size)
+    label_ids, chat_ids = chat_token_ids(samples, proc.tokenizer)
+    head = AnswerHead(answer_vocab_from_labels(label_ids, proc.tokenizer), model.config.text_config.vocab_size)
     if mode == "used_rows":
-        extra = {proc.tokenizer.pad_token_id, model.config.image_token_id}
-        attach_used_rows(model, chat_token_ids(samples, proc.tokenizer)[1] | extra)
+        attach_used_rows(model, training_token_ids(chat_ids, proc.tokenizer, model.config))
     params = [p for p in model.parameters() if p.requires_grad]
     opt = torch.optim.AdamW(params, lr=1e-3, weight_decay=0.0, fused=True)
     collate = SFTCollator(proc, image_root=image_root)

@@ -26,8 +26,7 @@ import torch
 import torch.nn.functional as F
 from transformers import LogitsProcessor
 
-from vlm3.model.chat import render_chat
-from vlm3.train.collator import IGNORE_INDEX, labels_from_spans
+from vlm3.train.collator import chat_token_ids
 from vlm3.train.embedding_rows import output_rows
 from vlm3.train.loss import supervised_positions, token_cross_entropy
 
@@ -66,31 +65,17 @@ class AnswerVocab:
             raise AnswerVocabError(f"{path}: not a vlm3 answer vocabulary ({exc})") from None
 
 
-def chat_token_ids(samples: Iterable[dict[str, Any]], tokenizer, system: str | None = None
-                   ) -> tuple[set[int], set[int]]:
-    """(label token ids, all token ids) of ``samples``, by the collator's own labelling path.
-
-    The chat is rendered without image tokens (they never carry labels and do not change how
-    the text tokenises), tokenised with offsets and labelled by ``labels_from_spans``.
-    """
-    label_ids: set[int] = set()
-    all_ids: set[int] = set()
-    rendered = [render_chat(s["messages"], [0] * len(s.get("images") or []), system=system) for s in samples]
-    for start in range(0, len(rendered), 512):  # batched: the fast tokenizer encodes a batch in parallel
-        chunk = rendered[start:start + 512]
-        enc = tokenizer([r.text for r in chunk], add_special_tokens=False, return_offsets_mapping=True)
-        for r, input_ids, offsets in zip(chunk, enc["input_ids"], enc["offset_mapping"]):
-            labels = labels_from_spans(offsets, input_ids, r.supervised_spans)
-            label_ids.update(int(t) for t in labels[labels != IGNORE_INDEX])
-            all_ids.update(int(t) for t in input_ids)
-    return label_ids, all_ids
+def answer_vocab_from_labels(label_ids: Iterable[int], tokenizer, extra_tokens: Sequence[str] = ("<|im_end|>",)
+                             ) -> AnswerVocab:
+    """The vocabulary of these label token ids plus ``extra_tokens``."""
+    ids = {int(tokenizer.convert_tokens_to_ids(t)) for t in extra_tokens}
+    return AnswerVocab(tuple(sorted(ids | {int(t) for t in label_ids})))
 
 
 def collect_answer_vocab(samples: Iterable[dict[str, Any]], tokenizer, extra_tokens: Sequence[str] = ("<|im_end|>",)
                          ) -> AnswerVocab:
-    """Every label token id of ``samples`` (``chat_token_ids``) plus ``extra_tokens``."""
-    ids = {int(tokenizer.convert_tokens_to_ids(t)) for t in extra_tokens}
-    return AnswerVocab(tuple(sorted(ids | chat_token_ids(samples, tokenizer)[0])))
+    """Every label token id of ``samples`` (the collator's labelling, ``chat_token_ids``) plus ``extra_tokens``."""
+    return answer_vocab_from_labels(chat_token_ids(samples, tokenizer)[0], tokenizer, extra_tokens)
 
 
 class AnswerHead:

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Iterable, Sequence
 
 import numpy as np
 import torch
@@ -71,6 +71,26 @@ def labels_from_spans(offsets: Sequence[tuple[int, int]], input_ids: Sequence[in
 
 
 NO_TURN = -1
+
+
+def chat_token_ids(samples: Iterable[dict[str, Any]], tokenizer, system: str | None = None
+                   ) -> tuple[set[int], set[int]]:
+    """(label token ids, all token ids) of ``samples``, by the collator's own labelling path.
+
+    The chat is rendered without image tokens (they never carry labels and do not change how
+    the text tokenises), tokenised with offsets and labelled by ``labels_from_spans``.
+    """
+    label_ids: set[int] = set()
+    all_ids: set[int] = set()
+    rendered = [render_chat(s["messages"], [0] * len(s.get("images") or []), system=system) for s in samples]
+    for start in range(0, len(rendered), 512):  # batched: the fast tokenizer encodes a batch in parallel
+        chunk = rendered[start:start + 512]
+        enc = tokenizer([r.text for r in chunk], add_special_tokens=False, return_offsets_mapping=True)
+        for r, input_ids, offsets in zip(chunk, enc["input_ids"], enc["offset_mapping"]):
+            labels = labels_from_spans(offsets, input_ids, r.supervised_spans)
+            label_ids.update(int(t) for t in labels[labels != IGNORE_INDEX])
+            all_ids.update(int(t) for t in input_ids)
+    return label_ids, all_ids
 
 
 def turn_ids_from_offsets(offsets: Sequence[tuple[int, int]], user_turns: Sequence[tuple[int, int]]) -> np.ndarray:

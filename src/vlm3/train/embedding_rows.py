@@ -83,6 +83,13 @@ class UsedRows(nn.Module):
         self.delta.zero_()
 
 
+def training_token_ids(chat_ids: Iterable[int], tokenizer, model_config) -> set[int]:
+    """Every token id a training batch can hold: the samples' chat token ids
+    (``vlm3.train.collator.chat_token_ids``), padding, and the image / video placeholders."""
+    return {int(t) for t in chat_ids} | {tokenizer.pad_token_id, model_config.image_token_id,
+                                         model_config.video_token_id}
+
+
 def attach_used_rows(model, token_ids: Iterable[int]) -> UsedRows:
     """Freeze the tied embedding of ``model`` and train it through delta rows for ``token_ids``."""
     emb = model.get_input_embeddings()

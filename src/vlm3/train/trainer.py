@@ -33,12 +33,12 @@ from transformers.trainer_pt_utils import LengthGroupedSampler
 from transformers.trainer_utils import get_last_checkpoint
 
 from vlm3.model.factory import load_model_and_processor
-from vlm3.train.answer_vocab import (ANSWER_VOCAB_MODES, AnswerHead, AnswerVocab, answer_vocab_loss, chat_token_ids,
-                                     collect_answer_vocab)
-from vlm3.train.collator import SFTCollator
+from vlm3.train.answer_vocab import (ANSWER_VOCAB_MODES, AnswerHead, AnswerVocab, answer_vocab_from_labels,
+                                     answer_vocab_loss)
+from vlm3.train.collator import SFTCollator, chat_token_ids
 from vlm3.train.config import ConfigError, RunConfig, save_config
 from vlm3.train.dataset import ShardDataset
-from vlm3.train.embedding_rows import EmbeddingRowsError, attach_used_rows, used_rows_of
+from vlm3.train.embedding_rows import EmbeddingRowsError, attach_used_rows, training_token_ids, used_rows_of
 from vlm3.train.isolation import isolated_inputs
 from vlm3.train.loss import answer_position_loss
 
@@ -227,13 +227,6 @@ def _finished_step(resume: str | None, cfg: RunConfig) -> int | None:
     return step if step >= cfg.train.max_steps and final.is_file() else None
 
 
-def _answer_vocab(cfg: RunConfig, train_ds: ShardDataset, processor) -> AnswerVocab | None:
-    """The answer vocabulary of the training set when train.answer_vocab=answers (else None)."""
-    if cfg.train.answer_vocab == "full":
-        return None
-    return collect_answer_vocab(train_ds.samples, processor.tokenizer)
-
-
 def _check_answer_vocab_mode(cfg: RunConfig) -> None:
     mode = cfg.train.answer_vocab
     if mode not in ANSWER_VOCAB_MODES:
@@ -249,7 +242,8 @@ EMBEDDING_GRAD_MODES = ("dense", "used_rows")
 def _check_embedding_grad(cfg: RunConfig) -> None:
     t = cfg.train
     if t.embedding_grad not in EMBEDDING_GRAD_MODES:
-        raise ConfigError(f"train.embedding_grad must be one of {', '.join(EMBEDDING_GRAD_MODES)}, got {t.embedding_grad!r}")
+        raise ConfigError(f"train.embedding_grad must be one of {', '.join(EMBEDDING_GRAD_MODES)}, "
+                          f"got {t.embedding_grad!r}")
     if t.embedding_grad != "used_rows":
         return
     needs = [("train.answer_vocab=answers (the full-vocabulary head needs every row)", t.answer_vocab == "answers"),
@@ -303,16 +297,16 @@ def run_training(cfg: RunConfig, callbacks: Sequence[TrainerCallback] = ()) -> d
             p.requires_grad_(False)
     if cfg.model.lora.enabled:
         model = _apply_lora(model, cfg)
-    vocab = _answer_vocab(cfg, train_ds, processor)
-    if vocab is not None:
+    vocab = None
+    if cfg.train.answer_vocab == "answers":  # one pass over the samples' tokens serves both tables
+        label_ids, chat_ids = chat_token_ids(train_ds.samples, processor.tokenizer, cfg.data.system_prompt)
+        vocab = answer_vocab_from_labels(label_ids, processor.tokenizer)
         vocab.save(out)
-    if cfg.train.embedding_grad == "used_rows":
-        extra = {processor.tokenizer.pad_token_id, model.config.image_token_id, model.config.video_token_id}
-        try:
-            attach_used_rows(model, chat_token_ids(train_ds.samples, processor.tokenizer, cfg.data.system_prompt)[1]
-                             | extra)
-        except EmbeddingRowsError as exc:
-            raise ConfigError(str(exc)) from None
+        if cfg.train.embedding_grad == "used_rows":  # (_check_embedding_grad: only with answers)
+            try:
+                attach_used_rows(model, training_token_ids(chat_ids, processor.tokenizer, model.config))
+            except EmbeddingRowsError as exc:
+                raise ConfigError(str(exc)) from None
     lengths = train_ds.lengths(processor) if cfg.data.group_by_length else None
     collator = SFTCollator(processor, image_root=train_ds.image_root, system=cfg.data.system_prompt,
                            max_length=cfg.data.max_length, isolate_questions=cfg.data.isolate_questions)
