@@ -13,7 +13,7 @@ One process, OpenCV limited to one thread, times in process CPU seconds (best of
 - floor (image): the RGB half of it alone, for reference: no depth sample can get near it,
   since decoding the depth PNG (zlib inflate; a faster PNG decoder, pyspng, measured
   no better here) costs about 60 % of this floor by itself.
-- build: ``vlm3.data.tasks.depth.build`` = decode image and depth with checks, focal
+- build: ``vlm3.tasks.depth.build.build`` = decode image and depth with checks, focal
   normalisation (with the non-square-pixel remap where fx != fy, as for NYU), grid crop,
   depth kind at the picked points, point selection, text.
 - build + store: the above plus the PNG encode and atomic write of the standardised
@@ -40,11 +40,11 @@ import numpy as np
 
 from vlm3.data.adapters import load_adapter
 from vlm3.data.config import SourceConfig, TaskConfig
-from vlm3.data.loading import load_depth_m, load_image_rgb
-from vlm3.data.records import ViewRecord
+from vlm3.io.images import load_depth_m, load_image_rgb
+from vlm3.io.records import ViewRecord
 from vlm3.data.shards import store_image
-from vlm3.data.tasks import BuildContext
-from vlm3.data.tasks import depth as depth_task
+from vlm3.tasks.common import BuildContext
+from vlm3.tasks.depth import build as depth_task
 
 TARGET_RATIO = 1.5
 

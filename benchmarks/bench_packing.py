@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import platform
+import sys
 import time
 from pathlib import Path
 
@@ -25,7 +26,9 @@ import torch
 from vlm3.model.factory import count_parameters, load_model_and_processor
 from vlm3.train.collator import SFTCollator
 from vlm3.train.loss import answer_position_loss
-from vlm3.train.toy_data import depth_samples, load_nyu_frames, resize_rgbd
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # the toy fixtures live with the tests
+from toy_data import depth_samples, load_nyu_frames, resize_rgbd  # noqa: E402
 
 NYU = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "real" / "nyu"
 

@@ -44,10 +44,9 @@ def _grid_points_px(width: int, height: int, gw: int, gh: int) -> np.ndarray:
 def main(model_name: str, grid: str, image_size: str, batch_size: int, max_new_tokens: int,
          reference_points: int, threads: int, out: Path | None) -> None:
     """Points/second with and without image-prefix reuse, same model, same answers."""
-    from vlm3.infer.hf import HFPredictor
+    from vlm3.predictors.hf import HFPredictor
     from vlm3.protocol import codecs
-    from vlm3.protocol import depth as depth_text
-
+    from vlm3.tasks.depth import text as depth_text
     if threads:
         torch.set_num_threads(threads)
     gw, gh = (int(v) for v in grid.lower().split("x"))

@@ -41,7 +41,7 @@ def nyu_frames(width_px: int = 64, height_px: int = 64):
     """Real NYU frames resized to (width, height), or skip when ../shared is absent."""
     if not (NYU / "meta.json").is_file():
         pytest.skip(f"real sample data not found at {NYU} (only present in the dev workspace)")
-    from vlm3.train.toy_data import load_nyu_frames
+    from toy_data import load_nyu_frames
 
     return load_nyu_frames(NYU, width_px, height_px)
 
@@ -49,7 +49,7 @@ def nyu_frames(width_px: int = 64, height_px: int = 64):
 def write_nyu_depth_set(root: Path, n_per_image: int = 2, questions: int = 2, width_px: int = 64,
                         height_px: int = 64, style: str = "plain", seed: int = 0) -> Path:
     """A small depth dataset (real NYU frames and metric depth) in the shard layout."""
-    from vlm3.train.toy_data import depth_samples, write_dataset
+    from toy_data import depth_samples, write_dataset
 
     rng = np.random.default_rng(seed)
     images, samples = {}, []

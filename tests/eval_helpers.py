@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from vlm3.infer.predictor import Request
+from vlm3.predictors.base import Request
 from vlm3.protocol import codecs
-from vlm3.protocol import correspondence as corr_text
-from vlm3.protocol import depth as depth_text
-from vlm3.protocol import objects as obj_text
-from vlm3.protocol import pose as pose_text
-
+from vlm3.tasks.correspondence import text as corr_text
+from vlm3.tasks.depth import text as depth_text
+from vlm3.tasks.object import text as obj_text
+from vlm3.tasks.pose import text as pose_text
 W, H = 320, 224
 
 

@@ -14,7 +14,7 @@ from data_helpers import small_world, write_rgbd_folder
 from vlm3.data.build import FAIL_AFTER_ENV, build
 from vlm3.data.config import config_from_dict
 from vlm3.data.mixture import plan, split_of
-from vlm3.data.records import DepthFile, ViewRecord
+from vlm3.io.records import DepthFile, ViewRecord
 from vlm3.data.shards import read_samples, shard_paths
 
 

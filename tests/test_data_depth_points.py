@@ -12,16 +12,15 @@ import pytest
 from data_helpers import small_world, write_rgbd_folder
 from vlm3.data.adapters import load_adapter
 from vlm3.data.config import SourceConfig, TaskConfig
-from vlm3.data.loading import load_depth_m
-from vlm3.data.records import ViewRecord
-from vlm3.data.standardize import standardize_view
-from vlm3.data.tasks import BuildContext
-from vlm3.data.tasks import depth as depth_task
+from vlm3.io.images import load_depth_m
+from vlm3.io.records import ViewRecord
+from vlm3.standardize import standardize_view
+from vlm3.tasks.common import BuildContext
+from vlm3.tasks.depth import build as depth_task
 from vlm3.geometry.depth import ray_from_z
 from vlm3.geometry.focal import PixelMap
 from vlm3.protocol import codecs
-from vlm3.protocol import depth as depth_text
-
+from vlm3.tasks.depth import text as depth_text
 _Q = re.compile(r"coordinates \((\d+), (\d+)\)")
 
 

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from vlm3.data.loading import load_depth_m, load_image_rgb
-from vlm3.data.records import DepthFile, RecordError
+from vlm3.io.images import load_depth_m, load_image_rgb
+from vlm3.io.records import DepthFile, RecordError
 
 
 def _pil_rgb(path) -> np.ndarray:

@@ -13,18 +13,18 @@ from PIL import Image
 from data_helpers import small_world
 from vlm3.data.adapters import load_adapter
 from vlm3.data.config import SourceConfig, TaskConfig
-from vlm3.data.records import ObjectQARecord, PairRecord, ViewRecord
-from vlm3.data.tasks import BuildContext
-from vlm3.data.tasks import correspondence as corr_task
-from vlm3.data.tasks import objects as obj_task
-from vlm3.data.tasks import pose as pose_task
+from vlm3.io.records import ObjectQARecord, PairRecord, ViewRecord
+from vlm3.tasks.common import BuildContext
+from vlm3.tasks.correspondence import build as corr_task
+from vlm3.tasks.object import build as obj_task
+from vlm3.tasks.pose import build as pose_task
 from vlm3.geometry.focal import PixelMap
 from vlm3.geometry.transforms import apply_T, rotation_angle_deg
 from vlm3.protocol import codecs
-from vlm3.protocol import correspondence as corr_text
-from vlm3.protocol import objects as obj_text
-from vlm3.protocol import pose as pose_text
-from vlm3.world.io import load_scene
+from vlm3.tasks.correspondence import text as corr_text
+from vlm3.tasks.object import text as obj_text
+from vlm3.tasks.pose import text as pose_text
+from vlm3.io.scenes import load_scene
 
 _CQ = re.compile(r"corresponds to pixel \((\d+), (\d+)\)")
 
@@ -188,7 +188,7 @@ def _compact_inputs(world):
     recs = _records("scene_format", world, world_up=[0, 0, 1])
     views = [r for r in recs if isinstance(r, ViewRecord) and len(r.objects) >= 2][:2]
     pairs = [r for r in recs if isinstance(r, PairRecord) and r.covisibility >= 0.4][:2]
-    from vlm3.data.tasks import depth as depth_task
+    from vlm3.tasks.depth import build as depth_task
 
     return (("depth", depth_task, views), ("object", obj_task, views),
             ("correspondence", corr_task, pairs), ("pose", pose_task, pairs))

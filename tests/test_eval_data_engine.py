@@ -11,9 +11,9 @@ import pytest
 from PIL import Image
 
 from data_helpers import small_world
-from vlm3.evaluate.baselines.oracle import OraclePredictor
-from vlm3.evaluate.baselines.sift import SiftPredictor
-from vlm3.evaluate.baselines.trivial import TrivialPredictor
+from vlm3.predictors.oracle import OraclePredictor
+from vlm3.predictors.sift import SiftPredictor
+from vlm3.predictors.trivial import TrivialPredictor
 from vlm3.evaluate.benchmarks import request_from_sample
 from vlm3.evaluate.harness import predict_benchmark, score_run
 
@@ -22,9 +22,12 @@ from vlm3.evaluate.harness import predict_benchmark, score_run
 def samples(tmp_path_factory):
     from vlm3.data.adapters import load_adapter
     from vlm3.data.config import SourceConfig, TaskConfig
-    from vlm3.data.records import PairRecord, RecordError, ViewRecord
-    from vlm3.data.tasks import BuildContext
-    from vlm3.data.tasks import correspondence, depth, objects, pose
+    from vlm3.io.records import PairRecord, RecordError, ViewRecord
+    from vlm3.tasks.common import BuildContext
+    from vlm3.tasks.correspondence import build as correspondence
+    from vlm3.tasks.depth import build as depth
+    from vlm3.tasks.object import build as objects
+    from vlm3.tasks.pose import build as pose
     from vlm3.protocol.packing import build_messages
 
     world = small_world(tmp_path_factory.getbasetemp())

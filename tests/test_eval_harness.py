@@ -8,13 +8,12 @@ import json
 import numpy as np
 import pytest
 
-from vlm3.evaluate.baselines.oracle import OraclePredictor
-from vlm3.evaluate.baselines.trivial import TrivialPredictor
+from vlm3.predictors.oracle import OraclePredictor
+from vlm3.predictors.trivial import TrivialPredictor
 from vlm3.evaluate.harness import predict_benchmark, predictions_path, read_jsonl, score_run
 from eval_helpers import H, W, corr_request, depth_request, object_request, pose_request
-from vlm3.infer.predictor import Prediction
-from vlm3.protocol import depth as depth_text
-
+from vlm3.predictors.base import Prediction
+from vlm3.tasks.depth import text as depth_text
 @pytest.fixture(scope="module")
 def requests():
     rng = np.random.default_rng(0)
@@ -111,8 +110,7 @@ def test_trivial_baseline_fits_training_statistics(tmp_path, requests):
 
 def test_object_truths_of_zero_metres_are_left_out_of_relative_errors_and_counted():
     from vlm3.evaluate.scoring import score_task
-    from vlm3.protocol import objects as obj_text
-
+    from vlm3.tasks.object import text as obj_text
     ba, bb = [10, 20, 300, 400], [500, 500, 900, 990]
     values = [2.0, 2.7e-15, 0.0]  # two objects on one floor: vertical distance 0
     raw = [obj_text.render_compact_quantitative("vertical_distance", ba, bb, v)[1] for v in values]

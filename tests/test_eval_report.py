@@ -12,8 +12,8 @@ import pytest
 from PIL import Image
 
 from eval_helpers import corr_request, depth_request, object_request, pose_request
-from vlm3.evaluate.baselines.oracle import OraclePredictor
-from vlm3.evaluate.baselines.trivial import TrivialPredictor
+from vlm3.predictors.oracle import OraclePredictor
+from vlm3.predictors.trivial import TrivialPredictor
 from vlm3.evaluate.harness import predict_benchmark, score_run
 from vlm3.evaluate.report import build_report
 

@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 import pytest
 
-from vlm3.evaluate.baselines.sift import SiftMatches, SiftPredictor, estimate_relative_pose, match_sift, transfer_points
+from vlm3.predictors.sift import SiftMatches, SiftPredictor, estimate_relative_pose, match_sift, transfer_points
 from vlm3.metrics import pose as pose_m
 
 SCANNET = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "real" / "scannet_pairs"

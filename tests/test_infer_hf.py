@@ -10,20 +10,19 @@ import pytest
 from click.testing import CliRunner
 from PIL import Image
 
-from vlm3.infer.predictor import Request
+from vlm3.predictors.base import Request
 
 
 @pytest.fixture(scope="module")
 def tiny():
-    from vlm3.infer.hf import HFPredictor
+    from vlm3.predictors.hf import HFPredictor
 
     return HFPredictor.from_pretrained("tiny", batch_size=2, max_new_tokens=3)
 
 
 def test_prefix_reuse_matches_full_generate(tiny):
-    from vlm3.protocol import depth as depth_text
-    from vlm3.protocol import pose as pose_text
-
+    from vlm3.tasks.depth import text as depth_text
+    from vlm3.tasks.pose import text as pose_text
     img = Image.fromarray((np.random.default_rng(0).random((64, 96, 3)) * 255).astype(np.uint8))
     # different digit counts -> different suffix lengths -> several decode groups and chunks
     qs = [depth_text.prompt(p) for p in [(5, 7), (1999, 1500), (42, 1000)]]

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from vlm3.infer.number_decoding import MedianNumbers
+from vlm3.predictors.number_decoding import MedianNumbers
 from vlm3.model.tokenizer import load_qwen_tokenizer
 
 
@@ -77,8 +77,8 @@ def test_vectors_walk_each_component_and_words_stay_greedy(tok):
 
 
 def test_bad_quantile_and_predictor_option():
-    from vlm3.infer.hf import HFPredictor
-    from vlm3.infer.predictor import InputError
+    from vlm3.predictors.hf import HFPredictor
+    from vlm3.predictors.base import InputError
 
     with pytest.raises(ValueError, match="quantile"):
         MedianNumbers(load_qwen_tokenizer(), quantile=1.0)
@@ -89,9 +89,8 @@ def test_bad_quantile_and_predictor_option():
 def test_predictor_median_numbers_runs_through_prefix_reuse():
     from PIL import Image
 
-    from vlm3.infer.hf import HFPredictor
-    from vlm3.protocol import depth as depth_text
-
+    from vlm3.predictors.hf import HFPredictor
+    from vlm3.tasks.depth import text as depth_text
     med = HFPredictor.from_pretrained("tiny", batch_size=2, max_new_tokens=4, numbers="median")
     greedy = HFPredictor(med.model, med.processor, max_new_tokens=4)
     assert med.fingerprint() != greedy.fingerprint() and "numbers=median" in med.fingerprint()

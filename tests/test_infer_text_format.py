@@ -6,12 +6,10 @@ import numpy as np
 import pytest
 
 from vlm3.infer import api
-from vlm3.infer.predictor import InputError, Prediction
-from vlm3.protocol import correspondence as corr_text
-from vlm3.protocol import depth as depth_text
-from vlm3.protocol import pose as pose_text
-
-
+from vlm3.predictors.base import InputError, Prediction
+from vlm3.tasks.correspondence import text as corr_text
+from vlm3.tasks.depth import text as depth_text
+from vlm3.tasks.pose import text as pose_text
 class EchoDepth:
     """Isolates prompt building: records the questions and gives one fixed answer to each."""
 

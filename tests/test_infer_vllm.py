@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from vlm3.infer.predictor import InputError, make_predictor
-from vlm3.infer.vllm_backend import vllm_available
+from vlm3.predictors.base import InputError, make_predictor
+from vlm3.predictors.vllm import vllm_available
 
 
 def test_unavailable_vllm_is_a_clear_error():

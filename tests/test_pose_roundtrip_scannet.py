@@ -13,9 +13,7 @@ import pytest
 
 from vlm3.geometry.transforms import rotation_angle_deg
 from vlm3.metrics.pose import rotation_error_deg, translation_angle_deg
-from vlm3.protocol import pose
-
-
+from vlm3.tasks.pose import text as pose
 def _load_pairs(real_root):
     path = real_root / "scannet_pairs" / "pairs_with_gt.txt"
     if not path.is_file():

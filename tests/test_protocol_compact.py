@@ -13,16 +13,11 @@ from hypothesis import strategies as st
 from scipy.spatial.transform import Rotation
 
 from vlm3.geometry.transforms import rotation_angle_deg
-from vlm3.protocol import (
-    COMPACT_FORMAT_VERSION,
-    FORMAT_VERSION,
-    correspondence,
-    depth,
-    format_version_of,
-    objects,
-    packing,
-    pose,
-)
+from vlm3.protocol import COMPACT_FORMAT_VERSION, FORMAT_VERSION, format_version_of, packing
+from vlm3.tasks.correspondence import text as correspondence
+from vlm3.tasks.depth import text as depth
+from vlm3.tasks.object import text as objects
+from vlm3.tasks.pose import text as pose
 
 A, B = (0, 39, 652, 999), (6, 380, 228, 562)
 

@@ -15,7 +15,11 @@ import pytest
 
 from vlm3.geometry.euler import R_from_yaw_pitch_roll_deg, yaw_pitch_roll_deg_from_R
 from vlm3.geometry.transforms import rotation_angle_deg
-from vlm3.protocol import codecs, correspondence, depth, objects, pose
+from vlm3.protocol import codecs
+from vlm3.tasks.correspondence import text as correspondence
+from vlm3.tasks.depth import text as depth
+from vlm3.tasks.object import text as objects
+from vlm3.tasks.pose import text as pose
 
 
 @pytest.fixture

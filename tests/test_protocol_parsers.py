@@ -12,7 +12,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from vlm3.geometry.euler import R_from_yaw_pitch_roll_deg
-from vlm3.protocol import FORMAT_VERSION, correspondence, depth, objects, packing, pose
+from vlm3.protocol import FORMAT_VERSION, packing
+from vlm3.tasks.correspondence import text as correspondence
+from vlm3.tasks.depth import text as depth
+from vlm3.tasks.object import text as objects
+from vlm3.tasks.pose import text as pose
 
 ALL_PARSERS = [depth.parse_answer, correspondence.parse_answer, pose.parse_rotation_angle,
                pose.parse_yaw_pitch_roll, pose.parse_translation_direction, pose.parse_translation_distance,

@@ -19,7 +19,7 @@ from vlm3.geometry.crop import crop_to_grid
 from vlm3.geometry.depth import ray_map_from_z_map, valid_depth_mask
 from vlm3.geometry.focal import normalize_focal
 from vlm3.metrics.depth import delta1
-from vlm3.protocol import depth as depth_text
+from vlm3.tasks.depth import text as depth_text
 from vlm3.protocol.codecs import decode_xy_norm2000, encode_xy_norm2000
 
 

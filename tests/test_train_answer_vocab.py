@@ -12,8 +12,8 @@ import torch.nn.functional as F
 from PIL import Image
 
 from _train_helpers import write_micro_preset, write_nyu_depth_set
-from vlm3.infer.hf import HFPredictor
-from vlm3.infer.predictor import InputError, Request
+from vlm3.predictors.hf import HFPredictor
+from vlm3.predictors.base import InputError, Request
 from vlm3.model.factory import load_model_and_processor
 from vlm3.train.answer_vocab import (
     FILE_NAME,

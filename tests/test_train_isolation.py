@@ -87,7 +87,7 @@ def test_isolated_loss_has_gradients(micro):
 
 
 def _toy_depth_set(root):
-    from vlm3.train.toy_data import depth_samples, write_dataset
+    from toy_data import depth_samples, write_dataset
 
     rng = np.random.default_rng(0)
     images, samples = {}, []

@@ -12,7 +12,7 @@ import torch
 from _train_helpers import write_micro_preset, write_nyu_depth_set
 from vlm3.model.chat import build_generation_inputs
 from vlm3.model.factory import load_model_and_processor
-from vlm3.protocol import depth as depth_text
+from vlm3.tasks.depth import text as depth_text
 from vlm3.train.config import load_config
 from vlm3.train.dataset import ShardDataset
 from vlm3.train.trainer import run_training

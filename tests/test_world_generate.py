@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from vlm3.world.cli import world
 from vlm3.world.config import WorldConfig, WorldConfigError, preset
 from vlm3.world.generate import generate_scene, generate_world, scene_split
-from vlm3.world.io import SceneFormatError, load_index, load_scene, scene_to_json, write_scene
+from vlm3.io.scenes import SceneFormatError, load_index, load_scene, scene_to_json, write_scene
 from vlm3.world.scenes import COLOURS
 from vlm3.world.views import camera_centre_m, sample_camera
 

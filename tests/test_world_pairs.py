@@ -9,7 +9,7 @@ from vlm3.geometry.camera import Camera
 from vlm3.geometry.transforms import apply_T, invert_T
 from vlm3.world.config import preset
 from vlm3.world.generate import generate_scene
-from vlm3.world.io import SceneRecord, ViewRecord
+from vlm3.io.scenes import SceneRecord, ViewRecord
 from vlm3.world.layouts import make_scene
 from vlm3.world.pairs import correspondences, covisibility, dense_correspondences, pixel_grid_px
 from vlm3.world.render import cast_rays, render_view

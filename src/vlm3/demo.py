@@ -107,7 +107,7 @@ def eval_config(data_dir: Path, real: Path | None) -> dict[str, Any]:
     if real is not None:
         benches.append({"name": "real_test", "kind": "shards", "root": str(data_dir), "split": "test",
                         "sources": ["nyu", "kitti", "scannet"], "tasks": ["depth", "pose"], "optional": True})
-    # numbers: median (vlm3.infer.number_decoding): greedy digit modes turn a tiny model's wide
+    # numbers: median (vlm3.predictors.number_decoding): greedy digit modes turn a tiny model's wide
     # distributions into zeros ("+0.00, +0.00, +0.00" is no direction) and stray modes
     return {"max_new_tokens": 48, "numbers": "median",
             "trivial_fit": {"root": str(data_dir), "split": "train"}, "benchmarks": benches}

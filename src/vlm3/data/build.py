@@ -26,17 +26,15 @@ from tqdm import tqdm
 from vlm3.data.adapters import load_adapter
 from vlm3.data.config import DataConfig, TaskConfig
 from vlm3.data.mixture import plan, split_counts
-from vlm3.data.records import Record, RecordError, Skipped, record_from_dict
+from vlm3.io.records import Record, RecordError, Skipped, record_from_dict
 from vlm3.data.shards import (atomic_write_bytes, is_done, marker_path, shard_name, store_image,
                               write_shard)
-from vlm3.data.tasks import BuildContext
+from vlm3.tasks.common import BuildContext
 from vlm3.protocol import FORMAT_VERSION, format_version_of
 from vlm3.protocol.packing import pack_sample
 
 FAIL_AFTER_ENV = "VLM3_DATA_FAIL_AFTER_SHARDS"
 LAYOUT_VERSION = "vlm3-data-v1"
-_TASK_MODULE = {"depth": "depth", "correspondence": "correspondence", "pose": "pose",
-                "object": "objects"}
 
 
 class BuildError(RuntimeError):
@@ -115,7 +113,7 @@ def build_shard(spec: dict[str, Any], root: str | Path, strict: bool = False) ->
     ``strict`` raise BuildError naming the file and the problem.
     """
     root = Path(root)
-    module = importlib.import_module(f"vlm3.data.tasks.{_TASK_MODULE[spec['task']]}")
+    module = importlib.import_module(f"vlm3.tasks.{spec['task']}.build")
     ctx = BuildContext(TaskConfig(**spec["task_cfg"]), spec["grid"], spec["calibration"],
                        dict(spec["options"]))
     lines, skipped = [], []

@@ -147,7 +147,7 @@ def _build(cls: type, raw: Any, where: str) -> Any:
 
 def config_from_dict(raw: dict[str, Any], variables: Mapping[str, str] | None = None) -> DataConfig:
     """Validate and type a config mapping (after variable expansion)."""
-    from vlm3.data.tasks.objects import qualitative_fraction  # here: vlm3.data.tasks imports this module
+    from vlm3.tasks.object.build import qualitative_fraction  # here: vlm3.tasks.common imports this module
 
     env = dict(os.environ)
     env.update(variables or {})

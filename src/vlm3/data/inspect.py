@@ -19,9 +19,8 @@ from PIL import Image, ImageDraw
 
 from vlm3.data.shards import read_samples
 from vlm3.protocol import codecs
-from vlm3.protocol import correspondence as corr_text
-from vlm3.protocol import depth as depth_text
-
+from vlm3.tasks.correspondence import text as corr_text
+from vlm3.tasks.depth import text as depth_text
 _DEPTH_Q = re.compile(r"coordinates \((\d+), (\d+)\)")
 _CORR_Q = re.compile(r"corresponds to pixel \((\d+), (\d+)\)")
 _REGION = re.compile(r"bounding box region \((\d+), (\d+), (\d+), (\d+)\)")

@@ -23,7 +23,7 @@ from typing import Callable, Mapping, Sequence
 import numpy as np
 
 from vlm3.data.config import SPLITS, DataConfig
-from vlm3.data.records import ObjectQARecord, PairRecord, Record, ViewRecord
+from vlm3.io.records import ObjectQARecord, PairRecord, Record, ViewRecord
 
 
 def stable_int(*parts: object) -> int:

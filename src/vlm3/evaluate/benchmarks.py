@@ -29,7 +29,7 @@ import numpy as np
 import yaml
 from PIL import Image
 
-from vlm3.infer.predictor import InputError, Request
+from vlm3.predictors.base import InputError, Request
 
 KINDS = ("shards", "pairs_txt")
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
@@ -145,10 +145,9 @@ def _pairs_txt_requests(b: Benchmark) -> list[Request]:
     """Pose requests from a SuperGlue/ScanNet pair list, read by the data engine's adapter."""
     from vlm3.data.adapters.pairs_txt import iter_records
     from vlm3.data.config import SourceConfig
-    from vlm3.data.records import Skipped
+    from vlm3.io.records import Skipped
     from vlm3.geometry.transforms import invert_T
-    from vlm3.protocol import pose as pose_text
-
+    from vlm3.tasks.pose import text as pose_text
     txt = b.root_path()
     image_dir = txt.parent / str(b.options.get("image_dir", "images"))
     source = SourceConfig(name=b.name, adapter="pairs_txt", path=str(txt),

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from vlm3.infer.predictor import InputError
+from vlm3.predictors.base import InputError
 
 
 @click.command("eval")

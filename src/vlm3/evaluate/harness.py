@@ -25,7 +25,7 @@ from typing import Any, Sequence
 from tqdm import tqdm
 
 from vlm3.evaluate.scoring import HIGHER_IS_BETTER, TASK_METRICS, TASKS, parse_record, parsed_to_json, score_task
-from vlm3.infer.predictor import Predictor, Request
+from vlm3.predictors.base import Predictor, Request
 from vlm3.protocol import FORMAT_VERSION
 
 PRED_DIR = "predictions"

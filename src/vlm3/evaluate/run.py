@@ -15,13 +15,13 @@ from typing import Any
 
 import numpy as np
 
-from vlm3.infer.predictor import InputError
+from vlm3.predictors.base import InputError
 
 BASELINES = ("oracle", "trivial", "sift")
 
 
 def _fit_trivial(fit_root: str | None, split: str):
-    from vlm3.evaluate.baselines.trivial import TrivialPredictor
+    from vlm3.predictors.trivial import TrivialPredictor
 
     triv = TrivialPredictor()
     if fit_root:
@@ -43,7 +43,7 @@ def build_predictors(cfg: dict[str, Any], model: str | None, baselines: list[str
         raise InputError(f"unknown baselines {sorted(unknown)}; choose from {', '.join(BASELINES)}")
     predictors = []
     if model:
-        from vlm3.infer.hf import HFPredictor
+        from vlm3.predictors.hf import HFPredictor
 
         mp = HFPredictor.from_pretrained(model, batch_size=batch_size,
                                          max_new_tokens=int(cfg.get("max_new_tokens", 64)),
@@ -54,13 +54,13 @@ def build_predictors(cfg: dict[str, Any], model: str | None, baselines: list[str
     triv = _fit_trivial(fit.get("root"), str(fit.get("split", "train"))) if {"trivial", "sift"} & set(baselines) else None
     for n in baselines:
         if n == "oracle":
-            from vlm3.evaluate.baselines.oracle import OraclePredictor
+            from vlm3.predictors.oracle import OraclePredictor
 
             predictors.append(OraclePredictor())
         elif n == "trivial":
             predictors.append(triv)
         else:
-            from vlm3.evaluate.baselines.sift import SiftPredictor
+            from vlm3.predictors.sift import SiftPredictor
 
             predictors.append(SiftPredictor(distance_m=float(np.linalg.norm(triv.mean_t_m)) or 1.0))
     if not predictors:

@@ -32,10 +32,10 @@ from vlm3.metrics import objects as obj_m
 from vlm3.metrics import pose as pose_m
 from vlm3.metrics.summary import summarize_with_parse_rate
 from vlm3.protocol import codecs
-from vlm3.protocol import correspondence as corr_text
-from vlm3.protocol import depth as depth_text
-from vlm3.protocol import objects as obj_text
-from vlm3.protocol import pose as pose_text
+from vlm3.tasks.correspondence import text as corr_text
+from vlm3.tasks.depth import text as depth_text
+from vlm3.tasks.object import text as obj_text
+from vlm3.tasks.pose import text as pose_text
 from vlm3.protocol.parsing import Parsed
 
 TASKS = ("depth", "correspondence", "pose", "object")

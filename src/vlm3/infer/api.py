@@ -6,7 +6,7 @@ pixel budget), write the questions through the protocol, ask the predictor, pars
 answers and map coordinates back to the ORIGINAL image pixels through the standardisation
 record (``PixelMap``). Raw text and parse status are kept in every result.
 
-Missing intrinsics follow the data engine's calibration policy (``vlm3.data.calibration``):
+Missing intrinsics follow the data engine's calibration policy (``vlm3.standardize.calibration``):
 ``"none"`` refuses with a message saying how to fix it, ``"fov60"`` etc. is a stated guess,
 ``"anycalib"`` uses AnyCalib when installed. Bad input raises ``InputError`` (one line).
 """
@@ -19,7 +19,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from vlm3.geometry.camera import Camera
-from vlm3.infer.predictor import ImageLike, InputError, Predictor, Request, load_image_array
+from vlm3.predictors.base import ImageLike, InputError, Predictor, Request, load_image_array
 from vlm3.protocol import TEXT_FORMATS
 
 
@@ -95,8 +95,8 @@ def parse_intrinsics(text: str | Sequence[float] | None) -> tuple[float, float, 
 def prepare_image(image: ImageLike, intrinsics: Sequence[float] | str | None, focal_px: float,
                   max_pixels: int, calibration: str = "none", grid: int = 32) -> Prepared:
     """Standardise one image like the data engine (focal normalisation + grid crop)."""
-    from vlm3.data.calibration import camera_for
-    from vlm3.data.records import RecordError
+    from vlm3.standardize.calibration import camera_for
+    from vlm3.io.records import RecordError
     from vlm3.geometry.crop import crop_to_grid
     from vlm3.geometry.focal import normalize_focal
 
@@ -154,8 +154,7 @@ def predict_depth(predictor: Predictor, image: ImageLike, xy_px: np.ndarray, int
 
     ``text_format``: "release" (VLM3 prompts) or "compact" (vlm3-compact-v3, the CPU demo's)."""
     from vlm3.protocol import codecs
-    from vlm3.protocol import depth as depth_text
-
+    from vlm3.tasks.depth import text as depth_text
     prep = prepare_image(image, intrinsics, focal_px, max_pixels, calibration)
     xy = np.asarray(xy_px, dtype=np.float64).reshape(-1, 2)
     dst = _to_model_px(prep, xy, "point")
@@ -176,8 +175,7 @@ def predict_match(predictor: Predictor, image1: ImageLike, image2: ImageLike, xy
                   calibration: str = "fov60", text_format: str = "release") -> MatchResult:
     """Pixels of image 2 matching ``xy1_px`` (N, 2) of image 1 (original pixels both)."""
     from vlm3.protocol import codecs
-    from vlm3.protocol import correspondence as corr_text
-
+    from vlm3.tasks.correspondence import text as corr_text
     p1 = prepare_image(image1, intrinsics1, focal_px, max_pixels, calibration)
     p2 = prepare_image(image2, intrinsics2, focal_px, max_pixels, calibration)
     xy = np.asarray(xy1_px, dtype=np.float64).reshape(-1, 2)
@@ -201,8 +199,7 @@ def predict_pose(predictor: Predictor, image1: ImageLike, image2: ImageLike, int
                  focal_px: float = 750.0, max_pixels: int = 1_300_000, calibration: str = "none",
                  text_format: str = "release") -> PoseResult:
     """Relative pose of camera 2 w.r.t. camera 1 from the four pose questions."""
-    from vlm3.protocol import pose as pose_text
-
+    from vlm3.tasks.pose import text as pose_text
     p1 = prepare_image(image1, intrinsics1, focal_px, max_pixels, calibration)
     p2 = prepare_image(image2, intrinsics2, focal_px, max_pixels, calibration)
     _check_text_format(text_format)
@@ -219,7 +216,7 @@ def predict_pose(predictor: Predictor, image1: ImageLike, image2: ImageLike, int
 def ask(predictor: Predictor, image: ImageLike, question: str, intrinsics=None, focal_px: float = 1000.0,
         max_pixels: int = 1_300_000, calibration: str = "fov60") -> str:
     """Free question about one image; boxes in the question are [0, 1000] coordinates of the image
-    the model sees (write them with ``vlm3.protocol.objects.region_text``). Returns the raw answer."""
+    the model sees (write them with ``vlm3.tasks.object.text.region_text``). Returns the raw answer."""
     if not question.strip():
         raise InputError("the question is empty")
     prep = prepare_image(image, intrinsics, focal_px, max_pixels, calibration)

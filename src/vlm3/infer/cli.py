@@ -14,7 +14,7 @@ from pathlib import Path
 import click
 import numpy as np
 
-from vlm3.infer.predictor import NUMBER_DECODING, InputError
+from vlm3.predictors.base import NUMBER_DECODING, InputError
 
 
 def _model_option(f):
@@ -40,11 +40,11 @@ _numbers_option = click.option(
 
 
 def _load(model: str, numbers: str = "greedy"):
-    from vlm3.infer.hf import HFPredictor, check_model_dir
+    from vlm3.predictors.hf import HFPredictor, check_model_dir
 
     try:
         if model.startswith("vllm:"):  # vLLM backend (GPU + `pip install 'vlm3[vllm]'`)
-            from vlm3.infer.predictor import make_predictor
+            from vlm3.predictors.base import make_predictor
 
             if numbers != "greedy":
                 raise InputError("--numbers median needs the transformers backend (drop the vllm: prefix)")
@@ -107,7 +107,7 @@ def depth_cmd(image, intrinsics, points, grid, focal_px, model, out_dir, calibra
               text_format, numbers) -> None:
     """Metric depth at pixels of IMAGE; writes depth.png, points.ply and depth.json."""
     from vlm3.infer import api, viz
-    from vlm3.infer.predictor import load_image_array
+    from vlm3.predictors.base import load_image_array
 
     arr = _run(lambda: load_image_array(image))
     _run(lambda: api.parse_intrinsics(intrinsics))
@@ -143,7 +143,7 @@ def match_cmd(image1, image2, points, intrinsics1, intrinsics2, model, out_dir, 
               text_format, numbers) -> None:
     """Pixels of IMAGE2 matching pixels of IMAGE1; writes matches.png and matches.json."""
     from vlm3.infer import api, viz
-    from vlm3.infer.predictor import load_image_array
+    from vlm3.predictors.base import load_image_array
 
     a0 = _run(lambda: load_image_array(image1))
     a1 = _run(lambda: load_image_array(image2))

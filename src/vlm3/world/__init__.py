@@ -7,7 +7,7 @@ format), ``generate`` (scenes -> disk), ``show`` (contact sheets), ``cli`` (``vl
 """
 
 from vlm3.world.config import WorldConfig, preset
-from vlm3.world.io import SceneRecord, load_index, load_scene
+from vlm3.io.scenes import SceneRecord, load_index, load_scene
 from vlm3.world.pairs import correspondences, covisibility
 
 __all__ = ["WorldConfig", "preset", "SceneRecord", "load_scene", "load_index", "correspondences", "covisibility"]

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from vlm3.world.config import PRESETS, WorldConfigError, preset
-from vlm3.world.io import SceneFormatError, load_index, load_scene
+from vlm3.io.scenes import SceneFormatError, load_index, load_scene
 
 
 @click.group(name="world")

@@ -18,7 +18,7 @@ from tqdm import tqdm
 
 from vlm3.geometry.camera import Camera
 from vlm3.world.config import WorldConfig
-from vlm3.world.io import (ObjectRecord, PairRecord, SceneFormatError, SceneRecord, ViewObject, ViewRecord,
+from vlm3.io.scenes import (ObjectRecord, PairRecord, SceneFormatError, SceneRecord, ViewObject, ViewRecord,
                            is_complete, load_index, write_index, write_scene)
 from vlm3.world.layouts import make_scene
 from vlm3.world.pairs import covisibility

@@ -17,7 +17,7 @@ import numpy as np
 
 from vlm3.geometry.camera import Camera
 from vlm3.geometry.transforms import apply_T, relative_T_cam1_from_cam0
-from vlm3.world.io import SceneRecord
+from vlm3.io.scenes import SceneRecord
 
 DEFAULT_REL_TOL = 1e-3
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from vlm3.world.io import SceneRecord
+from vlm3.io.scenes import SceneRecord
 from vlm3.world.pairs import dense_correspondences
 
 

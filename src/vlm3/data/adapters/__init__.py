@@ -20,7 +20,7 @@ from typing import Sequence
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from vlm3.data.records import RecordError
+from vlm3.io.records import RecordError
 from vlm3.geometry.camera import Camera, GeometryError
 
 

@@ -24,7 +24,7 @@ import numpy as np
 
 from vlm3.data.adapters import camera_from_K, image_size, resolve_path
 from vlm3.data.config import SourceConfig
-from vlm3.data.records import PairRecord, Record, RecordError, Skipped, ViewRecord
+from vlm3.io.records import PairRecord, Record, RecordError, Skipped, ViewRecord
 from vlm3.geometry.camera import GeometryError
 from vlm3.geometry.transforms import check_T
 

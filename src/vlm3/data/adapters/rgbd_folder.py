@@ -24,7 +24,7 @@ from typing import Iterator
 
 from vlm3.data.adapters import camera_from_intrinsics, image_size, resolve_path
 from vlm3.data.config import SourceConfig
-from vlm3.data.records import DepthFile, Record, RecordError, Skipped, ViewRecord
+from vlm3.io.records import DepthFile, Record, RecordError, Skipped, ViewRecord
 
 
 def iter_records(source: SourceConfig) -> Iterator[Record | Skipped]:

@@ -21,14 +21,14 @@ from typing import Iterator
 import numpy as np
 
 from vlm3.data.config import SourceConfig
-from vlm3.data.records import (DepthFile, Object3D, PairRecord, Record, Skipped, ViewRecord)
+from vlm3.io.records import (DepthFile, Object3D, PairRecord, Record, Skipped, ViewRecord)
 from vlm3.geometry.camera import GeometryError
 from vlm3.geometry.transforms import apply_T, check_T, relative_T_cam1_from_cam0
 
 
 def iter_records(source: SourceConfig) -> Iterator[Record | Skipped]:
     """Yield views and pairs of every complete scene (Skipped for broken scenes)."""
-    from vlm3.world.io import SceneFormatError, load_index, load_scene
+    from vlm3.io.scenes import SceneFormatError, load_index, load_scene
 
     root = Path(source.path)
     try:

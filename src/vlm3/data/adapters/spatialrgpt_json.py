@@ -27,7 +27,7 @@ from typing import Any, Iterator
 
 from vlm3.data.adapters import camera_from_intrinsics, camera_from_K, image_size, resolve_path
 from vlm3.data.config import SourceConfig
-from vlm3.data.records import ObjectQARecord, Record, RecordError, Skipped, ViewRecord
+from vlm3.io.records import ObjectQARecord, Record, RecordError, Skipped, ViewRecord
 
 _MASK = re.compile(r"<mask>(?:\s*<depth>)?")
 _REGION = re.compile(r"Region\s*\[(\d+)\]")

@@ -3,7 +3,7 @@
 Both views are focal-normalised (release: 750 px) and grid-cropped; cropping and scaling
 change intrinsics only, so the relative pose is the record's ``T_cam1_from_cam0`` (image 0
 is the protocol's "camera 1", the reference). The distance question is asked only for
-metric sources. Questions and answers come from ``vlm3.protocol.pose`` in the task's
+metric sources. Questions and answers come from ``vlm3.tasks.pose.text`` in the task's
 ``text_format`` (release or compact). The questions are packed in a random (seeded) order
 per sample: inference asks each question on its own, so a model must learn to read the
 question, not the turn index (with a fixed order a small model answered the euler question,
@@ -18,13 +18,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from vlm3.data.records import PairRecord, RecordError
-from vlm3.data.standardize import standardize_view
-from vlm3.data.tasks import BuildContext, SampleDraft, draft_format_version, is_compact
+from vlm3.io.records import PairRecord, RecordError
+from vlm3.standardize import standardize_view
+from vlm3.tasks.common import BuildContext, SampleDraft, draft_format_version, is_compact
 from vlm3.geometry.transforms import invert_T
-from vlm3.protocol import pose as pose_text
-
-
+from vlm3.tasks.pose import text as pose_text
 def build(record: PairRecord, ctx: BuildContext, rng: np.random.Generator) -> SampleDraft:
     """One pose sample from a pair (RecordError if unusable: unreadable image, zero motion...)."""
     if not isinstance(record, PairRecord):

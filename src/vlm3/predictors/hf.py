@@ -10,7 +10,7 @@ cache, so a 32x24 dense depth grid costs one image encoding and a few batched de
 With ``reuse_prefix=False`` every question is one full ``generate`` call (the reference).
 
 Greedy decoding, or with ``numbers="median"`` the median of the model's distribution for
-every number it writes (``vlm3.infer.number_decoding``); answers are raw text with special
+every number it writes (``vlm3.predictors.number_decoding``); answers are raw text with special
 tokens stripped. A model trained with an answer-vocabulary head (``answer_vocab.json``
 beside its weights, see ``vlm3.train.answer_vocab``) decodes under the same restriction.
 """
@@ -26,8 +26,8 @@ from typing import Any, Sequence
 import torch
 from transformers import LogitsProcessorList
 
-from vlm3.infer.number_decoding import MedianNumbers
-from vlm3.infer.predictor import (
+from vlm3.predictors.number_decoding import MedianNumbers
+from vlm3.predictors.base import (
     NUMBER_DECODING,
     InputError,
     Prediction,

@@ -28,7 +28,7 @@ class InputError(ValueError):
     """User input that cannot be used (missing/unreadable image, bad spec); message says what to fix."""
 
 
-#: how a model predictor decodes numbers (``vlm3.infer.number_decoding``; eval config ``numbers:``)
+#: how a model predictor decodes numbers (``vlm3.predictors.number_decoding``; eval config ``numbers:``)
 NUMBER_DECODING = ("greedy", "median")
 
 
@@ -118,23 +118,23 @@ def make_predictor(spec: str, **kwargs: Any) -> Predictor:
     """
     kind, _, arg = spec.partition(":")
     if kind == "model":
-        from vlm3.infer.hf import HFPredictor
+        from vlm3.predictors.hf import HFPredictor
 
         return HFPredictor.from_pretrained(arg or "tiny", **kwargs)
     if kind == "vllm":
-        from vlm3.infer.vllm_backend import VLLMPredictor
+        from vlm3.predictors.vllm import VLLMPredictor
 
         return VLLMPredictor(arg, **kwargs)
     if kind == "oracle":
-        from vlm3.evaluate.baselines.oracle import OraclePredictor
+        from vlm3.predictors.oracle import OraclePredictor
 
         return OraclePredictor(**kwargs)
     if kind == "trivial":
-        from vlm3.evaluate.baselines.trivial import TrivialPredictor
+        from vlm3.predictors.trivial import TrivialPredictor
 
         return TrivialPredictor(**kwargs)
     if kind == "sift":
-        from vlm3.evaluate.baselines.sift import SiftPredictor
+        from vlm3.predictors.sift import SiftPredictor
 
         return SiftPredictor(**kwargs)
     raise InputError(

@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from typing import Any, Sequence
 
-from vlm3.infer.predictor import InputError, Prediction, Request, file_fingerprint, load_image_rgb
+from vlm3.predictors.base import InputError, Prediction, Request, file_fingerprint, load_image_rgb
 
 
 def vllm_available() -> tuple[bool, str]:
@@ -39,7 +39,7 @@ class VLLMPredictor:
             raise InputError(why)
         from vllm import LLM, SamplingParams
 
-        from vlm3.infer.hf import check_model_dir
+        from vlm3.predictors.hf import check_model_dir
         from vlm3.model.factory import load_model_and_processor
         from vlm3.train.answer_vocab import AnswerVocab
 

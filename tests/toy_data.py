@@ -16,7 +16,7 @@ import numpy as np
 from PIL import Image
 
 from vlm3.protocol import FORMAT_VERSION
-from vlm3.protocol import depth as depth_text
+from vlm3.tasks.depth import text as depth_text
 from vlm3.protocol.codecs import encode_xy_norm2000
 
 

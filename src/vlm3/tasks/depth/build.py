@@ -14,14 +14,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from vlm3.data.records import RecordError, ViewRecord
-from vlm3.data.standardize import standardize_view
-from vlm3.data.tasks import BuildContext, SampleDraft, draft_format_version, is_compact, spread_pick
+from vlm3.io.records import RecordError, ViewRecord
+from vlm3.standardize import standardize_view
+from vlm3.tasks.common import BuildContext, SampleDraft, draft_format_version, is_compact, spread_pick
 from vlm3.geometry.depth import convert_depth
 from vlm3.protocol import codecs
-from vlm3.protocol import depth as depth_text
-
-
+from vlm3.tasks.depth import text as depth_text
 def _candidates(depth: np.ndarray, rng: np.random.Generator,
                 probes: int = 4096) -> tuple[np.ndarray, np.ndarray]:
     """(ys, xs) of valid pixels: a random probe of ``probes`` pixels when that finds enough

@@ -32,13 +32,12 @@ import re
 
 import numpy as np
 
-from vlm3.data.records import ObjectQARecord, RecordError, ViewRecord
-from vlm3.data.standardize import standardize_view
-from vlm3.data.tasks import BuildContext, SampleDraft, draft_format_version, is_compact
+from vlm3.io.records import ObjectQARecord, RecordError, ViewRecord
+from vlm3.standardize import standardize_view
+from vlm3.tasks.common import BuildContext, SampleDraft, draft_format_version, is_compact
 from vlm3.geometry.focal import PixelMap
 from vlm3.protocol import codecs
-from vlm3.protocol import objects as obj_text
-
+from vlm3.tasks.object import text as obj_text
 _PAIRS = (("left", "right"), ("above", "below"), ("behind", "front"), ("big", "small"),
           ("tall", "short"), ("wide", "thin"))
 _QUANT = ("direct_distance", "horizontal_distance", "vertical_distance", "width", "height",

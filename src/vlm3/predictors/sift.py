@@ -216,7 +216,7 @@ class SiftPredictor:
     def predict(self, requests):  # type: ignore[no-untyped-def]
         import time
 
-        from vlm3.infer.predictor import Prediction, load_image_array
+        from vlm3.predictors.base import Prediction, load_image_array
 
         out = []
         for r in requests:
@@ -229,8 +229,7 @@ class SiftPredictor:
 
     def _corr(self, r, m: SiftMatches, shape1) -> list[str]:  # type: ignore[no-untyped-def]
         from vlm3.protocol import codecs
-        from vlm3.protocol import correspondence as corr_text
-
+        from vlm3.tasks.correspondence import text as corr_text
         q = np.array([mm["query_xy_px"] for mm in r.labels["matches"]][: len(r.questions)], dtype=np.float64)
         xy1 = transfer_points(m, q)
         h, w = shape1[:2]
@@ -245,8 +244,7 @@ class SiftPredictor:
 
     def _pose(self, r, m: SiftMatches) -> list[str]:  # type: ignore[no-untyped-def]
         from vlm3.geometry.camera import Camera
-        from vlm3.protocol import pose as pose_text
-
+        from vlm3.tasks.pose import text as pose_text
         K0, K1 = (Camera.from_dict(c).K for c in r.labels["cameras"][:2])
         est = estimate_relative_pose(m, K0, K1, self.ransac_thresh_px)
         ids = r.question_ids or r.labels.get("question_ids") or list(pose_text.QUESTION_IDS)

@@ -19,7 +19,7 @@ import numpy as np
 import cv2
 from PIL import Image, UnidentifiedImageError
 
-from vlm3.data.records import DepthFile, RecordError
+from vlm3.io.records import DepthFile, RecordError
 from vlm3.geometry.camera import Camera
 
 

@@ -22,7 +22,7 @@ from typing import Callable
 
 import numpy as np
 
-from vlm3.data.records import RecordError
+from vlm3.io.records import RecordError
 from vlm3.geometry.camera import Camera
 
 Calibrator = Callable[[np.ndarray], Camera]

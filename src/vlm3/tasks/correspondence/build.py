@@ -16,15 +16,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from vlm3.data.records import PairRecord, RecordError
-from vlm3.data.standardize import standardize_view
-from vlm3.data.tasks import BuildContext, SampleDraft, draft_format_version, is_compact, spread_pick
+from vlm3.io.records import PairRecord, RecordError
+from vlm3.standardize import standardize_view
+from vlm3.tasks.common import BuildContext, SampleDraft, draft_format_version, is_compact, spread_pick
 from vlm3.geometry.camera import Camera
 from vlm3.geometry.transforms import apply_T
 from vlm3.protocol import codecs
-from vlm3.protocol import correspondence as corr_text
-
-
+from vlm3.tasks.correspondence import text as corr_text
 def match_pixels(cam0: Camera, z0_m: np.ndarray, cam1: Camera, z1_m: np.ndarray,
                  T_cam1_from_cam0: np.ndarray, occlusion_tol: float = 0.03
                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:

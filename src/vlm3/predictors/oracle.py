@@ -14,12 +14,10 @@ from typing import Sequence
 
 import numpy as np
 
-from vlm3.infer.predictor import Prediction, Request
-from vlm3.protocol import correspondence as corr_text
-from vlm3.protocol import depth as depth_text
-from vlm3.protocol import pose as pose_text
-
-
+from vlm3.predictors.base import Prediction, Request
+from vlm3.tasks.correspondence import text as corr_text
+from vlm3.tasks.depth import text as depth_text
+from vlm3.tasks.pose import text as pose_text
 class OraclePredictor:
     """Answers from ``Request.labels`` (reads ground truth by design)."""
 

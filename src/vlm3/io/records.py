@@ -1,7 +1,7 @@
 """The canonical record model: every adapter turns its source into these records.
 
 A record names files and geometry; pixels are read later, inside the per-shard
-function (``vlm3.data.loading``), so enumerating a source is cheap.
+function (``vlm3.io.images``), so enumerating a source is cheap.
 
 - ``ViewRecord``: one image with its camera (K at the image's own resolution, or None
   when the source has no intrinsics and calibration must supply them), an optional depth

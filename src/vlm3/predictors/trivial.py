@@ -17,13 +17,11 @@ from typing import Any, Iterable, Sequence
 
 import numpy as np
 
-from vlm3.infer.predictor import Prediction, Request
-from vlm3.protocol import correspondence as corr_text
-from vlm3.protocol import depth as depth_text
-from vlm3.protocol import objects as obj_text
-from vlm3.protocol import pose as pose_text
-
-
+from vlm3.predictors.base import Prediction, Request
+from vlm3.tasks.correspondence import text as corr_text
+from vlm3.tasks.depth import text as depth_text
+from vlm3.tasks.object import text as obj_text
+from vlm3.tasks.pose import text as pose_text
 class TrivialPredictor:
     """Constant / identity answers; statistics from ``fit`` (defaults before fitting)."""
 

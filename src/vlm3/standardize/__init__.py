@@ -14,9 +14,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from vlm3.data.calibration import camera_for
-from vlm3.data.loading import check_image_matches_camera, load_depth_m, load_image_rgb
-from vlm3.data.records import RecordError, ViewRecord
+from vlm3.standardize.calibration import camera_for
+from vlm3.io.images import check_image_matches_camera, load_depth_m, load_image_rgb
+from vlm3.io.records import RecordError, ViewRecord
 from vlm3.geometry.camera import GeometryError
 from vlm3.geometry.crop import crop_to_grid
 from vlm3.geometry.depth import ray_scale_map
@@ -53,7 +53,7 @@ def standardize_view(view: ViewRecord, focal_px: float, max_pixels: int, grid: i
         focal_px: target focal length (pixels) after normalisation.
         max_pixels: pixel budget of the output (tokens * grid**2).
         grid: side multiple (Qwen3-VL: 32).
-        calibration: policy for views without K (see ``vlm3.data.calibration``).
+        calibration: policy for views without K (see ``vlm3.standardize.calibration``).
         with_depth: load the depth map too (RecordError if the view has none).
         depth_kind: kind of the returned depth ("z" or "ray"); None = as stored.
 

@@ -1,1 +1,0 @@
-"""Baselines behind the predictor interface: text-codec oracle, trivial answers, SIFT."""
