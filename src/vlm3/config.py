@@ -1,0 +1,1 @@
+"""One config loader for world, data, train, eval and demo (placeholder until the loader lands)."""
