@@ -39,7 +39,8 @@ import cv2
 import numpy as np
 
 from vlm3.data.adapters import load_adapter
-from vlm3.data.config import SourceConfig, TaskConfig
+from vlm3.data.config import SourceConfig
+from vlm3.tasks.common import TaskConfig
 from vlm3.io.images import load_depth_m, load_image_rgb
 from vlm3.io.records import ViewRecord
 from vlm3.data.shards import store_image

@@ -11,7 +11,8 @@ import pytest
 
 from data_helpers import small_world, write_rgbd_folder
 from vlm3.data.adapters import load_adapter
-from vlm3.data.config import SourceConfig, TaskConfig
+from vlm3.data.config import SourceConfig
+from vlm3.tasks.common import TaskConfig
 from vlm3.io.images import load_depth_m
 from vlm3.io.records import ViewRecord
 from vlm3.standardize import standardize_view

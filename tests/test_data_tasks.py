@@ -12,7 +12,8 @@ from PIL import Image
 
 from data_helpers import small_world
 from vlm3.data.adapters import load_adapter
-from vlm3.data.config import SourceConfig, TaskConfig
+from vlm3.data.config import SourceConfig
+from vlm3.tasks.common import TaskConfig
 from vlm3.io.records import ObjectQARecord, PairRecord, ViewRecord
 from vlm3.tasks.common import BuildContext
 from vlm3.tasks.correspondence import build as corr_task

@@ -21,7 +21,8 @@ from vlm3.evaluate.harness import predict_benchmark, score_run
 @pytest.fixture(scope="module")
 def samples(tmp_path_factory):
     from vlm3.data.adapters import load_adapter
-    from vlm3.data.config import SourceConfig, TaskConfig
+    from vlm3.data.config import SourceConfig
+    from vlm3.tasks.common import TaskConfig
     from vlm3.io.records import PairRecord, RecordError, ViewRecord
     from vlm3.tasks.common import BuildContext
     from vlm3.tasks.correspondence import build as correspondence

@@ -24,7 +24,8 @@ import numpy as np
 from tqdm import tqdm
 
 from vlm3.data.adapters import load_adapter
-from vlm3.data.config import DataConfig, TaskConfig
+from vlm3.data.config import DataConfig
+from vlm3.tasks.common import TaskConfig
 from vlm3.data.mixture import plan, split_counts
 from vlm3.io.records import Record, RecordError, Skipped, record_from_dict
 from vlm3.data.shards import (atomic_write_bytes, is_done, marker_path, shard_name, store_image,

@@ -33,6 +33,7 @@ from typing import Any, Mapping
 import yaml
 
 from vlm3.protocol import TEXT_FORMATS
+from vlm3.tasks.common import TaskConfig
 
 TASKS = ("depth", "correspondence", "pose", "object")
 SPLITS = ("train", "val", "test")
@@ -42,38 +43,6 @@ _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 class ConfigError(ValueError):
     """A data config is malformed; the message names the key and the problem."""
-
-
-@dataclass
-class TaskConfig:
-    """Per-task standardisation and sampling knobs.
-
-    focal_px: target focal length after normalisation (release: 1000; pose 750).
-    max_pixels: image-size cap (pixels) after focal normalisation; a token budget of
-        N visual tokens is N * grid**2 pixels. Images are centre-cropped to fit.
-    questions_per_sample: Q&A turns packed per sample (depth, correspondence, object; <= 10).
-    eval_questions_per_sample: the same for val/test samples (default: questions_per_sample).
-        Evaluation asks every question on its own, so more turns there only add test points
-        (the demo trains on short 4-point samples and tests on 10 points per image).
-    samples: number of samples per split, spread over sources by the mixture weights.
-    depth_label_kind: "ray" (distance to the camera centre) or "z"; a source may override.
-    min_covisibility: pairs below this covisible fraction are not used (correspondence, pose).
-    answer_style: release depth answers, "think" (DepthLM/release style) or "plain";
-        compact depth answers are always the bare number.
-    text_format: "release" (vlm3-release-v1, the default) or "compact" (vlm3-compact-v3:
-        short project prompts and bare answers, docs/protocol.md); samples carry the
-        matching ``format_version``.
-    """
-
-    focal_px: float = 1000.0
-    max_pixels: int = 1310720
-    questions_per_sample: int = 10
-    eval_questions_per_sample: int | None = None
-    samples: dict[str, int] = field(default_factory=lambda: {"train": 100, "val": 10, "test": 10})
-    depth_label_kind: str = "ray"
-    min_covisibility: float = 0.25
-    answer_style: str = "think"
-    text_format: str = "release"
 
 
 @dataclass
