@@ -41,7 +41,7 @@ import numpy as np
 from vlm3.data.adapters import load_adapter
 from vlm3.data.config import SourceConfig
 from vlm3.tasks.common import TaskConfig
-from vlm3.io.images import load_depth_m, load_image_rgb
+from vlm3.io.images import read_depth_m, read_rgb
 from vlm3.io.records import ViewRecord
 from vlm3.data.shards import store_image
 from vlm3.tasks.common import BuildContext
@@ -118,8 +118,8 @@ def main(argv: list[str] | None = None) -> dict:
 
     def decode_only() -> None:  # the checked decoders of the engine, nothing else
         for v in views:
-            load_image_rgb(v.image_path)
-            load_depth_m(v.depth, v.camera.width, v.camera.height)
+            read_rgb(v.image_path)
+            read_depth_m(v.depth, v.camera.width, v.camera.height)
 
     def ours(store: bool) -> None:
         with tempfile.TemporaryDirectory() as tmp:

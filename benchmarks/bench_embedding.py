@@ -1,5 +1,5 @@
 """Embedding-gradient benchmark: seconds per training step with ``train.embedding_grad=dense``
-vs ``used_rows`` (vlm3.train.embedding_rows), side by side in one run, micro and tiny presets.
+vs ``used_rows`` (vlm3.train.small.embedding_rows), side by side in one run, micro and tiny presets.
 
 A step is what the Trainer does: forward with the answer-vocabulary head, backward, gradient
 clipping, fused AdamW, zero_grad, on the same batches of 8 compact depth samples (random
@@ -22,9 +22,9 @@ import torch
 from PIL import Image
 
 from vlm3.model.factory import load_model_and_processor
-from vlm3.train.answer_vocab import AnswerHead, answer_vocab_from_labels, answer_vocab_loss
 from vlm3.train.collator import SFTCollator, chat_token_ids
-from vlm3.train.embedding_rows import attach_used_rows, training_token_ids
+from vlm3.train.small.answer_vocab import AnswerHead, answer_vocab_from_labels, answer_vocab_loss
+from vlm3.train.small.embedding_rows import attach_used_rows, training_token_ids
 
 MODES = ("dense", "used_rows")
 

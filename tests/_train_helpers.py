@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 import yaml
 
-REPO = Path(__file__).resolve().parents[1]
-NYU = REPO.parent / "shared" / "data" / "real" / "nyu"
+from shared_paths import REAL
+
+NYU = REAL / "nyu"
 
 MICRO_PRESET = {
     "description": "micro Qwen3-VL for fast tests (hidden 64, 2 text layers, 1 vision block)",
@@ -58,3 +59,21 @@ def write_nyu_depth_set(root: Path, n_per_image: int = 2, questions: int = 2, wi
         images[rel] = img
         samples += depth_samples(depth, rel, n_per_image, questions, rng, style=style)
     return write_dataset(root, images, samples)
+
+
+def write_synthetic_depth_set(root: Path, images: int = 2, n_per_image: int = 2, questions: int = 2,
+                              width_px: int = 64, height_px: int = 64, seed: int = 0) -> Path:
+    """A small depth dataset in the shard layout from random images and smooth z-depth (1-6 m):
+    needs nothing outside the repository (unlike ``write_nyu_depth_set``)."""
+    from PIL import Image
+    from toy_data import depth_samples, write_dataset
+
+    rng = np.random.default_rng(seed)
+    ys, xs = np.mgrid[0:height_px, 0:width_px]
+    pics, samples = {}, []
+    for i in range(images):
+        rel = f"images/synthetic{i}.png"
+        pics[rel] = Image.fromarray(rng.integers(0, 256, (height_px, width_px, 3), dtype=np.uint8))
+        depth_m = 1.0 + 3.0 * xs / width_px + 2.0 * ys / height_px + 0.5 * i
+        samples += depth_samples(depth_m, rel, n_per_image, questions, rng)
+    return write_dataset(root, pics, samples)

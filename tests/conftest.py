@@ -1,15 +1,19 @@
-"""Shared test fixtures: where ../shared lives and skipping cleanly when it is absent."""
+"""Shared test fixtures: the release strings kept in tests/, and the ../shared data
+(tests/shared_paths.py; ``VLM3_SHARED`` overrides it) with a clean skip when it is absent.
+"""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared"
-REAL = SHARED / "data" / "real"
-RELEASE_FORMATS = SHARED / "data" / "vlm3_release" / "formats.json"
+from shared_paths import REAL, RELEASE_FORMATS, REPO
+
+#: the published prompts/answers the golden tests need (tests/golden/make_release_strings.py)
+RELEASE_STRINGS = REPO / "tests" / "golden" / "release_strings.json"
 
 
 @pytest.fixture
@@ -21,7 +25,14 @@ def real_root() -> Path:
 
 
 @pytest.fixture
+def release_formats() -> dict[str, Any]:
+    """The published release strings kept in tests/ (present on every clone)."""
+    return json.loads(RELEASE_STRINGS.read_text())
+
+
+@pytest.fixture
 def release_formats_path() -> Path:
+    """The full published formats.json in ../shared, or skip (absent on a fresh clone)."""
     if not RELEASE_FORMATS.is_file():
-        pytest.skip(f"release formats not found at {RELEASE_FORMATS}")
+        pytest.skip(f"release formats not found at {RELEASE_FORMATS} (only present in the dev workspace)")
     return RELEASE_FORMATS

@@ -14,7 +14,8 @@ from PIL import Image
 from data_helpers import write_rgbd_folder
 from vlm3.data.build import build
 from vlm3.data.cli import data
-from vlm3.data.config import ConfigError, config_from_dict
+from vlm3.config import ConfigError
+from vlm3.data.config import config_from_dict, load_config
 
 
 def _bad_folder(root: Path) -> Path:
@@ -117,17 +118,41 @@ def test_strict_stops_with_one_line_naming_file(bad_inputs, tmp_path):
 
 
 def test_config_errors_are_one_line(tmp_path):
-    with pytest.raises(ConfigError, match="unknown task"):
+    with pytest.raises(ConfigError, match="^tasks.dpeth: unknown task; use depth, correspondence, pose, object"):
         config_from_dict({"tasks": {"dpeth": {}}})
-    with pytest.raises(ConfigError, match="eval_questions_per_sample must be an integer in 1..10"):
+    with pytest.raises(ConfigError, match="^tasks.depth.eval_questions_per_sample: 11 is not an integer in 1..10"):
         config_from_dict({"tasks": {"depth": {"eval_questions_per_sample": 11}}})
-    with pytest.raises(ConfigError, match="qualitative_fraction must be a number in"):
+    with pytest.raises(ConfigError, match="^tasks.depth.samples.train: 'many' is not an integer"):
+        config_from_dict({"tasks": {"depth": {"samples": {"train": "many"}}}})
+    with pytest.raises(ConfigError, match="^tasks.depth.focal: unknown key; allowed: focal_px, max_pixels"):
+        config_from_dict({"tasks": {"depth": {"focal": 100}}})
+    with pytest.raises(ConfigError, match=r"^sources\[0\].options.qualitative_fraction must be a number in"):
         config_from_dict({"sources": [{"name": "w", "adapter": "scene_format", "path": "x",
                                        "options": {"qualitative_fraction": 2}}]})
+    with pytest.raises(ConfigError, match=r"^sources\[0\].path: missing \(required\)"):
+        config_from_dict({"sources": [{"name": "w", "adapter": "scene_format"}]})
     with pytest.raises(ConfigError, match="VLM3_NOT_SET"):
         config_from_dict({"output_dir": "${VLM3_NOT_SET}"})
+    assert config_from_dict({"output_dir": "${VLM3_NOT_SET}/x"}, {"VLM3_NOT_SET": "o"}).output_dir == "o/x"
     res = CliRunner().invoke(data, ["build", str(tmp_path / "nope.yaml")])
-    assert res.exit_code == 2 and "config file not found" in res.output
+    assert res.exit_code == 2 and "not found" in res.output and "Traceback" not in res.output
+    (tmp_path / "bad.yaml").write_text("shard_size: big\n")
+    res = CliRunner().invoke(data, ["build", str(tmp_path / "bad.yaml")])
+    assert res.exit_code == 2
+    assert res.output.strip() == "config error: shard_size: 'big' is not an integer (from bad.yaml)"
+    res = CliRunner().invoke(data, ["build", "demo", "tasks.depth.questions_per_sample=0"])
+    assert res.exit_code == 2 and "tasks.depth.questions_per_sample: 0 is not an integer in 1..10" in res.output
+
+
+def test_demo_data_config_resolves_with_overrides_and_variables(tmp_path):
+    cfg = load_config("demo", {"VLM3_WORLD": str(tmp_path / "w"), "VLM3_REAL_DATA": "/r"},
+                      ["seed=3", "tasks.pose.samples={train: 7, val: 1, test: 2}"])
+    assert cfg.seed == 3 and cfg.tasks["pose"].samples == {"train": 7, "val": 1, "test": 2}
+    assert cfg.tasks["depth"].focal_px == 200.0 and isinstance(cfg.tasks["depth"].focal_px, float)
+    paths = {s.name: s.path for s in cfg.sources}
+    assert paths["world"] == str(tmp_path / "w") and paths["nyu"] == "/r/nyu/meta.json"
+    assert {s.name: s.split for s in cfg.sources if s.optional} == {"nyu": "test", "kitti": "test", "scannet": None}
+    assert "tasks.<name>.focal_px = 1000.0" in CliRunner().invoke(data, ["build", "--help-config"]).output
 
 
 def test_missing_intrinsics_refused_unless_fallback(tmp_path):

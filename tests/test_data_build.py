@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import yaml
 
 from data_helpers import small_world, write_rgbd_folder
 from vlm3.data.build import FAIL_AFTER_ENV, build
@@ -36,11 +37,14 @@ def _cfg(world: Path, rgbd: Path, out: Path) -> dict:
 
 
 def _tree(root: Path) -> dict[str, bytes]:
-    """Every file's bytes; the manifest without its (differing) output_dir."""
+    """Every file's bytes; the manifest and config.yaml without their (differing) output_dir."""
     out = {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
     manifest = json.loads(out.pop("manifest.json"))
     manifest["config"].pop("output_dir")
     out["manifest.json"] = json.dumps(manifest, sort_keys=True).encode()
+    resolved = yaml.safe_load(out.pop("config.yaml"))
+    assert resolved.pop("output_dir") == str(root)
+    out["config.yaml"] = json.dumps(resolved, sort_keys=True).encode()
     return out
 
 

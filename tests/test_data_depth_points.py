@@ -13,7 +13,7 @@ from data_helpers import small_world, write_rgbd_folder
 from vlm3.data.adapters import load_adapter
 from vlm3.data.config import SourceConfig
 from vlm3.tasks.common import TaskConfig
-from vlm3.io.images import load_depth_m
+from vlm3.io.images import read_depth_m
 from vlm3.io.records import ViewRecord
 from vlm3.standardize import standardize_view
 from vlm3.tasks.common import BuildContext
@@ -33,7 +33,7 @@ def _check_view(view: ViewRecord, focal_px: float, max_pixels: int, kind: str = 
     assert (w % 32, h % 32) == (0, 0) and w * h <= max_pixels
     assert np.array_equal(draft.images[0], std.image)
     pm = PixelMap.from_dict(draft.pixmaps[0])
-    src_depth = load_depth_m(view.depth, view.camera.width, view.camera.height)
+    src_depth = read_depth_m(view.depth, view.camera.width, view.camera.height)
     for (q, a), point in zip(draft.qa, draft.labels["points"]):
         # text -> pixel: decoding the written 2000-grid point gives back the labelled pixel
         m = _Q.search(q)

@@ -24,6 +24,7 @@ from vlm3.geometry.transforms import apply_T, rotation_angle_deg
 from vlm3.protocol import codecs
 from vlm3.tasks.correspondence import text as corr_text
 from vlm3.tasks.object import text as obj_text
+from vlm3.tasks.pose import compact as pose_compact
 from vlm3.tasks.pose import text as pose_text
 from vlm3.io.scenes import load_scene
 
@@ -83,11 +84,11 @@ def _check_pose(rec: PairRecord, focal: float) -> None:
     parsed = pose_text.parse_answers(answers)
     assert parsed.ok, parsed.reason
     T_gt = np.asarray(rec.T_cam1_from_cam0)
-    T_txt = parsed.value.T_cam2_from_cam1()
+    T_txt = parsed.value.T_cam1_from_cam0()
     dR = T_txt[:3, :3] @ T_gt[:3, :3].T
     assert rotation_angle_deg(dR) < 0.2  # yaw, pitch, roll written with 1 decimal each
     c_gt = -T_gt[:3, :3].T @ T_gt[:3, 3]  # camera 1's centre in camera 0
-    cos = c_gt @ parsed.value.t_unit_cam1 / np.linalg.norm(c_gt)
+    cos = c_gt @ parsed.value.t_unit_cam0 / np.linalg.norm(c_gt)
     assert np.degrees(np.arccos(min(1.0, cos))) < 1.0  # unit vector written with 2 decimals
     # packed in a seeded random order (inference asks each question alone): orders vary by
     # sample, the same seed gives the same order, and the labels name the order used
@@ -158,8 +159,8 @@ def test_object_qualitative_fraction_out_of_range_is_refused(world):
         obj_task.build(_object_view(world), ctx, np.random.default_rng(0))
 
 
-def test_spatialrgpt_passthrough_reproduces_release_example(tmp_path, release_formats_path):
-    obj = json.loads(release_formats_path.read_text())["object"]
+def test_spatialrgpt_passthrough_reproduces_release_example(tmp_path, release_formats):
+    obj = release_formats["object"]
     Image.new("RGB", (1024, 768), (120, 120, 120)).save(tmp_path / "img.jpg")
     intr = obj["intrinsics_original"]
     entry = {"id": "q1", "image": "img.jpg",
@@ -215,13 +216,18 @@ def test_compact_drafts_have_the_same_labels_and_parse_to_the_same_values(world)
             assert len(rel.qa) == len(com.qa)
             assert sum(len(q) + len(a) for q, a in com.qa) < sum(len(q) + len(a) for q, a in rel.qa)
             ids = com.labels.get("question_ids")
-            p_rel = parse_record(task, [a for _, a in rel.qa], ids, rel.labels)
-            p_com = parse_record(task, [a for _, a in com.qa], ids, com.labels)
+            p_rel = parse_record(task, [a for _, a in rel.qa], ids, rel.labels, rel.format_version)
+            p_com = parse_record(task, [a for _, a in com.qa], ids, com.labels, com.format_version)
             assert all(p.ok for p in p_com), [p.reason for p in p_com]
+            # each format's parser reads its own answers only: parsed as release, compact
+            # answers are counted failures
+            p_wrong = parse_record(task, [a for _, a in com.qa], ids, com.labels, rel.format_version)
+            if task != "object":  # a bare Yes/No is also a release answer
+                assert not any(p.ok for p in p_wrong) and all(p.reason for p in p_wrong)
             for a, b in zip(p_rel, p_com):
                 if task == "pose":
-                    np.testing.assert_allclose(a.value.R_cam1_from_cam2, b.value.R_cam1_from_cam2, atol=1e-12)
-                    np.testing.assert_allclose(a.value.t_unit_cam1, b.value.t_unit_cam1, atol=1e-12)
+                    np.testing.assert_allclose(a.value.R_cam0_from_cam1, b.value.R_cam0_from_cam1, atol=1e-12)
+                    np.testing.assert_allclose(a.value.t_unit_cam0, b.value.t_unit_cam0, atol=1e-12)
                 elif task == "object" and isinstance(a.value, float):
                     assert b.value == pytest.approx(a.value, abs=0.0051)  # cm (1 dec.) vs m (2 dec.)
                 elif task == "depth":  # compact depth keeps ~2 significant digits (<= 5 %)
@@ -231,14 +237,16 @@ def test_compact_drafts_have_the_same_labels_and_parse_to_the_same_values(world)
             if task == "depth":
                 assert all(q.startswith("Distance at (") and "<" not in a for q, a in com.qa)
             if task == "pose":
-                assert [q for q, _ in com.qa] == [pose_text.COMPACT_QUESTIONS[k] for k in ids]
+                assert [q for q, _ in com.qa] == [pose_compact.QUESTIONS[k] for k in ids]
             if task == "object":
                 assert all("bounding box" not in q for q, _ in com.qa)
                 for (q, a), meta in zip(com.qa, com.labels["questions"]):
                     if meta["kind"] == "qualitative":
                         assert a == ("Yes" if meta["truth"] else "No")
-            records.append({"raw": [a for _, a in com.qa], "question_ids": ids, "labels": com.labels})
-            rel_records.append({"raw": [a for _, a in rel.qa], "question_ids": ids, "labels": rel.labels})
+            records.append({"raw": [a for _, a in com.qa], "question_ids": ids, "labels": com.labels,
+                            "format_version": com.format_version})
+            rel_records.append({"raw": [a for _, a in rel.qa], "question_ids": ids, "labels": rel.labels,
+                                "format_version": rel.format_version})
         # the reference compact answers score at the text-quantisation ceiling
         s = score_task(task, records)
         assert s["parse_rate"] == 1.0
@@ -256,7 +264,8 @@ def test_compact_drafts_have_the_same_labels_and_parse_to_the_same_values(world)
 
 def test_compact_build_writes_compact_format_version(world, tmp_path):
     from vlm3.data.build import build
-    from vlm3.data.config import ConfigError, config_from_dict
+    from vlm3.config import ConfigError
+    from vlm3.data.config import config_from_dict
     from vlm3.data.shards import read_samples, shard_paths
     from vlm3.evaluate.scoring import score_task
 
@@ -278,7 +287,8 @@ def test_compact_build_writes_compact_format_version(world, tmp_path):
         assert {s["format_version"] for s in samples} == {want}, \
             f"{task}: build.py must write the draft's format_version (data.tasks.SampleDraft.format_version)"
         records = [{"raw": [m["content"] for m in s["messages"][1::2]],
-                    "question_ids": s["labels"].get("question_ids"), "labels": s["labels"]} for s in samples]
+                    "question_ids": s["labels"].get("question_ids"), "labels": s["labels"],
+                    "format_version": s["format_version"]} for s in samples]
         assert score_task(task, records)["parse_rate"] == 1.0
     bad = {**raw, "tasks": {"depth": {"text_format": "tiny"}}}
     with pytest.raises(ConfigError, match="text_format"):

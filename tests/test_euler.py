@@ -1,5 +1,5 @@
 """Yaw/pitch/roll convention: physical meaning of each sign, round trips, gimbal lock,
-agreement with SciPy's intrinsic 'YXZ', and the T_cam2_from_cam1 helpers."""
+agreement with SciPy's intrinsic 'YXZ', and the T_cam1_from_cam0 helpers."""
 
 from __future__ import annotations
 
@@ -11,10 +11,10 @@ from scipy.spatial.transform import Rotation
 
 from vlm3.geometry.camera import GeometryError
 from vlm3.geometry.euler import (
-    R_cam2_from_cam1_from_yaw_pitch_roll_deg,
+    R_cam1_from_cam0_from_yaw_pitch_roll_deg,
     R_from_yaw_pitch_roll_deg,
     yaw_pitch_roll_deg_from_R,
-    yaw_pitch_roll_deg_from_T_cam2_from_cam1,
+    yaw_pitch_roll_deg_from_T_cam1_from_cam0,
 )
 from vlm3.geometry.transforms import rotation_angle_deg
 
@@ -22,7 +22,7 @@ FORWARD, RIGHT, DOWN = np.array([0.0, 0, 1]), np.array([1.0, 0, 0]), np.array([0
 
 
 def test_yaw_positive_turns_right():
-    R = R_from_yaw_pitch_roll_deg(30, 0, 0)  # columns: camera-2 axes in camera 1
+    R = R_from_yaw_pitch_roll_deg(30, 0, 0)  # columns: camera-1 axes in camera 0
     fwd2 = R @ FORWARD
     assert fwd2[0] > 0 and fwd2[1] == pytest.approx(0) and fwd2 @ FORWARD == pytest.approx(np.cos(np.radians(30)))
     np.testing.assert_allclose(R @ DOWN, DOWN, atol=1e-15)  # yaw is about the down axis
@@ -86,16 +86,16 @@ def test_gimbal_lock_recomposes(pitch):
     np.testing.assert_allclose(R_from_yaw_pitch_roll_deg(yaw, p, roll), R, atol=1e-9)
 
 
-def test_T_cam2_from_cam1_helpers():
-    R_cam1_from_cam2 = R_from_yaw_pitch_roll_deg(25, -10, 5)
+def test_T_cam1_from_cam0_helpers():
+    R_cam0_from_cam1 = R_from_yaw_pitch_roll_deg(25, -10, 5)
     T = np.eye(4)
-    T[:3, :3] = R_cam1_from_cam2.T
+    T[:3, :3] = R_cam0_from_cam1.T
     T[:3, 3] = [0.3, -0.1, 2.0]
-    assert yaw_pitch_roll_deg_from_T_cam2_from_cam1(T) == pytest.approx((25, -10, 5))
-    np.testing.assert_allclose(R_cam2_from_cam1_from_yaw_pitch_roll_deg(25, -10, 5), T[:3, :3], atol=1e-15)
-    # a camera-1 point straight ahead of camera 2 (on its optical axis) maps to x = y = 0 in camera 2
-    centre2_in_1 = -T[:3, :3].T @ T[:3, 3]
-    X1 = centre2_in_1 + 3.0 * (R_cam1_from_cam2 @ FORWARD)
+    assert yaw_pitch_roll_deg_from_T_cam1_from_cam0(T) == pytest.approx((25, -10, 5))
+    np.testing.assert_allclose(R_cam1_from_cam0_from_yaw_pitch_roll_deg(25, -10, 5), T[:3, :3], atol=1e-15)
+    # a camera-0 point straight ahead of camera 1 (on its optical axis) maps to x = y = 0 in camera 1
+    centre1_in_0 = -T[:3, :3].T @ T[:3, 3]
+    X1 = centre1_in_0 + 3.0 * (R_cam0_from_cam1 @ FORWARD)
     X2 = T[:3, :3] @ X1 + T[:3, 3]
     np.testing.assert_allclose(X2, [0, 0, 3.0], atol=1e-12)
 

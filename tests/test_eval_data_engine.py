@@ -1,5 +1,5 @@
 """The harness on samples built by the data engine's task builders from the procedural world:
-the oracle through request_from_sample reaches the quantisation ceiling on every task, and
+the oracle through case_from_sample reaches the quantisation ceiling on every task, and
 the trivial and SIFT baselines score on the same samples."""
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from data_helpers import small_world
 from vlm3.predictors.oracle import OraclePredictor
 from vlm3.predictors.sift import SiftPredictor
 from vlm3.predictors.trivial import TrivialPredictor
-from vlm3.evaluate.benchmarks import request_from_sample
-from vlm3.evaluate.harness import predict_benchmark, score_run
+from vlm3.evaluate.benchmarks import case_from_sample
+from vlm3.evaluate.stages import predict_benchmark, score_run
 
 
 @pytest.fixture(scope="module")
@@ -29,7 +29,7 @@ def samples(tmp_path_factory):
     from vlm3.tasks.depth import build as depth
     from vlm3.tasks.object import build as objects
     from vlm3.tasks.pose import build as pose
-    from vlm3.protocol.packing import build_messages
+    from vlm3.tasks.packing import build_messages
 
     world = small_world(tmp_path_factory.getbasetemp())
     root = tmp_path_factory.mktemp("set")
@@ -60,11 +60,11 @@ def samples(tmp_path_factory):
 
 def test_oracle_and_baselines_on_data_engine_samples(samples, tmp_path):
     root, smp = samples
-    reqs = [request_from_sample(s, root) for s in smp]
-    assert {r.task for r in reqs} == {"depth", "object", "correspondence", "pose"}
+    cases = [case_from_sample(s, root) for s in smp]
+    assert {c.request.task for c in cases} == {"depth", "object", "correspondence", "pose"}
     triv = TrivialPredictor().fit(smp)
     for p in (OraclePredictor(), triv, SiftPredictor()):
-        predict_benchmark(p, "world", reqs, tmp_path, progress=False)
+        predict_benchmark(p, "world", cases, tmp_path, progress=False)
     res = score_run(tmp_path, model_name="oracle")["benchmarks"]["world"]
     o = res["oracle"]
     assert all(o[t]["parse_rate"] == 1.0 for t in o)

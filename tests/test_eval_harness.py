@@ -8,22 +8,24 @@ import json
 import numpy as np
 import pytest
 
+from eval_helpers import H, W, corr_case, depth_case, object_case, pose_case
+from vlm3.evaluate.stages import predict_benchmark, predictions_path, read_jsonl, score_run
+from vlm3.predictors.base import Prediction
 from vlm3.predictors.oracle import OraclePredictor
 from vlm3.predictors.trivial import TrivialPredictor
-from vlm3.evaluate.harness import predict_benchmark, predictions_path, read_jsonl, score_run
-from eval_helpers import H, W, corr_request, depth_request, object_request, pose_request
-from vlm3.predictors.base import Prediction
 from vlm3.tasks.depth import text as depth_text
+
+
 @pytest.fixture(scope="module")
-def requests():
+def cases():
     rng = np.random.default_rng(0)
-    return ([depth_request(i, rng) for i in range(4)] + [corr_request(i, rng) for i in range(4)]
-            + [pose_request(i, rng) for i in range(6)] + [object_request(i) for i in range(4)])
+    return ([depth_case(i, rng) for i in range(4)] + [corr_case(i, rng) for i in range(4)]
+            + [pose_case(i, rng) for i in range(6)] + [object_case(i) for i in range(4)])
 
 
-def test_oracle_reaches_the_quantisation_ceiling(tmp_path, requests):
+def test_oracle_reaches_the_quantisation_ceiling(tmp_path, cases):
     oracle = OraclePredictor()
-    predict_benchmark(oracle, "synthetic", requests, tmp_path, config={"a": 1}, progress=False)
+    predict_benchmark(oracle, "synthetic", cases, tmp_path, config={"a": 1}, progress=False)
     summary = score_run(tmp_path, model_name="oracle")
     r = summary["benchmarks"]["synthetic"]["oracle"]
     assert r["depth"]["delta1"] == 1.0 and r["depth"]["parse_rate"] == 1.0
@@ -41,10 +43,12 @@ def test_oracle_reaches_the_quantisation_ceiling(tmp_path, requests):
 
 
 class HalfBroken:
-    """Answers like the oracle, but every other depth answer is garbage; counts calls."""
+    """Answers like the oracle (it reads the ground truth), but every other depth answer is
+    garbage; counts calls."""
 
     name = "halfbroken"
     tasks = ("depth",)
+    needs_ground_truth = True
 
     def __init__(self):
         self.calls = 0
@@ -52,19 +56,19 @@ class HalfBroken:
     def fingerprint(self):
         return "halfbroken-v1"
 
-    def predict(self, reqs):
+    def predict(self, reqs, truths):
         self.calls += len(reqs)
         out = []
-        for r in reqs:
+        for r, truth in zip(reqs, truths):
             texts = [depth_text.render_answer(p["depth_m"], "plain") if k % 2 == 0 else "I cannot tell."
-                     for k, p in enumerate(r.labels["points"])]
+                     for k, p in enumerate(truth.labels["points"])]
             out.append(Prediction(r.id, texts))
         return out
 
 
-def test_parse_failures_are_counted_not_dropped(tmp_path, requests):
+def test_parse_failures_are_counted_not_dropped(tmp_path, cases):
     p = HalfBroken()
-    predict_benchmark(p, "synthetic", requests, tmp_path, progress=False)
+    predict_benchmark(p, "synthetic", cases, tmp_path, progress=False)
     s = score_run(tmp_path, model_name="halfbroken")["benchmarks"]["synthetic"]["halfbroken"]["depth"]
     assert s["n_items"] == 32 and s["n_failed"] == 16 and s["parse_rate"] == 0.5
     assert s["delta1"] == 0.5  # failures scored as wrong
@@ -73,9 +77,9 @@ def test_parse_failures_are_counted_not_dropped(tmp_path, requests):
     assert recs[0]["format_version"] and recs[0]["config_hash"] and recs[0]["fingerprint"] == "halfbroken-v1"
 
 
-def test_stage1_resumes_from_cache(tmp_path, requests):
+def test_stage1_resumes_from_cache(tmp_path, cases):
     p = HalfBroken()
-    depth = [r for r in requests if r.task == "depth"]
+    depth = [c for c in cases if c.request.task == "depth"]
     predict_benchmark(p, "b", depth[:2], tmp_path, progress=False)
     assert p.calls == 2
     # an interrupted write leaves a truncated last line: it is dropped and redone
@@ -90,14 +94,16 @@ def test_stage1_resumes_from_cache(tmp_path, requests):
     assert stats["predicted"] == 4 and len(read_jsonl(path)) == 4
 
 
-def test_trivial_baseline_fits_training_statistics(tmp_path, requests):
+def test_trivial_baseline_fits_training_statistics(tmp_path, cases):
     train = [{"task": "depth", "labels": {"points": [{"depth_m": v} for v in (1.0, 2.0, 9.0)]}},
              {"task": "pose", "labels": {"t_cam0_from_cam1_m": [0.0, 0.0, 2.0]}},
              {"task": "object", "labels": {"questions": [{"kind": "qualitative", "truth": False}] * 3}}]
     triv = TrivialPredictor().fit(train)
-    assert triv.median_depth_m == 2.0 and triv.qual_majority is False
-    predict_benchmark(triv, "synthetic", requests, tmp_path, progress=False)
-    predict_benchmark(OraclePredictor(), "synthetic", requests, tmp_path, progress=False)
+    assert triv.stats["depth"]["median_depth_m"] == 2.0 and triv.stats["object"]["qual_majority"] is False
+    assert triv.stats["pose"]["mean_t_m"] == [0.0, 0.0, 2.0]
+    assert triv.stats["object"]["direction_mode_hour"] == 12  # no direction questions: the default stays
+    predict_benchmark(triv, "synthetic", cases, tmp_path, progress=False)
+    predict_benchmark(OraclePredictor(), "synthetic", cases, tmp_path, progress=False)
     s = score_run(tmp_path, model_name="oracle")
     t = s["benchmarks"]["synthetic"]["trivial"]
     assert all(t[k]["parse_rate"] == 1.0 for k in ("depth", "correspondence", "pose", "object"))
@@ -110,11 +116,13 @@ def test_trivial_baseline_fits_training_statistics(tmp_path, requests):
 
 def test_object_truths_of_zero_metres_are_left_out_of_relative_errors_and_counted():
     from vlm3.evaluate.scoring import score_task
-    from vlm3.tasks.object import text as obj_text
+    from vlm3.protocol import COMPACT_FORMAT_VERSION
+    from vlm3.tasks.object import compact as obj_compact
     ba, bb = [10, 20, 300, 400], [500, 500, 900, 990]
     values = [2.0, 2.7e-15, 0.0]  # two objects on one floor: vertical distance 0
-    raw = [obj_text.render_compact_quantitative("vertical_distance", ba, bb, v)[1] for v in values]
+    raw = [obj_compact.render_quantitative("vertical_distance", ba, bb, v)[1] for v in values]
     qs = [{"kind": "quantitative", "predicate": "vertical_distance", "value": v} for v in values]
-    s = score_task("object", [{"raw": raw, "question_ids": None, "labels": {"questions": qs}}])
+    s = score_task("object", [{"raw": raw, "question_ids": None, "labels": {"questions": qs},
+                               "format_version": COMPACT_FORMAT_VERSION}])
     assert s["quant_success"] == 1.0 and s["n_quantitative"] == 1
     assert s["n_quantitative_zero_truth_skipped"] == 2 and s["parse_rate"] == 1.0

@@ -11,11 +11,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from eval_helpers import corr_request, depth_request, object_request, pose_request
+from eval_helpers import corr_case, depth_case, object_case, pose_case
+from vlm3.evaluate.report import build_report
+from vlm3.evaluate.stages import predict_benchmark, score_run
 from vlm3.predictors.oracle import OraclePredictor
 from vlm3.predictors.trivial import TrivialPredictor
-from vlm3.evaluate.harness import predict_benchmark, score_run
-from vlm3.evaluate.report import build_report
 
 CHROMIUM = Path("/usr/bin/chromium")
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -26,9 +26,9 @@ FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-
 def run_dir(tmp_path_factory):
     d = tmp_path_factory.mktemp("run")
     rng = np.random.default_rng(0)
-    reqs = [depth_request(i, rng) for i in range(3)] + [corr_request(i, rng) for i in range(2)]
-    reqs += [pose_request(i, rng) for i in range(5)] + [object_request(i) for i in range(2)]
-    for r in reqs:  # images on disk, as the data engine stores them
+    cases = [depth_case(i, rng) for i in range(3)] + [corr_case(i, rng) for i in range(2)]
+    cases += [pose_case(i, rng) for i in range(5)] + [object_case(i) for i in range(2)]
+    for r in (c.request for c in cases):  # images on disk, as the data engine stores them
         paths = []
         for k, _ in enumerate(r.images):
             p = d / f"{r.id}_{k}.png"
@@ -37,7 +37,7 @@ def run_dir(tmp_path_factory):
             paths.append(p)
         r.images = paths
     for p in (OraclePredictor(), TrivialPredictor()):
-        predict_benchmark(p, "synthetic", reqs, d, progress=False)
+        predict_benchmark(p, "synthetic", cases, d, progress=False)
     score_run(d, model_name="oracle")
     return d
 

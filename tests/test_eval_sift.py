@@ -3,16 +3,15 @@ the real ScanNet pairs in ../shared (AUC@5/10/20 trapezoid, AUC@30 binned)."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import cv2
 import numpy as np
 import pytest
 
+from shared_paths import REAL
 from vlm3.predictors.sift import SiftMatches, SiftPredictor, estimate_relative_pose, match_sift, transfer_points
 from vlm3.metrics import pose as pose_m
 
-SCANNET = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "real" / "scannet_pairs"
+SCANNET = REAL / "scannet_pairs"
 
 
 def _rot(axis, deg):
@@ -61,19 +60,20 @@ def test_sift_on_real_scannet_pairs(capsys):
     if not (SCANNET / "pairs_with_gt.txt").is_file():
         pytest.skip("../shared/data/real/scannet_pairs not present")
     from vlm3.evaluate.benchmarks import Benchmark
-    from vlm3.evaluate.scoring import parse_record, pose_errors_deg
-    from vlm3.evaluate.harness import _record
+    from vlm3.evaluate.report import pose_errors_deg
+    from vlm3.evaluate.scoring import parse_prediction
+    from vlm3.evaluate.stages import _record
 
     bench = Benchmark("scannet_pairs", "pairs_txt", {"pairs": str(SCANNET / "pairs_with_gt.txt"),
                                                       "resize_max_side": 640})
-    reqs = bench.requests()
-    assert len(reqs) == 15
+    cases = bench.cases()
+    assert len(cases) == 15
     sift = SiftPredictor()
-    preds = sift.predict(reqs)
-    recs = [_record(r, p.texts, p.seconds, "sift", "", "") for r, p in zip(reqs, preds)]
+    preds = sift.predict([c.request for c in cases])
+    recs = [_record(c, p.texts, p.seconds, "sift", "", "") for c, p in zip(cases, preds)]
     err = pose_errors_deg(recs)
     assert err.shape == (15,) and np.all(err >= 0)
-    n_parsed = sum(parse_record("pose", r["raw"], r["question_ids"], r["labels"])[0].ok for r in recs)
+    n_parsed = sum(parse_prediction(r)[0].ok for r in recs)
     trap = pose_m.pose_auc_trapezoid_deg(err, (5, 10, 20))
     auc30 = pose_m.pose_auc_binned_deg(err, (30,))[30]
     assert all(0.0 <= v <= 1.0 for v in trap.values()) and 0.0 <= auc30 <= 1.0
@@ -84,3 +84,17 @@ def test_sift_on_real_scannet_pairs(capsys):
               f"{100 * trap[5]:.2f}/{100 * trap[10]:.2f}/{100 * trap[20]:.2f}, "
               f"AUC@30 (binned) = {100 * auc30:.2f}, answered {n_parsed}/15, "
               f"median error {np.median(err):.1f} deg")
+
+
+def test_sift_answers_the_public_match_api_from_the_request_inputs():
+    """`vlm3.infer.api.predict_match` sends query pixels and cameras (no ground truth) in its
+    Request; SIFT reads them and its answer comes back in original pixels of image 2."""
+    from vlm3.infer.api import predict_match
+
+    rng = np.random.default_rng(1)
+    img = np.dstack([cv2.GaussianBlur((rng.random((240, 320)) * 255).astype(np.uint8), (0, 0), 1.2)] * 3)
+    shifted = cv2.warpAffine(img, np.float32([[1, 0, 8], [0, 1, 5]]), (320, 240))
+    q = np.array([[100.0, 80.0], [200.0, 150.0]])
+    res = predict_match(SiftPredictor(), img, shifted, q)
+    assert all(res.ok)
+    assert np.abs(res.xy1_px - (q + [8.0, 5.0])).max() < 1.0  # a 1000-grid cell is 0.32 px here

@@ -8,12 +8,10 @@ import numpy as np
 import pytest
 from scipy.spatial.transform import Rotation
 
-from vlm3.metrics import summarize_with_parse_rate
 from vlm3.metrics import correspondence as mc
 from vlm3.metrics import depth as md
 from vlm3.metrics import objects as mo
 from vlm3.metrics import pose as mp
-from vlm3.protocol.parsing import Parsed
 
 
 # ---------------------------------------------------------------- depth
@@ -123,23 +121,3 @@ def test_object_metrics():
     assert mo.quantitative_success_rate([1.25, 3.0, 0.9], [1.0, 2.0, 1.0]) == pytest.approx(2 / 3)
     assert mo.abs_rel([1.25, 3.0, 0.9], [1.0, 2.0, 1.0]) == pytest.approx(0.85 / 3)
     np.testing.assert_allclose(mo.clock_error_deg([12, 1, 3], [1, 11, 9]), [30, 60, 180])
-
-
-# ---------------------------------------------------------------- parse-rate summary
-def test_summary_scores_failures_as_wrong_for_rates_and_excludes_from_errors():
-    parsed = [Parsed.success(1.0), Parsed.success(3.0), Parsed.failure("empty answer"),
-              Parsed.failure("empty answer")]
-    gt = [1.0, 2.0, 5.0, 7.0]
-    s = summarize_with_parse_rate(parsed, gt, rate_metrics={"delta1": md.delta1},
-                                  error_metrics={"abs_rel": md.abs_rel})
-    assert s["n_total"] == 4 and s["n_parsed"] == 2 and s["parse_rate"] == 0.5
-    assert s["failure_reasons"] == {"empty answer": 2}
-    assert s["delta1"] == pytest.approx(0.25)  # 1 correct of 4
-    assert s["abs_rel"] == pytest.approx(0.25)  # (0 + 0.5) / 2 over parsed only
-    s2 = summarize_with_parse_rate([Parsed.failure("x")], [1.0], rate_metrics={"delta1": md.delta1},
-                                   error_metrics={"abs_rel": md.abs_rel})
-    assert s2["delta1"] == 0.0 and s2["abs_rel"] is None
-    s3 = summarize_with_parse_rate(parsed[:2], gt[:2],
-                                   rate_metrics={"auc": lambda p, g: mp.pose_auc_binned_deg(
-                                       np.abs(np.subtract(p, g)), (3,))})
-    assert s3["auc"][3] == pytest.approx(mp.pose_auc_binned_deg([0.0, 1.0], (3,))[3])

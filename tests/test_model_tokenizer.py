@@ -6,7 +6,7 @@ import unicodedata
 
 import pytest
 
-from vlm3.model.chat import render_chat, template_messages
+from vlm3.model.chat import template_messages, tokenize_chats
 from vlm3.model.tokenizer import FIRST_ADDED_ID, QWEN3_VL_ADDED_TOKENS, load_qwen_tokenizer
 
 
@@ -51,13 +51,16 @@ def test_think_tags_survive_skip_special(tok):
     assert tok.decode(ids, skip_special_tokens=True) == "<think> ok </think>\n\n<answer> 2.00 </answer>"
 
 
-def test_template_matches_python_renderer(tok):
+def test_template_text_and_answer_mask(tok):
     msgs = [{"role": "user", "content": "q1"}, {"role": "assistant", "content": "a1"},
             {"role": "user", "content": "q2"}, {"role": "assistant", "content": "a2"}]
+    pad = "<|vision_start|><|image_pad|><|vision_end|>"
     jinja = tok.apply_chat_template(template_messages(msgs, 2), tokenize=False)
-    assert jinja == render_chat(msgs, [1, 1]).text
-    assert jinja.startswith("<|im_start|>user\n<|vision_start|><|image_pad|><|vision_end|>"
-                            "<|vision_start|><|image_pad|><|vision_end|>q1<|im_end|>\n")
-    prompt = tok.apply_chat_template(template_messages(msgs[:1], 1), tokenize=False, add_generation_prompt=True)
-    assert prompt == render_chat(msgs[:1], [1], add_generation_prompt=True).text
-    assert prompt.endswith("<|im_start|>assistant\n")
+    assert jinja == (f"<|im_start|>user\n{pad}{pad}q1<|im_end|>\n<|im_start|>assistant\na1<|im_end|>\n"
+                     "<|im_start|>user\nq2<|im_end|>\n<|im_start|>assistant\na2<|im_end|>\n")
+    prompt = tok.apply_chat_template(template_messages(msgs[:1], 1, system="S"), tokenize=False,
+                                     add_generation_prompt=True)
+    assert prompt == f"<|im_start|>system\nS<|im_end|>\n<|im_start|>user\n{pad}q1<|im_end|>\n<|im_start|>assistant\n"
+    [(ids, mask)] = tokenize_chats(tok, [(msgs, 2)])
+    assert tok.decode(ids) == jinja
+    assert tok.decode(ids[mask]) == "a1<|im_end|>a2<|im_end|>"  # answers + <|im_end|>, no header, no newline

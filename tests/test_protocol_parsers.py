@@ -1,6 +1,6 @@
-"""Answer parsers: render -> parse round trips (hypothesis) and malformed model outputs
-(empty, truncated, extra text, NaN, inf, huge numbers, wrong arity) -> a failure reason,
-never an exception."""
+"""Release-format answer parsers: render -> parse round trips (hypothesis) and malformed
+model outputs (empty, truncated, extra text, NaN, inf, huge numbers, wrong arity, bare
+values: the compact format's answers) -> a failure reason, never an exception."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from vlm3.geometry.euler import R_from_yaw_pitch_roll_deg
-from vlm3.protocol import FORMAT_VERSION, packing
+from vlm3.protocol import FORMAT_VERSION
+from vlm3.tasks import packing
 from vlm3.tasks.correspondence import text as correspondence
 from vlm3.tasks.depth import text as depth
 from vlm3.tasks.object import text as objects
@@ -36,7 +37,7 @@ def test_parsers_never_raise_on_arbitrary_input(text):
 @pytest.mark.parametrize("text", ["", "   ", "<answer>", "<answer> 3.2", "<think> It is about 3 m",
                                   "<answer> nan </answer>", "<answer> inf </answer>", "<answer> 1e999 </answer>",
                                   "<answer> -2.0 </answer>", "<answer> 0 </answer>", "about three meters",
-                                  "<answer> </answer>", "x" * 200_000])
+                                  "<answer> </answer>", "x" * 200_000, "7.5", "7.5 meters", "<think> x </think> 6"])
 def test_depth_malformed(text):
     out = depth.parse_answer(text)
     assert not out.ok and out.reason
@@ -44,8 +45,7 @@ def test_depth_malformed(text):
 
 @pytest.mark.parametrize("text,expected", [
     ("<answer> 3.17 </answer>", 3.17), ("<think> hmm 5 m </think>\n\n<answer>2.5</answer>", 2.5),
-    ("<answer> 3.2 m </answer>", 3.2), ("<answer>4.</answer>", 4.0), ("7.5", 7.5), ("7.5 meters", 7.5),
-    ("<think> x </think> 6", 6.0), ("<answer> 1e1 </answer>", 10.0)])
+    ("<answer> 3.2 m </answer>", 3.2), ("<answer>4.</answer>", 4.0), ("<answer> 1e1 </answer>", 10.0)])
 def test_depth_fallbacks(text, expected):
     out = depth.parse_answer(text)
     assert out.ok and out.value == pytest.approx(expected)
@@ -77,7 +77,8 @@ def test_correspondence_round_trip(x, y):
 
 
 @pytest.mark.parametrize("text", ["", "The corresponding pixel is (12, ", "(1, 2, 3)", "(nan, 3)",
-                                  "(1e999, 2)", "(123456789, 2)", "<think> (1, 2)", "no pixel here", "(a, b)"])
+                                  "(1e999, 2)", "(123456789, 2)", "<think> (1, 2)", "no pixel here", "(a, b)",
+                                  "(338, 52)", "(338, 052)."])
 def test_correspondence_malformed(text):
     out = correspondence.parse_answer(text)
     assert not out.ok and out.reason
@@ -101,11 +102,11 @@ def test_pose_round_trip(angles, t, scale, metric):
     out = pose.parse_answers(answers, max_angle_mismatch_deg=0.3)
     assert out.ok, out.reason
     p = out.value
-    err = math.degrees(math.acos(np.clip((np.trace(p.R_cam1_from_cam2.T @ R) - 1) / 2, -1, 1)))
+    err = math.degrees(math.acos(np.clip((np.trace(p.R_cam0_from_cam1.T @ R) - 1) / 2, -1, 1)))
     # each of yaw/pitch/roll is off by <= 0.05 deg, so the composite is off by <= 0.15 deg
     # (triangle inequality); 0.106 deg is the worst seen over 20,000 random rotations
     assert err < 0.15 + 1e-6
-    assert math.degrees(math.acos(np.clip(p.t_unit_cam1 @ t / scale, -1, 1))) < 1.0
+    assert math.degrees(math.acos(np.clip(p.t_unit_cam0 @ t / scale, -1, 1))) < 1.0
     assert p.words_agree
     assert (p.distance_m is not None) == metric
 
@@ -116,7 +117,13 @@ def test_pose_round_trip(angles, t, scale, metric):
     ({"euler_natural": "Yaw=nan, Pitch=0, Roll=0", "translation_direction": "(1, 0, 0)"}, "no yaw"),
     ({"euler_natural": "Yaw=1e999, Pitch=0, Roll=0", "translation_direction": "(1, 0, 0)"}, "yaw"),
     ({"euler_natural": "Yaw=0, Pitch=0, Roll=0", "translation_direction": "unit vector (0.5, 0.5)"}, "3 vector"),
-    ({"euler_natural": "Yaw=0, Pitch=0, Roll=0", "translation_direction": "(0, 0, 0)"}, "norm"),
+    ({"euler_natural": "Yaw=0, Pitch=0, Roll=0", "translation_direction": "unit vector (0, 0, 0)"}, "norm"),
+    ({"euler_natural": "Yaw=0, Pitch=0, Roll=0", "translation_direction": "(1, 0, 0)"}, "bare (x, y, z)"),
+    ({"euler_natural": "+0.0, +0.0, +0.0", "translation_direction": "unit vector (1, 0, 0)"}, "no yaw"),
+    ({"euler_natural": "Yaw=0, Pitch=0, Roll=0", "translation_direction": "unit vector (1, 0, 0)",
+      "rotation_angle": "012.9"}, "no rotation angle"),
+    ({"euler_natural": "Yaw=0, Pitch=0, Roll=0", "translation_direction": "unit vector (1, 0, 0)",
+      "translation_distance": "01.98"}, "no translation distance"),
     ({"euler_natural": "Yaw=0, Pitch=0, Roll=0", "translation_direction": "(1, 0, 0)",
       "rotation_angle": "Rotation angle: 500 degrees"}, "outside"),
     ({"euler_natural": "Yaw=0, Pitch=0, Roll=0", "translation_direction": "(1, 0, 0)",
@@ -161,21 +168,24 @@ def test_objects_round_trip_all_templates():
                 assert objects.parse_quantitative_m(ans).value == pytest.approx(0.456)
 
 
-@pytest.mark.parametrize("text,metres", [("2.5 meters", 2.5), ("It is 30 cm wide.", 0.3), ("12 inches", 0.3048),
-                                         ("5 feet 3 inches", 1.6002), ("about 4 ft", 1.2192), ("0.8", 0.8),
+@pytest.mark.parametrize("text,metres", [("It is 2.5 meters.", 2.5), ("It is 30 cm wide.", 0.3),
+                                         ("It measures 12 inches", 0.3048), ("He is 5 feet 3 inches tall", 1.6002),
+                                         ("about 4 ft", 1.2192),
                                          ("Bounding box region (1, 2, 3, 4) is 120 mm tall.", 0.12)])
 def test_quantitative_units(text, metres):
     assert objects.parse_quantitative_m(text).value == pytest.approx(metres)
 
 
-@pytest.mark.parametrize("text", ["", "It is big.", "nan meters", "1e999 m", "-3 m",
-                                  "bounding box region (1, 2, 3, 4)"])
+@pytest.mark.parametrize("text", ["", "It is big.", "It is nan meters.", "It is 1e999 m.", "It is -3 m.",
+                                  "bounding box region (1, 2, 3, 4)", "0.8", "2.5 meters", "025.90 m"])
 def test_quantitative_malformed(text):
     out = objects.parse_quantitative_m(text)
     assert not out.ok and out.reason
 
 
-@pytest.mark.parametrize("text,ok", [("Maybe.", False), ("", False), ("Yes and no", True), ("13 o'clock", False)])
+@pytest.mark.parametrize("text,ok", [("Maybe.", False), ("", False), ("Yes and no", True), ("13 o'clock", False),
+                                     ("It is at 13 o'clock.", False), ("It is at 5 o'clock.", True),
+                                     ("05 o'clock", False)])
 def test_qualitative_and_clock_edge_cases(text, ok):
     parsers = objects.parse_clock if "clock" in text else objects.parse_qualitative
     assert parsers(text).ok is ok

@@ -1,9 +1,13 @@
-"""Real NYU / KITTI frames: depth -> standardise -> text -> parse -> map back is lossless.
+"""RGB-D frames: depth -> standardise -> text -> parse -> map back is lossless.
 
 For every valid pixel sampled in the standardised image: the label (ray length) is
 written in the release prompt/answer, parsed back, the 2000-grid coordinate decoded and
 mapped to the original image, and compared with the original ground truth there.
 Expect delta1 == 1.0; the worst pixel and metre quantisation errors are printed.
+
+Synthetic folders (tests/data_helpers.py: 20 % holes, focal 300 px upsampled and 1400 px
+downsampled to 1000 px) run on every clone; the real NYU / KITTI frames (dense indoor,
+sparse LiDAR outdoor) only where ../shared holds them: their images cannot live in tests/.
 """
 
 from __future__ import annotations
@@ -12,32 +16,44 @@ import json
 
 import numpy as np
 import pytest
-from PIL import Image
 
+from data_helpers import write_rgbd_folder
 from vlm3.geometry import Camera
 from vlm3.geometry.crop import crop_to_grid
 from vlm3.geometry.depth import ray_map_from_z_map, valid_depth_mask
 from vlm3.geometry.focal import normalize_focal
+from vlm3.io.images import read_map, read_rgb
 from vlm3.metrics.depth import delta1
 from vlm3.tasks.depth import text as depth_text
 from vlm3.protocol.codecs import decode_xy_norm2000, encode_xy_norm2000
 
 
-def _frames(root, name):
-    meta = json.loads((root / name / "meta.json").read_text())
+def _frames(folder):
+    """(rgb (H, W, 3) uint8, z-depth (H, W) m, Camera) of a folder laid out like ../shared/data/real/nyu."""
+    meta = json.loads((folder / "meta.json").read_text())
     fx, fy, cx, cy = meta["intrinsics_fx_fy_cx_cy"]
     for frame in meta["frames"]:
-        rgb = np.asarray(Image.open(root / name / frame["rgb"]).convert("RGB"))
-        depth = np.asarray(Image.open(root / name / frame["depth"])).astype(np.float32) / meta["depth_scale"]
+        rgb = read_rgb(folder / frame["rgb"])
+        depth = read_map(folder / frame["depth"]).astype(np.float32) / meta["depth_scale"]
         h, w = depth.shape
         yield rgb, depth, Camera.from_fx_fy_cx_cy(fx, fy, cx, cy, w, h)
 
 
 @pytest.mark.parametrize("name", ["nyu", "kitti"])
 def test_depth_text_round_trip_on_real_frames(real_root, name, capsys):
+    _check_round_trip(real_root / name, name, capsys)
+
+
+@pytest.mark.parametrize("fx", [300.0, 1400.0])
+def test_depth_text_round_trip_on_synthetic_frames(tmp_path, fx, capsys):
+    write_rgbd_folder(tmp_path / "f", n=2, fx=fx)
+    _check_round_trip(tmp_path / "f", f"synthetic fx={fx:g}", capsys)
+
+
+def _check_round_trip(folder, name, capsys):
     rng = np.random.default_rng(0)
     worst_px, worst_m, preds, gts = 0.0, 0.0, [], []
-    for rgb, depth_z, cam in _frames(real_root, name):
+    for rgb, depth_z, cam in _frames(folder):
         ray_src = ray_map_from_z_map(cam, depth_z)
         std = crop_to_grid(normalize_focal(rgb, cam, 1000.0, ray_src), 1280 * 960)
         valid = valid_depth_mask(std.depth_m)

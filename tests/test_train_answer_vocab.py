@@ -1,9 +1,8 @@
-"""Answer-vocabulary head: same labels as the collator, the restricted softmax of the full
-logits, decoding confined to the vocabulary, and the vocabulary travels with the weights."""
+"""Answer-vocabulary head (vlm3.train.small): same labels as the collator, the restricted softmax
+of the full logits, and decoding confined to the vocabulary by the saved generation_config.json,
+so plain transformers decodes a trained model exactly as vlm3 does."""
 
 from __future__ import annotations
-
-import json
 
 import numpy as np
 import pytest
@@ -11,22 +10,23 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from _train_helpers import write_micro_preset, write_nyu_depth_set
-from vlm3.predictors.hf import HFPredictor
-from vlm3.predictors.base import InputError, Request
+from _train_helpers import write_micro_preset, write_synthetic_depth_set
+from vlm3.config import ConfigError
 from vlm3.model.factory import load_model_and_processor
-from vlm3.train.answer_vocab import (
-    FILE_NAME,
-    AllowedTokens,
+from vlm3.predictors.base import Request
+from vlm3.predictors.hf import HFPredictor
+from vlm3.train.collator import SFTCollator
+from vlm3.train.config import load_config
+from vlm3.train.small.answer_vocab import (
     AnswerHead,
     AnswerVocab,
     AnswerVocabError,
     answer_vocab_loss,
     collect_answer_vocab,
+    restrict_generation,
 )
-from vlm3.train.collator import SFTCollator
-from vlm3.train.config import ConfigError, load_config
 from vlm3.train.loss import supervised_positions
+from vlm3.train.dataset import ShardDataset
 from vlm3.train.trainer import run_training
 
 
@@ -80,21 +80,38 @@ def test_loss_is_the_restricted_softmax_of_the_full_logits(micro):
         answer_vocab_loss(model, batch, AnswerHead(AnswerVocab(vocab.token_ids[:3]), head.position.numel()))
 
 
-def test_allowed_tokens_confine_generation(micro):
-    model, proc = micro
-    allowed = proc.tokenizer.convert_tokens_to_ids([str(d) for d in range(10)] + ["<|im_end|>"])
+def test_restrict_generation_confines_plain_generate(tmp_path):
+    model, proc = load_model_and_processor(str(write_micro_preset(tmp_path)), min_pixels=1024, max_pixels=128 * 128)
+    vocab = AnswerVocab(tuple(sorted(proc.tokenizer.convert_tokens_to_ids([str(d) for d in range(10)] + ["<|im_end|>"]))))
     text = proc.apply_chat_template([{"role": "user", "content": [{"type": "text", "text": "Depth?"}]}],
                                     tokenize=False, add_generation_prompt=True)
     enc = proc(text=[text], return_tensors="pt")
-    out = model.generate(**enc, max_new_tokens=12, do_sample=False, logits_processor=[AllowedTokens(allowed)])
-    new = out[0, enc["input_ids"].shape[1]:].tolist()
-    assert new and set(new) <= set(allowed)
-    free = model.generate(**enc, max_new_tokens=12, do_sample=False)[0, enc["input_ids"].shape[1]:].tolist()
-    assert not set(free) <= set(allowed)  # the random model wanders off the vocabulary without it
+    n = enc["input_ids"].shape[1]
+    free = model.generate(**enc, max_new_tokens=12, do_sample=False)[0, n:].tolist()
+    assert not set(free) <= set(vocab.token_ids)  # the random model wanders off the vocabulary without it
+    restrict_generation(model, vocab)
+    new = model.generate(**enc, max_new_tokens=12, do_sample=False)[0, n:].tolist()
+    assert new and set(new) <= set(vocab.token_ids)
 
 
-def test_training_saves_vocab_and_predictor_decodes_under_it(tmp_path):
-    data = write_nyu_depth_set(tmp_path / "data", n_per_image=2, questions=2)
+def _plain_transformers_answers(model_dir, processor, image, questions, max_new_tokens):
+    """Greedy answers of the saved model through plain transformers: ``from_pretrained`` + ``generate``."""
+    from transformers import Qwen3VLForConditionalGeneration
+
+    model = Qwen3VLForConditionalGeneration.from_pretrained(str(model_dir)).eval()
+    answers = []
+    for q in questions:
+        text = processor.apply_chat_template([{"role": "user", "content": [{"type": "image"}, {"type": "text", "text": q}]}],
+                                             tokenize=False, add_generation_prompt=True)
+        enc = processor(text=[text], images=[image], return_tensors="pt")
+        with torch.no_grad():
+            out = model.generate(**enc, max_new_tokens=max_new_tokens, do_sample=False)
+        answers.append(processor.tokenizer.decode(out[0, enc["input_ids"].shape[1]:], skip_special_tokens=True))
+    return model, answers
+
+
+def test_trained_model_decodes_the_same_in_plain_transformers(tmp_path):
+    data = write_synthetic_depth_set(tmp_path / "data")
     out = tmp_path / "run"
     cfg = load_config(None, [
         f"model.name_or_path={write_micro_preset(tmp_path)}", "model.min_pixels=1024", f"data.train_path={data}",
@@ -103,17 +120,27 @@ def test_training_saves_vocab_and_predictor_decodes_under_it(tmp_path):
         "train.report_to=[]", "train.disable_tqdm=true", "train.answer_vocab=answers"])
     res = run_training(cfg)
     assert res["global_step"] == 2 and np.isfinite(res["final_loss"])
-    saved = json.loads((out / FILE_NAME).read_text())["token_ids"]
-    assert (out / "checkpoint-2" / FILE_NAME).is_file()
+    assert not list(out.rglob("answer_vocab.json"))  # nothing only vlm3 reads
+    for folder in (out, out / "checkpoint-2"):
+        assert "suppress_tokens" in (folder / "generation_config.json").read_text()
+
     pred = HFPredictor.from_pretrained(str(out), max_new_tokens=8)
-    assert "answer_vocab" in pred.fingerprint()
-    img = str(next((data / "images").glob("*.png")))
-    answers = pred.predict([Request("r", "depth", [img], ["Distance at (5, 5)?", "And (9, 9)?"])])[0].texts
-    chars = set("".join(pred.processor.tokenizer.batch_decode([[i] for i in saved], skip_special_tokens=True)))
-    assert all(a and set(a) <= chars for a in answers)  # digits, '.', ... never free text
-    (out / FILE_NAME).write_text("{not json")
-    with pytest.raises(InputError, match="answer vocabulary"):
-        HFPredictor.from_pretrained(str(out))
+    img_path = next((data / "images").glob("*.png"))
+    questions = ["Distance at (5, 5)?", "And (9, 9)?", "What is in the picture?"]
+    ours = pred.predict([Request("r", "depth", [str(img_path)], questions)])[0].texts
+    image = Image.open(img_path).convert("RGB")
+    plain, theirs = _plain_transformers_answers(out, pred.processor, image, questions, 8)
+    assert ours == theirs
+    vocab = collect_answer_vocab(ShardDataset(str(data)).samples, pred.processor.tokenizer)
+    chars = set("".join(pred.processor.tokenizer.batch_decode([[i] for i in vocab.token_ids], skip_special_tokens=True)))
+    assert all(a and set(a) <= chars for a in ours)  # digits, '.', ... never free text
+    # the restriction is what the saved generation_config.json carries: without it the answers leave the vocabulary
+    plain.generation_config.suppress_tokens = None
+    text = pred.processor.apply_chat_template([{"role": "user", "content": [{"type": "image"}, {"type": "text",
+                                               "text": questions[2]}]}], tokenize=False, add_generation_prompt=True)
+    enc = pred.processor(text=[text], images=[image], return_tensors="pt")
+    free = plain.generate(**enc, max_new_tokens=8, do_sample=False)[0, enc["input_ids"].shape[1]:].tolist()
+    assert not set(free) <= set(vocab.token_ids)
 
 
 def test_bad_modes_are_config_errors(tmp_path, monkeypatch):

@@ -95,3 +95,23 @@ def test_bad_messages_are_clear_errors(proc):
         encode_sample(proc, {"images": [], "messages": [{"role": "assistant", "content": "a"}]})
     with pytest.raises(ChatFormatError, match="end with an assistant"):
         encode_sample(proc, {"images": [], "messages": [{"role": "user", "content": "q"}]})
+
+
+def test_template_rendering_reproduces_the_golden_demo_tokens():
+    """The collator renders through the Jinja template; token ids and labels of demo samples
+    (all four tasks, compact and release formats, system turns, a truncated sample) equal
+    those of the f-string renderer it replaced (tests/golden_chat_tokens.json, "about")."""
+    import json
+    from pathlib import Path
+
+    golden = json.loads((Path(__file__).parent / "golden_chat_tokens.json").read_text())
+    proc = build_processor(**golden["processor"])
+    assert {c["task"] for c in golden["cases"]} >= {"depth", "correspondence", "pose", "object"}
+    for case in golden["cases"]:
+        images = [Image.new("RGB", (w, h), (120, 80, 40)) for h, w in case["image_hw"]]
+        enc = encode_sample(proc, {"messages": case["messages"], "images": images}, system=case["system"],
+                            max_length=case["max_length"])
+        ids = [int(t) for t in case["input_ids"].split()]
+        assert enc.input_ids.tolist() == ids, case["id"]
+        assert _runs(enc.labels) == [tuple(r) for r in case["supervised"]], case["id"]
+        assert enc.num_turns == case["num_turns"], case["id"]

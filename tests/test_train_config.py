@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import pytest
 import yaml
+from click.testing import CliRunner
 
-from vlm3.train.config import ConfigError, load_config, recipe_names, save_config
+from vlm3.config import ConfigError, help_text, save
+from vlm3.train.cli import train
+from vlm3.train.config import RunConfig, load_config, recipe_names
 from vlm3.train.trainer import build_training_arguments, gradient_accumulation
 
 # task -> (lr, global batch, GPU counts to check: one node + the paper's cluster size)
@@ -29,11 +32,11 @@ def test_overrides_round_trip_and_errors(tmp_path):
     cfg = load_config("tiny_cpu", ["train.learning_rate=3e-4", "model.lora.enabled=true", "data.max_length=null",
                                    "train.report_to=[]"])
     assert cfg.train.learning_rate == 3e-4 and cfg.model.lora.enabled and cfg.data.max_length is None
-    save_config(cfg, tmp_path / "c.yaml")
+    save(cfg, tmp_path / "c.yaml")
     assert load_config(tmp_path / "c.yaml") == cfg
-    with pytest.raises(ConfigError, match="unknown config key 'train.lr'"):
+    with pytest.raises(ConfigError, match=r"^train.lr: unknown key; allowed: output_dir, learning_rate, "):
         load_config("tiny_cpu", ["train.lr=1"])
-    with pytest.raises(ConfigError, match="train.max_steps"):
+    with pytest.raises(ConfigError, match=r"^train.max_steps: 'abc' is not an integer \(from the command line\)$"):
         load_config("tiny_cpu", ["train.max_steps=abc"])
     with pytest.raises(ConfigError, match="not found"):
         load_config("no_such_recipe")
@@ -50,3 +53,56 @@ def test_training_arguments_follow_recipe():
     assert args.learning_rate == 3.5e-4 and args.lr_scheduler_type == "cosine" and args.warmup_steps == 0.1
     assert args.optim == "adamw_torch_fused"  # the same AdamW, one fused kernel (transformers' default)
     assert build_training_arguments(load_config("tiny_cpu", ["train.optim=adamw_torch"])).optim == "adamw_torch"
+
+
+def test_config_errors_are_one_line_naming_key_value_and_file(tmp_path, monkeypatch):
+    """Wrong types and ranges in a file, unset variables, malformed YAML: one line each."""
+    recipe = tmp_path / "train.yaml"
+    recipe.write_text("train:\n  learning_rate: fast\n")
+    with pytest.raises(ConfigError) as err:
+        load_config(recipe)
+    assert str(err.value) == "train.learning_rate: 'fast' is not a float (from train.yaml)"
+    recipe.write_text("train:\n  warmup_ratio: 1.5\n")
+    with pytest.raises(ConfigError, match=r"^train.warmup_ratio: 1.5 is not in \[0, 1\] \(from train.yaml\)$"):
+        load_config(recipe)
+    recipe.write_text("data:\n  train_path: ${VLM3_TEST_UNSET_ROOT}/set\n")
+    monkeypatch.delenv("VLM3_TEST_UNSET_ROOT", raising=False)
+    with pytest.raises(ConfigError, match="data.train_path: environment variable VLM3_TEST_UNSET_ROOT is not set"):
+        load_config(recipe)
+    monkeypatch.setenv("VLM3_TEST_UNSET_ROOT", "/d")
+    assert load_config(recipe).data.train_path == "/d/set"
+    recipe.write_text("train: [unclosed\n")
+    with pytest.raises(ConfigError, match="malformed YAML") as err:
+        load_config(recipe)
+    assert "\n" not in str(err.value)
+    with pytest.raises(ConfigError, match="must look like key=value"):
+        load_config("tiny_cpu", ["train.learning_rate"])
+
+
+def test_environment_interpolation_spellings(monkeypatch, tmp_path):
+    """${VAR}, ${VAR:-default} and ${oc.env:VAR,default} are one mechanism (defaults with / and .)."""
+    monkeypatch.delenv("VLM3_TEST_A", raising=False)
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text("data:\n  train_path: ${VLM3_TEST_A:-../shared/data}/x\n"
+                      "  eval_path: ${oc.env:VLM3_TEST_A,runs/e}\n")
+    cfg = load_config(recipe)
+    assert (cfg.data.train_path, cfg.data.eval_path) == ("../shared/data/x", "runs/e")
+    monkeypatch.setenv("VLM3_TEST_A", "/root")
+    cfg = load_config(recipe, ["train.output_dir=${VLM3_TEST_A}/out"])
+    assert (cfg.data.train_path, cfg.data.eval_path, cfg.train.output_dir) == ("/root/x", "/root", "/root/out")
+
+
+def test_help_config_lists_every_key_with_its_doc():
+    text = help_text(RunConfig)
+    assert "train.learning_rate = 0.0001\n    Peak learning rate (AdamW)." in text
+    assert "model.lora.r = 16" in text and "data.train_path = ''" in text
+    out = CliRunner().invoke(train, ["--help-config"]).output
+    assert out.strip() == text.strip()
+
+
+def test_cli_config_mistake_is_one_line_without_traceback():
+    res = CliRunner().invoke(train, ["tiny_cpu", "train.learning_rate=fast", "--print-config"])
+    assert res.exit_code != 0 and "Traceback" not in res.output
+    assert res.output.strip() == "Error: config error: train.learning_rate: 'fast' is not a float (from the command line)"
+    res = CliRunner().invoke(train, ["tiny_cpu", "train.max_steps=7", "--print-config"])
+    assert res.exit_code == 0 and "max_steps: 7" in res.output

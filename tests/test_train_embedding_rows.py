@@ -13,9 +13,10 @@ import yaml
 from safetensors.torch import load_file
 
 from _train_helpers import MICRO_PRESET, write_micro_preset, write_nyu_depth_set
+from vlm3.config import ConfigError
 from vlm3.model.factory import load_model_and_processor
-from vlm3.train.config import ConfigError, load_config
-from vlm3.train.embedding_rows import MODULE_NAME, EmbeddingRowsError, attach_used_rows
+from vlm3.train.config import load_config
+from vlm3.train.small.embedding_rows import MODULE_NAME, EmbeddingRowsError, attach_used_rows
 from vlm3.train.trainer import run_training
 
 

@@ -10,7 +10,8 @@ import pytest
 from click.testing import CliRunner
 
 from vlm3.world.cli import world
-from vlm3.world.config import WorldConfig, WorldConfigError, preset
+from vlm3.config import ConfigError, load, to_dict
+from vlm3.world.config import WorldConfig, preset
 from vlm3.world.generate import generate_scene, generate_world, scene_split
 from vlm3.io.scenes import SceneFormatError, load_index, load_scene, scene_to_json, write_scene
 from vlm3.world.scenes import COLOURS
@@ -114,13 +115,15 @@ def test_splits_are_by_scene_and_stable() -> None:
 
 def test_config_round_trip_and_errors() -> None:
     cfg = preset("demo")
-    assert WorldConfig.from_dict(json.loads(json.dumps(cfg.to_dict()))) == cfg
-    with pytest.raises(WorldConfigError, match="unknown world preset"):
+    assert load(WorldConfig, json.loads(json.dumps(to_dict(cfg)))) == cfg
+    with pytest.raises(ConfigError, match="unknown world preset"):
         preset("huge")
-    with pytest.raises(WorldConfigError, match="focal_px"):
+    with pytest.raises(ConfigError, match="focal_px"):
         WorldConfig(focal_px=(500.0, 100.0))
-    with pytest.raises(WorldConfigError, match="unknown WorldConfig fields"):
-        WorldConfig.from_dict({"nope": 1})
+    with pytest.raises(ConfigError, match="nope: unknown key"):
+        load(WorldConfig, {"nope": 1})
+    with pytest.raises(ConfigError, match=r"^focal_px: \(500.0, 100.0\) is not a range .* \(from default.yaml \+ overrides\)$"):
+        load(WorldConfig, "default", ["focal_px=[500,100]"], kind="world")
 
 
 def test_generate_world_resumes_and_refuses_other_settings(tmp_path: Path) -> None:
@@ -144,6 +147,10 @@ def test_cli_generate_and_show(tmp_path: Path) -> None:
     assert res.exit_code == 0, res.output
     rec = load_scene(out / load_index(out)["scenes"][0]["path"])
     assert len(rec.views) == 2 and all(320 <= max(v.image.shape[:2]) <= 480 for v in rec.views)
+    assert load(WorldConfig, out / "config.yaml") == preset("demo").with_overrides(views_per_scene=2)
+    bad = runner.invoke(world, ["generate", "--scenes", "1", "--out", str(tmp_path / "x"), "p_near_view=often"])
+    assert bad.exit_code != 0 and "config error: p_near_view: 'often' is not a float" in bad.output
+    assert "Traceback" not in bad.output and not (tmp_path / "x").exists()
     png = tmp_path / "sheet.png"
     res = runner.invoke(world, ["show", str(out), "--out", str(png)])
     assert res.exit_code == 0, res.output

@@ -12,7 +12,6 @@ raises after building N shards (to test resume after a crash).
 from __future__ import annotations
 
 import dataclasses
-import importlib
 import json
 import os
 import re
@@ -23,6 +22,7 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
+from vlm3.config import save, to_dict
 from vlm3.data.adapters import load_adapter
 from vlm3.data.config import DataConfig
 from vlm3.tasks.common import TaskConfig
@@ -32,7 +32,8 @@ from vlm3.data.shards import (atomic_write_bytes, is_done, marker_path, shard_na
                               write_shard)
 from vlm3.tasks.common import BuildContext
 from vlm3.protocol import FORMAT_VERSION, format_version_of
-from vlm3.protocol.packing import pack_sample
+from vlm3.tasks import get_task
+from vlm3.tasks.packing import pack_sample
 
 FAIL_AFTER_ENV = "VLM3_DATA_FAIL_AFTER_SHARDS"
 LAYOUT_VERSION = "vlm3-data-v1"
@@ -114,14 +115,14 @@ def build_shard(spec: dict[str, Any], root: str | Path, strict: bool = False) ->
     ``strict`` raise BuildError naming the file and the problem.
     """
     root = Path(root)
-    module = importlib.import_module(f"vlm3.tasks.{spec['task']}.build")
+    task = get_task(spec["task"])
     ctx = BuildContext(TaskConfig(**spec["task_cfg"]), spec["grid"], spec["calibration"],
                        dict(spec["options"]))
     lines, skipped = [], []
     for s in spec["samples"]:
         record = record_from_dict(s["record"])
         try:
-            draft = module.build(record, ctx, np.random.default_rng(s["seed"]))
+            draft = task.build(record, ctx, np.random.default_rng(s["seed"]))
         except RecordError as err:
             if strict:
                 raise BuildError(str(err)) from None
@@ -235,7 +236,7 @@ def assemble_manifest(cfg: DataConfig, root: Path, markers: list[dict], adapter_
     return {
         "format_version": FORMAT_VERSION, "layout_version": LAYOUT_VERSION,
         "format_versions": {t: format_version_of(tc.text_format) for t, tc in cfg.tasks.items()},
-        "config": cfg.to_dict(), "sources": sources, "splits": split_counts(cfg, records),
+        "config": to_dict(cfg), "sources": sources, "splits": split_counts(cfg, records),
         "mixture": mixture,
         "counts": {sp: {t: dict(v) for t, v in d.items()} for sp, d in counts.items()},
         "total_samples": sum(m["written"] for m in markers), "images": n_images,
@@ -260,6 +261,8 @@ def build(cfg: DataConfig, out_dir: str | Path | None = None, engine: str = "loc
         raise BuildError(f"unknown engine {engine!r}; use local or ray")
     _remove_stale(root, {s["name"] for s in specs})
     manifest = assemble_manifest(cfg, root, markers, adapter_skips, sources, mixture, records)
+    # the resolved config: `vlm3 data build DIR/config.yaml` rebuilds this set
+    save(dataclasses.replace(cfg, output_dir=str(root)), root / "config.yaml")
     atomic_write_bytes(root / "manifest.json",
                        (json.dumps(manifest, indent=1, sort_keys=True) + "\n").encode())
     return manifest

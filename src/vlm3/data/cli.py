@@ -7,7 +7,8 @@ import sys
 
 import click
 
-from vlm3.data.config import ConfigError, load_config
+from vlm3.config import ConfigError, help_text
+from vlm3.data.config import DataConfig, load_config
 
 
 @click.group("data")
@@ -16,7 +17,8 @@ def data() -> None:
 
 
 @data.command("build")
-@click.argument("config", type=click.Path(dir_okay=False))
+@click.argument("config", type=click.Path(dir_okay=False), required=False)
+@click.argument("overrides", nargs=-1)
 @click.option("--out", "out_dir", default=None, help="Dataset folder (default: output_dir of the config).")
 @click.option("--strict", is_flag=True, help="Stop at the first bad input with a one-line message "
               "naming the file and the problem (default: skip it and count it in the manifest).")
@@ -26,14 +28,22 @@ def data() -> None:
 @click.option("--var", "variables", multiple=True, metavar="NAME=VALUE",
               help="Set a ${NAME} used in the config (overrides the environment). Repeatable.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
-def build_cmd(config: str, out_dir: str | None, strict: bool, engine: str,
-              variables: tuple[str, ...], quiet: bool) -> None:
-    """Build (or resume) the dataset described by CONFIG (YAML; see docs/data.md).
+@click.option("--help-config", is_flag=True, help="List every config key with its default and meaning, then exit.")
+def build_cmd(config: str | None, overrides: tuple[str, ...], out_dir: str | None, strict: bool, engine: str,
+              variables: tuple[str, ...], quiet: bool, help_config: bool) -> None:
+    """Build (or resume) the dataset described by CONFIG (a YAML file or a shipped name in
+    vlm3/configs/data/, e.g. demo; see docs/data.md). OVERRIDES: dotted keys with YAML values,
+    e.g. `seed=1 tasks.depth.samples.train=500`.
 
     Finished shards are kept (checked against their done-marker checksum), so re-running
     after an interruption completes the set with the same bytes. Writes images/,
-    shards/<split>/<task>-<source>-NNNNN.jsonl and manifest.json.
+    shards/<split>/<task>-<source>-NNNNN.jsonl, manifest.json and config.yaml (resolved).
     """
+    if help_config:
+        click.echo(help_text(DataConfig))
+        return
+    if config is None:
+        raise click.UsageError("give a CONFIG (a YAML file or a shipped name, e.g. demo)")
     from vlm3.data.build import BuildError, build
 
     try:
@@ -41,9 +51,12 @@ def build_cmd(config: str, out_dir: str | None, strict: bool, engine: str,
     except ValueError:
         raise click.UsageError("--var takes NAME=VALUE") from None
     try:
-        cfg = load_config(config, kv)
+        cfg = load_config(config, kv, overrides)
         manifest = build(cfg, out_dir, engine=engine, strict=strict, progress=not quiet)
-    except (ConfigError, BuildError) as err:
+    except ConfigError as err:
+        click.echo(f"config error: {err}", err=True)
+        sys.exit(2)
+    except BuildError as err:
         click.echo(f"error: {err}", err=True)
         sys.exit(2)
     n_skip = len(manifest["skipped"]["adapters"]) + len(manifest["skipped"]["build"])

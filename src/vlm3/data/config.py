@@ -1,10 +1,12 @@
-"""Typed configuration of a data build, read from YAML (the resolved form goes in the manifest).
+"""The data-build schema (``DataConfig``, ``SourceConfig``; ``TaskConfig`` from vlm3.tasks.common)
+and its range checks; read with the one loader (vlm3.config), the resolved form goes in the
+manifest and ``<dataset>/config.yaml``.
 
-Strings may use ``${VAR}`` or ``${VAR:-default}``; they are expanded from the environment
-(plus ``--var NAME=VALUE`` on the CLI), so data roots never live in source code.
-Relative paths are taken from the current directory.
+Strings may use ``${VAR}``, ``${VAR:-default}`` or ``${oc.env:VAR,default}``; they are
+expanded from the environment (plus ``--var NAME=VALUE`` on the CLI), so data roots never
+live in source code. Relative paths are taken from the current directory.
 
-Layout of a config file::
+Layout of a config file (``vlm3 data build --help-config`` lists every key)::
 
     seed: 0
     output_dir: ${VLM3_DATA_OUT:-data/demo_set}
@@ -23,32 +25,28 @@ Layout of a config file::
 
 from __future__ import annotations
 
-import dataclasses
-import os
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
-import yaml
-
+from vlm3.config import ConfigError, load, option
 from vlm3.protocol import TEXT_FORMATS
+from vlm3.tasks import TASKS
 from vlm3.tasks.common import TaskConfig
-
-TASKS = ("depth", "correspondence", "pose", "object")
-SPLITS = ("train", "val", "test")
-
-_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
-
-
-class ConfigError(ValueError):
-    """A data config is malformed; the message names the key and the problem."""
+from vlm3.tasks.object.build import qualitative_fraction
+from vlm3.tasks.packing import SPLITS
 
 
 @dataclass
 class SourceConfig:
     """One source: which adapter reads it, where, and its mixture weight per task.
 
+    name: the source's name in shard names and sample ``source`` fields (letters, digits, _ and .).
+    adapter: the adapter reading it (scene_format, rgbd_folder, pairs_txt, spatialrgpt_json).
+    path: the adapter's input (a folder or file; relative to the current directory).
+    weights: mixture weight per task (tasks without a weight get no samples from this source).
     split: force every record of this source into one split (e.g. "test"); "source" = the
         split the source gives each scene; None = by a hash of the scene id.
     split_fractions: fractions of scenes for val and test (the rest is train).
@@ -65,122 +63,82 @@ class SourceConfig:
     optional: bool = False
     options: dict[str, Any] = field(default_factory=dict)
 
+    def validate(self, where: str) -> None:
+        """Range checks (ConfigError naming ``where``, e.g. ``sources[0]``)."""
+        if not re.fullmatch(r"[A-Za-z0-9_.]+", self.name):
+            raise ConfigError(f"{where}.name: {self.name!r} may use letters, digits, _ and . only")
+        for task, w in self.weights.items():
+            if task not in TASKS:
+                raise ConfigError(f"{where}.weights: unknown task {task!r}; use {', '.join(TASKS)}")
+            if w < 0:
+                raise ConfigError(f"{where}.weights.{task}: {w} is negative; weights are >= 0")
+        try:
+            qualitative_fraction(self.options)
+        except ValueError as err:
+            raise ConfigError(f"{where}.{err}") from None  # "options.qualitative_fraction ..."
+        if self.split is not None and self.split not in SPLITS + ("source",):
+            raise ConfigError(f"{where}.split: {self.split!r} is not one of {', '.join(SPLITS)}, source or null")
+
+
+def _validate_task(name: str, tc: TaskConfig, grid: int) -> None:
+    where = f"tasks.{name}"
+    if tc.text_format not in TEXT_FORMATS:
+        raise ConfigError(f"{where}.text_format: {tc.text_format!r} is not one of {', '.join(TEXT_FORMATS)}")
+    if tc.answer_style not in ("think", "plain"):
+        raise ConfigError(f"{where}.answer_style: {tc.answer_style!r} is not think or plain")
+    if tc.depth_label_kind not in ("z", "ray"):
+        raise ConfigError(f"{where}.depth_label_kind: {tc.depth_label_kind!r} is not z or ray")
+    for key in ("questions_per_sample", "eval_questions_per_sample"):
+        q = getattr(tc, key)
+        if q is not None and not 1 <= q <= 10:
+            raise ConfigError(f"{where}.{key}: {q} is not an integer in 1..10")
+    if tc.focal_px <= 0:
+        raise ConfigError(f"{where}.focal_px: {tc.focal_px} is not > 0")
+    if tc.max_pixels < grid * grid:
+        raise ConfigError(f"{where}.max_pixels: {tc.max_pixels} is below grid^2 = {grid * grid}")
+    bad = sorted(set(tc.samples) - set(SPLITS))
+    if bad:
+        raise ConfigError(f"{where}.samples: unknown split(s) {bad}; use {', '.join(SPLITS)}")
+
 
 @dataclass
 class DataConfig:
     """A whole build: output, seed, calibration policy, task knobs and sources."""
 
-    output_dir: str = "data/vlm3_set"
-    seed: int = 0
-    calibration: str = "none"
-    shard_size: int = 64
-    grid: int = 32
+    output_dir: str = option("data/vlm3_set", "Dataset folder (images/, shards/, manifest.json, config.yaml).")
+    seed: int = option(0, "Seed of the mixture plan and of every sample's RNG.")
+    calibration: str = option("none", "Views without intrinsics: none (refused), anycalib, or fov<deg> "
+                                      "(e.g. fov60: a stated guess).")
+    shard_size: int = option(64, "Samples per shard (the unit of work and of resuming).")
+    grid: int = option(32, "Pixels per visual token side (Qwen3-VL: 32); image sides are multiples of it.")
     tasks: dict[str, TaskConfig] = field(default_factory=dict)
     sources: list[SourceConfig] = field(default_factory=list)
 
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+    def validate(self) -> None:
+        """Range checks of the whole build (ConfigError naming the key)."""
+        if self.shard_size < 1 or self.grid < 1:
+            raise ConfigError(f"shard_size and grid must be >= 1, got {self.shard_size} and {self.grid}")
+        for name, tc in self.tasks.items():
+            if name not in TASKS:
+                raise ConfigError(f"tasks.{name}: unknown task; use {', '.join(TASKS)}")
+            _validate_task(name, tc, self.grid)
+        for i, s in enumerate(self.sources):
+            s.validate(f"sources[{i}]")
+        names = [s.name for s in self.sources]
+        if len(set(names)) != len(names):
+            raise ConfigError(f"sources: duplicate names in {names}")
 
 
-def expand_vars(value: Any, variables: Mapping[str, str]) -> Any:
-    """Expand ``${VAR}`` / ``${VAR:-default}`` in every string of a nested structure."""
-    if isinstance(value, str):
-        def sub(m: re.Match) -> str:
-            name, default = m.group(1), m.group(2)
-            if name in variables:
-                return variables[name]
-            if default is not None:
-                return default
-            raise ConfigError(f"${{{name}}} is not set (set the environment variable or "
-                              f"pass --var {name}=...)")
-        return _VAR.sub(sub, value)
-    if isinstance(value, dict):
-        return {k: expand_vars(v, variables) for k, v in value.items()}
-    if isinstance(value, list):
-        return [expand_vars(v, variables) for v in value]
-    return value
+def config_from_dict(raw: Mapping[str, Any], variables: Mapping[str, str] | None = None) -> DataConfig:
+    """Type and validate a config mapping (``${VAR}`` expanded from the environment + ``variables``)."""
+    return load(DataConfig, raw, variables=variables)
 
 
-def _build(cls: type, raw: Any, where: str) -> Any:
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{where}: expected a mapping, got {type(raw).__name__}")
-    names = {f.name for f in dataclasses.fields(cls)}
-    unknown = sorted(set(raw) - names)
-    if unknown:
-        raise ConfigError(f"{where}: unknown key(s) {unknown}; allowed: {sorted(names)}")
-    try:
-        return cls(**raw)
-    except TypeError as err:
-        raise ConfigError(f"{where}: {err}") from None
+def load_config(path: str | Path, variables: Mapping[str, str] | None = None,
+                overrides: Sequence[str] = ()) -> DataConfig:
+    """Read a YAML data config or a shipped one (``vlm3/configs/data/<name>.yaml``), apply
+    dotted ``overrides``; ConfigError (one line) for a missing or malformed file."""
+    return load(DataConfig, path, overrides, kind="data", variables=variables)
 
 
-def config_from_dict(raw: dict[str, Any], variables: Mapping[str, str] | None = None) -> DataConfig:
-    """Validate and type a config mapping (after variable expansion)."""
-    from vlm3.tasks.object.build import qualitative_fraction  # here: vlm3.tasks.common imports this module
-
-    env = dict(os.environ)
-    env.update(variables or {})
-    raw = expand_vars(raw, env)
-    if not isinstance(raw, dict):
-        raise ConfigError("config: top level must be a mapping")
-    raw = dict(raw)
-    tasks_raw = raw.pop("tasks", {}) or {}
-    sources_raw = raw.pop("sources", []) or []
-    cfg = _build(DataConfig, raw, "config")
-    for name, t in tasks_raw.items():
-        if name not in TASKS:
-            raise ConfigError(f"tasks: unknown task {name!r}; use {list(TASKS)}")
-        tc = _build(TaskConfig, t or {}, f"tasks.{name}")
-        if tc.text_format not in TEXT_FORMATS:
-            raise ConfigError(f"tasks.{name}.text_format must be one of {list(TEXT_FORMATS)}, "
-                              f"got {tc.text_format!r}")
-        if tc.answer_style not in ("think", "plain"):
-            raise ConfigError(f"tasks.{name}.answer_style must be 'think' or 'plain'")
-        if tc.depth_label_kind not in ("z", "ray"):
-            raise ConfigError(f"tasks.{name}.depth_label_kind must be 'z' or 'ray'")
-        for key in ("questions_per_sample", "eval_questions_per_sample"):
-            q = getattr(tc, key)
-            if q is not None and not (isinstance(q, int) and 1 <= q <= 10):
-                raise ConfigError(f"tasks.{name}.{key} must be an integer in 1..10, got {q!r}")
-        if tc.focal_px <= 0 or tc.max_pixels < cfg.grid * cfg.grid:
-            raise ConfigError(f"tasks.{name}: focal_px must be > 0 and max_pixels >= grid^2")
-        bad = set(tc.samples) - set(SPLITS)
-        if bad:
-            raise ConfigError(f"tasks.{name}.samples: unknown split(s) {sorted(bad)}")
-        cfg.tasks[name] = tc
-    for i, s in enumerate(sources_raw):
-        sc = _build(SourceConfig, s, f"sources[{i}]")
-        for task, w in sc.weights.items():
-            if task not in TASKS:
-                raise ConfigError(f"sources[{i}] ({sc.name}): unknown task {task!r} in weights")
-            if not isinstance(w, (int, float)) or w < 0:
-                raise ConfigError(f"sources[{i}] ({sc.name}): weight for {task} must be >= 0")
-        try:
-            qualitative_fraction(sc.options)
-        except ValueError as err:
-            raise ConfigError(f"sources[{i}] ({sc.name}): {err}") from None
-        if sc.split is not None and sc.split not in SPLITS + ("source",):
-            raise ConfigError(f"sources[{i}] ({sc.name}): split must be one of {SPLITS} or 'source'")
-        if not re.fullmatch(r"[A-Za-z0-9_.]+", sc.name):
-            raise ConfigError(f"sources[{i}]: name {sc.name!r} may use letters, digits, _ and . only")
-        cfg.sources.append(sc)
-    names = [s.name for s in cfg.sources]
-    if len(set(names)) != len(names):
-        raise ConfigError(f"sources: duplicate names in {names}")
-    return cfg
-
-
-def load_config(path: str | Path, variables: Mapping[str, str] | None = None) -> DataConfig:
-    """Read a YAML data config; ConfigError (one line) for a missing or malformed file."""
-    p = Path(path)
-    if not p.is_file():
-        raise ConfigError(f"{p}: config file not found")
-    try:
-        raw = yaml.safe_load(p.read_text())
-    except yaml.YAMLError as err:
-        raise ConfigError(f"{p}: malformed YAML ({str(err).splitlines()[0]})") from None
-    return config_from_dict(raw or {}, variables)
-
-
-__all__ = ["TaskConfig", "SourceConfig", "DataConfig", "ConfigError", "load_config",
-           "config_from_dict", "expand_vars", "TASKS", "SPLITS"]
+__all__ = ["SourceConfig", "DataConfig", "load_config", "config_from_dict"]

@@ -18,9 +18,10 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from vlm3.data.shards import read_samples
+from vlm3.io.images import read_rgb_pil
 from vlm3.protocol import codecs
-from vlm3.tasks.correspondence import text as corr_text
-from vlm3.tasks.depth import text as depth_text
+from vlm3.tasks.common import text_format_for
+
 _DEPTH_Q = re.compile(r"coordinates \((\d+), (\d+)\)")
 _CORR_Q = re.compile(r"corresponds to pixel \((\d+), (\d+)\)")
 _REGION = re.compile(r"bounding box region \((\d+), (\d+), (\d+), (\d+)\)")
@@ -75,17 +76,18 @@ def text_points(sample: dict[str, Any], sizes: list[tuple[int, int]]) -> dict[st
     """
     msgs = sample["messages"]
     out: dict[str, Any] = {"depth": [], "matches": [], "boxes": []}
+    fmt = text_format_for(sample["task"], sample.get("format_version"))  # answers: the sample's format
     for k in range(0, len(msgs), 2):
         q, a = msgs[k]["content"], msgs[k + 1]["content"]
         if sample["task"] == "depth":
             m = _DEPTH_Q.search(q)
-            val = depth_text.parse_answer(a)
+            val = fmt.parse_answer(a)
             if m:
                 x, y = codecs.decode_xy_norm2000((int(m[1]), int(m[2])), *sizes[0])
                 out["depth"].append((float(x), float(y), val.value if val.ok else None))
         elif sample["task"] == "correspondence":
             m = _CORR_Q.search(q)
-            t = corr_text.parse_answer(a)
+            t = fmt.parse_answer(a)
             if m and t.ok:
                 p0 = codecs.decode_xy_norm1000((int(m[1]), int(m[2])), *sizes[0])
                 p1 = codecs.decode_xy_norm1000(t.value, *sizes[1])
@@ -99,7 +101,7 @@ def text_points(sample: dict[str, Any], sizes: list[tuple[int, int]]) -> dict[st
 
 
 def _panel(sample: dict[str, Any], root: Path, scale: int) -> Image.Image:
-    imgs = [Image.open(root / p).convert("RGB") for p in sample["images"]]
+    imgs = [read_rgb_pil(p, root) for p in sample["images"]]
     sizes = [im.size for im in imgs]
     pts = text_points(sample, sizes)
     width = sum(im.width for im in imgs) * scale

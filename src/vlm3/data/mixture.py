@@ -22,8 +22,10 @@ from typing import Callable, Mapping, Sequence
 
 import numpy as np
 
-from vlm3.data.config import SPLITS, DataConfig
-from vlm3.io.records import ObjectQARecord, PairRecord, Record, ViewRecord
+from vlm3.data.config import DataConfig
+from vlm3.io.records import Record
+from vlm3.tasks import get_task
+from vlm3.tasks.packing import SPLITS
 
 
 def stable_int(*parts: object) -> int:
@@ -52,21 +54,10 @@ def split_of(source: str, scene_id: str, fractions: Mapping[str, float],
 
 def usable_for(task: str, min_covisibility: float = 0.0) -> Callable[[Record], bool]:
     """Predicate: can a record feed this task (by kind, available ground truth and, for
-    pairs with a stored covisibility, ``min_covisibility``)?"""
-    def covisible(r: PairRecord) -> bool:
-        return r.covisibility is None or r.covisibility >= min_covisibility
-
-    if task == "depth":
-        return lambda r: isinstance(r, ViewRecord) and r.depth is not None
-    if task == "pose":
-        return lambda r: isinstance(r, PairRecord) and covisible(r)
-    if task == "correspondence":
-        return lambda r: (isinstance(r, PairRecord) and r.view0.depth is not None
-                          and r.view1.depth is not None and covisible(r))
-    if task == "object":
-        return lambda r: isinstance(r, ObjectQARecord) or (
-            isinstance(r, ViewRecord) and len([o for o in r.objects if o.center_cam_m]) >= 2)
-    raise ValueError(f"unknown task {task!r}")
+    pairs with a stored covisibility, ``min_covisibility``)? Asks the task unit
+    (``Task.usable``); ValueError for an unknown task."""
+    unit = get_task(task)
+    return lambda r: unit.usable(r, min_covisibility)
 
 
 @dataclass(frozen=True)

@@ -1,56 +1,36 @@
-"""Benchmarks declared in YAML, turned into ``Request`` lists.
+"""Benchmarks declared in an eval config (vlm3.evaluate.config), turned into ``Case`` lists
+(a request + its ground truth).
 
-An eval config (``vlm3/configs/eval/*.yaml``) lists benchmarks; each names a ``kind``:
-
-* ``shards`` -- chat samples built by the data engine (``vlm3 data``): ``root`` (dataset
-  root with ``shards/<split>/...``), ``split`` (default ``test``), ``tasks`` (default all),
-  ``sources`` (default all: keep only samples of these data sources), ``max_samples_per_task``. This is how held-out synthetic scenes and any real dataset
-  (converted with the data engine, i.e. focal-normalised) are evaluated.
-* ``pairs_txt`` -- image pairs with ground-truth pose in the SuperGlue/ScanNet text
-  format (``pairs``: the text file; ``image_dir``: folder of images, default next to it;
-  ``resize_max_side``: optional resize as SuperGlue's evaluation does). Builds pose
-  requests straight from the original images (no focal normalisation): meant for the
-  classical baseline and the oracle; evaluate a model on real pairs via ``shards``.
-
-Paths may use ``${VAR}`` or ``${VAR:-default}``; relative paths are relative to the
-current directory. ``optional: true`` turns a missing root into a counted skip with a
-reason instead of an error (e.g. ../shared samples on a fresh clone).
+Kinds: ``shards`` (chat samples built by the data engine: held-out synthetic scenes and any
+real dataset converted with it, i.e. focal-normalised) and ``pairs_txt`` (image pairs with
+ground-truth pose in the SuperGlue/ScanNet text format: pose cases straight from the
+original images, no focal normalisation; meant for the classical baseline and the oracle;
+evaluate a model on real pairs via ``shards``). The keys of each kind: vlm3.evaluate.config.
 """
 
 from __future__ import annotations
 
 import os
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import yaml
 from PIL import Image
 
+from vlm3.io.images import ImageReadError, read_rgb
+from vlm3.evaluate.stages import Case
 from vlm3.predictors.base import InputError, Request
+from vlm3.tasks import TASKS, get_task
+from vlm3.tasks.packing import qa_pairs_of
+from vlm3.tasks.unit import GroundTruth
 
 KINDS = ("shards", "pairs_txt")
-_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
-
-
-def expand_path(text: str) -> Path:
-    """``${VAR}`` / ``${VAR:-default}`` expanded, then ``~``; InputError for an unset VAR without default."""
-    def sub(m: re.Match) -> str:
-        val = os.environ.get(m.group(1))
-        if val is None:
-            if m.group(2) is None:
-                raise InputError(f"environment variable {m.group(1)} is not set (needed by path {text!r})")
-            return m.group(2)
-        return val
-
-    return Path(_VAR.sub(sub, str(text))).expanduser()
 
 
 @dataclass
 class Benchmark:
-    """One benchmark entry of an eval config (see module doc for the keys)."""
+    """One benchmark of an eval config: its name, kind, the set keys of its kind (``options``)."""
 
     name: str
     kind: str
@@ -61,7 +41,7 @@ class Benchmark:
         key = "root" if self.kind == "shards" else "pairs"
         if key not in self.options:
             raise InputError(f"benchmark {self.name!r} ({self.kind}) needs a {key!r} entry")
-        return expand_path(self.options[key])
+        return Path(self.options[key]).expanduser()
 
     def available(self) -> tuple[bool, str]:
         """(usable, reason when not)."""
@@ -71,62 +51,44 @@ class Benchmark:
             return False, str(err)
         return (True, "") if p.exists() else (False, f"{p} not found")
 
-    def requests(self) -> list[Request]:
-        """All requests of this benchmark (InputError when its data is missing)."""
+    def cases(self) -> list[Case]:
+        """All cases (request + ground truth) of this benchmark (InputError when its data is missing)."""
         ok, why = self.available()
         if not ok:
             raise InputError(f"benchmark {self.name!r}: {why}")
         if self.kind == "shards":
-            return _shard_requests(self)
-        return _pairs_txt_requests(self)
+            return _shard_cases(self)
+        return _pairs_txt_cases(self)
 
 
-def load_eval_config(path: str | Path) -> tuple[dict[str, Any], list[Benchmark]]:
-    """(raw config dict, benchmarks) from an eval YAML; InputError on malformed entries."""
-    p = Path(path)
-    if not p.is_file():
-        builtin = Path(__file__).resolve().parents[1] / "configs" / "eval" / f"{path}.yaml"
-        if not builtin.is_file():
-            raise InputError(f"eval config not found: {path} (a YAML file, or a name in vlm3/configs/eval/)")
-        p = builtin
-    try:
-        cfg = yaml.safe_load(p.read_text()) or {}
-    except yaml.YAMLError as err:
-        raise InputError(f"{p}: not valid YAML ({str(err).splitlines()[0]})") from None
-    out = []
-    for i, b in enumerate(cfg.get("benchmarks") or []):
-        if not isinstance(b, dict) or "name" not in b or b.get("kind") not in KINDS:
-            raise InputError(f"{p}: benchmarks[{i}] needs a name and a kind in {KINDS}")
-        opts = {k: v for k, v in b.items() if k not in ("name", "kind", "optional")}
-        out.append(Benchmark(str(b["name"]), str(b["kind"]), opts, bool(b.get("optional", False))))
-    if not out:
-        raise InputError(f"{p}: no benchmarks listed")
-    return cfg, out
+def case_from_labels(task: str, sample_id: str, images: list[Any], questions: list[str], labels: dict[str, Any],
+                     answers: list[str] | None = None, format_version: str | None = None,
+                     meta: dict[str, Any] | None = None) -> Case:
+    """A Case whose request carries the question inputs the task unit builds from ``labels``
+    (never the labels themselves); the labels and reference ``answers`` are its ground truth."""
+    inputs = get_task(task).inputs_from_labels(labels, format_version=format_version)
+    request = Request(id=sample_id, task=task, images=images, questions=questions, question_ids=inputs.question_ids,
+                      queries=inputs.queries, cameras=inputs.cameras, format_version=format_version,
+                      meta=dict(meta or {}))
+    return Case(request, GroundTruth(labels, answers))
 
 
-def request_from_sample(sample: dict[str, Any], root: Path) -> Request:
-    """A Request from a data-engine chat sample (questions = its user turns)."""
-    from vlm3.protocol.packing import qa_pairs_of
-
+def case_from_sample(sample: dict[str, Any], root: Path) -> Case:
+    """A Case from a data-engine chat sample (questions = its user turns, reference answers
+    = its assistant turns)."""
     qa = qa_pairs_of(sample)
-    labels = sample.get("labels", {})
-    return Request(
-        id=str(sample["id"]), task=str(sample["task"]),
-        images=[root / p for p in sample.get("images", [])],
-        questions=[q for q, _ in qa],
-        question_ids=list(labels["question_ids"]) if sample["task"] == "pose" and "question_ids" in labels else None,
-        labels=labels,
-        meta={"reference_answers": [a for _, a in qa], "pixmaps": sample.get("pixmaps"),
-              "source": sample.get("source"), "format_version": sample.get("format_version")},
-    )
+    return case_from_labels(str(sample["task"]), str(sample["id"]), [root / p for p in sample.get("images", [])],
+                            [q for q, _ in qa], sample.get("labels", {}), [a for _, a in qa],
+                            sample.get("format_version"),
+                            {"pixmaps": sample.get("pixmaps"), "source": sample.get("source")})
 
 
-def _shard_requests(b: Benchmark) -> list[Request]:
+def _shard_cases(b: Benchmark) -> list[Case]:
     from vlm3.data.shards import read_samples, shard_paths
 
     root = b.root_path()
     split = str(b.options.get("split", "test"))
-    tasks = list(b.options.get("tasks") or ("depth", "correspondence", "pose", "object"))
+    tasks = list(b.options.get("tasks") or TASKS)
     limit = b.options.get("max_samples_per_task")
     sources = b.options.get("sources")
     out = []
@@ -137,12 +99,12 @@ def _shard_requests(b: Benchmark) -> list[Request]:
             samples = [s for s in samples if s.get("source") in sources]
         if limit is not None:
             samples = samples[: int(limit)]
-        out += [request_from_sample(s, root) for s in samples]
+        out += [case_from_sample(s, root) for s in samples]
     return out
 
 
-def _pairs_txt_requests(b: Benchmark) -> list[Request]:
-    """Pose requests from a SuperGlue/ScanNet pair list, read by the data engine's adapter."""
+def _pairs_txt_cases(b: Benchmark) -> list[Case]:
+    """Pose cases from a SuperGlue/ScanNet pair list, read by the data engine's adapter."""
     from vlm3.data.adapters.pairs_txt import iter_records
     from vlm3.data.config import SourceConfig
     from vlm3.io.records import Skipped
@@ -160,8 +122,10 @@ def _pairs_txt_requests(b: Benchmark) -> list[Request]:
             raise InputError(f"{rec.path}: {rec.reason}")
         images, cams = [], []
         for view in (rec.view0, rec.view1):
-            with Image.open(view.image_path) as im:
-                arr = np.asarray(im.convert("RGB"))
+            try:
+                arr = read_rgb(view.image_path)
+            except ImageReadError as err:
+                raise InputError(str(err)) from None
             cam = view.camera
             w, h = cam.width, cam.height
             if max_side and max(w, h) > int(max_side):
@@ -177,7 +141,6 @@ def _pairs_txt_requests(b: Benchmark) -> list[Request]:
                   "R_cam0_from_cam1": T_cam0_from_cam1[:3, :3].tolist(),
                   "t_cam0_from_cam1_m": T_cam0_from_cam1[:3, 3].tolist(), "metric": True, "question_ids": ids,
                   "cameras": [c.to_dict() for c in cams], "image_paths": [v.image_path for v in (rec.view0, rec.view1)]}
-        out.append(Request(id="|".join(names), task="pose", images=images,
-                           questions=[pose_text.QUESTIONS[i] for i in ids], question_ids=ids, labels=labels,
-                           meta={"source": b.name}))
+        out.append(case_from_labels("pose", "|".join(names), images, [pose_text.QUESTIONS[i] for i in ids], labels,
+                                    meta={"source": b.name}))
     return out

@@ -6,33 +6,47 @@ from pathlib import Path
 
 import click
 
+from vlm3.config import ConfigError, help_text
+from vlm3.io.images import ImageReadError
 from vlm3.predictors.base import InputError
 
 
 @click.command("eval")
+@click.argument("overrides", nargs=-1)
 @click.option("--config", "config_name", default="synthetic", show_default=True,
               help="eval config: a YAML file or a name in vlm3/configs/eval/")
 @click.option("--model", "model", default=None,
               help="model to evaluate: preset, checkpoint dir or cached hub id (omit to run baselines only)")
 @click.option("--baselines", default="oracle,trivial,sift", show_default=True,
               help="comma-separated baselines: oracle, trivial, sift (empty for none)")
-@click.option("--out", "run_dir", type=click.Path(file_okay=False, path_type=Path), required=True,
-              help="run directory (predictions are cached here; rerunning resumes)")
+@click.option("--out", "run_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="run directory (required; predictions are cached here; rerunning resumes)")
 @click.option("--max-samples", type=int, default=None, help="cap samples per benchmark (quick checks)")
 @click.option("--batch-size", default=64, show_default=True, help="questions decoded together (model)")
-def eval_cmd(config_name: str, model: str | None, baselines: str, run_dir: Path, max_samples: int | None,
-             batch_size: int) -> None:
+@click.option("--help-config", is_flag=True, help="List every eval config key with its default and meaning, then exit.")
+def eval_cmd(overrides: tuple[str, ...], config_name: str, model: str | None, baselines: str, run_dir: Path | None,
+             max_samples: int | None, batch_size: int, help_config: bool) -> None:
     """Predict (cached, resumable) and score every benchmark of an eval config.
 
-    Writes RUN_DIR/predictions/*.jsonl, summary.json, report.json and table.md.
+    OVERRIDES: dotted config keys with YAML values, e.g. `max_new_tokens=32 trivial_fit.root=runs/demo/data`.
+    Writes RUN_DIR/predictions/*.jsonl, summary.json, report.json, table.md and config.yaml (resolved).
     """
-    from vlm3.evaluate.run import run_eval
+    from vlm3.evaluate.config import EvalConfig
+    from vlm3.evaluate.pipeline import run_eval
+
+    if help_config:
+        click.echo(help_text(EvalConfig))
+        return
+    if run_dir is None:
+        raise click.UsageError("give --out RUN_DIR")
 
     names = [b.strip() for b in baselines.split(",") if b.strip()]
     try:
         run_eval(config_name, run_dir, model=model, baselines=names, max_samples=max_samples,
-                 batch_size=batch_size, log=click.echo)
-    except InputError as err:
+                 batch_size=batch_size, log=click.echo, overrides=overrides)
+    except ConfigError as err:
+        raise click.ClickException(f"config error: {err}") from None
+    except (InputError, ImageReadError) as err:
         raise click.UsageError(str(err)) from None
     click.echo((run_dir / "table.md").read_text())
     click.echo(f"wrote {run_dir}/summary.json, report.json, table.md")

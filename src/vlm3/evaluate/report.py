@@ -1,6 +1,6 @@
 """``vlm3 report RUN_DIR...``: one self-contained HTML page (tables + base64 figures) and JSON.
 
-For each run directory (stage 1 + 2 of ``vlm3.evaluate.harness``): the per-task metric
+For each run directory (stage 1 + 2 of ``vlm3.evaluate.stages``): the per-task metric
 tables of every predictor, parse rates, and figures drawn from the cached predictions --
 predicted vs ground-truth depth (scatter and point maps over the image, with the error
 map), match lines (prediction vs ground truth), the pose-error CDF and parse-rate bars.
@@ -22,8 +22,10 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from vlm3.evaluate.harness import PRED_DIR, read_jsonl, report_json, score_run  # noqa: E402
-from vlm3.evaluate.scoring import HIGHER_IS_BETTER, TASK_METRICS, TASKS, parse_record, pose_errors_deg  # noqa: E402
+from vlm3.evaluate.scoring import parse_prediction, truths_of  # noqa: E402
+from vlm3.evaluate.stages import PRED_DIR, read_jsonl, report_json, score_run  # noqa: E402
+from vlm3.io.images import ImageReadError, read_rgb  # noqa: E402
+from vlm3.tasks import TASKS, get_task  # noqa: E402
 
 
 def _png(fig) -> str:
@@ -34,13 +36,13 @@ def _png(fig) -> str:
 
 
 def _load_image(ref: str) -> np.ndarray | None:
-    p = Path(ref)
-    if not p.is_file():
-        return None
-    from PIL import Image
-
-    with Image.open(p) as im:
-        return np.asarray(im.convert("RGB"))
+    """(H, W, 3) uint8 RGB of an image a record names, or None when the file is gone."""
+    try:
+        return read_rgb(ref)
+    except ImageReadError as err:
+        if err.missing:
+            return None
+        raise
 
 
 def _records(run_dir: Path) -> dict[tuple[str, str], list[dict]]:
@@ -55,9 +57,10 @@ def fig_depth(recs: list[dict], title: str) -> str | None:
     """Scatter of predicted vs GT depth, and one image's GT / predicted / error point maps."""
     gt, pr = [], []
     for r in recs:
-        for p, pt in zip(parse_record("depth", r["raw"], None, r["labels"]), r["labels"]["points"]):
+        parsed = parse_prediction(r)
+        for p, d in zip(parsed, truths_of(r, len(parsed))):
             if p.ok:
-                gt.append(pt["depth_m"])
+                gt.append(d)
                 pr.append(p.value)
     if not recs:
         return None
@@ -73,9 +76,9 @@ def fig_depth(recs: list[dict], title: str) -> str | None:
     axes[0].set_xlabel("ground truth depth (m)")
     axes[0].set_ylabel("predicted depth (m)")
     axes[0].set_title(f"{title}: all parsed points")
-    xy = np.array([pt["xy_px"] for pt in r0["labels"]["points"]], float)
-    g = np.array([pt["depth_m"] for pt in r0["labels"]["points"]], float)
-    parsed = parse_record("depth", r0["raw"], None, r0["labels"])
+    parsed = parse_prediction(r0)
+    xy = np.array([q["xy_px"] for q in get_task("depth").queries_from_labels(r0["labels"])], float)[: len(parsed)]
+    g = np.array(truths_of(r0, len(parsed)), float)
     d = np.array([p.value if p.ok else np.nan for p in parsed], float)
     vmax = float(np.nanmax(np.r_[g, d])) if len(g) else 1.0
     err = np.abs(d - g) / g
@@ -107,16 +110,23 @@ def fig_matches(recs: list[dict], title: str) -> str | None:
     canvas[: b.shape[0], a.shape[1]:] = b
     fig, ax = plt.subplots(figsize=(10, 10 * canvas.shape[0] / canvas.shape[1] + 0.4))
     ax.imshow(canvas)
-    parsed = parse_record("correspondence", r["raw"], None, r["labels"])
+    parsed = parse_prediction(r)
+    queries = get_task("correspondence").queries_from_labels(r["labels"])
     colors = plt.cm.hsv(np.linspace(0, 1, max(len(parsed), 1), endpoint=False))
-    for i, (p, m) in enumerate(zip(parsed, r["labels"]["matches"])):
-        q, t = m["query_xy_px"], m["target_xy_px"]
+    for i, (p, m, t) in enumerate(zip(parsed, queries, truths_of(r, len(parsed)))):
+        q = m["query_xy_px"]
         ax.plot(t[0] + a.shape[1], t[1], "x", color="white", ms=7, mew=2)
         if p.ok:
             ax.plot([q[0], p.value[0] + a.shape[1]], [q[1], p.value[1]], "-o", color=colors[i], lw=1, ms=3)
     ax.set_title(f"{title}: predicted matches (lines) and ground truth (x)")
     ax.axis("off")
     return _png(fig)
+
+
+def pose_errors_deg(recs: list[dict]) -> np.ndarray:
+    """Per-pair pose error max(rot, trans) in degrees of pose records; ``inf`` where unparsed."""
+    parsed = [parse_prediction(r)[0] for r in recs]
+    return get_task("pose").pair_errors_deg(parsed, [truths_of(r, 1)[0] for r in recs])
 
 
 def fig_pose_cdf(errors: dict[str, np.ndarray]) -> str | None:
@@ -155,9 +165,10 @@ def _table(results: dict[str, dict[str, Any]], task: str) -> str:
     names = [n for n in sorted(results) if task in results[n]]
     if not names:
         return ""
-    keys = list(TASK_METRICS[task]) + ["parse_rate", "n_items"]
-    head = "".join(f"<th>{html.escape(k)}{' ↑' if HIGHER_IS_BETTER.get(k) else ' ↓' if k in HIGHER_IS_BETTER else ''}</th>"
-                   for k in keys)
+    unit = get_task(task)
+    keys = list(unit.metrics) + ["parse_rate", "n_items"]
+    arrows = {k: " ↑" if up else " ↓" for k, up in unit.higher_is_better.items()}
+    head = "".join(f"<th>{html.escape(k)}{arrows.get(k, '')}</th>" for k in keys)
     rows = []
     for n in names:
         cells = []

@@ -3,8 +3,9 @@
 Inside vlm3 rotations are 3x3 matrices; Euler angles exist only where the text protocol
 needs them. This module owns the one convention the VLM3 release uses:
 
-* Frame: OpenCV camera frame of camera 1 (x right, y down, z forward).
-* Order: intrinsic yaw -> pitch -> roll about camera-1's body axes, i.e.
+* Frame: OpenCV camera frame of camera 0, the reference (the first image; the release
+  prompts' "first camera"): x right, y down, z forward.
+* Order: intrinsic yaw -> pitch -> roll about camera-0's body axes, i.e.
   ``R = Ry(yaw) @ Rx(pitch) @ Rz(roll)`` with right-handed elementary rotations
   (``Ry(a) = [[c, 0, s], [0, 1, 0], [-s, 0, c]]`` etc.).
 * Signs (physical meaning):
@@ -15,12 +16,12 @@ needs them. This module owns the one convention the VLM3 release uses:
   The release sample (yaw 89.6008, pitch 2.5987, roll 6.0723 -> rotation angle
   89.6547 deg) is reproduced by this convention and not by flipping pitch alone or roll
   alone, so the signs are pinned by released data, not only by the prose.
-* Meaning of R: ``R_cam1_from_cam2`` -- the columns are camera 2's axes expressed in
-  camera 1 (camera 2's orientation relative to camera 1; it maps camera-2 coordinates
-  to camera-1 coordinates). The relative transform most datasets store,
-  ``T_cam2_from_cam1`` (maps camera-1 points into camera 2, e.g. ScanNet's ``T_0to1``),
-  has rotation block ``R_cam2_from_cam1 = R_cam1_from_cam2.T``; use the
-  ``*_T_cam2_from_cam1`` helpers below instead of transposing by hand.
+* Meaning of R: ``R_cam0_from_cam1`` -- the columns are camera 1's axes expressed in
+  camera 0 (camera 1's orientation relative to camera 0; it maps camera-1 coordinates
+  to camera-0 coordinates). The relative transform most datasets store,
+  ``T_cam1_from_cam0`` (maps camera-0 points into camera 1, e.g. ScanNet's ``T_0to1``),
+  has rotation block ``R_cam1_from_cam0 = R_cam0_from_cam1.T``; use the
+  ``*_T_cam1_from_cam0`` helpers below instead of transposing by hand.
 
 Ranges returned: yaw in (-180, 180], pitch in [-90, 90], roll in (-180, 180]. At the
 gimbal lock (|pitch| = 90) roll is set to 0 and yaw absorbs the rest.
@@ -64,7 +65,7 @@ def _check_angle(name: str, value: float) -> float:
 
 
 def R_from_yaw_pitch_roll_deg(yaw_deg: float, pitch_deg: float, roll_deg: float) -> np.ndarray:
-    """Rotation R_cam1_from_cam2 (3, 3) float64 from intrinsic yaw -> pitch -> roll in degrees.
+    """Rotation R_cam0_from_cam1 (3, 3) float64 from intrinsic yaw -> pitch -> roll in degrees.
 
     ``R = Ry(yaw) @ Rx(pitch) @ Rz(roll)``; see the module docstring for axes and signs.
     Raises ValueError on non-finite angles.
@@ -75,13 +76,13 @@ def R_from_yaw_pitch_roll_deg(yaw_deg: float, pitch_deg: float, roll_deg: float)
     return _Ry(y) @ _Rx(p) @ _Rz(r)
 
 
-def yaw_pitch_roll_deg_from_R(R_cam1_from_cam2: np.ndarray) -> tuple[float, float, float]:
+def yaw_pitch_roll_deg_from_R(R_cam0_from_cam1: np.ndarray) -> tuple[float, float, float]:
     """Inverse of `R_from_yaw_pitch_roll_deg`: (yaw, pitch, roll) in degrees.
 
     With R = Ry(a) Rx(b) Rz(c): R[1, 2] = -sin b, (R[0, 2], R[2, 2]) = cos b (sin a, cos a),
     (R[1, 0], R[1, 1]) = cos b (sin c, cos c). Raises GeometryError if R is not a rotation.
     """
-    R = check_rotation(R_cam1_from_cam2, name="R_cam1_from_cam2")
+    R = check_rotation(R_cam0_from_cam1, name="R_cam0_from_cam1")
     sin_p = float(np.clip(-R[1, 2], -1.0, 1.0))
     cos_p = math.hypot(R[0, 2], R[2, 2])
     pitch = math.atan2(sin_p, cos_p)
@@ -97,15 +98,15 @@ def yaw_pitch_roll_deg_from_R(R_cam1_from_cam2: np.ndarray) -> tuple[float, floa
     return tuple(180.0 if v == -180.0 else v for v in out)  # type: ignore[return-value]
 
 
-def yaw_pitch_roll_deg_from_T_cam2_from_cam1(T_cam2_from_cam1: np.ndarray) -> tuple[float, float, float]:
-    """(yaw, pitch, roll) in degrees of camera 2 relative to camera 1, from the 4x4
-    relative transform that maps camera-1 points into camera 2 (e.g. ScanNet ``T_0to1``)."""
-    T = check_T(T_cam2_from_cam1, name="T_cam2_from_cam1")
+def yaw_pitch_roll_deg_from_T_cam1_from_cam0(T_cam1_from_cam0: np.ndarray) -> tuple[float, float, float]:
+    """(yaw, pitch, roll) in degrees of camera 1 relative to camera 0, from the 4x4
+    relative transform that maps camera-0 points into camera 1 (e.g. ScanNet ``T_0to1``)."""
+    T = check_T(T_cam1_from_cam0, name="T_cam1_from_cam0")
     return yaw_pitch_roll_deg_from_R(T[:3, :3].T)
 
 
-def R_cam2_from_cam1_from_yaw_pitch_roll_deg(yaw_deg: float, pitch_deg: float,
+def R_cam1_from_cam0_from_yaw_pitch_roll_deg(yaw_deg: float, pitch_deg: float,
                                              roll_deg: float) -> np.ndarray:
-    """Rotation block (3, 3) of T_cam2_from_cam1 for the given yaw/pitch/roll (degrees):
+    """Rotation block (3, 3) of T_cam1_from_cam0 for the given yaw/pitch/roll (degrees):
     the transpose of `R_from_yaw_pitch_roll_deg`."""
     return R_from_yaw_pitch_roll_deg(yaw_deg, pitch_deg, roll_deg).T

@@ -19,8 +19,9 @@ from typing import Any, Sequence
 import numpy as np
 
 from vlm3.geometry.camera import Camera
-from vlm3.predictors.base import ImageLike, InputError, Predictor, Request, load_image_array
-from vlm3.protocol import TEXT_FORMATS
+from vlm3.io.images import ImageLike, ImageReadError, read_rgb
+from vlm3.predictors.base import InputError, Predictor, Request
+from vlm3.protocol import TEXT_FORMATS, format_version_of
 
 
 @dataclass
@@ -59,11 +60,13 @@ class MatchResult:
 
 @dataclass
 class PoseResult:
-    """Camera 2 relative to camera 1 in camera 1's OpenCV frame (protocol convention)."""
+    """Camera 1 (the second image) relative to camera 0 (the first), in camera 0's OpenCV
+    frame: ``R_cam0_from_cam1`` (columns = camera 1's axes in camera 0) and ``t_unit_cam0``
+    (unit direction of camera 1's centre in camera-0 coordinates)."""
 
     ok: bool
-    R_cam1_from_cam2: np.ndarray | None
-    t_unit_cam1: np.ndarray | None
+    R_cam0_from_cam1: np.ndarray | None
+    t_unit_cam0: np.ndarray | None
     distance_m: float | None
     yaw_pitch_roll_deg: tuple[float, float, float] | None
     raw: dict[str, str] = field(default_factory=dict)
@@ -71,8 +74,8 @@ class PoseResult:
 
     def to_json(self) -> dict[str, Any]:
         return {"ok": self.ok, "reason": self.reason,
-                "R_cam1_from_cam2": None if self.R_cam1_from_cam2 is None else self.R_cam1_from_cam2.tolist(),
-                "t_unit_cam1": None if self.t_unit_cam1 is None else self.t_unit_cam1.tolist(),
+                "R_cam0_from_cam1": None if self.R_cam0_from_cam1 is None else self.R_cam0_from_cam1.tolist(),
+                "t_unit_cam0": None if self.t_unit_cam0 is None else self.t_unit_cam0.tolist(),
                 "distance_m": self.distance_m, "yaw_pitch_roll_deg": self.yaw_pitch_roll_deg, "raw": self.raw}
 
 
@@ -92,6 +95,16 @@ def parse_intrinsics(text: str | Sequence[float] | None) -> tuple[float, float, 
     return vals  # type: ignore[return-value]
 
 
+def read_image(image: ImageLike) -> np.ndarray:
+    """A user's image (path, array or PIL image) as (H, W, 3) uint8 RGB; InputError if unusable."""
+    try:
+        return read_rgb(image)
+    except ImageReadError as err:
+        if err.missing:
+            raise InputError(f"image not found: {err.path} (check the path)") from None
+        raise InputError(f"cannot read image {err.path}: {err.problem}") from None
+
+
 def prepare_image(image: ImageLike, intrinsics: Sequence[float] | str | None, focal_px: float,
                   max_pixels: int, calibration: str = "none", grid: int = 32) -> Prepared:
     """Standardise one image like the data engine (focal normalisation + grid crop)."""
@@ -100,7 +113,7 @@ def prepare_image(image: ImageLike, intrinsics: Sequence[float] | str | None, fo
     from vlm3.geometry.crop import crop_to_grid
     from vlm3.geometry.focal import normalize_focal
 
-    arr = load_image_array(image)
+    arr = read_image(image)
     h, w = arr.shape[:2]
     k = parse_intrinsics(intrinsics)
     cam = Camera.from_fx_fy_cx_cy(*k, w, h) if k is not None else None
@@ -135,16 +148,13 @@ def grid_points_px(width: int, height: int, grid_w: int, grid_h: int) -> np.ndar
     return np.stack(np.meshgrid(xs, ys), -1).reshape(-1, 2)
 
 
-def _check_text_format(text_format: str) -> None:
+def _text_format(task: str, text_format: str) -> Any:
+    """The task's text-format module (prompts and parser) for a format name."""
+    from vlm3.tasks.common import text_format_for
     if text_format not in TEXT_FORMATS:
         raise InputError(f"unknown text format {text_format!r}: use one of {', '.join(TEXT_FORMATS)} "
                          f"(the format the model was trained on)")
-
-
-def _prompt_builder(task_text: Any, text_format: str):
-    """The point-prompt function of a protocol module (depth / correspondence) for a format."""
-    _check_text_format(text_format)
-    return task_text.compact_prompt if text_format == "compact" else task_text.prompt
+    return text_format_for(task, format_version_of(text_format))
 
 
 def predict_depth(predictor: Predictor, image: ImageLike, xy_px: np.ndarray, intrinsics=None,
@@ -154,15 +164,17 @@ def predict_depth(predictor: Predictor, image: ImageLike, xy_px: np.ndarray, int
 
     ``text_format``: "release" (VLM3 prompts) or "compact" (vlm3-compact-v3, the CPU demo's)."""
     from vlm3.protocol import codecs
-    from vlm3.tasks.depth import text as depth_text
+    fmt = _text_format("depth", text_format)
     prep = prepare_image(image, intrinsics, focal_px, max_pixels, calibration)
     xy = np.asarray(xy_px, dtype=np.float64).reshape(-1, 2)
     dst = _to_model_px(prep, xy, "point")
     norm = codecs.encode_xy_norm2000(dst, prep.camera.width, prep.camera.height)
-    make = _prompt_builder(depth_text, text_format)
-    qs = [make((int(a), int(b))) for a, b in norm]
-    texts = predictor.predict([Request("depth", "depth", [prep.image], qs)])[0].texts
-    parsed = [depth_text.parse_answer(t) for t in texts]
+    qs = [fmt.prompt((int(a), int(b))) for a, b in norm]
+    queries = [{"xy_px": p.tolist(), "xy_norm2000": n.tolist()} for p, n in zip(dst, norm)]
+    texts = predictor.predict([Request("depth", "depth", [prep.image], qs, queries=queries,
+                                       cameras=[prep.camera.to_dict()],
+                                       format_version=format_version_of(text_format))])[0].texts
+    parsed = [fmt.parse_answer(t) for t in texts]
     d = np.array([p.value if p.ok else np.nan for p in parsed], dtype=np.float64)
     cam = prep.original_camera
     rays = np.c_[(xy[:, 0] - cam.cx) / cam.fx, (xy[:, 1] - cam.cy) / cam.fy, np.ones(len(xy))]
@@ -175,19 +187,21 @@ def predict_match(predictor: Predictor, image1: ImageLike, image2: ImageLike, xy
                   calibration: str = "fov60", text_format: str = "release") -> MatchResult:
     """Pixels of image 2 matching ``xy1_px`` (N, 2) of image 1 (original pixels both)."""
     from vlm3.protocol import codecs
-    from vlm3.tasks.correspondence import text as corr_text
+    fmt = _text_format("correspondence", text_format)
     p1 = prepare_image(image1, intrinsics1, focal_px, max_pixels, calibration)
     p2 = prepare_image(image2, intrinsics2, focal_px, max_pixels, calibration)
     xy = np.asarray(xy1_px, dtype=np.float64).reshape(-1, 2)
     dst = _to_model_px(p1, xy, "point")
     norm = codecs.encode_xy_norm1000(dst, p1.camera.width, p1.camera.height)
-    make = _prompt_builder(corr_text, text_format)
-    qs = [make((int(a), int(b))) for a, b in norm]
-    texts = predictor.predict([Request("match", "correspondence", [p1.image, p2.image], qs)])[0].texts
+    qs = [fmt.prompt((int(a), int(b))) for a, b in norm]
+    queries = [{"query_xy_px": p.tolist(), "query_xy_norm1000": n.tolist()} for p, n in zip(dst, norm)]
+    texts = predictor.predict([Request("match", "correspondence", [p1.image, p2.image], qs, queries=queries,
+                                       cameras=[p1.camera.to_dict(), p2.camera.to_dict()],
+                                       format_version=format_version_of(text_format))])[0].texts
     out = np.full_like(xy, np.nan)
     ok = []
     for i, t in enumerate(texts):
-        p = corr_text.parse_answer(t)
+        p = fmt.parse_answer(t)
         ok.append(p.ok)
         if p.ok:
             std_px = codecs.decode_xy_norm1000(np.asarray(p.value, float), p2.camera.width, p2.camera.height)
@@ -198,19 +212,18 @@ def predict_match(predictor: Predictor, image1: ImageLike, image2: ImageLike, xy
 def predict_pose(predictor: Predictor, image1: ImageLike, image2: ImageLike, intrinsics1=None, intrinsics2=None,
                  focal_px: float = 750.0, max_pixels: int = 1_300_000, calibration: str = "none",
                  text_format: str = "release") -> PoseResult:
-    """Relative pose of camera 2 w.r.t. camera 1 from the four pose questions."""
-    from vlm3.tasks.pose import text as pose_text
+    """Relative pose of camera 1 (image2) w.r.t. camera 0 (image1) from the four pose questions."""
+    fmt = _text_format("pose", text_format)
     p1 = prepare_image(image1, intrinsics1, focal_px, max_pixels, calibration)
     p2 = prepare_image(image2, intrinsics2, focal_px, max_pixels, calibration)
-    _check_text_format(text_format)
-    ids = list(pose_text.QUESTION_IDS)
-    questions = pose_text.COMPACT_QUESTIONS if text_format == "compact" else pose_text.QUESTIONS
-    texts = predictor.predict([Request("pose", "pose", [p1.image, p2.image], [questions[i] for i in ids],
-                                       question_ids=ids)])[0].texts
+    ids = list(fmt.QUESTION_IDS)
+    texts = predictor.predict([Request("pose", "pose", [p1.image, p2.image], [fmt.QUESTIONS[i] for i in ids],
+                                       question_ids=ids, cameras=[p1.camera.to_dict(), p2.camera.to_dict()],
+                                       format_version=format_version_of(text_format))])[0].texts
     raw = dict(zip(ids, texts))
-    p = pose_text.parse_answers(raw)
-    v = p.value if isinstance(p.value, pose_text.PoseText) else pose_text.PoseText()
-    return PoseResult(p.ok, v.R_cam1_from_cam2, v.t_unit_cam1, v.distance_m, v.yaw_pitch_roll_deg, raw, p.reason)
+    p = fmt.parse_answers(raw)
+    v = p.value if isinstance(p.value, fmt.PoseText) else fmt.PoseText()
+    return PoseResult(p.ok, v.R_cam0_from_cam1, v.t_unit_cam0, v.distance_m, v.yaw_pitch_roll_deg, raw, p.reason)
 
 
 def ask(predictor: Predictor, image: ImageLike, question: str, intrinsics=None, focal_px: float = 1000.0,

@@ -14,7 +14,8 @@ from pathlib import Path
 import click
 import numpy as np
 
-from vlm3.predictors.base import NUMBER_DECODING, InputError
+from vlm3.predictors.base import InputError
+from vlm3.train.small.number_decoding import NUMBER_DECODING, predictor_kwargs
 
 
 def _model_option(f):
@@ -40,18 +41,17 @@ _numbers_option = click.option(
 
 
 def _load(model: str, numbers: str = "greedy"):
-    from vlm3.predictors.hf import HFPredictor, check_model_dir
+    from vlm3.predictors import make_predictor
+    from vlm3.predictors.hf import check_model_dir
 
     try:
         if model.startswith("vllm:"):  # vLLM backend (GPU + `pip install 'vlm3[vllm]'`)
-            from vlm3.predictors.base import make_predictor
-
             if numbers != "greedy":
                 raise InputError("--numbers median needs the transformers backend (drop the vllm: prefix)")
             return make_predictor(model)
         if Path(model).exists():
             check_model_dir(model)
-        return HFPredictor.from_pretrained(model, numbers=numbers)
+        return make_predictor(f"model:{model}", **predictor_kwargs(numbers))
     except InputError as err:
         raise click.BadParameter(str(err), param_hint="--model") from None
 
@@ -107,9 +107,8 @@ def depth_cmd(image, intrinsics, points, grid, focal_px, model, out_dir, calibra
               text_format, numbers) -> None:
     """Metric depth at pixels of IMAGE; writes depth.png, points.ply and depth.json."""
     from vlm3.infer import api, viz
-    from vlm3.predictors.base import load_image_array
 
-    arr = _run(lambda: load_image_array(image))
+    arr = _run(lambda: api.read_image(image))
     _run(lambda: api.parse_intrinsics(intrinsics))
     xy = _points(points, grid, arr.shape[1], arr.shape[0])
     pred = _load(model, numbers)
@@ -143,10 +142,9 @@ def match_cmd(image1, image2, points, intrinsics1, intrinsics2, model, out_dir, 
               text_format, numbers) -> None:
     """Pixels of IMAGE2 matching pixels of IMAGE1; writes matches.png and matches.json."""
     from vlm3.infer import api, viz
-    from vlm3.predictors.base import load_image_array
 
-    a0 = _run(lambda: load_image_array(image1))
-    a1 = _run(lambda: load_image_array(image2))
+    a0 = _run(lambda: api.read_image(image1))
+    a1 = _run(lambda: api.read_image(image2))
     for k in (intrinsics1, intrinsics2):
         _run(lambda: api.parse_intrinsics(k))
     xy = _points(points, None, a0.shape[1], a0.shape[0])
@@ -179,7 +177,7 @@ def pose_cmd(image1, image2, intrinsics1, intrinsics2, focal_px, model, out_dir,
     from vlm3.infer import api, viz
 
     for im in (image1, image2):
-        _run(lambda: api.load_image_array(im))
+        _run(lambda: api.read_image(im))
     for k in (intrinsics1, intrinsics2):
         _run(lambda: api.parse_intrinsics(k))
     pred = _load(model, numbers)
@@ -191,8 +189,8 @@ def pose_cmd(image1, image2, intrinsics1, intrinsics2, focal_px, model, out_dir,
     click.echo(json.dumps(js, indent=1))
     if res.ok:
         T = np.eye(4)
-        T[:3, :3] = res.R_cam1_from_cam2
-        T[:3, 3] = res.t_unit_cam1 * (res.distance_m or 1.0)
+        T[:3, :3] = res.R_cam0_from_cam1
+        T[:3, 3] = res.t_unit_cam0 * (res.distance_m or 1.0)
         viz.frustum_png(out_dir / "frustums.png", T)
         click.echo(f"wrote {out_dir}/pose.json, frustums.png")
 
@@ -206,7 +204,7 @@ def ask_cmd(image, question, intrinsics, model, out_dir, calibration, max_pixels
     """Ask a free question; boxes as 'bounding box region (x1, y1, x2, y2)' on the [0, 1000] grid."""
     from vlm3.infer import api
 
-    _run(lambda: api.load_image_array(image))
+    _run(lambda: api.read_image(image))
     _run(lambda: api.parse_intrinsics(intrinsics))
     pred = _load(model)
     click.echo(_run(lambda: api.ask(pred, image, question, intrinsics, max_pixels=max_pixels,

@@ -95,16 +95,17 @@ def _frustum_lines(T_world_from_cam: np.ndarray, scale: float) -> list[np.ndarra
     return [p[[i, j]] for i, j in idx]
 
 
-def frustum_png(path: str | Path, T_cam1_from_cam2: np.ndarray, T_cam1_from_cam2_gt: np.ndarray | None = None) -> Path:
-    """3D plot of camera 1 (at the origin) and camera 2 placed by ``T_cam1_from_cam2``
-    (camera-2 points -> camera 1), in camera 1's OpenCV frame; optional ground truth dashed."""
+def frustum_png(path: str | Path, T_cam0_from_cam1: np.ndarray, T_cam0_from_cam1_gt: np.ndarray | None = None) -> Path:
+    """3D plot of camera 0 (the first image, at the origin) and camera 1 placed by
+    ``T_cam0_from_cam1`` (camera-1 points -> camera 0), in camera 0's OpenCV frame; optional
+    ground truth dashed."""
     path = Path(path)
     fig = plt.figure(figsize=(5, 5), dpi=100)
     ax = fig.add_subplot(projection="3d")
-    scale = max(0.15, 0.3 * float(np.linalg.norm(T_cam1_from_cam2[:3, 3])))
-    for T, color, style, label in ((np.eye(4), "black", "-", "camera 1"),
-                                   (T_cam1_from_cam2, "tab:blue", "-", "camera 2 (predicted)"),
-                                   (T_cam1_from_cam2_gt, "tab:green", "--", "camera 2 (ground truth)")):
+    scale = max(0.15, 0.3 * float(np.linalg.norm(T_cam0_from_cam1[:3, 3])))
+    for T, color, style, label in ((np.eye(4), "black", "-", "camera 0 (image 1)"),
+                                   (T_cam0_from_cam1, "tab:blue", "-", "camera 1 (image 2, predicted)"),
+                                   (T_cam0_from_cam1_gt, "tab:green", "--", "camera 1 (image 2, ground truth)")):
         if T is None:
             continue
         for k, seg in enumerate(_frustum_lines(np.asarray(T, float), scale)):

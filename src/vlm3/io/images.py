@@ -1,31 +1,83 @@
-"""Reading pixels of records: RGB images and depth maps, checked at the boundary.
+"""The one reader of pixels: RGB images and depth (or id) maps, checked at the boundary.
 
-Every problem is raised as ``RecordError(path, problem)`` with a one-line reason
+Every image vlm3 reads, for data building, training, prediction, evaluation pictures or
+scene files, goes through this module:
+
+- ``read_rgb(image)``: a path, an array or a PIL image -> (H, W, 3) uint8 RGB array,
+  row-major (row = y down, column = x right), C-contiguous. This is the return type.
+- ``read_rgb_pil(image)``: the same pixels as a PIL ``"RGB"`` image, only for the Hugging
+  Face image processor (it wants PIL).
+- ``read_image_size(path)``: (width, height) in pixels from the header, no decoding.
+- ``read_depth_m(depth_file, width, height)``: (H, W) float32 metres, 0 = no measurement.
+- ``read_map(path)``: the stored values of a one-channel map file (depth, instance ids).
+
+Every problem raises ``ImageReadError`` whose one-line message is ``"<path>: <problem>"``
 (unreadable or truncated image, wrong size, depth with negative values or no valid
-pixel), which the builder counts as a skip or, with ``--strict``, stops on.
+pixel; ``missing`` is True when the file does not exist). Callers wrap it in their own
+error: ``RecordError`` when building data (``vlm3.standardize``, the adapters), ``InputError``
+for a user's prediction inputs (``vlm3.infer.api.read_image``).
 
-Speed: complete 8-bit JPEG/PNG files (and 16/8-bit grayscale depth PNGs) are decoded
-with OpenCV, which gives the same pixels as Pillow here at a fraction of the cost; a
-file is "complete" when it ends with its format's end marker (JPEG EOI, PNG IEND).
-Anything else, and any file OpenCV refuses, goes through Pillow, whose errors name the
-problem (truncated data included). EXIF orientation is ignored on both paths.
+Speed: complete 8-bit JPEG/PNG files (and 16/8-bit grayscale PNG maps) are decoded with
+OpenCV, which gives the same pixels as Pillow here at a fraction of the cost; a file is
+"complete" when it ends with its format's end marker (JPEG EOI, PNG IEND). Anything else,
+and any file OpenCV refuses, goes through Pillow, whose errors name the problem (truncated
+data included). EXIF orientation is ignored on both paths (as Pillow's ``convert`` does).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import cv2
+import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from vlm3.io.records import DepthFile, RecordError
-from vlm3.geometry.camera import Camera
+from vlm3.io.records import DepthFile
 
+#: what ``read_rgb`` accepts: a file path, an (H, W) / (H, W, 3|4) array, or a PIL image
+ImageLike = str | Path | np.ndarray | Image.Image
 
 _JPEG_SOI = b"\xff\xd8\xff"
 _PNG_SIG = b"\x89PNG\r\n\x1a\n"
 _PNG_IEND = b"IEND\xaeB`\x82"
+_PIL_ERRORS = (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError)
+
+
+class ImageReadError(ValueError):
+    """An image or map that cannot be used; ``str(err)`` is ``"<path>: <problem>"`` (one line).
+
+    Attributes:
+        path: the file (``"<array>"`` for an in-memory array).
+        problem: what is wrong, without the path.
+        missing: True when the file does not exist.
+    """
+
+    def __init__(self, path: str | Path, problem: str, missing: bool = False) -> None:
+        super().__init__(f"{path}: {problem}")
+        self.path = str(path)
+        self.problem = problem
+        self.missing = missing
+
+
+def _resolve(path: str | Path, root: str | Path | None) -> Path:
+    p = Path(path)
+    return Path(root) / p if root is not None and not p.is_absolute() else p
+
+
+def _read_bytes(p: Path, what: str) -> bytes:
+    if not p.is_file():
+        raise ImageReadError(p, f"{what} file not found", missing=True)
+    try:
+        return p.read_bytes()
+    except OSError as err:
+        raise ImageReadError(p, f"unreadable {what} file ({err})") from None
+
+
+def _reason(err: Exception) -> str:
+    """Pillow's error without the file name (the message names the file once, in front)."""
+    if isinstance(err, UnidentifiedImageError):
+        return "not an image format Pillow can identify"
+    return str(err) or type(err).__name__
 
 
 def _png_header(data: bytes) -> tuple[int, int] | None:
@@ -52,32 +104,74 @@ def _fast_rgb(data: bytes) -> np.ndarray | None:
     return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
 
 
-def _read_bytes(p: Path, what: str) -> bytes:
-    if not p.is_file():
-        raise RecordError(str(p), f"{what} file not found")
-    try:
-        return p.read_bytes()
-    except OSError as err:
-        raise RecordError(str(p), f"unreadable {what} file ({err})") from None
-
-
-def load_image_rgb(path: str | Path) -> np.ndarray:
-    """Decode an image file to (H, W, 3) uint8 RGB; refuses missing, unreadable, truncated files."""
-    p = Path(path)
+def _rgb_of_file(p: Path) -> np.ndarray:
     arr = _fast_rgb(_read_bytes(p, "image"))
     if arr is None:
         try:
             with Image.open(p) as im:
-                im.load()  # raises on truncated data (PIL does not load truncated images by default)
+                im.load()  # raises on truncated data (Pillow does not load truncated images by default)
                 arr = np.asarray(im.convert("RGB"))
-        except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as err:
-            raise RecordError(str(p), f"unreadable or truncated image ({err})") from None
-    if arr.ndim != 3 or arr.shape[0] < 2 or arr.shape[1] < 2:
-        raise RecordError(str(p), f"image has unusable shape {arr.shape}")
+        except _PIL_ERRORS as err:
+            raise ImageReadError(p, f"unreadable or truncated image ({_reason(err)})") from None
     return arr
 
 
-def _fast_depth_png(data: bytes) -> np.ndarray | None:
+def _rgb_of_array(image: np.ndarray) -> np.ndarray:
+    """(H, W) gray, (H, W, 3) RGB or (H, W, 4) RGBA (alpha dropped) -> (H, W, 3) uint8."""
+    arr = np.asarray(image, dtype=np.uint8)
+    if arr.ndim == 2:
+        return np.repeat(arr[..., None], 3, axis=2)
+    if arr.ndim == 3 and arr.shape[2] in (3, 4):
+        return arr[..., :3]
+    raise ImageReadError("<array>", f"image array must be (H, W) or (H, W, 3), got shape {arr.shape}")
+
+
+def read_rgb(image: ImageLike, root: str | Path | None = None) -> np.ndarray:
+    """Pixels of an image as an (H, W, 3) uint8 RGB array (C-contiguous).
+
+    Args:
+        image: a file path (relative paths are taken under ``root`` when given), an
+            (H, W) / (H, W, 3) / (H, W, 4) array (cast to uint8; gray repeated, alpha
+            dropped) or a PIL image (converted to RGB).
+        root: folder for relative paths (e.g. a dataset folder); None = as given.
+
+    Raises:
+        ImageReadError: missing, unreadable or truncated file, an array of another shape,
+        or an image smaller than 2x2 pixels.
+    """
+    where: str | Path = "<array>"
+    if isinstance(image, Image.Image):
+        arr = np.asarray(image.convert("RGB"))
+    elif isinstance(image, np.ndarray):
+        arr = _rgb_of_array(image)
+    else:
+        where = _resolve(image, root)
+        arr = _rgb_of_file(where)
+    if arr.shape[0] < 2 or arr.shape[1] < 2:
+        raise ImageReadError(where, f"image has unusable shape {arr.shape}")
+    return np.ascontiguousarray(arr)
+
+
+def read_rgb_pil(image: ImageLike, root: str | Path | None = None) -> Image.Image:
+    """``read_rgb``'s pixels as a PIL ``"RGB"`` image (for the Hugging Face image processor)."""
+    if isinstance(image, Image.Image):
+        return image.convert("RGB")  # no array round trip for images already in memory
+    return Image.fromarray(read_rgb(image, root), "RGB")
+
+
+def read_image_size(path: str | Path, root: str | Path | None = None) -> tuple[int, int]:
+    """(width, height) in pixels from the image header, without decoding the pixels."""
+    p = _resolve(path, root)
+    if not p.is_file():
+        raise ImageReadError(p, "image file not found", missing=True)
+    try:
+        with Image.open(p) as im:
+            return int(im.width), int(im.height)
+    except _PIL_ERRORS as err:
+        raise ImageReadError(p, f"unreadable image ({_reason(err)})") from None
+
+
+def _fast_map_png(data: bytes) -> np.ndarray | None:
     """OpenCV decode of a complete 8/16-bit grayscale PNG (stored values); None = use Pillow."""
     header = _png_header(data)
     if header is None or header[0] not in (8, 16) or header[1] != 0:
@@ -86,66 +180,67 @@ def _fast_depth_png(data: bytes) -> np.ndarray | None:
     return raw if raw is not None and raw.ndim == 2 else None
 
 
-def _read_depth_array(p: Path) -> np.ndarray:
-    """Stored depth values of ``.npy``/``.npz`` (key ``depth``) or any image Pillow reads."""
-    if not p.is_file():
-        raise RecordError(str(p), "depth file not found")
+def read_map(path: str | Path, what: str = "depth") -> np.ndarray:
+    """Stored values of a one-channel map file, unscaled, in the file's dtype.
+
+    Accepted: ``.npy``, ``.npz`` (key ``depth``), 8/16-bit grayscale PNG, and any image
+    Pillow reads (float TIFF, ...). ``what`` names the map in messages ("depth", "ids").
+    A trailing channel axis of size 1 is dropped; the result is not checked further.
+    """
+    p = Path(path)
+    if p.suffix.lower() == ".png":
+        raw = _fast_map_png(_read_bytes(p, what))
+        if raw is not None:
+            return raw
+    elif not p.is_file():
+        raise ImageReadError(p, f"{what} file not found", missing=True)
     try:
         if p.suffix == ".npy":
-            return np.load(p, allow_pickle=False)
-        if p.suffix == ".npz":
+            raw = np.load(p, allow_pickle=False)
+        elif p.suffix == ".npz":
             with np.load(p, allow_pickle=False) as z:
                 if "depth" not in z:
-                    raise RecordError(str(p), f"npz has no 'depth' array (keys {sorted(z.keys())})")
-                return z["depth"]
-        with Image.open(p) as im:
-            im.load()
-            return np.asarray(im)
-    except RecordError:
+                    raise ImageReadError(p, f"npz has no 'depth' array (keys {sorted(z.keys())})")
+                raw = z["depth"]
+        else:
+            with Image.open(p) as im:
+                im.load()
+                raw = np.asarray(im)
+    except ImageReadError:
         raise
-    except (UnidentifiedImageError, OSError, ValueError, EOFError) as err:
-        raise RecordError(str(p), f"unreadable or truncated depth file ({err})") from None
+    except _PIL_ERRORS as err:
+        raise ImageReadError(p, f"unreadable or truncated {what} file ({_reason(err)})") from None
+    return raw[..., 0] if raw.ndim == 3 and raw.shape[2] == 1 else raw
 
 
-def load_depth_m(depth: DepthFile, width: int, height: int) -> np.ndarray:
+def read_depth_m(depth: DepthFile, width: int, height: int) -> np.ndarray:
     """Read a depth map as (H, W) float32 metres of the stored kind; invalid pixels become 0.
 
-    Accepted: 16-bit/8-bit/float PNG or TIFF (value / scale), ``.npy`` or ``.npz`` (key
-    ``depth``). NaN and inf pixels are treated as "no measurement" (set to 0). Refused:
-    missing or unreadable file, a size other than (height, width), any negative value
+    Accepted: what ``read_map`` reads; metres = stored value / ``depth.scale``. NaN and
+    inf pixels are treated as "no measurement" (set to 0). Refused: missing or unreadable
+    file, more than one channel, a size other than (height, width), any negative value
     (a sign or convention error) and maps with no finite positive value.
     """
     p = Path(depth.path)
-    raw = _fast_depth_png(_read_bytes(p, "depth")) if p.suffix.lower() == ".png" else None
-    if raw is None:
-        raw = _read_depth_array(p)
-    if raw.ndim == 3 and raw.shape[2] == 1:
-        raw = raw[..., 0]
+    raw = read_map(p)
     if raw.ndim != 2:
-        raise RecordError(str(p), f"depth must be one channel, got shape {raw.shape}")
+        raise ImageReadError(p, f"depth must be one channel, got shape {raw.shape}")
     if raw.shape != (height, width):
-        raise RecordError(str(p), f"depth size {raw.shape[1]}x{raw.shape[0]} does not match "
-                                  f"image size {width}x{height}")
+        raise ImageReadError(p, f"depth size {raw.shape[1]}x{raw.shape[0]} does not match "
+                                f"image size {width}x{height}")
     if raw.dtype.kind == "u":  # unsigned integers: no NaN, inf or negative values possible
         if not raw.any():
-            raise RecordError(str(p), "depth has no valid pixel (all zero, NaN or inf)")
+            raise ImageReadError(p, "depth has no valid pixel (all zero, NaN or inf)")
         return np.divide(raw, np.float32(depth.scale), dtype=np.float32)  # one pass
     depth_m = raw.astype(np.float32) / np.float32(depth.scale)
     finite = np.isfinite(depth_m)
     if np.any(depth_m[finite] < 0):
-        raise RecordError(str(p), "depth has negative values (wrong sign or encoding?)")
+        raise ImageReadError(p, "depth has negative values (wrong sign or encoding?)")
     depth_m[~finite] = 0.0
     if not np.any(depth_m > 0):
-        raise RecordError(str(p), "depth has no valid pixel (all zero, NaN or inf)")
+        raise ImageReadError(p, "depth has no valid pixel (all zero, NaN or inf)")
     return depth_m
 
 
-def check_image_matches_camera(path: str, image: np.ndarray, camera: Camera) -> None:
-    """Refuse an image whose size differs from the size the intrinsics refer to."""
-    h, w = image.shape[:2]
-    if (w, h) != (camera.width, camera.height):
-        raise RecordError(path, f"image size {w}x{h} does not match the intrinsics' "
-                                f"{camera.width}x{camera.height}")
-
-
-__all__ = ["load_image_rgb", "load_depth_m", "check_image_matches_camera"]
+__all__ = ["ImageLike", "ImageReadError", "read_rgb", "read_rgb_pil", "read_image_size", "read_map",
+           "read_depth_m"]

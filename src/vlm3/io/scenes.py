@@ -26,6 +26,7 @@ import numpy as np
 from PIL import Image
 
 from vlm3.geometry.camera import Camera
+from vlm3.io.images import ImageReadError, read_map, read_rgb
 
 FORMAT_VERSION = "vlm3-scene-v1"
 
@@ -190,12 +191,12 @@ def load_scene(scene_dir: str | Path, load_arrays: bool = True) -> SceneRecord:
         view = ViewRecord(int(v["index"]), cam, np.asarray(v["T_cam_from_world"], dtype=np.float64),
                           [ViewObject.from_dict(o) for o in v["objects"]])
         if load_arrays:
-            view.image = np.asarray(Image.open(d / v["image"]).convert("RGB"))
-            view.depth_z_m = np.load(d / v["depth"]).astype(np.float32)
-            ids = cv2.imread(str(d / v["ids"]), cv2.IMREAD_UNCHANGED)
-            if ids is None:
-                raise SceneFormatError(f"cannot read {d / v['ids']}")
-            view.instance_id = ids.astype(np.int32) - 1
+            try:
+                view.image = read_rgb(d / v["image"])
+                view.depth_z_m = read_map(d / v["depth"]).astype(np.float32)
+                view.instance_id = read_map(d / v["ids"], what="ids").astype(np.int32) - 1
+            except ImageReadError as err:
+                raise SceneFormatError(str(err)) from None
         views.append(view)
     return SceneRecord(meta["scene_id"], meta["split"], meta["kind"], int(meta["seed"]),
                        [ObjectRecord.from_dict(o) for o in meta["objects"]],

@@ -34,7 +34,7 @@ def _rotations(R, name: str) -> np.ndarray:
 def rotation_error_deg(R_pred, R_gt) -> float | np.ndarray:
     """Geodesic angle (degrees, [0, 180]) of R_pred^T R_gt for (3, 3) or (N, 3, 3) inputs.
 
-    Both must be the same kind of rotation (e.g. both R_cam1_from_cam2). Computed as
+    Both must be the same kind of rotation (e.g. both R_cam0_from_cam1). Computed as
     atan2(|vee(M - M^T)| / 2, (tr M - 1) / 2), accurate at small and large angles.
     """
     P, G = _rotations(R_pred, "R_pred"), _rotations(R_gt, "R_gt")

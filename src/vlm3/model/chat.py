@@ -1,44 +1,38 @@
-"""One chat rendering for training and inference (the Qwen3-VL template, image-only).
+"""The one chat rendering for training and inference: the Jinja template (``chat_template.jinja``).
 
 vlm3 samples store ``messages`` as alternating ``{"role", "content": str}`` turns and a list
 of ``images``; the image placeholders go before the first user text, one per image, in
-order (docs/modules.md). This module turns that into the exact Qwen3-VL chat text:
+order (docs/modules.md). ``template_messages`` turns that into ``apply_chat_template``
+messages, and the template renders the Qwen3-VL chat text:
 
     [<|im_start|>system\\n{system}<|im_end|>\\n]
-    <|im_start|>user\\n<|vision_start|><|image_pad|>*n1<|vision_end|>...{question}<|im_end|>\\n
+    <|im_start|>user\\n<|vision_start|><|image_pad|><|vision_end|>...{question}<|im_end|>\\n
     <|im_start|>assistant\\n{answer}<|im_end|>\\n ...
 
-and records the character spans that carry the training loss: each assistant answer plus
-its ``<|im_end|>`` (not the ``<|im_start|>assistant\\n`` header, not the trailing newline).
-``build_generation_inputs`` renders a prompt with ``add_generation_prompt`` the same way, so
-training and inference see identical token sequences up to the answer.
+(one ``<|image_pad|>`` per image; the processor expands it to the image's token count).
+
+- ``tokenize_chats``: the rendering tokenised, with the template's ``{% generation %}`` mask:
+  1 on each assistant answer and its ``<|im_end|>`` (not the ``<|im_start|>assistant\\n``
+  header, not the trailing newline). The training collator labels from it.
+- ``build_generation_inputs``: a prompt with ``add_generation_prompt`` through the same
+  template, so training and inference see identical token sequences up to the answer.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
-from PIL import Image
+import numpy as np
 
-IM_START, IM_END = "<|im_start|>", "<|im_end|>"
-VISION_START, VISION_END, IMAGE_PAD = "<|vision_start|>", "<|vision_end|>", "<|image_pad|>"
+from vlm3.io.images import read_rgb_pil
+from vlm3.model.tokenizer import chat_template
+
+IMAGE_PAD = "<|image_pad|>"
 
 
 class ChatFormatError(ValueError):
     """Messages that do not follow the vlm3 sample format (the message says what is wrong)."""
-
-
-@dataclass
-class RenderedChat:
-    """Chat text, the [start, end) character spans that carry the loss, and for each user
-    turn (start of its ``<|im_start|>user`` header, start of its question text; the first
-    question's text comes after the images)."""
-
-    text: str
-    supervised_spans: list[tuple[int, int]] = field(default_factory=list)
-    user_turns: list[tuple[int, int]] = field(default_factory=list)
 
 
 def validate_messages(messages: Sequence[dict], for_generation: bool = False) -> None:
@@ -64,57 +58,13 @@ def validate_messages(messages: Sequence[dict], for_generation: bool = False) ->
         raise ChatFormatError("a training sample must end with an assistant message")
 
 
-def render_chat(
-    messages: Sequence[dict],
-    image_token_counts: Sequence[int],
-    add_generation_prompt: bool = False,
-    system: str | None = None,
-) -> RenderedChat:
-    """Qwen3-VL chat text with ``image_token_counts[i]`` ``<|image_pad|>`` tokens for image i.
-
-    ``image_token_counts`` of all 1 gives the un-expanded template text (what the Jinja
-    chat template renders); the processor-sized counts give the model's token sequence.
-    """
-    validate_messages(messages, for_generation=add_generation_prompt)
-    parts: list[str] = []
-    spans: list[tuple[int, int]] = []
-    users: list[tuple[int, int]] = []
-    pos = 0
-
-    def emit(s: str) -> None:
-        nonlocal pos
-        parts.append(s)
-        pos += len(s)
-
-    msgs = list(messages)
-    if msgs[0]["role"] == "system":
-        system = msgs.pop(0)["content"]
-    if system is not None:
-        emit(f"{IM_START}system\n{system}{IM_END}\n")
+def template_messages(messages: Sequence[dict], num_images: int, system: str | None = None) -> list[dict]:
+    """Sample messages -> ``apply_chat_template`` messages: image parts before the first user
+    text; ``system`` becomes a system turn unless the messages start with one."""
+    out: list[dict] = []
+    if system is not None and (not messages or messages[0]["role"] != "system"):
+        out.append({"role": "system", "content": system})
     first_user = True
-    for m in msgs:
-        header = pos
-        emit(f"{IM_START}{m['role']}\n")
-        if m["role"] == "user":
-            if first_user:
-                for n in image_token_counts:
-                    emit(VISION_START + IMAGE_PAD * int(n) + VISION_END)
-                first_user = False
-            users.append((header, pos))
-            emit(m["content"] + IM_END)
-        else:
-            start = pos
-            emit(m["content"] + IM_END)
-            spans.append((start, pos))
-        emit("\n")
-    if add_generation_prompt:
-        emit(f"{IM_START}assistant\n")
-    return RenderedChat(text="".join(parts), supervised_spans=spans, user_turns=users)
-
-
-def template_messages(messages: Sequence[dict], num_images: int) -> list[dict]:
-    """Sample messages -> ``apply_chat_template`` messages (image parts before the first user text)."""
-    out, first_user = [], True
     for m in messages:
         if m["role"] == "user" and first_user:
             content = [{"type": "image"} for _ in range(num_images)] + [{"type": "text", "text": m["content"]}]
@@ -125,19 +75,41 @@ def template_messages(messages: Sequence[dict], num_images: int) -> list[dict]:
     return out
 
 
-def load_image(image: Any, root: str | Path | None = None) -> Image.Image:
-    """A PIL RGB image from a PIL image, numpy HxWx3 uint8 array, or a path (relative to ``root``)."""
-    if isinstance(image, Image.Image):
-        return image.convert("RGB")
-    if hasattr(image, "shape"):
-        return Image.fromarray(image).convert("RGB")
-    path = Path(image)
-    if root is not None and not path.is_absolute():
-        path = Path(root) / path
-    if not path.is_file():
-        raise FileNotFoundError(f"image not found: {path}")
-    with Image.open(path) as im:
-        return im.convert("RGB")
+def tokenize_chats(tokenizer, conversations: Sequence[tuple[Sequence[dict], int]], system: str | None = None
+                   ) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Render and tokenise training chats through the template, with their answer masks.
+
+    ``conversations``: (sample-format messages ending with an assistant turn, number of
+    images) pairs. Returns per chat ``(input_ids (L,) int64, answer_mask (L,) bool)`` with ONE
+    ``<|image_pad|>`` per image (``expand_image_pads`` gives the model's sequence) and the
+    mask True on the tokens of each assistant answer and its ``<|im_end|>``. Always renders
+    with vlm3's template (``chat_template.jinja``): a checkpoint's own template may lack the
+    ``{% generation %}`` markers (the official Qwen3-VL one does; its text is the same).
+    """
+    if not conversations:
+        return []
+    for messages, _ in conversations:
+        validate_messages(messages)
+    convs = [template_messages(m, n, system) for m, n in conversations]
+    enc = tokenizer.apply_chat_template(convs, chat_template=chat_template(), tokenize=True, return_dict=True,
+                                        return_assistant_tokens_mask=True)
+    return [(np.asarray(ids, dtype=np.int64), np.asarray(mask, dtype=bool))
+            for ids, mask in zip(enc["input_ids"], enc["assistant_masks"])]
+
+
+def expand_image_pads(input_ids: np.ndarray, mask: np.ndarray, image_pad_id: int, counts: Sequence[int]
+                      ) -> tuple[np.ndarray, np.ndarray]:
+    """Repeat the i-th ``<|image_pad|>`` of a template rendering ``counts[i]`` times (ids and mask).
+
+    ``counts``: visual tokens per image (one per 32 x 32 px after the processor's resize).
+    The result equals tokenising the expanded text (``<|image_pad|>`` is a special token).
+    """
+    pads = np.flatnonzero(input_ids == image_pad_id)
+    if len(pads) != len(counts):
+        raise ChatFormatError(f"{len(pads)} image placeholders in the chat for {len(counts)} images")
+    repeats = np.ones(len(input_ids), dtype=np.int64)
+    repeats[pads] = np.asarray(counts, dtype=np.int64)
+    return np.repeat(input_ids, repeats), np.repeat(mask, repeats)
 
 
 def build_generation_inputs(processor, images: Sequence[Any], messages: Sequence[dict],
@@ -149,6 +121,9 @@ def build_generation_inputs(processor, images: Sequence[Any], messages: Sequence
     arrays or paths. Returns the processor's ``BatchFeature`` (batch of 1, tensors "pt"):
     ``input_ids``, ``attention_mask``, ``mm_token_type_ids``, ``pixel_values``, ``image_grid_thw``.
     """
-    pil = [load_image(im, image_root) for im in images]
-    text = render_chat(messages, [1] * len(pil), add_generation_prompt=True, system=system).text
+    validate_messages(messages, for_generation=True)
+    pil = [read_rgb_pil(im, image_root) for im in images]
+    text = processor.tokenizer.apply_chat_template(template_messages(messages, len(pil), system),
+                                                   chat_template=chat_template(), tokenize=False,
+                                                   add_generation_prompt=True)
     return processor(images=pil or None, text=[text], return_tensors="pt")

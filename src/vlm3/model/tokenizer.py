@@ -14,6 +14,7 @@ published Qwen3-VL checkpoints do.
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 from importlib import resources
@@ -74,8 +75,9 @@ def cache_root() -> Path:
     return root
 
 
+@functools.cache
 def chat_template() -> str:
-    """The Qwen3-VL chat template (Jinja), image-only: system/user/assistant turns."""
+    """The Qwen3-VL chat template (Jinja), image-only: system/user/assistant turns (read once)."""
     return resources.files("vlm3.model").joinpath("chat_template.jinja").read_text(encoding="utf-8")
 
 

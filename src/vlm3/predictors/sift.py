@@ -16,10 +16,19 @@ camera-0 points into camera 1; the returned ``t`` is unit-length (SIFT has no sc
 
 from __future__ import annotations
 
+import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import cv2
 import numpy as np
+
+from vlm3.geometry.camera import Camera
+from vlm3.io.images import read_rgb
+from vlm3.predictors.base import Prediction, Request
+from vlm3.protocol import codecs
+from vlm3.tasks.correspondence import TASK as CORRESPONDENCE
+from vlm3.tasks.pose import TASK as POSE
 
 
 @dataclass(frozen=True)
@@ -195,8 +204,9 @@ def transfer_points(
 class SiftPredictor:
     """The SIFT baseline behind the predictor interface (tasks: correspondence, pose).
 
-    Reads the question inputs from ``Request.labels`` (query pixels, the two cameras), never
-    the answers. Pose answers render ``T_cam1_from_cam0`` through the protocol with the unit
+    Reads the question inputs of a Request (``queries``: query pixels; ``cameras``: the two
+    intrinsics), never answers, and renders its estimates through the task units (so in
+    the requests' text format). Pose answers render ``T_cam1_from_cam0`` with the unit
     direction times ``distance_m`` (SIFT has no scale: the trivial baseline's mean training
     distance when the harness fitted one, else 1 m). Too few matches -> an answer saying so,
     which fails to parse and is counted as a failure.
@@ -213,24 +223,19 @@ class SiftPredictor:
     def fingerprint(self) -> str:
         return f"sift|opencv{cv2.__version__}|{self.ratio}|{self.ransac_thresh_px}|{self.distance_m:.4f}"
 
-    def predict(self, requests):  # type: ignore[no-untyped-def]
-        import time
-
-        from vlm3.predictors.base import Prediction, load_image_array
-
+    def predict(self, requests: Sequence[Request]) -> list[Prediction]:
         out = []
         for r in requests:
             t0 = time.perf_counter()
-            im0, im1 = (load_image_array(p) for p in r.images[:2])
+            im0, im1 = (read_rgb(p) for p in r.images[:2])
             m = match_sift(im0, im1, self.ratio)
-            texts = self._pose(r, m) if r.task == "pose" else self._corr(r, m, im1.shape)
+            answer = {"correspondence": self._corr, "pose": self._pose}[r.task]  # the two tasks SIFT does
+            texts = answer(r, m, im1.shape)
             out.append(Prediction(r.id, texts, time.perf_counter() - t0))
         return out
 
-    def _corr(self, r, m: SiftMatches, shape1) -> list[str]:  # type: ignore[no-untyped-def]
-        from vlm3.protocol import codecs
-        from vlm3.tasks.correspondence import text as corr_text
-        q = np.array([mm["query_xy_px"] for mm in r.labels["matches"]][: len(r.questions)], dtype=np.float64)
+    def _corr(self, r: Request, m: SiftMatches, shape1: tuple[int, ...]) -> list[str]:
+        q = np.array([x["query_xy_px"] for x in r.queries][: len(r.questions)], dtype=np.float64)
         xy1 = transfer_points(m, q)
         h, w = shape1[:2]
         texts = []
@@ -239,19 +244,16 @@ class SiftPredictor:
                 texts.append(f"SIFT found {len(m)} matches: too few to transfer the point.")
                 continue
             p = np.clip(p, -0.5, [w - 0.5, h - 0.5])
-            texts.append(corr_text.render_answer(codecs.encode_xy_norm1000(p, w, h)))
+            texts.append(CORRESPONDENCE.answer(r, codecs.encode_xy_norm1000(p, w, h)))
         return texts
 
-    def _pose(self, r, m: SiftMatches) -> list[str]:  # type: ignore[no-untyped-def]
-        from vlm3.geometry.camera import Camera
-        from vlm3.tasks.pose import text as pose_text
-        K0, K1 = (Camera.from_dict(c).K for c in r.labels["cameras"][:2])
+    def _pose(self, r: Request, m: SiftMatches, shape1: tuple[int, ...]) -> list[str]:
+        K0, K1 = (Camera.from_dict(c).K for c in r.cameras[:2])
         est = estimate_relative_pose(m, K0, K1, self.ransac_thresh_px)
-        ids = r.question_ids or r.labels.get("question_ids") or list(pose_text.QUESTION_IDS)
         if est is None:
-            return [f"SIFT found {len(m)} matches: no pose estimate."] * len(ids)
+            n = len(r.question_ids or r.questions)
+            return [f"SIFT found {len(m)} matches: no pose estimate."] * n
         T = np.eye(4)
         T[:3, :3] = est.R_cam1_from_cam0
         T[:3, 3] = est.t_cam1_from_cam0_unit * self.distance_m
-        answers = pose_text.render_answers_from_T_cam2_from_cam1(T, metric=True)
-        return [answers[i] for i in ids]
+        return POSE.answers_from_T_cam1_from_cam0(r, T)

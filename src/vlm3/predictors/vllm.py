@@ -1,9 +1,13 @@
 """Optional vLLM backend (extra ``vllm``): same interface as the transformers backend.
 
-Used when vLLM and a CUDA GPU are present. vLLM's automatic prefix caching plays the role
-of the transformers backend's image-prefix reuse: all questions of a Request share the
-same image + prompt prefix, so their KV blocks are computed once and reused. Greedy
-decoding; prompts are built with the same chat template as training.
+Used when vLLM and a CUDA GPU are present. Importing this module needs the ``vllm``
+package (``make_predictor("vllm:DIR")`` turns its absence into one line saying what to
+install). vLLM's automatic prefix caching plays the role of the transformers backend's
+image-prefix reuse: all questions of a Request share the same image + prompt prefix, so
+their KV blocks are computed once and reused. Greedy decoding; prompts are built with the
+same chat template as training; the ``suppress_tokens`` of the checkpoint's
+``generation_config.json`` (a model trained with the demo's answer-vocabulary head) become
+``allowed_token_ids``, since vLLM does not read them itself.
 """
 
 from __future__ import annotations
@@ -11,49 +15,45 @@ from __future__ import annotations
 import time
 from typing import Any, Sequence
 
-from vlm3.predictors.base import InputError, Prediction, Request, file_fingerprint, load_image_rgb
+import torch
+from transformers import AutoConfig, GenerationConfig
+from vllm import LLM, SamplingParams
+
+from vlm3.io.images import read_rgb_pil
+from vlm3.model.factory import load_model_and_processor
+from vlm3.predictors.base import InputError, Prediction, Request
+from vlm3.predictors.hf import check_model_dir, file_fingerprint
 
 
-def vllm_available() -> tuple[bool, str]:
-    """(usable, reason when not): needs the ``vllm`` package and a CUDA device."""
+def allowed_token_ids(model_dir: str) -> list[int] | None:
+    """Token ids outside the checkpoint's ``generation_config.suppress_tokens`` (None: no restriction)."""
     try:
-        import vllm  # noqa: F401
-    except ImportError:
-        return False, "vLLM is not installed (pip install 'vlm3[vllm]')"
-    import torch
-
-    if not torch.cuda.is_available():
-        return False, "vLLM needs a CUDA GPU and none is visible"
-    return True, ""
+        suppressed = GenerationConfig.from_pretrained(model_dir).suppress_tokens
+    except OSError:  # no generation_config.json
+        return None
+    if not suppressed:
+        return None
+    vocab_size = AutoConfig.from_pretrained(model_dir).get_text_config().vocab_size
+    drop = set(suppressed)
+    return [i for i in range(vocab_size) if i not in drop]
 
 
 class VLLMPredictor:
     """A Qwen3-VL checkpoint served in-process by ``vllm.LLM`` with prefix caching on."""
 
-    tasks = ("depth", "correspondence", "pose", "object")
-
     def __init__(self, model_dir: str, name: str | None = None, max_new_tokens: int = 64,
                  max_model_len: int = 16384, gpu_memory_utilization: float = 0.85, **llm_kwargs: Any) -> None:
-        ok, why = vllm_available()
-        if not ok:
-            raise InputError(why)
-        from vllm import LLM, SamplingParams
-
-        from vlm3.predictors.hf import check_model_dir
-        from vlm3.model.factory import load_model_and_processor
-        from vlm3.train.answer_vocab import AnswerVocab
-
+        if not torch.cuda.is_available():
+            raise InputError("vLLM needs a CUDA GPU and none is visible (use model:DIR for the transformers backend)")
         check_model_dir(model_dir)
         _, self.processor = load_model_and_processor(model_dir, with_model=False)
         self.llm = LLM(model=model_dir, enable_prefix_caching=True, max_model_len=max_model_len,
                        gpu_memory_utilization=gpu_memory_utilization, limit_mm_per_prompt={"image": 2},
                        **llm_kwargs)
-        vocab = AnswerVocab.load(model_dir)  # trained with an answer-vocabulary head: decode under it
-        allowed = list(vocab.token_ids) if vocab is not None else None
-        self.params = SamplingParams(temperature=0.0, max_tokens=max_new_tokens, allowed_token_ids=allowed)
+        self.params = SamplingParams(temperature=0.0, max_tokens=max_new_tokens,
+                                     allowed_token_ids=allowed_token_ids(model_dir))
         self.name = name or model_dir.rstrip("/").split("/")[-1]
-        self._fp = f"vllm|{file_fingerprint(model_dir)}|tokens={max_new_tokens}" + (
-            f"|answer_vocab={len(vocab)}" if vocab is not None else "")
+        self._fp = f"vllm|{file_fingerprint(model_dir)}|tokens={max_new_tokens}"
 
     def fingerprint(self) -> str:
         return self._fp
@@ -68,7 +68,7 @@ class VLLMPredictor:
         t0 = time.perf_counter()
         prompts, owners = [], []
         for k, r in enumerate(requests):
-            images = [load_image_rgb(im) for im in r.images]
+            images = [read_rgb_pil(im) for im in r.images]
             for q in r.questions:
                 prompts.append({"prompt": self._prompt(len(images), q), "multi_modal_data": {"image": images}})
                 owners.append(k)

@@ -15,9 +15,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from vlm3.standardize.calibration import camera_for
-from vlm3.io.images import check_image_matches_camera, load_depth_m, load_image_rgb
+from vlm3.io.images import ImageReadError, read_depth_m, read_rgb
 from vlm3.io.records import RecordError, ViewRecord
-from vlm3.geometry.camera import GeometryError
+from vlm3.geometry.camera import Camera, GeometryError
 from vlm3.geometry.crop import crop_to_grid
 from vlm3.geometry.depth import ray_scale_map
 from vlm3.geometry.focal import Standardized, normalize_focal
@@ -30,6 +30,14 @@ class StandardView:
     std: Standardized
     camera_from: str
     depth_kind: str | None
+
+
+def _check_image_matches_camera(path: str, image: np.ndarray, camera: Camera) -> None:
+    """Refuse an image whose size differs from the size the intrinsics refer to."""
+    h, w = image.shape[:2]
+    if (w, h) != (camera.width, camera.height):
+        raise RecordError(path, f"image size {w}x{h} does not match the intrinsics' "
+                                f"{camera.width}x{camera.height}")
 
 
 def convert_depth_map(std: Standardized, src_kind: str, dst_kind: str) -> np.ndarray:
@@ -61,15 +69,21 @@ def standardize_view(view: ViewRecord, focal_px: float, max_pixels: int, grid: i
         RecordError naming the file and the problem (unreadable image, size mismatch,
         bad depth, no intrinsics, image too small for one grid cell).
     """
-    image = load_image_rgb(view.image_path)
+    try:
+        image = read_rgb(view.image_path)
+    except ImageReadError as err:
+        raise RecordError(err.path, err.problem) from None
     camera, camera_from = camera_for(view.image_path, image, view.camera, calibration)
-    check_image_matches_camera(view.image_path, image, camera)
+    _check_image_matches_camera(view.image_path, image, camera)
     depth = None
     kind = None
     if with_depth:
         if view.depth is None:
             raise RecordError(view.image_path, "this task needs depth but the view has none")
-        depth = load_depth_m(view.depth, camera.width, camera.height)
+        try:
+            depth = read_depth_m(view.depth, camera.width, camera.height)
+        except ImageReadError as err:
+            raise RecordError(err.path, err.problem) from None
         kind = view.depth.kind
     try:
         std = normalize_focal(image, camera, focal_px, depth)

@@ -1,1 +1,38 @@
-"""TODO"""
+"""The task registry: every task vlm3 trains and evaluates, one unit per task.
+
+A task unit (``vlm3.tasks.unit.Task``; one package per task: ``vlm3.tasks.<name>``) owns
+the task's data building, text formats, question inputs, parsing, scoring and baseline
+answers. Evaluation, the baselines and the data engine look a task up here instead of
+branching on its name. Adding a task = adding its package and one line in ``_UNITS``.
+
+`TASKS` (the task names, in report order) is defined here and nowhere else.
+"""
+
+from __future__ import annotations
+
+from vlm3.tasks.correspondence import TASK as _correspondence
+from vlm3.tasks.depth import TASK as _depth
+from vlm3.tasks.object import TASK as _object
+from vlm3.tasks.pose import TASK as _pose
+from vlm3.tasks.unit import Task
+
+_UNITS: dict[str, Task] = {t.name: t for t in (
+    _depth,
+    _correspondence,
+    _pose,
+    _object,
+)}
+
+#: Task names in report order (report.json, tables, figures).
+TASKS: tuple[str, ...] = tuple(_UNITS)
+
+
+def get_task(name: str) -> Task:
+    """The unit of task ``name``; ValueError (one line, naming the tasks) for an unknown name."""
+    try:
+        return _UNITS[name]
+    except (KeyError, TypeError):
+        raise ValueError(f"unknown task {name!r}; choose one of {', '.join(TASKS)}") from None
+
+
+__all__ = ["TASKS", "Task", "get_task"]

@@ -4,19 +4,22 @@ Each builder module (``depth``, ``correspondence``, ``pose``, ``objects``) has
 ``build(record, ctx: BuildContext, rng) -> SampleDraft`` and raises ``RecordError`` for
 input it cannot use (counted as a skip). A draft holds standardised images as arrays;
 the shard writer stores them (content-addressed PNG) and fills in ids and paths.
-Builders write the text format of ``ctx.task.text_format`` ("release" or "compact") and
-record its ``format_version`` in the draft. Both formats consume the RNG identically, so
-the same seed picks the same points/questions in either format.
+Builders write the text format of ``ctx.task.text_format`` ("release", the default, or
+"compact") through `text_format_for` and record its ``format_version`` in the draft. Both
+formats consume the RNG identically, so the same seed picks the same points/questions in
+either format.
 """
 
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass, field
+from types import ModuleType
 from typing import Any
 
 import numpy as np
 
-from vlm3.protocol import FORMAT_VERSION, format_version_of
+from vlm3.protocol import COMPACT_FORMAT_VERSION, FORMAT_VERSION, format_version_of
 
 
 @dataclass
@@ -66,7 +69,7 @@ class BuildContext:
 class SampleDraft:
     """A sample before storage: images (H, W, 3) uint8, (question, answer) turns, labels, pixmaps.
 
-    The shard writer packs the turns with ``vlm3.protocol.packing.pack_sample``, passing
+    The shard writer packs the turns with ``vlm3.tasks.packing.pack_sample``, passing
     ``format_version`` (the text format the turns are written in).
     """
 
@@ -77,15 +80,33 @@ class SampleDraft:
     format_version: str = FORMAT_VERSION
 
 
-def is_compact(ctx: BuildContext) -> bool:
-    """True when the task writes the compact text format; ValueError on an unknown format."""
-    fmt = str(getattr(ctx.task, "text_format", "release"))
-    format_version_of(fmt)  # validates
-    return fmt == "compact"
+#: format_version -> the module name of that text format inside each task package.
+_FORMAT_MODULES = {FORMAT_VERSION: "text", COMPACT_FORMAT_VERSION: "compact"}
+
+
+def text_format_for(task: str, format_version: str | None = None) -> ModuleType:
+    """The text-format module of ``task`` for ``format_version`` (None: the release).
+
+    ``vlm3.tasks.<task>.text`` is the release format (vlm3-release-v1),
+    ``vlm3.tasks.<task>.compact`` the demo's compact format (vlm3-compact-v3); both have
+    the same functions (prompts, answer renderers, parsers), and each parser reads its own
+    format only, so parse a record's answers with the module of the record's
+    ``format_version``. ValueError for an unknown format version or task.
+    """
+    fv = format_version or FORMAT_VERSION
+    if fv not in _FORMAT_MODULES:
+        raise ValueError(f"unknown format_version {fv!r}; known: {sorted(_FORMAT_MODULES)}")
+    try:
+        return importlib.import_module(f"vlm3.tasks.{task}.{_FORMAT_MODULES[fv]}")
+    except ModuleNotFoundError as err:
+        if err.name not in (f"vlm3.tasks.{task}", f"vlm3.tasks.{task}.{_FORMAT_MODULES[fv]}"):
+            raise
+        raise ValueError(f"task {task!r} has no {fv} text format") from None
 
 
 def draft_format_version(ctx: BuildContext) -> str:
-    """The ``format_version`` of the text a builder writes under ``ctx``."""
+    """The ``format_version`` of the text a builder writes under ``ctx`` (ValueError on an
+    unknown ``text_format``)."""
     return format_version_of(str(getattr(ctx.task, "text_format", "release")))
 
 
@@ -141,4 +162,4 @@ def spread_pick(xy: np.ndarray, width: int, height: int, n: int, rng: np.random.
     return np.asarray(picked, dtype=np.int64)
 
 
-__all__ = ["BuildContext", "SampleDraft", "spread_pick", "is_compact", "draft_format_version"]
+__all__ = ["BuildContext", "SampleDraft", "TaskConfig", "draft_format_version", "spread_pick", "text_format_for"]

@@ -2,7 +2,8 @@
 
 - ``collator.SFTCollator`` / ``collator.encode_sample``: samples -> batches, loss on answers only.
 - ``loss.answer_position_loss``: LM-head logits only where a label is supervised.
-- ``answer_vocab``: optional softmax over the answer tokens only (small models on a CPU).
+- ``small``: the CPU demo's small-model speed-ups (answer-vocabulary head, used-rows embedding,
+  median number decoding); off by default and in every 4B recipe.
 - ``config``: typed recipes (YAML + ``key=value`` overrides); ``trainer.run_training``.
 - ``dataset.ShardDataset``: JSONL shards from ``vlm3 data``.
 """

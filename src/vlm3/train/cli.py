@@ -13,7 +13,8 @@ import json
 
 import click
 
-from vlm3.train.config import ConfigError, help_text, load_config, recipe_names
+from vlm3.config import ConfigError, help_text, to_yaml
+from vlm3.train.config import RunConfig, load_config, recipe_names
 
 
 @click.command(name="train", context_settings={"ignore_unknown_options": False})
@@ -30,27 +31,24 @@ def train(config: str | None, overrides: tuple[str, ...], help_config: bool, pri
     Writes checkpoints, config.yaml, logs.jsonl and TensorBoard logs to train.output_dir.
     """
     if help_config:
-        click.echo(help_text())
+        click.echo(help_text(RunConfig))
         return
     if config is None:
         raise click.UsageError(f"give a CONFIG (a YAML file or one of: {', '.join(recipe_names())})")
     try:
         cfg = load_config(config, overrides)
     except ConfigError as exc:
-        raise click.ClickException(str(exc)) from None
+        raise click.ClickException(f"config error: {exc}") from None
     if print_config:
-        import yaml
-
-        from vlm3.train.config import to_dict
-
-        click.echo(yaml.safe_dump(to_dict(cfg), sort_keys=False))
+        click.echo(to_yaml(cfg))
         return
     from vlm3.model.factory import ModelLoadError
+    from vlm3.io.images import ImageReadError
     from vlm3.train.dataset import DatasetFormatError
     from vlm3.train.trainer import run_training
 
     try:
         metrics = run_training(cfg)
-    except (ConfigError, ModelLoadError, DatasetFormatError, FileNotFoundError) as exc:
+    except (ConfigError, ModelLoadError, DatasetFormatError, FileNotFoundError, ImageReadError) as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(json.dumps({k: v for k, v in metrics.items() if isinstance(v, (int, float, str, type(None)))}, indent=1))

@@ -6,13 +6,13 @@ shards (``vlm3.train.dataset``), batches them with answer-only labels
 clipping, optional bf16 / gradient checkpointing / LoRA. Multi-GPU runs (FSDP or DeepSpeed)
 come from ``accelerate launch`` / ``torchrun``; nothing here is cluster specific.
 
-``VLM3Trainer`` differs from ``Trainer`` in five small ways: the loss uses logits only at
-supervised positions (``vlm3.train.loss``; with ``train.answer_vocab=answers`` only for the
-answer tokens, ``vlm3.train.answer_vocab``), with ``data.isolate_questions`` each answer sees
-only its images and its own question (``vlm3.train.isolation``), the sampler groups samples
-of similar token length, logs carry throughput (``tokens_per_s``, ``labels_per_s`` = answers/s,
-``supervised_tokens_per_s``), and with ``train.embedding_grad=used_rows`` the embedding's delta
-table is folded into the weights before every save (``vlm3.train.embedding_rows``). Every
+``VLM3Trainer`` differs from ``Trainer`` in four small ways: the loss uses logits only at
+supervised positions (``vlm3.train.loss``), the sampler groups samples of similar token
+length, logs carry throughput (``tokens_per_s``, ``labels_per_s`` = answers/s,
+``supervised_tokens_per_s``), and the small-model speed-ups of the CPU demo
+(``vlm3.train.small``: ``train.answer_vocab=answers``, ``train.embedding_grad=used_rows``;
+off by default and in every 4B recipe) plug in where they act: the loss over the answer
+tokens only, and the used-rows table folded into the weights before every save. Every
 log line also goes to ``<output_dir>/logs.jsonl``; the resolved config is written to
 ``<output_dir>/config.yaml`` and into each checkpoint.
 Resuming (``train.resume=auto``) continues from the newest checkpoint, data order included.
@@ -33,14 +33,14 @@ from transformers.trainer_pt_utils import LengthGroupedSampler
 from transformers.trainer_utils import get_last_checkpoint
 
 from vlm3.model.factory import load_model_and_processor
-from vlm3.train.answer_vocab import (ANSWER_VOCAB_MODES, AnswerHead, AnswerVocab, answer_vocab_from_labels,
-                                     answer_vocab_loss)
-from vlm3.train.collator import SFTCollator, chat_token_ids
-from vlm3.train.config import ConfigError, RunConfig, save_config
+from vlm3.train.collator import SFTCollator
+from vlm3.config import ConfigError, save
+from vlm3.train.config import RunConfig
 from vlm3.train.dataset import ShardDataset
-from vlm3.train.embedding_rows import EmbeddingRowsError, attach_used_rows, training_token_ids, used_rows_of
-from vlm3.train.isolation import isolated_inputs
 from vlm3.train.loss import answer_position_loss
+from vlm3.train.small.answer_vocab import AnswerHead, answer_vocab_loss
+from vlm3.train.small.embedding_rows import used_rows_of
+from vlm3.train.small.options import check_options, prepare
 
 CONFIG_NAME = "config.yaml"
 LOG_NAME = "logs.jsonl"
@@ -67,8 +67,6 @@ class VLM3Trainer(Trainer):
         return super()._get_train_sampler(train_dataset)
 
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
-        if "turn_ids" in inputs:
-            inputs = isolated_inputs(self.accelerator.unwrap_model(model), inputs)
         if self._answer_head is not None:
             loss, outputs = answer_vocab_loss(model, inputs, self._answer_head, num_items_in_batch, return_outputs=True)
         elif not self._answer_logits_only:
@@ -93,7 +91,7 @@ class VLM3Trainer(Trainer):
     def save_model(self, output_dir: str | None = None, _internal_call: bool = False) -> None:
         rows = used_rows_of(self.accelerator.unwrap_model(self.model))
         if rows is not None:
-            rows.fold()  # saved weights are plain Qwen3-VL weights (vlm3.train.embedding_rows)
+            rows.fold()  # saved weights are plain Qwen3-VL weights (vlm3.train.small.embedding_rows)
         super().save_model(output_dir, _internal_call)
 
     def log(self, logs: dict[str, float], start_time: float | None = None) -> None:
@@ -120,19 +118,16 @@ class JsonlLogCallback(TrainerCallback):
 
 
 class SaveConfigCallback(TrainerCallback):
-    """Write the resolved run config (and the answer vocabulary, if any) beside each checkpoint."""
+    """Write the resolved run config beside each checkpoint."""
 
-    def __init__(self, cfg: RunConfig, vocab: AnswerVocab | None = None):
+    def __init__(self, cfg: RunConfig):
         self.cfg = cfg
-        self.vocab = vocab
 
     def on_save(self, args, state, control, **kwargs):
         if state.is_world_process_zero:
             ckpt = Path(args.output_dir) / f"checkpoint-{state.global_step}"
             if ckpt.is_dir():
-                save_config(self.cfg, ckpt / CONFIG_NAME)
-                if self.vocab is not None:
-                    self.vocab.save(ckpt)
+                save(self.cfg, ckpt / CONFIG_NAME)
 
 
 def resolve_bf16(flag: str) -> bool:
@@ -227,33 +222,6 @@ def _finished_step(resume: str | None, cfg: RunConfig) -> int | None:
     return step if step >= cfg.train.max_steps and final.is_file() else None
 
 
-def _check_answer_vocab_mode(cfg: RunConfig) -> None:
-    mode = cfg.train.answer_vocab
-    if mode not in ANSWER_VOCAB_MODES:
-        raise ConfigError(f"train.answer_vocab must be one of {', '.join(ANSWER_VOCAB_MODES)}, got {mode!r}")
-    if mode == "answers" and int(os.environ.get("WORLD_SIZE", "1")) > 1:
-        raise ConfigError("train.answer_vocab=answers runs the trunk outside the distributed wrapper; "
-                          "use it in single-process runs (multi-GPU recipes keep answer_vocab=full)")
-
-
-EMBEDDING_GRAD_MODES = ("dense", "used_rows")
-
-
-def _check_embedding_grad(cfg: RunConfig) -> None:
-    t = cfg.train
-    if t.embedding_grad not in EMBEDDING_GRAD_MODES:
-        raise ConfigError(f"train.embedding_grad must be one of {', '.join(EMBEDDING_GRAD_MODES)}, "
-                          f"got {t.embedding_grad!r}")
-    if t.embedding_grad != "used_rows":
-        return
-    needs = [("train.answer_vocab=answers (the full-vocabulary head needs every row)", t.answer_vocab == "answers"),
-             ("train.weight_decay=0 (decay would move rows the data never uses)", t.weight_decay == 0),
-             ("model.lora.enabled=false (LoRA freezes the embedding)", not cfg.model.lora.enabled)]
-    for need, ok in needs:
-        if not ok:
-            raise ConfigError(f"train.embedding_grad=used_rows needs {need}; or use train.embedding_grad=dense")
-
-
 def _check_optim(cfg: RunConfig) -> None:
     from transformers.training_args import OptimizerNames
 
@@ -271,19 +239,15 @@ def run_training(cfg: RunConfig, callbacks: Sequence[TrainerCallback] = ()) -> d
     """
     if not cfg.data.train_path:
         raise ConfigError("data.train_path is empty: point it at a dataset built by `vlm3 data build`")
-    _check_answer_vocab_mode(cfg)
-    _check_embedding_grad(cfg)
+    check_options(cfg)
     _check_optim(cfg)
-    if cfg.data.isolate_questions and cfg.model.attn_implementation == "flash_attention_2":
-        raise ConfigError("data.isolate_questions needs a dense attention mask: use model.attn_implementation=sdpa "
-                          "(or eager); flash_attention_2 takes none")
     resume = find_resume_checkpoint(cfg)
     done = _finished_step(resume, cfg)
     if done is not None:
         return {"global_step": done, "resumed_from": resume, "already_finished": True}
     out = Path(cfg.train.output_dir)
     out.mkdir(parents=True, exist_ok=True)
-    save_config(cfg, out / CONFIG_NAME)
+    save(cfg, out / CONFIG_NAME)
     args = build_training_arguments(cfg)
     train_ds = ShardDataset(cfg.data.train_path, cfg.data.split, cfg.data.max_samples)
     eval_ds = ShardDataset(cfg.data.eval_path, cfg.data.eval_split) if cfg.data.eval_path else None
@@ -297,29 +261,19 @@ def run_training(cfg: RunConfig, callbacks: Sequence[TrainerCallback] = ()) -> d
             p.requires_grad_(False)
     if cfg.model.lora.enabled:
         model = _apply_lora(model, cfg)
-    vocab = None
-    if cfg.train.answer_vocab == "answers":  # one pass over the samples' tokens serves both tables
-        label_ids, chat_ids = chat_token_ids(train_ds.samples, processor.tokenizer, cfg.data.system_prompt)
-        vocab = answer_vocab_from_labels(label_ids, processor.tokenizer)
-        vocab.save(out)
-        if cfg.train.embedding_grad == "used_rows":  # (_check_embedding_grad: only with answers)
-            try:
-                attach_used_rows(model, training_token_ids(chat_ids, processor.tokenizer, model.config))
-            except EmbeddingRowsError as exc:
-                raise ConfigError(str(exc)) from None
+    answer_head = prepare(cfg, model, processor.tokenizer, train_ds.samples)
     lengths = train_ds.lengths(processor) if cfg.data.group_by_length else None
     collator = SFTCollator(processor, image_root=train_ds.image_root, system=cfg.data.system_prompt,
-                           max_length=cfg.data.max_length, isolate_questions=cfg.data.isolate_questions)
+                           max_length=cfg.data.max_length)
     trainer = VLM3Trainer(
         model=model, args=args, train_dataset=train_ds, eval_dataset=eval_ds, data_collator=collator,
         processing_class=processor, lengths=lengths, answer_logits_only=cfg.train.answer_logits_only,
         im_end_id=processor.tokenizer.convert_tokens_to_ids("<|im_end|>"),
-        answer_head=AnswerHead(vocab, model.config.text_config.vocab_size) if vocab is not None else None,
-        callbacks=[JsonlLogCallback(), SaveConfigCallback(cfg, vocab), *callbacks])
+        answer_head=answer_head, callbacks=[JsonlLogCallback(), SaveConfigCallback(cfg), *callbacks])
     result = trainer.train(resume_from_checkpoint=resume)
     trainer.save_model(str(out))
     if trainer.is_world_process_zero():
-        save_config(cfg, out / CONFIG_NAME)
+        save(cfg, out / CONFIG_NAME)
     metrics = dict(result.metrics)
     metrics["global_step"] = trainer.state.global_step
     metrics["resumed_from"] = resume

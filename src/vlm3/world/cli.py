@@ -6,8 +6,9 @@ from pathlib import Path
 
 import click
 
-from vlm3.world.config import PRESETS, WorldConfigError, preset
+from vlm3.config import ConfigError, help_text, load
 from vlm3.io.scenes import SceneFormatError, load_index, load_scene
+from vlm3.world.config import WorldConfig
 
 
 @click.group(name="world")
@@ -17,25 +18,40 @@ def world() -> None:
 
 
 @world.command()
-@click.option("--scenes", "n_scenes", type=click.IntRange(min=1), required=True, help="Number of scenes.")
+@click.argument("overrides", nargs=-1)
+@click.option("--scenes", "n_scenes", type=click.IntRange(min=1), default=None, help="Number of scenes (required).")
 @click.option("--views", "n_views", type=click.IntRange(min=1), default=None,
-              help="Views per scene (default: the preset's, 6 for default, 4 for demo).")
+              help="Views per scene: short for views_per_scene=N (default: the config's, 6 for default, 4 for demo).")
 @click.option("--seed", type=int, default=0, show_default=True, help="World seed; scene k is a pure function of (seed, k).")
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True,
-              help="Output directory (re-running with the same settings resumes and keeps complete scenes).")
-@click.option("--preset", "preset_name", type=click.Choice(PRESETS), default="default", show_default=True,
-              help="default: focal 250-1500 px, long side 320-960 px; demo: focal 200-500 px, 320x240..480x360.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Output directory (required; re-running with the same settings resumes and keeps complete scenes).")
+@click.option("--preset", "config", default="default", show_default=True,
+              help="World config: a shipped name (default: focal 250-1500 px, long side 320-960 px; demo: focal "
+                   "200-500 px, 320x240..480x360) or a YAML file.")
 @click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True, help="Worker processes.")
-def generate(n_scenes: int, n_views: int | None, seed: int, out_dir: Path, preset_name: str, workers: int) -> None:
-    """Render N scenes with V views each into OUT (images, float32 z-depth, instance ids, scene.json)."""
+@click.option("--help-config", is_flag=True, help="List every world config key with its default and meaning, then exit.")
+def generate(overrides: tuple[str, ...], n_scenes: int | None, n_views: int | None, seed: int, out_dir: Path | None,
+             config: str, workers: int, help_config: bool) -> None:
+    """Render N scenes with V views each into OUT (images, float32 z-depth, instance ids, scene.json).
+
+    OVERRIDES: dotted world config keys with YAML values, e.g. `focal_px=[300,600] p_near_view=0.3`.
+    Writes index.json and config.yaml (the resolved world config) into OUT.
+    """
+    if help_config:
+        click.echo(help_text(WorldConfig))
+        return
+    if n_scenes is None or out_dir is None:
+        raise click.UsageError("give --scenes N and --out DIR")
     from vlm3.world.generate import generate_world
 
+    views = [f"views_per_scene={n_views}"] if n_views is not None else []
     try:
-        cfg = preset(preset_name)
-        if n_views is not None:
-            cfg = cfg.with_overrides(views_per_scene=n_views)
+        cfg = load(WorldConfig, config, [*overrides, *views], kind="world")
+    except ConfigError as exc:
+        raise click.ClickException(f"config error: {exc}") from None
+    try:
         index = generate_world(out_dir, n_scenes, seed, cfg, workers=workers)
-    except (WorldConfigError, SceneFormatError, ValueError) as exc:
+    except (SceneFormatError, ValueError) as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"wrote {index}")
 

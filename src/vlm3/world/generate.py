@@ -17,6 +17,7 @@ import numpy as np
 from tqdm import tqdm
 
 from vlm3.geometry.camera import Camera
+from vlm3.config import load, save, to_dict
 from vlm3.world.config import WorldConfig
 from vlm3.io.scenes import (ObjectRecord, PairRecord, SceneFormatError, SceneRecord, ViewObject, ViewRecord,
                            is_complete, load_index, write_index, write_scene)
@@ -115,7 +116,7 @@ def _index_entry(rec_or_meta: dict[str, Any]) -> dict[str, Any]:
 
 def _work(args: tuple[dict[str, Any], int, int, str]) -> dict[str, Any]:
     cfg_d, seed, index, out = args
-    cfg = WorldConfig.from_dict(cfg_d)
+    cfg = load(WorldConfig, cfg_d)
     rec = generate_scene(cfg, seed, index)
     d = write_scene(rec, Path(out) / rec.split / rec.scene_id)
     return _index_entry(json.loads((d / "scene.json").read_text()))
@@ -132,7 +133,7 @@ def generate_world(out_dir: str | Path, n_scenes: int, seed: int, cfg: WorldConf
         raise ValueError(f"--scenes must be >= 1, got {n_scenes}")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    cfg_d = cfg.to_dict()
+    cfg_d = to_dict(cfg)
     if (out / "index.json").exists():
         index = load_index(out)
         if index.get("seed") != seed or index.get("config") != cfg_d:
@@ -142,6 +143,7 @@ def generate_world(out_dir: str | Path, n_scenes: int, seed: int, cfg: WorldConf
     else:
         entries = {}
     write_index(out, seed, cfg_d, list(entries.values()))
+    save(cfg, out / "config.yaml")  # the resolved world config (index.json holds it too, with the seed)
     todo = []
     for k in range(n_scenes):
         d = out / scene_split(k, cfg.split_fractions) / scene_id(k)

@@ -18,8 +18,8 @@ from types import ModuleType
 from typing import Sequence
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
 
+from vlm3.io.images import ImageReadError, read_image_size
 from vlm3.io.records import RecordError
 from vlm3.geometry.camera import Camera, GeometryError
 
@@ -38,14 +38,10 @@ def load_adapter(name: str) -> ModuleType:
 
 def image_size(path: str | Path) -> tuple[int, int]:
     """(width, height) from the image header, without decoding; RecordError if unreadable."""
-    p = Path(path)
-    if not p.is_file():
-        raise RecordError(str(p), "image file not found")
     try:
-        with Image.open(p) as im:
-            return int(im.width), int(im.height)
-    except (UnidentifiedImageError, OSError) as err:
-        raise RecordError(str(p), f"unreadable image ({err})") from None
+        return read_image_size(path)
+    except ImageReadError as err:
+        raise RecordError(err.path, err.problem) from None
 
 
 def camera_from_intrinsics(where: str, fx_fy_cx_cy: Sequence[float], width: int,

@@ -18,11 +18,12 @@ import numpy as np
 
 from vlm3.io.records import PairRecord, RecordError
 from vlm3.standardize import standardize_view
-from vlm3.tasks.common import BuildContext, SampleDraft, draft_format_version, is_compact, spread_pick
+from vlm3.tasks.common import BuildContext, SampleDraft, draft_format_version, spread_pick, text_format_for
 from vlm3.geometry.camera import Camera
 from vlm3.geometry.transforms import apply_T
 from vlm3.protocol import codecs
-from vlm3.tasks.correspondence import text as corr_text
+
+
 def match_pixels(cam0: Camera, z0_m: np.ndarray, cam1: Camera, z1_m: np.ndarray,
                  T_cam1_from_cam0: np.ndarray, occlusion_tol: float = 0.03
                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
@@ -72,9 +73,7 @@ def build(record: PairRecord, ctx: BuildContext, rng: np.random.Generator) -> Sa
                            ctx.task.questions_per_sample, rng)]
     w0, h0, w1, h1 = s0.camera.width, s0.camera.height, s1.camera.width, s1.camera.height
     think = bool(ctx.options.get("think", False))
-    compact = is_compact(ctx)
-    ask = corr_text.compact_prompt if compact else corr_text.prompt
-    answer = corr_text.render_compact_answer if compact else corr_text.render_answer
+    fmt = text_format_for("correspondence", draft_format_version(ctx))
     matches, qa = [], []
     for i in idx:
         q = [int(xy0[i, 0]), int(xy0[i, 1])]
@@ -84,7 +83,7 @@ def build(record: PairRecord, ctx: BuildContext, rng: np.random.Generator) -> Sa
         tf = [float(v) for v in codecs.xy_norm1000_float(t, w1, h1)]
         matches.append({"query_xy_px": q, "query_xy_norm1000": qn, "target_xy_px": t,
                         "target_xy_norm1000": tn, "target_xy_norm1000_float": tf})
-        qa.append((ask(qn, think=think), answer(tn)))
+        qa.append((fmt.prompt(qn, think=think), fmt.render_answer(tn)))
     labels = {"matches": matches, "covisibility": covis,
               "T_cam1_from_cam0": np.asarray(record.T_cam1_from_cam0).tolist(),
               "cameras": [s0.camera.to_dict(), s1.camera.to_dict()],

@@ -1,4 +1,4 @@
-"""Pixel-correspondence text: the released prompt (with/without thinking), answer, parser.
+"""Pixel-correspondence text, release format (vlm3-release-v1): prompt, answer, parser.
 
 Prompt (release, character-exact)::
 
@@ -10,18 +10,18 @@ the 1000-grid of each image (`codecs.encode_xy_norm1000`, x relative to width, y
 
 Answer: ``The corresponding pixel is (x, y)`` -- the paper's form verbatim, WITHOUT a
 trailing period (the paper quotes none; the release ships no training answer). The
-parser accepts it with or without the period, inside extra text, after a complete
-``<think>`` block, or a bare ``(x, y)``.
-
-Compact format (project, "vlm3-compact-v3"): prompt ``Match (440, 060) in image 2?`` (the
-same integer 1000-grid coordinates, 3 digits each, 1000 written 999; ``think`` appends the
-same instruction), answer the bare pair ``(338, 052)``.
+parser accepts it with or without the period, inside extra text, or after a complete
+``<think>`` block.
 
 Parser rules: prefer the pair after "corresponding pixel is"; otherwise the LAST
 parenthesised pair in the text after removing ``<think>`` blocks. Failures: empty,
-unclosed ``<think>``, no pair, a tuple with other than two numbers, non-finite, or a
-coordinate outside [-1000, 2000] (beyond half an image outside the frame: implausible).
-Values are returned as floats on the 1000-grid (models may write decimals).
+unclosed ``<think>``, no pair, an answer that is nothing but a bare ``(x, y)`` (the
+compact format's answer, `vlm3.tasks.correspondence.compact`), a tuple with other than
+two numbers, non-finite, or a coordinate outside [-1000, 2000] (beyond half an image
+outside the frame: implausible). Values are returned as floats on the 1000-grid (models
+may write decimals).
+
+The compact format (`vlm3.tasks.correspondence.compact`) has the same functions.
 """
 
 from __future__ import annotations
@@ -46,15 +46,13 @@ THINK_INSTRUCTION = (
     ' Please think step by step and follow the format: "<think> [think process] </think>\n\n[answer]".'
 )
 ANSWER_TEMPLATE = "The corresponding pixel is ({x}, {y})"
-#: Compact format (project).
-COMPACT_PROMPT_TEMPLATE = "Match ({x1}, {y1}) in image 2?"
-COMPACT_ANSWER_TEMPLATE = "({x}, {y})"
 
 #: Parsed coordinates outside this range are rejected as implausible.
 PLAUSIBLE_RANGE = (-1000.0, 2000.0)
 
 _TUPLE = re.compile(r"\(([^()]*)\)")
 _LEAD = re.compile(r"corresponding\s+pixel\s+is\s*:?\s*\(([^()]*)\)", re.IGNORECASE)
+_BARE_PAIR = re.compile(r"^\s*\([^()]*\)\s*\.?\s*$")
 
 
 def prompt(xy_norm1000, think: bool = False) -> str:
@@ -70,24 +68,6 @@ def render_answer(xy_norm1000) -> str:
     return ANSWER_TEMPLATE.format(x=x, y=y)
 
 
-def compact_prompt(xy_norm1000, think: bool = False) -> str:
-    """The compact-format prompt for a query pixel (x, y) of image 1 on the 1000-grid."""
-    x, y = _compact_pair(xy_norm1000)
-    text = COMPACT_PROMPT_TEMPLATE.format(x1=x, y1=y)
-    return text + THINK_INSTRUCTION if think else text
-
-
-def render_compact_answer(xy_norm1000) -> str:
-    """Compact-format answer ``(xxx, yyy)`` for integer 1000-grid coordinates in image 2."""
-    x, y = _compact_pair(xy_norm1000)
-    return COMPACT_ANSWER_TEMPLATE.format(x=x, y=y)
-
-
-def _compact_pair(xy_norm1000) -> tuple[str, str]:
-    """3-digit fixed-width coordinates (1000 -> 999, at most one grid unit)."""
-    return tuple(codecs.fixed_int(v, 3, max_value=999) for v in _grid_pair(xy_norm1000))
-
-
 def parse_answer(text: str) -> Parsed[tuple[float, float]]:
     """(x, y) on image 2's 1000-grid from a model answer; never raises."""
     reason = check_text(text)
@@ -99,6 +79,9 @@ def parse_answer(text: str) -> Parsed[tuple[float, float]]:
     m = _LEAD.search(cleaned)
     if m is not None:
         inner = m.group(1)
+    elif _BARE_PAIR.match(cleaned):
+        return Parsed.failure("a bare (x, y) is the compact format's answer; the release answer reads "
+                              "'The corresponding pixel is (x, y)'")
     else:
         tuples = _TUPLE.findall(cleaned)
         if not tuples:

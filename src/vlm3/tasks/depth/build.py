@@ -16,10 +16,11 @@ import numpy as np
 
 from vlm3.io.records import RecordError, ViewRecord
 from vlm3.standardize import standardize_view
-from vlm3.tasks.common import BuildContext, SampleDraft, draft_format_version, is_compact, spread_pick
+from vlm3.tasks.common import BuildContext, SampleDraft, draft_format_version, spread_pick, text_format_for
 from vlm3.geometry.depth import convert_depth
 from vlm3.protocol import codecs
-from vlm3.tasks.depth import text as depth_text
+
+
 def _candidates(depth: np.ndarray, rng: np.random.Generator,
                 probes: int = 4096) -> tuple[np.ndarray, np.ndarray]:
     """(ys, xs) of valid pixels: a random probe of ``probes`` pixels when that finds enough
@@ -56,14 +57,13 @@ def build(record: ViewRecord, ctx: BuildContext, rng: np.random.Generator) -> Sa
                              depth[ys[idx], xs[idx]].astype(np.float64), sv.depth_kind, kind)
     w, h = std.camera.width, std.camera.height
     style = str(ctx.options.get("answer_style", getattr(ctx.task, "answer_style", "think")))
-    compact = is_compact(ctx)  # compact: short prompt, bare-number answer (no think block)
+    fmt = text_format_for("depth", draft_format_version(ctx))  # the compact format ignores style
     picked = xy[idx]
     norm = codecs.encode_xy_norm2000(picked, w, h)  # (k, 2) in one call
     points, qa = [], []
     for (x, y), (nx, ny), d in zip(picked.tolist(), norm.tolist(), labels_m.tolist()):
         points.append({"xy_px": [x, y], "xy_norm2000": [nx, ny], "depth_m": d})
-        qa.append((depth_text.compact_prompt((nx, ny)), depth_text.render_compact_answer(d)) if compact
-                  else (depth_text.prompt((nx, ny)), depth_text.render_answer(d, style)))
+        qa.append((fmt.prompt((nx, ny)), fmt.render_answer(d, style)))
     labels = {"points": points, "depth_kind": kind, "metric": record.metric,
               "camera": std.camera.to_dict(), "camera_from": sv.camera_from,
               "record_id": record.record_id, "scene_id": record.scene_id}

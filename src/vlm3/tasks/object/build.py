@@ -14,9 +14,10 @@ Pass-through (an ``ObjectQARecord``): the source's turns with ``{region<i>}`` re
 by ``bounding box region (x1, y1, x2, y2)`` (compact: ``region (x1, y1, x2, y2)``; the
 source's wording is otherwise kept).
 
-Text: ``text_format`` "release" (SpatialRGPT-style templates) or "compact" (one short
-question per predicate/kind; answers Yes/No, ``1.23 m``, ``10 o'clock``); the template
-index is drawn in both formats so the same seed asks the same questions.
+Text: the task's text format (``vlm3.tasks.common.text_format_for``): release
+(SpatialRGPT-style templates) or the demo's compact (one short question per
+predicate/kind; answers ``Yes``/``No``, ``001.23 m``, ``10 o'clock``); the template index is
+drawn in both formats so the same seed asks the same questions.
 
 Boxes are mapped into the standardised image (PixelMap), clipped, and written on the
 1000-grid of that image. A region cut away by the size cap below ``min_box_keep`` (0.5)
@@ -34,10 +35,11 @@ import numpy as np
 
 from vlm3.io.records import ObjectQARecord, RecordError, ViewRecord
 from vlm3.standardize import standardize_view
-from vlm3.tasks.common import BuildContext, SampleDraft, draft_format_version, is_compact
+from vlm3.tasks.common import BuildContext, SampleDraft, draft_format_version, text_format_for
 from vlm3.geometry.focal import PixelMap
 from vlm3.protocol import codecs
-from vlm3.tasks.object import text as obj_text
+from vlm3.tasks.object.questions import clock_from_direction
+
 _PAIRS = (("left", "right"), ("above", "below"), ("behind", "front"), ("big", "small"),
           ("tall", "short"), ("wide", "thin"))
 _QUANT = ("direct_distance", "horizontal_distance", "vertical_distance", "width", "height",
@@ -108,7 +110,7 @@ def _generated(record: ViewRecord, ctx: BuildContext, rng: np.random.Generator, 
     if len(objs) < 2:
         raise RecordError(record.image_path, "fewer than two usable 3D-boxed objects in view")
     qa, questions = [], []
-    compact = is_compact(ctx)
+    fmt = text_format_for("object", draft_format_version(ctx))
     tries = 0
     while len(qa) < ctx.task.questions_per_sample and tries < 20 * ctx.task.questions_per_sample:
         tries += 1
@@ -123,8 +125,7 @@ def _generated(record: ViewRecord, ctx: BuildContext, rng: np.random.Generator, 
                 continue
             pred = pair[int(rng.integers(0, 2))]
             truth = (va > vb) if pred == pair[0] else (va < vb)
-            q, ans = (obj_text.render_compact_qualitative(pred, ba, bb, truth) if compact
-                      else obj_text.render_qualitative(pred, ba, bb, truth, tmpl))
+            q, ans = fmt.render_qualitative(pred, ba, bb, truth, tmpl)
             questions.append({"kind": "qualitative", "predicate": pred, "regions": [a, b],
                               "truth": bool(truth)})
         else:
@@ -144,10 +145,9 @@ def _generated(record: ViewRecord, ctx: BuildContext, rng: np.random.Generator, 
             else:
                 if np.hypot(d[0], d[2]) < 1e-6:
                     continue
-                value = obj_text.clock_from_direction(float(d[0]), float(d[2]))
+                value = clock_from_direction(float(d[0]), float(d[2]))
             bb_q = None if kind in ("width", "height") else bb
-            q, ans = (obj_text.render_compact_quantitative(kind, ba, bb_q, value) if compact
-                      else obj_text.render_quantitative(kind, ba, bb_q, value, tmpl))
+            q, ans = fmt.render_quantitative(kind, ba, bb_q, value, tmpl)
             questions.append({"kind": "quantitative", "predicate": kind,
                               "regions": [a] if kind in ("width", "height") else [a, b],
                               "value": value})
@@ -167,7 +167,7 @@ def _passthrough(record: ObjectQARecord, ctx: BuildContext, pixmap: PixelMap, st
         regions.append({"box_xyxy_px": box, "name": f"region {i}",
                         "box_norm1000": [int(v) for v in codecs.encode_box_norm1000(box, std_w, std_h)]})
 
-    region = obj_text.compact_region_text if is_compact(ctx) else obj_text.region_text
+    region = text_format_for("object", draft_format_version(ctx)).region_text
 
     def fill(text: str) -> str:
         return re.sub(r"\{region(\d+)\}", lambda m: region(regions[int(m.group(1))]["box_norm1000"]), text)

@@ -1,4 +1,4 @@
-"""Object-level 3D text (SpatialRGPT-style): questions about boxed regions, answers, parsers.
+"""Object-level 3D text (SpatialRGPT-style), release format (vlm3-release-v1).
 
 Regions are written as text, ``bounding box region (x1, y1, x2, y2)`` with integer
 1000-grid coordinates of the ORIGINAL image (`codecs.encode_box_norm1000`), replacing
@@ -6,15 +6,17 @@ SpatialRGPT's ``<mask>`` / "Region [i]"; the rest of the SpatialRGPT wording is 
 templates below are a small subset of SpatialRGPT's own (AnjieCheng/SpatialRGPT prompt
 templates), chosen so every answer starts with an unambiguous polarity word; template 2
 question + template 3 false answer of ``small`` reproduce the release example exactly.
-
-Compact format (project, "vlm3-compact-v3"): regions as ``region (000, 039, 652, 999)``
-(3 digits, 1000 written 999), one short question per predicate/kind
-(`render_compact_qualitative` / `_quantitative`), answers ``Yes`` / ``No``, ``025.90 m``
-(always metres, fixed width, 2 decimals), ``05 o'clock``.
+Question names and validation: `vlm3.tasks.object.questions`.
 
 Pure renderers only: choosing predicates and computing truth/values from 3D boxes is the
 data engine's job. Parsers never raise: `parse_qualitative` (yes/no polarity),
 `parse_quantitative_m` (m, cm, mm, inches, feet -> metres) and `parse_clock` (o'clock).
+Release answers are sentences: a quantitative answer that is nothing but a value
+(``025.90 m``, ``05 o'clock``: the compact format's answers) is a failure. A one-word
+``Yes`` / ``No`` is a release answer too (the release's own templates include ``No.``),
+the one answer both formats share.
+
+The compact format (`vlm3.tasks.object.compact`) has the same renderers and parsers.
 """
 
 from __future__ import annotations
@@ -23,7 +25,6 @@ import math
 import re
 from collections.abc import Sequence
 
-from vlm3.protocol import codecs
 from vlm3.protocol.parsing import (
     LENGTH_UNIT_PATTERN,
     NUMBER_PATTERN,
@@ -32,6 +33,13 @@ from vlm3.protocol.parsing import (
     strip_think,
     to_finite_float,
     unit_scale_m,
+)
+from vlm3.tasks.object.questions import (
+    QUALITATIVE_PREDICATES,
+    QUANTITATIVE_KINDS,
+    box_ints,
+    check_predicate,
+    check_quantitative,
 )
 
 REGION_TEMPLATE = "bounding box region ({}, {}, {}, {})"
@@ -107,7 +115,6 @@ _QUALITATIVE: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]
               ("No, [A] is not in front of [B].", "No, [A] is behind [B].",
                "Incorrect, [A] is not positioned in front of [B].")),
 }
-QUALITATIVE_PREDICATES = tuple(_QUALITATIVE)
 
 # kind -> (questions, answers); [X] is the value text. width/height use only [A].
 _QUANTITATIVE: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
@@ -137,51 +144,16 @@ _QUANTITATIVE: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
                   ("[B] is roughly at [X] from [A].", "From [A], [B] is around the [X] direction.",
                    "[A] will find [B] around the [X] direction.")),
 }
-QUANTITATIVE_KINDS = tuple(_QUANTITATIVE)
-_SINGLE_REGION_KINDS = ("width", "height")
-
-COMPACT_REGION_TEMPLATE = "region ({}, {}, {}, {})"
-_COMPACT_QUALITATIVE = {
-    "left": "Is [A] left of [B]?", "right": "Is [A] right of [B]?", "above": "Is [A] above [B]?",
-    "below": "Is [A] below [B]?", "big": "Is [A] bigger than [B]?", "small": "Is [A] smaller than [B]?",
-    "tall": "Is [A] taller than [B]?", "short": "Is [A] shorter than [B]?", "wide": "Is [A] wider than [B]?",
-    "thin": "Is [A] thinner than [B]?", "behind": "Is [A] behind [B]?", "front": "Is [A] in front of [B]?",
-}
-_COMPACT_QUANTITATIVE = {
-    "direct_distance": "Distance between [A] and [B] in meters?",
-    "horizontal_distance": "Horizontal distance between [A] and [B] in meters?",
-    "vertical_distance": "Vertical distance between [A] and [B] in meters?",
-    "width": "Width of [A] in meters?", "height": "Height of [A] in meters?",
-    "direction": "From [A], in which clock direction is [B]?",
-}
-
 
 def region_text(box_norm1000: Sequence[int]) -> str:
     """``bounding box region (x1, y1, x2, y2)`` for an integer 1000-grid box."""
-    return REGION_TEMPLATE.format(*_box_ints(box_norm1000))
+    return REGION_TEMPLATE.format(*box_ints(box_norm1000))
 
 
-def compact_region_text(box_norm1000: Sequence[int]) -> str:
-    """``region (xxx, yyy, xxx, yyy)`` (compact format, 3 digits) for an integer 1000-grid box."""
-    return COMPACT_REGION_TEMPLATE.format(*(codecs.fixed_int(v, 3, max_value=999) for v in _box_ints(box_norm1000)))
-
-
-def _box_ints(box_norm1000: Sequence[int]) -> list[int]:
-    try:
-        vals = [int(v) for v in box_norm1000]
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"box must be 4 integers on the 1000-grid, got {box_norm1000!r}") from exc
-    if len(vals) != 4 or any(v != b for v, b in zip(vals, box_norm1000)):
-        raise ValueError(f"box must be 4 integers on the 1000-grid, got {box_norm1000!r}")
-    if not all(0 <= v <= 1000 for v in vals) or vals[2] < vals[0] or vals[3] < vals[1]:
-        raise ValueError(f"box must lie in [0, 1000] with x1 <= x2, y1 <= y2, got {vals}")
-    return vals
-
-
-def _fill(template: str, box_a, box_b, value_text: str | None = None, region=region_text) -> str:
-    out = template.replace("[A]", region(box_a))
+def _fill(template: str, box_a, box_b, value_text: str | None = None) -> str:
+    out = template.replace("[A]", region_text(box_a))
     if "[B]" in out:
-        out = out.replace("[B]", region(box_b))
+        out = out.replace("[B]", region_text(box_b))
     if value_text is not None:
         out = out.replace("[X]", value_text)
     return out[0].upper() + out[1:]
@@ -194,9 +166,7 @@ def _pick(options: tuple[str, ...], idx: int, what: str) -> str:
 
 
 def _qualitative(predicate: str):
-    if predicate not in _QUALITATIVE:
-        raise ValueError(f"unknown predicate {predicate!r}; choose one of {QUALITATIVE_PREDICATES}")
-    return _QUALITATIVE[predicate]
+    return _QUALITATIVE[check_predicate(predicate)]
 
 
 def render_question(predicate: str, box_a, box_b, template_idx: int = 0) -> str:
@@ -235,15 +205,6 @@ def format_length(value_m: float, unit: str = "auto") -> str:
     raise ValueError(f"unknown unit {unit!r}; choose 'auto', 'm' or 'cm'")
 
 
-def clock_from_direction(dx: float, dz: float) -> int:
-    """Clock hour 1..12 of a horizontal direction in camera coordinates seen from above:
-    12 = straight ahead (+z), 3 = right (+x), 6 = towards the camera, 9 = left."""
-    if not (math.isfinite(dx) and math.isfinite(dz)) or (dx == 0 and dz == 0):
-        raise ValueError(f"direction must be finite and non-zero, got ({dx}, {dz})")
-    hour = round(math.degrees(math.atan2(dx, dz)) / 30.0) % 12
-    return 12 if hour == 0 else hour
-
-
 def render_quantitative(kind: str, box_a, box_b, value: float, template_idx: int | tuple[int, int] = 0,
                         unit: str = "auto") -> tuple[str, str]:
     """(question, answer) for a quantitative `kind` (see QUANTITATIVE_KINDS).
@@ -259,34 +220,8 @@ def render_quantitative(kind: str, box_a, box_b, value: float, template_idx: int
 
 
 def _quantitative_value_text(kind: str, box_b, value: float, unit: str) -> str:
-    if kind not in _QUANTITATIVE:
-        raise ValueError(f"unknown quantitative kind {kind!r}; choose one of {QUANTITATIVE_KINDS}")
-    if kind not in _SINGLE_REGION_KINDS and box_b is None:
-        raise ValueError(f"{kind} needs two regions (box_b is None)")
-    if kind == "direction":
-        hour = int(value)
-        if hour != value or not 1 <= hour <= 12:
-            raise ValueError(f"direction value must be a clock hour 1..12, got {value!r}")
-        return f"{hour} o'clock"
-    return format_length(value, unit)
-
-
-def render_compact_qualitative(predicate: str, box_a, box_b, truth: bool) -> tuple[str, str]:
-    """Compact (question, answer): ``Is region (...) left of region (...)?``, ``Yes``/``No``."""
-    _qualitative(predicate)  # validates the predicate
-    return (_fill(_COMPACT_QUALITATIVE[predicate], box_a, box_b, region=compact_region_text),
-            "Yes" if truth else "No")
-
-
-def render_compact_quantitative(kind: str, box_a, box_b, value: float) -> tuple[str, str]:
-    """Compact (question, answer); answers ``025.90 m`` (metres, fixed width, 2 decimals) or
-    ``05 o'clock``. value and box_b as in `render_quantitative`."""
-    _quantitative_value_text(kind, box_b, value, "m")  # validates
-    if kind == "direction":
-        value_text = f"{codecs.fixed_int(value, 2)} o'clock"
-    else:
-        value_text = f"{codecs.fixed_number(value, 3, 2)} m"
-    return _fill(_COMPACT_QUANTITATIVE[kind], box_a, box_b, region=compact_region_text), value_text
+    v = check_quantitative(kind, box_b, value)
+    return f"{v} o'clock" if kind == "direction" else format_length(v, unit)
 
 
 # ---------------------------------------------------------------- parsers
@@ -295,8 +230,10 @@ _NEGATIVE = re.compile(r"\b(no|incorrect|not|false|wrong|negative)\b", re.IGNORE
 _REGION = re.compile(r"(?:bounding\s+box\s+)?region\s*\([^()]*\)|region\s*\[\d+\]", re.IGNORECASE)
 _LENGTH = re.compile(rf"({NUMBER_PATTERN})\s*({LENGTH_UNIT_PATTERN})", re.IGNORECASE)
 _FOLLOWING_LENGTH = re.compile(rf"\s*(?:,|and)?\s*({NUMBER_PATTERN})\s*({LENGTH_UNIT_PATTERN})", re.IGNORECASE)
-_BARE_NUMBER = re.compile(rf"^\s*({NUMBER_PATTERN})\s*\.?\s*$")
 _CLOCK = re.compile(r"\b(\d{1,2})(?::00)?\s*o['’]?\s*clock", re.IGNORECASE)
+_BARE_VALUE = re.compile(rf"^\s*(?:{NUMBER_PATTERN}\s*(?:{LENGTH_UNIT_PATTERN})?|\d{{1,2}}(?::00)?\s*o['’]?\s*clock)\s*\.?\s*$",
+                         re.IGNORECASE)
+_BARE_VALUE_REASON = "a bare value is the compact format's answer; release answers are sentences"
 
 
 def _clean(text: str) -> tuple[str, str | None]:
@@ -338,20 +275,16 @@ def parse_quantitative_m(text: str) -> Parsed[float]:
     """A length in metres from an answer ("1.2 meters", "45 cm", "3 feet 2 inches"...).
 
     Region boxes are ignored. The first number with a length unit is taken (a following
-    "N inches" after feet is added). A bare number alone is read as metres. Never raises.
+    "N inches" after feet is added). A bare value without a sentence fails. Never raises.
     """
     cleaned, reason = _clean(text)
     if reason:
         return Parsed.failure(reason)
+    if _BARE_VALUE.match(cleaned):
+        return Parsed.failure(_BARE_VALUE_REASON)
     m = _LENGTH.search(cleaned)
     if m is None:
-        bare = _BARE_NUMBER.match(cleaned)
-        if bare is None:
-            return Parsed.failure("no number with a length unit found")
-        v = to_finite_float(bare.group(1))
-        if v is None or v < 0:
-            return Parsed.failure(f"length {bare.group(1)!r} is not a finite non-negative number")
-        return Parsed.success(v)
+        return Parsed.failure("no number with a length unit found")
     v = to_finite_float(m.group(1))
     scale = unit_scale_m(m.group(2))
     if v is None or scale is None:
@@ -369,10 +302,12 @@ def parse_quantitative_m(text: str) -> Parsed[float]:
 
 
 def parse_clock(text: str) -> Parsed[int]:
-    """Clock hour 1..12 from "... at 10 o'clock ..."; never raises."""
+    """Clock hour 1..12 from "... at 10 o'clock ..." (a sentence); never raises."""
     cleaned, reason = _clean(text)
     if reason:
         return Parsed.failure(reason)
+    if _BARE_VALUE.match(cleaned):
+        return Parsed.failure(_BARE_VALUE_REASON)
     m = _CLOCK.search(cleaned)
     if m is None:
         return Parsed.failure("no 'N o'clock' direction found")
@@ -380,3 +315,8 @@ def parse_clock(text: str) -> Parsed[int]:
     if not 1 <= hour <= 12:
         return Parsed.failure(f"clock hour {hour} outside 1..12")
     return Parsed.success(hour)
+
+
+__all__ = ["QUALITATIVE_PREDICATES", "QUANTITATIVE_KINDS", "REGION_TEMPLATE", "region_text", "render_question",
+           "render_qualitative_answer", "render_qualitative", "format_length", "render_quantitative",
+           "parse_qualitative", "parse_quantitative_m", "parse_clock"]

@@ -1,1 +1,142 @@
-"""TODO"""
+"""The pose task unit: the four released questions about the relative pose of two views.
+
+Data: ``build.py`` (both views standardised; labels ``R_cam0_from_cam1`` and
+``t_cam0_from_cam1_m``: camera 1 relative to camera 0, in camera 0's OpenCV frame).
+Text: ``text.py`` (release) and the compact format. Scoring: ONE item per pair, the four
+answers parsed jointly; errors are the geodesic rotation error and the translation
+direction angle (sign-ambiguous, like VGGT/DA3), in degrees: ``auc30`` (binned AUC@30 of
+max(rot, trans), percent, failures count as wrong), ``auc{5,10,20}_trapezoid`` (SuperGlue
+variant, percent), ``rot_err_deg_median`` and ``trans_err_deg_median`` over parsed pairs.
+Baselines: the oracle renders the label transform; the trivial baseline answers the
+identity rotation and the mean training translation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from vlm3.geometry.transforms import check_T, invert_T
+from vlm3.io.records import PairRecord, Record
+from vlm3.metrics import pose as pose_m
+from vlm3.protocol.parsing import Parsed
+from vlm3.tasks.common import BuildContext, SampleDraft, text_format_for
+from vlm3.tasks.failure_policy import score_counting_failures
+from vlm3.tasks.pose import build as pose_build
+from vlm3.tasks.pose import text as pose_text
+from vlm3.tasks.unit import AskedQuestions, GroundTruth, Task
+
+#: (R_cam0_from_cam1 (3, 3), t_cam0_from_cam1_m (3,)) as stored in the labels.
+PoseTruth = tuple[Any, Any]
+
+
+def _errors_deg(pred: Sequence[Any], gt: Sequence[PoseTruth]) -> tuple[np.ndarray, np.ndarray]:
+    """(rotation error, translation-direction angle) in degrees per parsed pair."""
+    rot = np.array([pose_m.rotation_error_deg(p.R_cam0_from_cam1, np.asarray(g[0])) for p, g in zip(pred, gt)])
+    tr = np.array([pose_m.translation_angle_deg(p.t_unit_cam0, np.asarray(g[1]), sign_ambiguous=True)
+                   for p, g in zip(pred, gt)])
+    return rot, tr
+
+
+def _auc(pred: list, gt: list) -> dict[str, float]:
+    err = pose_m.pose_error_deg(*_errors_deg(pred, gt))
+    out = {"auc30": 100.0 * pose_m.pose_auc_binned_deg(err, (30,))[30]}
+    trap = pose_m.pose_auc_trapezoid_deg(err, (5, 10, 20))
+    out.update({f"auc{t}_trapezoid": 100.0 * v for t, v in trap.items()})
+    return out
+
+
+class PoseTask(Task):
+    """Relative pose of two views as four text answers (ids in ``question_ids``)."""
+
+    name = "pose"
+    n_images = 2
+    text = pose_text
+    metrics = ("auc30", "rot_err_deg_median", "trans_err_deg_median")
+    table_metrics = ("auc5_trapezoid", "auc10_trapezoid", "auc20_trapezoid")
+    higher_is_better = {"auc30": True, "rot_err_deg_median": False, "trans_err_deg_median": False,
+                        "auc5_trapezoid": True, "auc10_trapezoid": True, "auc20_trapezoid": True}
+    summary_columns = (("auc30", "pose AUC@30", "{:.1f}"), ("rot_err_deg_median", "pose rot err°", "{:.1f}"))
+
+    def build(self, record: Record, ctx: BuildContext, rng: np.random.Generator) -> SampleDraft:
+        return pose_build.build(record, ctx, rng)
+
+    def usable(self, record: Record, min_covisibility: float = 0.0) -> bool:
+        return isinstance(record, PairRecord) and (record.covisibility is None
+                                                   or record.covisibility >= min_covisibility)
+
+    def question_ids_from_labels(self, labels: Mapping[str, Any]) -> list[str] | None:
+        return list(labels["question_ids"]) if labels.get("question_ids") else None
+
+    def parse(self, texts: Sequence[str], asked: AskedQuestions) -> list[Parsed]:
+        """One item: the answers parsed jointly (ids default to the released order)."""
+        ids = list(asked.question_ids or pose_text.QUESTION_IDS[: len(texts)])
+        return [text_format_for(self.name, asked.format_version).parse_answers(dict(zip(ids, texts)))]
+
+    def truths(self, labels: Mapping[str, Any], n_items: int) -> list[PoseTruth]:
+        return [(labels["R_cam0_from_cam1"], labels["t_cam0_from_cam1_m"])][:n_items]
+
+    def score(self, parsed: Sequence[Parsed], truths: Sequence[Any]) -> dict[str, Any]:
+        s = score_counting_failures(
+            parsed, truths, {"auc": _auc},
+            {"rot_err_deg_median": lambda p, g: float(np.median(_errors_deg(p, g)[0])),
+             "trans_err_deg_median": lambda p, g: float(np.median(_errors_deg(p, g)[1]))})
+        s.update(s.pop("auc") or {"auc30": 0.0})
+        return s
+
+    def pair_errors_deg(self, parsed: Sequence[Parsed], truths: Sequence[PoseTruth]) -> np.ndarray:
+        """Per-pair pose error max(rot, trans) in degrees; ``inf`` for unparsed pairs (CDF plots)."""
+        out = []
+        for p, g in zip(parsed, truths):
+            out.append(float(pose_m.pose_error_deg(*_errors_deg([p.value], [g]))[0]) if p.ok else np.inf)
+        return np.asarray(out)
+
+    def value_to_json(self, value: Any) -> Any:
+        if isinstance(value, pose_text.PoseText):
+            return {"R_cam0_from_cam1": None if value.R_cam0_from_cam1 is None
+                    else np.asarray(value.R_cam0_from_cam1).tolist(),
+                    "t_unit_cam0": None if value.t_unit_cam0 is None else np.asarray(value.t_unit_cam0).tolist(),
+                    "distance_m": value.distance_m, "yaw_pitch_roll_deg": value.yaw_pitch_roll_deg}
+        return super().value_to_json(value)
+
+    def oracle_answers(self, asked: AskedQuestions, n_questions: int, truth: GroundTruth) -> list[str]:
+        lab = truth.labels
+        return self.answers(asked, np.asarray(lab["R_cam0_from_cam1"]), np.asarray(lab["t_cam0_from_cam1_m"]))
+
+    def trivial_defaults(self) -> dict[str, Any]:
+        return {"mean_t_m": [0.0, 0.0, 0.5]}
+
+    def trivial_fit(self, labels: Sequence[Mapping[str, Any]], stats: Mapping[str, Any]) -> dict[str, Any]:
+        """``mean_t_m``: the mean training ``t_cam0_from_cam1_m`` (metres)."""
+        ts = [lab["t_cam0_from_cam1_m"] for lab in labels if lab.get("t_cam0_from_cam1_m") is not None]
+        if not ts:
+            return dict(stats)
+        return {**stats, "mean_t_m": np.mean(np.asarray(ts, dtype=np.float64), axis=0).tolist()}
+
+    def trivial_answers(self, asked: AskedQuestions, n_questions: int, stats: Mapping[str, Any]) -> list[str]:
+        t = np.asarray(stats["mean_t_m"], dtype=np.float64)
+        return self.answers(asked, np.eye(3), t if np.linalg.norm(t) > 1e-9 else np.array([0.0, 0.0, 1.0]))
+
+    def mean_distance_m(self, stats: Mapping[str, Any]) -> float:
+        """The trivial statistics' mean camera distance in metres (1.0 when it is zero): the
+        scale a scale-free estimate (SIFT) is rendered with."""
+        return float(np.linalg.norm(stats["mean_t_m"])) or 1.0
+
+    def answers(self, asked: AskedQuestions, R_cam0_from_cam1: np.ndarray, t_cam0_from_cam1_m: np.ndarray) -> list[str]:
+        """The asked questions' answers (``asked.question_ids`` order, default all four) for
+        camera 1 relative to camera 0, in camera 0's frame."""
+        fmt = text_format_for(self.name, asked.format_version)
+        answers = fmt.render_answers(R_cam0_from_cam1, t_cam0_from_cam1_m, metric=True)
+        return [answers[i] for i in (asked.question_ids or list(answers))]
+
+    def answers_from_T_cam1_from_cam0(self, asked: AskedQuestions, T_cam1_from_cam0: np.ndarray) -> list[str]:
+        """The same from ``T_cam1_from_cam0`` (4x4, maps camera-0 points into camera 1)."""
+        T_cam0_from_cam1 = invert_T(check_T(T_cam1_from_cam0, name="T_cam1_from_cam0"))
+        return self.answers(asked, T_cam0_from_cam1[:3, :3], T_cam0_from_cam1[:3, 3])
+
+
+TASK = PoseTask()
+
+__all__ = ["TASK", "PoseTask"]

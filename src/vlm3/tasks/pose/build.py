@@ -2,16 +2,16 @@
 
 Both views are focal-normalised (release: 750 px) and grid-cropped; cropping and scaling
 change intrinsics only, so the relative pose is the record's ``T_cam1_from_cam0`` (image 0
-is the protocol's "camera 1", the reference). The distance question is asked only for
-metric sources. Questions and answers come from ``vlm3.tasks.pose.text`` in the task's
-``text_format`` (release or compact). The questions are packed in a random (seeded) order
+is camera 0, the reference; the text describes camera 1 relative to it). The distance
+question is asked only for metric sources. Questions and answers come from the task's
+text format (``vlm3.tasks.common.text_format_for``: release, or the demo's compact). The questions are packed in a random (seeded) order
 per sample: inference asks each question on its own, so a model must learn to read the
 question, not the turn index (with a fixed order a small model answered the euler question,
 asked first, in the rotation-angle format).
 
-Labels: ``{"T_cam1_from_cam0": 4x4, "R_cam0_from_cam1": 3x3 (camera 2 relative to camera 1
-in protocol terms), "t_cam0_from_cam1_m": (3,) (camera 1's centre in camera 0), "metric",
-"covisibility", "cameras": [std camera dicts]}``.
+Labels: ``{"T_cam1_from_cam0": 4x4 (maps camera-0 points into camera 1), "R_cam0_from_cam1":
+3x3 (camera 1's axes in camera 0), "t_cam0_from_cam1_m": (3,) (camera 1's centre in camera
+0, metres), "metric", "covisibility", "question_ids", "cameras": [std camera dicts]}``.
 """
 
 from __future__ import annotations
@@ -20,9 +20,10 @@ import numpy as np
 
 from vlm3.io.records import PairRecord, RecordError
 from vlm3.standardize import standardize_view
-from vlm3.tasks.common import BuildContext, SampleDraft, draft_format_version, is_compact
+from vlm3.tasks.common import BuildContext, SampleDraft, draft_format_version, text_format_for
 from vlm3.geometry.transforms import invert_T
-from vlm3.tasks.pose import text as pose_text
+
+
 def build(record: PairRecord, ctx: BuildContext, rng: np.random.Generator) -> SampleDraft:
     """One pose sample from a pair (RecordError if unusable: unreadable image, zero motion...)."""
     if not isinstance(record, PairRecord):
@@ -33,17 +34,14 @@ def build(record: PairRecord, ctx: BuildContext, rng: np.random.Generator) -> Sa
     views = [standardize_view(v, ctx.task.focal_px, ctx.task.max_pixels, ctx.grid, ctx.calibration)
              for v in (record.view0, record.view1)]
     T = np.asarray(record.T_cam1_from_cam0, dtype=np.float64)
-    compact = is_compact(ctx)
-    render = (pose_text.render_compact_answers_from_T_cam2_from_cam1 if compact
-              else pose_text.render_answers_from_T_cam2_from_cam1)
-    questions = pose_text.COMPACT_QUESTIONS if compact else pose_text.QUESTIONS
+    fmt = text_format_for("pose", draft_format_version(ctx))
     try:
-        answers = render(T, metric=record.metric)
+        answers = fmt.render_answers_from_T_cam1_from_cam0(T, metric=record.metric)
     except ValueError as err:
         raise RecordError(record.record_id, str(err)) from None
-    ids = [q for q in pose_text.QUESTION_IDS if q in answers]
+    ids = [q for q in fmt.QUESTION_IDS if q in answers]
     ids = [ids[i] for i in rng.permutation(len(ids))]
-    qa = [(questions[q], answers[q]) for q in ids]
+    qa = [(fmt.QUESTIONS[q], answers[q]) for q in ids]
     T_inv = invert_T(T)
     labels = {
         "T_cam1_from_cam0": T.tolist(),

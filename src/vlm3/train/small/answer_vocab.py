@@ -6,36 +6,34 @@ more than the rest of the network (hidden 128: ~39 MFLOP per answer token forwar
 4-layer trunk ~1.6 MFLOP per token), so ``train.answer_vocab: answers`` trains with a
 softmax restricted to the *answer vocabulary*: the token ids that appear as labels in
 the training set (collected before training by the exact labelling path of the
-collator), and inference decodes under the same restriction (``AllowedTokens`` logits
-processor). The model keeps the real tokenizer, embedding and ``lm_head``; only the
-normaliser of the softmax changes. The vocabulary is saved as ``answer_vocab.json``
-beside the weights so every loader applies it.
+collator). The model keeps the real tokenizer, embedding and ``lm_head``; only the
+normaliser of the softmax changes.
 
-This is grammar-constrained decoding made consistent with training. It is meant for
-single-process runs of small models (the default ``full`` keeps the paper's plain SFT).
+Decoding must make the same restriction, in any loader: ``restrict_generation`` writes
+every other token id into the model's ``generation_config.suppress_tokens``, which
+``save_pretrained`` stores in ``generation_config.json`` and plain transformers ``generate``
+applies by itself (vlm3's predictors add nothing; the vLLM backend turns it into
+``allowed_token_ids``). Single-process runs of small models only (the default ``full``
+keeps the paper's plain SFT).
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 import torch
 import torch.nn.functional as F
-from transformers import LogitsProcessor
 
 from vlm3.train.collator import chat_token_ids
-from vlm3.train.embedding_rows import output_rows
 from vlm3.train.loss import supervised_positions, token_cross_entropy
+from vlm3.train.small.embedding_rows import output_rows
 
-FILE_NAME = "answer_vocab.json"
 ANSWER_VOCAB_MODES = ("full", "answers")
 
 
 class AnswerVocabError(ValueError):
-    """A label outside the answer vocabulary, or an unreadable answer_vocab.json."""
+    """A label outside the answer vocabulary."""
 
 
 @dataclass(frozen=True)
@@ -47,22 +45,10 @@ class AnswerVocab:
     def __len__(self) -> int:
         return len(self.token_ids)
 
-    def save(self, folder: str | Path) -> Path:
-        path = Path(folder) / FILE_NAME
-        path.write_text(json.dumps({"token_ids": list(self.token_ids)}) + "\n", encoding="utf-8")
-        return path
-
-    @classmethod
-    def load(cls, folder: str | Path) -> "AnswerVocab | None":
-        """The vocabulary saved in a model folder, or None when the model uses the full head."""
-        path = Path(folder) / FILE_NAME
-        if not path.is_file():
-            return None
-        try:
-            ids = json.loads(path.read_text(encoding="utf-8"))["token_ids"]
-            return cls(tuple(sorted({int(i) for i in ids})))
-        except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
-            raise AnswerVocabError(f"{path}: not a vlm3 answer vocabulary ({exc})") from None
+    def suppressed(self, vocab_size: int) -> list[int]:
+        """Every token id in [0, vocab_size) outside the vocabulary (what decoding must never write)."""
+        keep = set(self.token_ids)
+        return [i for i in range(vocab_size) if i not in keep]
 
 
 def answer_vocab_from_labels(label_ids: Iterable[int], tokenizer, extra_tokens: Sequence[str] = ("<|im_end|>",)
@@ -126,16 +112,7 @@ def answer_vocab_loss(model, batch: dict, head: AnswerHead, num_items_in_batch: 
     return loss
 
 
-class AllowedTokens(LogitsProcessor):
-    """Generation logits processor: every token outside ``token_ids`` gets -inf."""
-
-    def __init__(self, token_ids: Sequence[int]):
-        self.token_ids = torch.tensor(sorted({int(t) for t in token_ids}), dtype=torch.long)
-        self._mask: torch.Tensor | None = None
-
-    def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor) -> torch.FloatTensor:
-        if self._mask is None or self._mask.shape[-1] != scores.shape[-1] or self._mask.device != scores.device:
-            mask = torch.ones(scores.shape[-1], dtype=torch.bool, device=scores.device)
-            mask[self.token_ids.to(scores.device)] = False
-            self._mask = mask
-        return scores.masked_fill(self._mask, float("-inf"))
+def restrict_generation(model, vocab: AnswerVocab) -> None:
+    """Make ``model.generate`` (and the saved ``generation_config.json``) decode under ``vocab``."""
+    base = _unwrap(model)
+    base.generation_config.suppress_tokens = vocab.suppressed(base.config.text_config.vocab_size)

@@ -1,5 +1,6 @@
 """Median decoding of numbers: on a known distribution over fixed-width answers the digit walk
-writes exactly the median value; non-number tokens stay greedy; the predictor wires it in."""
+writes exactly the median value; non-number tokens stay greedy; the predictor takes it as its
+``decoding_processor`` (vlm3.train.small.number_decoding, the CPU demo's decoding)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from vlm3.predictors.number_decoding import MedianNumbers
+from vlm3.train.small.number_decoding import MedianNumbers, NumberDecodingError, predictor_kwargs
 from vlm3.model.tokenizer import load_qwen_tokenizer
 
 
@@ -77,13 +78,11 @@ def test_vectors_walk_each_component_and_words_stay_greedy(tok):
 
 
 def test_bad_quantile_and_predictor_option():
-    from vlm3.predictors.hf import HFPredictor
-    from vlm3.predictors.base import InputError
-
     with pytest.raises(ValueError, match="quantile"):
         MedianNumbers(load_qwen_tokenizer(), quantile=1.0)
-    with pytest.raises(InputError, match="numbers must be one of"):
-        HFPredictor.from_pretrained("tiny", numbers="mean")
+    with pytest.raises(NumberDecodingError, match="numbers must be one of greedy, median"):
+        predictor_kwargs("mean")
+    assert predictor_kwargs("greedy") == {} and predictor_kwargs("median") == {"decoding_processor": MedianNumbers}
 
 
 def test_predictor_median_numbers_runs_through_prefix_reuse():
@@ -91,7 +90,7 @@ def test_predictor_median_numbers_runs_through_prefix_reuse():
 
     from vlm3.predictors.hf import HFPredictor
     from vlm3.tasks.depth import text as depth_text
-    med = HFPredictor.from_pretrained("tiny", batch_size=2, max_new_tokens=4, numbers="median")
+    med = HFPredictor.from_pretrained("tiny", batch_size=2, max_new_tokens=4, **predictor_kwargs("median"))
     greedy = HFPredictor(med.model, med.processor, max_new_tokens=4)
     assert med.fingerprint() != greedy.fingerprint() and "numbers=median" in med.fingerprint()
     img = Image.fromarray((np.random.default_rng(1).random((64, 96, 3)) * 255).astype(np.uint8))

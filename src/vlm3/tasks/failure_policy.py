@@ -1,4 +1,7 @@
-"""Scoring with parse failures counted: the one place the failure policy lives.
+"""The parse-failure policy: scoring parsed answers with every failure counted.
+
+This is not a metric (the pure metrics live in ``vlm3.metrics``): it decides how answers
+that did not parse enter a task's numbers, and every task unit scores through it.
 
 Policy (docs/metrics.md): every failure is counted (`n_total`, `n_parsed`, `parse_rate`,
 reasons tallied). RATE metrics (delta1, accuracy, PCK, success rate, AUC: means of a
@@ -18,9 +21,9 @@ from vlm3.protocol.parsing import Parsed
 MetricFn = Callable[[list, list], Any]
 
 
-def summarize_with_parse_rate(parsed: Sequence[Parsed], gt: Sequence[Any],
-                              rate_metrics: Mapping[str, MetricFn] | None = None,
-                              error_metrics: Mapping[str, MetricFn] | None = None) -> dict[str, Any]:
+def score_counting_failures(parsed: Sequence[Parsed], gt: Sequence[Any],
+                            rate_metrics: Mapping[str, MetricFn] | None = None,
+                            error_metrics: Mapping[str, MetricFn] | None = None) -> dict[str, Any]:
     """Score parsed predictions against ground truth with the failure policy above.
 
     parsed: one `Parsed` per item (its `.value` is the prediction when `.ok`); gt: one

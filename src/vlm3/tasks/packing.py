@@ -1,4 +1,4 @@
-"""Packing several question/answer pairs about one image (or an image pair) into one
+"""Packing a task's question/answer pairs about one image (or an image pair) into one
 multi-turn chat sample, in the on-disk format of docs/modules.md ("Sample (chat) format").
 
 One pass over the image tokens then supervises every answer in the sample. The first
@@ -14,8 +14,9 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from vlm3.protocol import FORMAT_VERSION
+from vlm3.tasks import get_task
 
-TASKS = ("depth", "correspondence", "pose", "object")
+#: Dataset splits a sample can belong to.
 SPLITS = ("train", "val", "test")
 
 
@@ -49,12 +50,10 @@ def pack_sample(qa_pairs: Sequence[tuple[str, str]], images: Sequence[str], task
     truth in standardised pixels / metres; pixmaps: one `PixelMap.to_dict()` per image.
     sample_id defaults to a SHA-1 of the content, so identical samples get identical ids.
     """
-    if task not in TASKS:
-        raise ValueError(f"unknown task {task!r}; choose one of {TASKS}")
+    expected = get_task(task).n_images  # ValueError naming the tasks for an unknown one
     if split not in SPLITS:
         raise ValueError(f"unknown split {split!r}; choose one of {SPLITS}")
     images = list(images)
-    expected = 2 if task in ("correspondence", "pose") else 1
     if len(images) != expected or not all(isinstance(p, str) and p for p in images):
         raise ValueError(f"task {task!r} needs {expected} image path(s), got {images!r}")
     pixmaps = [dict(p) for p in pixmaps] if pixmaps is not None else []

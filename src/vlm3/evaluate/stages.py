@@ -1,4 +1,9 @@
-"""The two-stage evaluation harness: cached predictions, then CPU scoring.
+"""The two cached evaluation stages: predict (stage 1), then score on the CPU (stage 2).
+
+A benchmark is a list of ``Case``: the ``Request`` a predictor sees (questions and their
+inputs, no answers) and the sample's ``GroundTruth``, which stays here. Only a predictor
+that declares ``needs_ground_truth = True`` (the oracle) is handed the truths, as a second
+argument of ``predict``; a model predictor can never read them.
 
 Stage 1 (``predict_benchmark``) asks a predictor every question of a benchmark and
 appends one JSON line per request to ``RUN_DIR/predictions/<benchmark>__<predictor>.jsonl``:
@@ -11,6 +16,8 @@ Stage 2 (``score_run``) re-parses the raw text, scores every (benchmark, predict
 with ``vlm3.evaluate.scoring`` and writes ``summary.json`` (everything), ``report.json``
 (the stable per-task layout of docs/evaluation.md) and ``table.md`` (paper-style tables:
 one row per predictor, one column per benchmark, the average and the parse rate).
+
+``vlm3.evaluate.pipeline.run_eval`` runs both stages for every benchmark of an eval config.
 """
 
 from __future__ import annotations
@@ -19,18 +26,27 @@ import hashlib
 import json
 import time
 from collections import defaultdict
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
 from tqdm import tqdm
 
-from vlm3.evaluate.scoring import HIGHER_IS_BETTER, TASK_METRICS, TASKS, parse_record, parsed_to_json, score_task
-from vlm3.predictors.base import Predictor, Request
+from vlm3.evaluate.scoring import parsed_to_json, score_task
+from vlm3.predictors.base import Prediction, Predictor, Request
 from vlm3.protocol import FORMAT_VERSION
+from vlm3.tasks import TASKS, get_task
+from vlm3.tasks.unit import GroundTruth
 
 PRED_DIR = "predictions"
-#: Extra metrics shown in table.md (not part of the report.json contract).
-TABLE_EXTRA_METRICS = {"pose": ("auc5_trapezoid", "auc10_trapezoid", "auc20_trapezoid")}
+
+
+@dataclass(frozen=True)
+class Case:
+    """One benchmark item: the request a predictor sees and the ground truth kept here."""
+
+    request: Request
+    truth: GroundTruth
 
 
 def config_hash(config: Any) -> str:
@@ -59,11 +75,19 @@ def _image_refs(req: Request) -> list[str]:
     return [str(p) if not hasattr(p, "shape") else f"<array {p.shape[1]}x{p.shape[0]}>" for p in req.images]
 
 
-def predict_benchmark(predictor: Predictor, benchmark: str, requests: Sequence[Request], run_dir: str | Path,
+def _answer(predictor: Predictor, cases: Sequence[Case]) -> list[Prediction]:
+    """The predictor's answers; the truths go only to a predictor that declares it needs them."""
+    requests = [c.request for c in cases]
+    if getattr(predictor, "needs_ground_truth", False):
+        return predictor.predict(requests, [c.truth for c in cases])  # type: ignore[call-arg]
+    return predictor.predict(requests)
+
+
+def predict_benchmark(predictor: Predictor, benchmark: str, cases: Sequence[Case], run_dir: str | Path,
                       config: Any = None, batch_size: int = 4, progress: bool = True) -> dict[str, Any]:
     """Stage 1 for one (predictor, benchmark); returns counts and seconds.
 
-    Requests of tasks the predictor does not support (``predictor.tasks``) are skipped.
+    Cases of tasks the predictor does not support (``predictor.tasks``) are skipped.
     """
     path = predictions_path(Path(run_dir), benchmark, predictor.name)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -76,15 +100,15 @@ def predict_benchmark(predictor: Predictor, benchmark: str, requests: Sequence[R
         tmp.replace(path)
     done = {r["id"] for r in keep}
     tasks = set(getattr(predictor, "tasks", TASKS))
-    todo = [r for r in requests if r.task in tasks and r.id not in done]
-    skipped = sum(1 for r in requests if r.task not in tasks)
+    todo = [c for c in cases if c.request.task in tasks and c.request.id not in done]
+    skipped = sum(1 for c in cases if c.request.task not in tasks)
     t0 = time.perf_counter()
     bar = tqdm(total=len(todo), desc=f"predict {predictor.name} on {benchmark}", disable=not progress, unit="sample")
     with path.open("a", encoding="utf-8") as f:
         for i in range(0, len(todo), batch_size):
             chunk = todo[i:i + batch_size]
-            for req, pred in zip(chunk, predictor.predict(chunk)):
-                f.write(json.dumps(_record(req, pred.texts, pred.seconds, predictor.name, fp, ch)) + "\n")
+            for case, pred in zip(chunk, _answer(predictor, chunk)):
+                f.write(json.dumps(_record(case, pred.texts, pred.seconds, predictor.name, fp, ch)) + "\n")
             f.flush()
             bar.update(len(chunk))
     bar.close()
@@ -92,16 +116,18 @@ def predict_benchmark(predictor: Predictor, benchmark: str, requests: Sequence[R
             "seconds": time.perf_counter() - t0}
 
 
-def _record(req: Request, texts: list[str], seconds: float, name: str, fp: str, ch: str) -> dict[str, Any]:
+def _record(case: Case, texts: list[str], seconds: float, name: str, fp: str, ch: str) -> dict[str, Any]:
+    """One prediction record (the parsed view is for reading; stage 2 parses ``raw`` again)."""
+    req = case.request
     try:
-        parsed = [parsed_to_json(p) for p in parse_record(req.task, texts, req.question_ids, req.labels)]
-    except (KeyError, ValueError, TypeError) as err:
-        parsed = [{"ok": False, "value": None, "reason": f"cannot parse against labels: {err}"}]
+        parsed = [parsed_to_json(req.task, p) for p in get_task(req.task).parse(texts, req)]
+    except (KeyError, ValueError, TypeError, IndexError) as err:
+        parsed = [{"ok": False, "value": None, "reason": f"cannot parse against the question inputs: {err}"}]
     return {"id": req.id, "task": req.task, "predictor": name, "fingerprint": fp, "config_hash": ch,
-            "format_version": req.meta.get("format_version") or FORMAT_VERSION,
+            "format_version": req.format_version or FORMAT_VERSION,
             "images": _image_refs(req), "questions": req.questions, "question_ids": req.question_ids,
             "raw": texts, "parsed": parsed, "parse_ok": [p["ok"] for p in parsed], "seconds": seconds,
-            "labels": req.labels, "pixmaps": req.meta.get("pixmaps")}
+            "labels": case.truth.labels, "pixmaps": req.meta.get("pixmaps")}
 
 
 def score_run(run_dir: str | Path, model_name: str | None = None, timing_s: dict[str, float] | None = None,
@@ -150,7 +176,7 @@ def report_json(summary: dict[str, Any], primary_benchmark: str | None = None) -
             if task not in per_task:
                 continue
             m = per_task[task]
-            vals = {k: m.get(k) for k in TASK_METRICS[task]}
+            vals = {k: m.get(k) for k in get_task(task).metrics}
             vals.update(parse_rate=m.get("parse_rate"), n_items=m.get("n_items"))
             if name == model:
                 entry.update(vals)
@@ -179,8 +205,9 @@ def markdown_tables(summary: dict[str, Any]) -> str:
         if not names:
             continue
         cols = [b for b in benches if any(task in results[b].get(n, {}) for n in names)]
-        for metric in TASK_METRICS[task] + TABLE_EXTRA_METRICS.get(task, ()):
-            arrow = "↑" if HIGHER_IS_BETTER[metric] else "↓"
+        unit = get_task(task)
+        for metric in unit.metrics + unit.table_metrics:
+            arrow = "↑" if unit.higher_is_better[metric] else "↓"
             lines += [f"## {task}: {metric} {arrow}", "",
                       "| predictor | " + " | ".join(cols) + " | avg | parse rate |",
                       "|---" * (len(cols) + 3) + "|"]

@@ -23,7 +23,11 @@ other token, so the layout of the answer is the model's own. For variable-width 
 (the release format's ``12.5``) the walk is only approximately a median.
 
 ``MedianNumbers`` keeps per-row state across the steps of ONE ``generate`` call: build a
-new one for every call (``HFPredictor`` does).
+new one for every call. ``HFPredictor(decoding_processor=...)`` takes the class and does;
+``predictor_kwargs(numbers)`` gives those keyword arguments for an eval config's or
+``vlm3 predict``'s ``numbers`` setting (the transformers backend only; vLLM stays greedy).
+This lives with the small-model machinery because the CPU demo's model is what needs it
+(docs/evaluation.md has the greedy vs median numbers); a 4B model decodes greedily.
 """
 
 from __future__ import annotations
@@ -32,8 +36,12 @@ import torch
 from transformers import LogitsProcessor
 
 
+#: how a model predictor decodes numbers (eval config ``numbers:``, ``vlm3 predict --numbers``)
+NUMBER_DECODING = ("greedy", "median")
+
+
 class NumberDecodingError(ValueError):
-    """The tokenizer does not write digits and signs as single tokens."""
+    """An unknown ``numbers`` setting, or a tokenizer that does not write digits and signs as single tokens."""
 
 
 def _single_token(tokenizer, text: str) -> int:
@@ -46,10 +54,14 @@ def _single_token(tokenizer, text: str) -> int:
 class MedianNumbers(LogitsProcessor):
     """Logits processor that forces, at number positions, the digit of the running quantile.
 
+    ``name`` labels it in predictor fingerprints (cached predictions change with it).
+
     Args:
         tokenizer: the model's tokenizer (digits ``0``-``9``, ``.``, ``+``/``-`` single tokens).
         quantile: which quantile to write (0.5: the median).
     """
+
+    name = "median"
 
     def __init__(self, tokenizer, quantile: float = 0.5):
         if not 0.0 < quantile < 1.0:
@@ -114,3 +126,10 @@ class MedianNumbers(LogitsProcessor):
         if q < frac:  # negative half, magnitude walks the other way
             return minus, min(max(1.0 - q / frac, 0.0), 1.0 - 1e-9)
         return plus, min(max((q - frac) / (1.0 - frac), 0.0), 1.0 - 1e-9)
+
+
+def predictor_kwargs(numbers: str) -> dict:
+    """``HFPredictor`` keyword arguments for a ``numbers`` setting (greedy: none)."""
+    if numbers not in NUMBER_DECODING:
+        raise NumberDecodingError(f"numbers must be one of {', '.join(NUMBER_DECODING)}, got {numbers!r}")
+    return {"decoding_processor": MedianNumbers} if numbers == "median" else {}

@@ -1,25 +1,26 @@
-"""The one-screen summary of a report.json: headline metrics per task, model vs baselines.
+"""The one-screen headline table of a report.json: each task's headline metrics, model vs baselines.
 
 Used by ``vlm3 demo`` (printed at the end) and for the README table. Rows are the model
-and every baseline; columns are the headline metrics of each task, with the parse rate.
+and every baseline; columns are the summary columns of each task unit
+(``Task.summary_columns``, with the metric's direction), then the lowest parse rate.
+(The full tables, every metric per benchmark, are table.md from ``vlm3.evaluate.stages``.)
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-#: (task, metric key in report.json, column title, format)
-HEADLINE = (
-    ("depth", "delta1", "depth δ1 ↑", "{:.3f}"),
-    ("depth", "abs_rel", "depth AbsRel ↓", "{:.3f}"),
-    ("correspondence", "epe_px", "corr EPE px ↓", "{:.2f}"),
-    ("correspondence", "pck_5px", "corr PCK@5px ↑", "{:.3f}"),
-    ("pose", "auc30", "pose AUC@30 ↑", "{:.1f}"),
-    ("pose", "rot_err_deg_median", "pose rot err° ↓", "{:.1f}"),
-    ("object", "qual_acc", "object qual acc ↑", "{:.3f}"),
-    ("object", "quant_success", "object quant succ ↑", "{:.3f}"),
-)
-TASKS = ("depth", "correspondence", "pose", "object")
+from vlm3.tasks import TASKS, get_task
+
+
+def headline_columns() -> list[tuple[str, str, str, str]]:
+    """(task, metric key in report.json, column title with its arrow, format), in task order."""
+    out = []
+    for task in TASKS:
+        unit = get_task(task)
+        for key, title, fmt in unit.summary_columns:
+            out.append((task, key, f"{title} {'↑' if unit.higher_is_better[key] else '↓'}", fmt))
+    return out
 
 
 def _cell(value: Any, fmt: str) -> str:
@@ -38,14 +39,15 @@ def predictor_metrics(report: dict[str, Any]) -> dict[str, dict[str, dict[str, A
     return out
 
 
-def headline_rows(report: dict[str, Any]) -> str:
+def headline_table(report: dict[str, Any]) -> str:
     """A markdown table: one row per predictor, the headline metrics and the lowest parse rate."""
     rows = predictor_metrics(report)
-    head = ["predictor"] + [title for _, _, title, _ in HEADLINE] + ["min parse rate"]
+    columns = headline_columns()
+    head = ["predictor"] + [title for _, _, title, _ in columns] + ["min parse rate"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for name, per_task in rows.items():
         cells = [name]
-        for task, key, _, fmt in HEADLINE:
+        for task, key, _, fmt in columns:
             cells.append(_cell(per_task.get(task, {}).get(key), fmt))
         rates = [m.get("parse_rate") for m in per_task.values() if m.get("parse_rate") is not None]
         cells.append(f"{100 * min(rates):.1f}%" if rates else "–")

@@ -1,21 +1,25 @@
-"""One evaluation run as a function: predict (cached) and score every benchmark of a config.
+"""One ``vlm3 eval`` run over an eval config: its predictors, then both stages per benchmark.
 
-``vlm3 eval`` and ``vlm3 demo`` both call :func:`run_eval`; stage 1 caches predictions under
-``RUN_DIR/predictions`` (rerunning resumes), stage 2 writes summary.json, report.json and
-table.md.
+``run_eval`` reads the config (benchmarks, decoding options), builds the model predictor and
+the baselines, runs stage 1 (``vlm3.evaluate.stages.predict_benchmark``, cached under
+``RUN_DIR/predictions``: rerunning resumes) for every available benchmark and predictor,
+then stage 2 (``score_run``: summary.json, report.json, table.md). ``vlm3 eval`` and
+``vlm3 demo`` both call it.
 """
 
 from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
+from vlm3.config import save, to_dict
+from vlm3.evaluate.config import EvalConfig, load_eval_config
+from vlm3.evaluate.stages import config_hash, predict_benchmark, score_run
 from vlm3.predictors.base import InputError
+from vlm3.tasks import get_task
 
 BASELINES = ("oracle", "trivial", "sift")
 
@@ -26,16 +30,15 @@ def _fit_trivial(fit_root: str | None, split: str):
     triv = TrivialPredictor()
     if fit_root:
         from vlm3.data.shards import read_samples, shard_paths
-        from vlm3.evaluate.benchmarks import expand_path
 
-        paths = shard_paths(expand_path(fit_root), split)
+        paths = shard_paths(Path(fit_root).expanduser(), split)
         if not paths:
             raise InputError(f"no {split} shards under {fit_root} to fit the trivial baseline (set trivial_fit.root)")
         triv.fit(read_samples(paths))
     return triv
 
 
-def build_predictors(cfg: dict[str, Any], model: str | None, baselines: list[str], batch_size: int = 64,
+def build_predictors(cfg: EvalConfig, model: str | None, baselines: list[str], batch_size: int = 64,
                      model_name: str | None = None) -> list:
     """The model predictor (when given) followed by the named baselines, on one interface."""
     unknown = set(baselines) - set(BASELINES)
@@ -43,15 +46,19 @@ def build_predictors(cfg: dict[str, Any], model: str | None, baselines: list[str
         raise InputError(f"unknown baselines {sorted(unknown)}; choose from {', '.join(BASELINES)}")
     predictors = []
     if model:
-        from vlm3.predictors.hf import HFPredictor
+        from vlm3.predictors import make_predictor
+        from vlm3.train.small.number_decoding import NumberDecodingError, predictor_kwargs
 
-        mp = HFPredictor.from_pretrained(model, batch_size=batch_size,
-                                         max_new_tokens=int(cfg.get("max_new_tokens", 64)),
-                                         numbers=str(cfg.get("numbers", "greedy")))
+        try:
+            decoding = predictor_kwargs(cfg.numbers)
+        except NumberDecodingError as err:
+            raise InputError(str(err)) from None
+        mp = make_predictor(f"model:{model}", batch_size=batch_size,
+                            max_new_tokens=cfg.max_new_tokens, **decoding)
         mp.name = model_name or Path(model).name or model
         predictors.append(mp)
-    fit = cfg.get("trivial_fit") or {}
-    triv = _fit_trivial(fit.get("root"), str(fit.get("split", "train"))) if {"trivial", "sift"} & set(baselines) else None
+    fit = cfg.trivial_fit
+    triv = _fit_trivial(fit.root, fit.split) if {"trivial", "sift"} & set(baselines) else None
     for n in baselines:
         if n == "oracle":
             from vlm3.predictors.oracle import OraclePredictor
@@ -62,28 +69,29 @@ def build_predictors(cfg: dict[str, Any], model: str | None, baselines: list[str
         else:
             from vlm3.predictors.sift import SiftPredictor
 
-            predictors.append(SiftPredictor(distance_m=float(np.linalg.norm(triv.mean_t_m)) or 1.0))
+            predictors.append(SiftPredictor(distance_m=get_task("pose").mean_distance_m(triv.stats["pose"])))
     if not predictors:
         raise InputError("nothing to evaluate: give a model and/or baselines")
     return predictors
 
 
-def run_eval(config: str | Path, run_dir: str | Path, model: str | None = None,
+def run_eval(config: str | Path | EvalConfig, run_dir: str | Path, model: str | None = None,
              baselines: list[str] | tuple[str, ...] = BASELINES, max_samples: int | None = None,
              batch_size: int = 64, model_name: str | None = None,
-             log: Callable[[str], Any] = print) -> dict[str, Any]:
-    """Stage 1 (cached predictions) + stage 2 (scores) for every benchmark of ``config``.
+             log: Callable[[str], Any] = print, overrides: Sequence[str] = ()) -> dict[str, Any]:
+    """Stage 1 (cached predictions) + stage 2 (scores) for every benchmark of ``config``
+    (an eval YAML, a shipped name with dotted ``overrides``, or a loaded EvalConfig).
 
     Returns the report dict (also written to RUN_DIR/report.json). Optional benchmarks whose
-    data is missing are skipped with the reason recorded in run.json.
+    data is missing are skipped with the reason recorded in run.json. The resolved config
+    goes to RUN_DIR/config.yaml.
     """
-    from vlm3.evaluate.benchmarks import load_eval_config
-    from vlm3.evaluate.harness import config_hash, predict_benchmark, score_run
-
     run_dir = Path(run_dir)
-    cfg, benches = load_eval_config(config)
+    cfg = config if isinstance(config, EvalConfig) else load_eval_config(config, overrides)
+    benches = [b.benchmark() for b in cfg.benchmarks]
     predictors = build_predictors(cfg, model, list(baselines), batch_size, model_name)
     run_dir.mkdir(parents=True, exist_ok=True)
+    save(cfg, run_dir / "config.yaml")
     timing: dict[str, float] = {}
     skipped, primary = [], None
     for b in benches:
@@ -95,22 +103,22 @@ def run_eval(config: str | Path, run_dir: str | Path, model: str | None = None,
             log(f"skip benchmark {b.name} ({why})")
             continue
         t0 = time.perf_counter()
-        reqs = b.requests()
+        cases = b.cases()
         if max_samples:
-            reqs = reqs[:max_samples]
-        if not reqs:
+            cases = cases[:max_samples]
+        if not cases:
             skipped.append(f"{b.name}: no samples")
             log(f"skip benchmark {b.name} (no samples)")
             continue
         primary = primary or b.name
         timing[f"load:{b.name}"] = round(time.perf_counter() - t0, 3)
         for p in predictors:
-            stats = predict_benchmark(p, b.name, reqs, run_dir,
-                                      config={"benchmark": b.options, "format": cfg.get("format_version")})
+            stats = predict_benchmark(p, b.name, cases, run_dir,
+                                      config={"benchmark": b.options, "format": cfg.format_version})
             timing[f"predict:{p.name}:{b.name}"] = round(stats["seconds"], 3)
             log(f"{p.name} on {b.name}: {stats['predicted']} predicted, {stats['reused']} reused from cache")
     meta = {"model_name": predictors[0].name if model else None, "primary_benchmark": primary,
-            "config": cfg, "config_hash": config_hash(cfg), "skipped_benchmarks": skipped, "timing_s": timing}
+            "config": to_dict(cfg), "config_hash": config_hash(to_dict(cfg)), "skipped_benchmarks": skipped, "timing_s": timing}
     (run_dir / "run.json").write_text(json.dumps(meta, indent=2, default=str) + "\n")
     score_run(run_dir)
     return json.loads((run_dir / "report.json").read_text())

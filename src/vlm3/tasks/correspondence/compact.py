@@ -1,0 +1,70 @@
+"""Pixel-correspondence text, compact format (vlm3-compact-v3): DEMO ONLY, not the release.
+
+The CPU demo trains a micro model on short prompts and bare fixed-width answers to fit
+its compute budget; the 4B recipes and the release evaluation never use this module
+(`vlm3.tasks.correspondence.text` is the release format, with the same functions).
+
+Prompt: ``Match (440, 060) in image 2?`` -- the query pixel of image 1 on its 1000-grid
+(`codecs.encode_xy_norm1000`), 3 digits each, 1000 written 999 (one grid unit at the far
+edge); ``think`` appends the release's thinking instruction. Answer: the bare pair
+``(338, 052)`` on image 2's 1000-grid, same digits.
+
+Parser: exactly one parenthesised pair of numbers, after complete ``<think>`` blocks.
+Failures (never exceptions): empty, unclosed ``<think>``, any other text around the pair
+(the release format's sentence), other than two numbers, non-finite, or a coordinate
+outside [-1000, 2000]. Values are floats on the 1000-grid.
+"""
+
+from __future__ import annotations
+
+import re
+
+from vlm3.protocol import codecs
+from vlm3.protocol.parsing import NUMBER_PATTERN, Parsed, check_text, strip_think, to_finite_float
+from vlm3.tasks.correspondence.text import THINK_INSTRUCTION  # the release's wording, reused
+
+PROMPT_TEMPLATE = "Match ({x1}, {y1}) in image 2?"
+ANSWER_TEMPLATE = "({x}, {y})"
+#: Parsed coordinates outside this range are rejected as implausible.
+PLAUSIBLE_RANGE = (-1000.0, 2000.0)
+
+_PAIR = re.compile(rf"^\s*\(\s*({NUMBER_PATTERN})\s*,\s*({NUMBER_PATTERN})\s*\)\s*\.?\s*$")
+
+
+def prompt(xy_norm1000, think: bool = False) -> str:
+    """The compact prompt for a query pixel (x, y) of image 1 on the 1000-grid (integers)."""
+    x, y = _fixed_pair(xy_norm1000)
+    text = PROMPT_TEMPLATE.format(x1=x, y1=y)
+    return text + THINK_INSTRUCTION if think else text
+
+
+def render_answer(xy_norm1000) -> str:
+    """``(xxx, yyy)`` for integer 1000-grid coordinates in image 2 (1000 written 999)."""
+    x, y = _fixed_pair(xy_norm1000)
+    return ANSWER_TEMPLATE.format(x=x, y=y)
+
+
+def parse_answer(text: str) -> Parsed[tuple[float, float]]:
+    """(x, y) on image 2's 1000-grid from a bare-pair answer; never raises."""
+    reason = check_text(text)
+    if reason:
+        return Parsed.failure(reason)
+    cleaned, reason = strip_think(text)
+    if reason:
+        return Parsed.failure(reason)
+    m = _PAIR.match(cleaned)
+    if m is None:
+        return Parsed.failure("the answer is not a bare (x, y) pair of numbers")
+    values = [to_finite_float(tok) for tok in m.groups()]
+    for tok, v in zip(m.groups(), values):
+        if v is None:
+            return Parsed.failure(f"coordinate {tok!r} is not finite")
+        if not (PLAUSIBLE_RANGE[0] <= v <= PLAUSIBLE_RANGE[1]):
+            return Parsed.failure(f"coordinate {v} outside plausible range {PLAUSIBLE_RANGE}")
+    return Parsed.success((values[0], values[1]))
+
+
+def _fixed_pair(xy_norm1000) -> tuple[str, str]:
+    """3-digit fixed-width coordinates (1000 -> 999, at most one grid unit)."""
+    x, y = codecs.int_pair(xy_norm1000, "xy_norm1000", 0, 1000)
+    return codecs.fixed_int(x, 3, max_value=999), codecs.fixed_int(y, 3, max_value=999)

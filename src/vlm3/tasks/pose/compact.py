@@ -1,0 +1,161 @@
+"""Relative camera pose as four short questions, compact format (vlm3-compact-v3): DEMO ONLY.
+
+The CPU demo trains a micro model on short prompts and bare fixed-width answers to fit
+its compute budget; the 4B recipes and the release evaluation never use this module
+(`vlm3.tasks.pose.text` is the release format, with the same functions).
+
+Same quantities, frames and direction as the release (`vlm3.tasks.pose.quantities`):
+camera 1 (the second image) relative to camera 0 (the first image), in camera 0's OpenCV
+frame. The prompts say "camera 1" for the first camera, as the demo was trained (the
+question text is part of the format). Answers are bare fixed-width numbers
+(``codecs.fixed_number``) with the release's precision: ``089.7`` (rotation angle, deg);
+``+089.6, +002.6, +006.1`` (yaw, pitch, roll, deg); ``-0.69, +0.02, +0.72`` (unit
+direction of camera 1's centre in camera 0); ``01.98`` (distance, metres).
+
+Parsers read these bare forms only (after complete ``<think>`` blocks; a triple may sit
+in parentheses and angles may carry ``°``); labelled sentences (the release answers)
+fail.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+
+from vlm3.geometry.transforms import rotation_angle_deg
+from vlm3.protocol import codecs
+from vlm3.protocol.parsing import NUMBER_PATTERN, Parsed, check_text, strip_think, to_finite_float
+from vlm3.tasks.pose.quantities import (
+    QUESTION_IDS,
+    PoseText,
+    R_t_from_T_cam1_from_cam0,
+    parse_pose_answers,
+    pose_numbers,
+)
+
+QUESTIONS: dict[str, str] = {
+    "rotation_angle": "Rotation angle in degrees?",
+    "euler_natural": "Yaw, pitch, roll in degrees (intrinsic, about camera-1 axes)?",
+    "translation_direction": "Unit direction of the camera motion in camera 1 (x right, y down, z forward)?",
+    "translation_distance": "Translation distance in meters?",
+}
+
+_NUM = NUMBER_PATTERN
+_BARE_NUM = re.compile(rf"^\s*({_NUM})\s*°?\s*\.?\s*$")
+_BARE_TRIPLE = re.compile(rf"^\s*\(?\s*({_NUM})\s*°?\s*,\s*({_NUM})\s*°?\s*,\s*({_NUM})\s*°?\s*\)?\s*\.?\s*$")
+_BARE_DIST = re.compile(rf"^\s*({_NUM})\s*(?:m|meters?|metres?)?\s*\.?\s*$", re.IGNORECASE)
+
+
+def render_answers(R_cam0_from_cam1, t_cam0_from_cam1_m, metric: bool = True) -> dict[str, str]:
+    """Compact answers per question id (same inputs, numbers and errors as the release's
+    `render_answers`: R_cam0_from_cam1 (3, 3), t_cam0_from_cam1_m (3,) camera 1's centre in
+    camera 0), fixed width: ``012.9``; ``-004.5, -012.1, +000.2`` (yaw, pitch, roll);
+    ``+0.75, +0.03, +0.66``; ``00.12``. metric=False omits ``translation_distance``."""
+    R, unit, dist, (yaw, pitch, roll) = pose_numbers(R_cam0_from_cam1, t_cam0_from_cam1_m)
+    answers = {
+        "rotation_angle": codecs.fixed_number(rotation_angle_deg(R), 3, 1),
+        "euler_natural": ", ".join(codecs.fixed_number(a, 3, 1, signed=True) for a in (yaw, pitch, roll)),
+        "translation_direction": f"{unit[0]:+.2f}, {unit[1]:+.2f}, {unit[2]:+.2f}",
+    }
+    if metric:
+        answers["translation_distance"] = codecs.fixed_number(dist, 2, 2)
+    return answers
+
+
+def render_answers_from_T_cam1_from_cam0(T_cam1_from_cam0, metric: bool = True) -> dict[str, str]:
+    """`render_answers` from the 4x4 transform mapping camera-0 points into camera 1."""
+    R, t = R_t_from_T_cam1_from_cam0(T_cam1_from_cam0)
+    return render_answers(R, t, metric=metric)
+
+
+def parse_rotation_angle(text: str) -> Parsed[float]:
+    """Degrees in [0, 180] from a bare ``089.7`` (``°`` allowed); never raises."""
+    cleaned, reason = _clean(text)
+    if reason:
+        return Parsed.failure(reason)
+    m = _BARE_NUM.match(cleaned)
+    if m is None:
+        return Parsed.failure("the rotation angle is not a bare number")
+    v = to_finite_float(m.group(1))
+    if v is None:
+        return Parsed.failure(f"rotation angle {m.group(1)!r} is not finite")
+    if not 0.0 <= v <= 180.0:
+        return Parsed.failure(f"rotation angle {v} outside [0, 180] degrees")
+    return Parsed.success(v)
+
+
+def parse_yaw_pitch_roll(text: str) -> Parsed[tuple[float, float, float]]:
+    """(yaw, pitch, roll) degrees from a bare ``+089.6, +002.6, +006.1``; never raises.
+    Each angle must be finite and within [-360, 360]."""
+    cleaned, reason = _clean(text)
+    if reason:
+        return Parsed.failure(reason)
+    m = _BARE_TRIPLE.match(cleaned)
+    if m is None:
+        return Parsed.failure("yaw, pitch, roll are not a bare triple of numbers")
+    out = []
+    for key, tok in zip(("yaw", "pitch", "roll"), m.groups()):
+        v = to_finite_float(tok)
+        if v is None or abs(v) > 360.0:
+            return Parsed.failure(f"{key} {tok!r} is not a finite angle within [-360, 360]")
+        out.append(v)
+    return Parsed.success((out[0], out[1], out[2]))
+
+
+def parse_translation_direction(text: str) -> Parsed[tuple[np.ndarray, list[str], np.ndarray]]:
+    """(unit vector (3,) in camera 0, [] (no direction words), vector as written (3,)) from a
+    bare ``-0.69, +0.02, +0.72``; renormalised, only a zero vector fails. Never raises."""
+    cleaned, reason = _clean(text)
+    if reason:
+        return Parsed.failure(reason)
+    m = _BARE_TRIPLE.match(cleaned)
+    if m is None:
+        return Parsed.failure("the direction is not a bare triple of numbers")
+    vals = [to_finite_float(tok) for tok in m.groups()]
+    if any(v is None for v in vals):
+        return Parsed.failure(f"vector {m.groups()} is not finite")
+    vec = np.array(vals)
+    norm = float(np.linalg.norm(vec))
+    if norm < 1e-6:
+        return Parsed.failure(f"vector norm {norm:.3g} is zero: no direction")
+    return Parsed.success((vec / norm, [], vec))
+
+
+def parse_translation_distance(text: str) -> Parsed[float]:
+    """Metres from a bare ``01.98`` (``m`` allowed); never raises. Finite, non-negative."""
+    cleaned, reason = _clean(text)
+    if reason:
+        return Parsed.failure(reason)
+    m = _BARE_DIST.match(cleaned)
+    if m is None:
+        return Parsed.failure("the distance is not a bare number of metres")
+    v = to_finite_float(m.group(1))
+    if v is None:
+        return Parsed.failure(f"distance {m.group(1)!r} is not finite")
+    if v < 0:
+        return Parsed.failure(f"distance {v} is negative")
+    return Parsed.success(v)
+
+
+_PARSERS = {"rotation_angle": parse_rotation_angle, "euler_natural": parse_yaw_pitch_roll,
+            "translation_direction": parse_translation_direction,
+            "translation_distance": parse_translation_distance}
+
+
+def parse_answers(answers: dict[str, str], max_angle_mismatch_deg: float | None = None) -> Parsed[PoseText]:
+    """Parse compact answers (question id -> text) into a `PoseText` (camera 1 relative to
+    camera 0); never raises. Rules: `vlm3.tasks.pose.quantities.parse_pose_answers`."""
+    return parse_pose_answers(answers, _PARSERS, max_angle_mismatch_deg)
+
+
+def _clean(text: str) -> tuple[str, str | None]:
+    reason = check_text(text)
+    if reason:
+        return "", reason
+    return strip_think(text)
+
+
+__all__ = ["QUESTION_IDS", "QUESTIONS", "PoseText", "render_answers", "render_answers_from_T_cam1_from_cam0",
+           "parse_rotation_angle", "parse_yaw_pitch_roll", "parse_translation_direction",
+           "parse_translation_distance", "parse_answers"]

@@ -1,0 +1,170 @@
+"""The task unit: what one task (depth, correspondence, pose, object) owns, in one object.
+
+A task unit is the single place that knows a task (karpathy/nanochat ``tasks/common.py``
+in spirit): its name and image count, its metric keys (the report.json contract; the
+first is the headline), building a sample from a record (its ``build.py``), the question
+inputs a predictor may see (``inputs_from_labels``: query points, question kinds, the
+standardised cameras; never the answers), parsing raw answers, the ground truth of each
+answer, scoring parsed answers into metrics (pure functions of ``vlm3.metrics`` under the
+parse-failure policy of ``vlm3.tasks.failure_policy``), the oracle's answers from the
+ground truth and the trivial baseline's statistics and answers.
+
+Evaluation, the baselines and the data engine ask the unit (``vlm3.tasks.get_task``)
+instead of branching on task names.
+
+Two small value types travel with it:
+
+* ``QuestionInputs`` -- what was asked besides the question text; a ``Request``
+  (``vlm3.predictors.base``) carries the same three fields. Built from labels by the unit.
+* ``GroundTruth`` -- the labels and reference answers of one sample. The evaluation
+  harness keeps it next to the request and hands it only to predictors that declare
+  ``needs_ground_truth = True`` (the oracle), so a model predictor can never read it.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from types import ModuleType
+from typing import Any, Protocol
+
+import numpy as np
+
+from vlm3.protocol.parsing import Parsed
+
+
+class AskedQuestions(Protocol):
+    """What a parser and a baseline may know about the questions (a Request or QuestionInputs).
+
+    question_ids: per-question ids (pose: which of the four questions), or None.
+    queries: one dict per question with its inputs (depth: query pixel; correspondence:
+        query pixel in image 1; object: question kind and predicate); empty when the
+        questions need none besides their ids (pose).
+    cameras: the standardised camera of each image as the model sees it (``Camera.to_dict``:
+        fx, fy, cx, cy, width, height in pixels), or empty when unknown.
+    format_version: the text format the questions are written in (None: the release);
+        answers are parsed, and baseline answers rendered, in that format.
+    """
+
+    question_ids: list[str] | None
+    queries: list[dict[str, Any]]
+    cameras: list[dict[str, Any]]
+    format_version: str | None
+
+
+@dataclass(frozen=True)
+class QuestionInputs:
+    """The question inputs of one sample, built from its labels by ``Task.inputs_from_labels``."""
+
+    question_ids: list[str] | None = None
+    queries: list[dict[str, Any]] = field(default_factory=list)
+    cameras: list[dict[str, Any]] = field(default_factory=list)
+    format_version: str | None = None
+
+
+@dataclass(frozen=True)
+class GroundTruth:
+    """The answers of one sample: read by scoring and the oracle, never sent to a model.
+
+    labels: the sample's labels as the data engine writes them (standardised pixels, metres).
+    answers: the sample's reference answer texts (one per question), when it has them.
+    """
+
+    labels: dict[str, Any]
+    answers: list[str] | None = None
+
+
+class Task(ABC):
+    """Base of the four task units; subclasses fill in the class attributes and methods.
+
+    Class attributes:
+        name: the task name ("depth", ...), the key in samples, shards and report.json.
+        n_images: images per sample (1 or 2).
+        text: the task's text module (``vlm3.tasks.<name>.text``).
+        metrics: report.json metric keys; ``metrics[0]`` is the headline number.
+        table_metrics: extra keys shown in table.md (not part of the report.json contract).
+        higher_is_better: direction of every key in ``metrics`` and ``table_metrics``.
+        summary_columns: (key, column title, format) of the one-screen headline table.
+    """
+
+    name: str = ""
+    n_images: int = 1
+    text: ModuleType
+    metrics: tuple[str, ...] = ()
+    table_metrics: tuple[str, ...] = ()
+    higher_is_better: Mapping[str, bool] = {}
+    summary_columns: tuple[tuple[str, str, str], ...] = ()
+
+    # ------------------------------------------------------------------ data
+    @abstractmethod
+    def build(self, record: Any, ctx: Any, rng: np.random.Generator) -> Any:
+        """One sample draft (``SampleDraft``) from a record; RecordError for unusable input."""
+
+    @abstractmethod
+    def usable(self, record: Any, min_covisibility: float = 0.0) -> bool:
+        """Can ``record`` feed this task (record kind, available ground truth, covisibility)?"""
+
+    # ------------------------------------------------------------------ questions
+    def inputs_from_labels(self, labels: Mapping[str, Any], question_ids: Sequence[str] | None = None,
+                           format_version: str | None = None) -> QuestionInputs:
+        """The question inputs of a sample (no answers); ``question_ids`` (when given) win
+        over the labels' own."""
+        ids = question_ids or self.question_ids_from_labels(labels)
+        return QuestionInputs(list(ids) if ids else None, self.queries_from_labels(labels),
+                              self.cameras_from_labels(labels), format_version)
+
+    def question_ids_from_labels(self, labels: Mapping[str, Any]) -> list[str] | None:
+        """Per-question ids stored in the labels (pose), else None."""
+        return None
+
+    def queries_from_labels(self, labels: Mapping[str, Any]) -> list[dict[str, Any]]:
+        """Per-question inputs without truth (see ``AskedQuestions.queries``)."""
+        return []
+
+    def cameras_from_labels(self, labels: Mapping[str, Any]) -> list[dict[str, Any]]:
+        """The standardised cameras of the sample's images (labels ``camera`` or ``cameras``)."""
+        if "cameras" in labels:
+            return [dict(c) for c in labels["cameras"]]
+        return [dict(labels["camera"])] if "camera" in labels else []
+
+    # ------------------------------------------------------------------ scoring
+    @abstractmethod
+    def parse(self, texts: Sequence[str], asked: AskedQuestions) -> list[Parsed]:
+        """Per-item parse results of the raw answers (pose: one item for the four answers)."""
+
+    @abstractmethod
+    def truths(self, labels: Mapping[str, Any], n_items: int) -> list[Any]:
+        """The ground truth of the first ``n_items`` scored items of a sample."""
+
+    @abstractmethod
+    def score(self, parsed: Sequence[Parsed], truths: Sequence[Any]) -> dict[str, Any]:
+        """Metrics of parsed items against their truths (``score_counting_failures`` keys)."""
+
+    def value_to_json(self, value: Any) -> Any:
+        """A JSON-able view of one parsed value (arrays and tuples become lists)."""
+        if isinstance(value, np.ndarray):
+            return value.tolist()
+        if isinstance(value, tuple):
+            return list(value)
+        return value
+
+    # ------------------------------------------------------------------ baselines
+    @abstractmethod
+    def oracle_answers(self, asked: AskedQuestions, n_questions: int, truth: GroundTruth) -> list[str]:
+        """The ground truth rendered through the text protocol, one answer per question."""
+
+    def trivial_defaults(self) -> dict[str, Any]:
+        """The trivial baseline's statistics before fitting (JSON-able)."""
+        return {}
+
+    def trivial_fit(self, labels: Sequence[Mapping[str, Any]], stats: Mapping[str, Any]) -> dict[str, Any]:
+        """Statistics of training labels; keys without training data keep their value in ``stats``."""
+        return dict(stats)
+
+    @abstractmethod
+    def trivial_answers(self, asked: AskedQuestions, n_questions: int, stats: Mapping[str, Any]) -> list[str]:
+        """Answers that ignore the images, from the fitted statistics."""
+
+
+__all__ = ["AskedQuestions", "GroundTruth", "QuestionInputs", "Task"]
