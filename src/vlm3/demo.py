@@ -191,7 +191,7 @@ def load_demo_config(preset: str, overrides: Sequence[str] = ()) -> DemoConfig:
 @click.command("demo")
 @click.argument("overrides", nargs=-1)
 @click.option("--preset", default="quick", show_default=True,
-              help=f"demo preset ({', '.join(shipped_names('demo'))}; or a YAML file): quick ~27 min on 2 CPU "
+              help=f"demo preset ({', '.join(shipped_names('demo'))}; or a YAML file): quick 15-30 min on 2 CPU "
                    "cores (incl. ~2 min of set-up); full: 4,000 steps on 400 scenes (hours on a CPU)")
 @click.option("--out", "run_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("runs/demo"),
               show_default=True, help="run folder (re-running resumes every stage)")
