@@ -15,6 +15,7 @@ import click
 import numpy as np
 
 from vlm3.predictors.base import InputError
+from vlm3.protocol import TEXT_FORMATS
 from vlm3.train.small.number_decoding import NUMBER_DECODING, predictor_kwargs
 
 
@@ -30,7 +31,7 @@ def _model_option(f):
 
 
 _text_format_option = click.option(
-    "--text-format", type=click.Choice(["release", "compact"]), default="release", show_default=True,
+    "--text-format", type=click.Choice(TEXT_FORMATS), default="release", show_default=True,
     help="prompt format the model was trained on (compact: the CPU demo's vlm3-compact-v3)")
 
 
