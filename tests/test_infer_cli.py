@@ -86,3 +86,21 @@ def test_pixel_round_trip_through_standardisation(image_path):
     back = prep.pixmap.to_src(prep.pixmap.to_dst(xy))
     assert np.abs(back - xy).max() < 1e-6
     assert parse_intrinsics("1,2,3,4") == (1.0, 2.0, 3.0, 4.0)
+
+
+def test_predict_sees_the_image_size_the_data_engine_trains_on():
+    """`vlm3 predict` and the Python API default to the data engine's release cap (1280 x 1024),
+    so a release-size training frame is not cropped at inference."""
+    import inspect
+
+    from vlm3.infer import api
+    from vlm3.infer.cli import predict
+    from vlm3.tasks.common import TaskConfig
+
+    cap = TaskConfig().max_pixels
+    assert cap == 1280 * 1024
+    for fn in (api.predict_depth, api.predict_match, api.predict_pose, api.ask):
+        assert inspect.signature(fn).parameters["max_pixels"].default == cap
+    for cmd in predict.commands.values():
+        opts = {p.name: p.default for p in cmd.params}
+        assert opts.get("max_pixels", cap) == cap

@@ -9,7 +9,7 @@ from click.testing import CliRunner
 from vlm3.config import ConfigError, help_text, save
 from vlm3.train.cli import train
 from vlm3.train.config import RunConfig, load_config, recipe_names
-from vlm3.train.trainer import build_training_arguments, gradient_accumulation
+from vlm3.train.trainer import build_training_arguments, plan_batch
 
 # task -> (lr, global batch, GPU counts to check: one node + the paper's cluster size)
 PAPER = {"depth": (5.5e-5, 1344, (8, 32, 64)), "object": (3.5e-4, 640, (8, 32)),
@@ -25,7 +25,34 @@ def test_paper_recipes(task):
     assert (t.lr_scheduler, t.warmup_ratio, t.max_grad_norm) == ("cosine", 0.1, 0.02)
     assert t.bf16 == "true" and t.gradient_checkpointing and cfg.model.name_or_path == "Qwen/Qwen3-VL-4B-Instruct"
     for gpus in gpu_counts:  # per-device batch x GPUs x accumulation = global batch exactly
-        assert gradient_accumulation(cfg, gpus) * gpus * t.per_device_batch_size == batch
+        plan = plan_batch(batch, t.per_device_batch_size, gpus)
+        assert plan.global_batch == batch and plan.per_device == t.per_device_batch_size
+
+
+@pytest.mark.parametrize("task", sorted(PAPER))
+@pytest.mark.parametrize("gpus", [1, 8, 16, 24, 32, 48, 64])
+def test_every_gpu_count_that_divides_the_global_batch_is_accepted(task, gpus):
+    """The recipes' global batch is kept exactly; the per-device batch is lowered when it must be;
+    only a device count that does not divide the global batch is refused (one line, two fixes)."""
+    t = load_config(f"qwen3_vl_4b_{task}").train
+    if t.global_batch_size % gpus:
+        with pytest.raises(ConfigError, match=f"cannot be split evenly over {gpus} devices; use"):
+            plan_batch(t.global_batch_size, t.per_device_batch_size, gpus)
+        return
+    plan = plan_batch(t.global_batch_size, t.per_device_batch_size, gpus)
+    assert plan.global_batch == t.global_batch_size and 1 <= plan.per_device <= t.per_device_batch_size
+    # the largest per-device batch that divides the samples one device sees per step
+    per_step = t.global_batch_size // gpus
+    assert not any(per_step % d == 0 for d in range(plan.per_device + 1, t.per_device_batch_size + 1))
+
+
+def test_batch_plans_and_the_one_impossible_case():
+    assert plan_batch(1344, 3, 24).describe() == "global batch 1344 = 2 per device x 24 devices x 28 accumulation steps"
+    assert (plan_batch(640, 4, 64).per_device, plan_batch(640, 4, 64).accumulation) == (2, 5)
+    assert (plan_batch(8, 8, 1).per_device, plan_batch(8, 8, 1).accumulation) == (8, 1)
+    with pytest.raises(ConfigError, match=r"1344 cannot be split evenly over 40 devices; use "
+                                          r"train.global_batch_size=1320 or 1360"):
+        plan_batch(1344, 3, 40)
 
 
 def test_overrides_round_trip_and_errors(tmp_path):
@@ -41,8 +68,10 @@ def test_overrides_round_trip_and_errors(tmp_path):
     with pytest.raises(ConfigError, match="not found"):
         load_config("no_such_recipe")
     (tmp_path / "bad.yaml").write_text(yaml.safe_dump({"train": {"global_batch_size": 10, "per_device_batch_size": 4}}))
-    with pytest.raises(ConfigError, match="multiple"):
-        build_training_arguments(load_config(tmp_path / "bad.yaml"), world_size=1)
+    args = build_training_arguments(load_config(tmp_path / "bad.yaml"), world_size=1)  # 10 = 2 x 1 x 5, not 4 x 2.5
+    assert (args.per_device_train_batch_size, args.gradient_accumulation_steps) == (2, 5)
+    with pytest.raises(ConfigError, match="cannot be split evenly over 3 devices"):
+        build_training_arguments(load_config(tmp_path / "bad.yaml"), world_size=3)
     assert "tiny_cpu" in recipe_names()
 
 
@@ -106,3 +135,19 @@ def test_cli_config_mistake_is_one_line_without_traceback():
     assert res.output.strip() == "Error: config error: train.learning_rate: 'fast' is not a float (from the command line)"
     res = CliRunner().invoke(train, ["tiny_cpu", "train.max_steps=7", "--print-config"])
     assert res.exit_code == 0 and "max_steps: 7" in res.output
+
+
+def test_too_old_transformers_is_one_line(tmp_path, monkeypatch):
+    """`vlm3 train` on transformers < 5.23 stops before loading anything, naming what to install."""
+    import transformers
+
+    from vlm3.train.trainer import MIN_TRANSFORMERS, TransformersVersionError, check_transformers
+
+    check_transformers()  # the installed one is new enough
+    with pytest.raises(TransformersVersionError, match=r"needs transformers >= 5.23, this environment has 5.19.1"):
+        check_transformers("5.19.1")
+    monkeypatch.setattr(transformers, "__version__", "5.22.0")
+    res = CliRunner().invoke(train, ["tiny_cpu", f"data.train_path={tmp_path}", f"train.output_dir={tmp_path / 'o'}"])
+    assert res.exit_code == 1 and res.exception.__class__ is SystemExit
+    assert f"transformers>={MIN_TRANSFORMERS},<6" in res.output and len(res.output.strip().splitlines()) == 1
+    assert not (tmp_path / "o").exists()

@@ -22,6 +22,7 @@ from vlm3.geometry.camera import Camera
 from vlm3.io.images import ImageLike, ImageReadError, read_rgb
 from vlm3.predictors.base import InputError, Predictor, Request
 from vlm3.protocol import TEXT_FORMATS, format_version_of
+from vlm3.tasks.common import RELEASE_MAX_PIXELS
 
 
 @dataclass
@@ -158,7 +159,7 @@ def _text_format(task: str, text_format: str) -> Any:
 
 
 def predict_depth(predictor: Predictor, image: ImageLike, xy_px: np.ndarray, intrinsics=None,
-                  focal_px: float = 1000.0, max_pixels: int = 1_300_000, calibration: str = "none",
+                  focal_px: float = 1000.0, max_pixels: int = RELEASE_MAX_PIXELS, calibration: str = "none",
                   text_format: str = "release") -> DepthResult:
     """Metric depth (ray length, metres) at original-image pixels ``xy_px`` (N, 2).
 
@@ -183,7 +184,7 @@ def predict_depth(predictor: Predictor, image: ImageLike, xy_px: np.ndarray, int
 
 
 def predict_match(predictor: Predictor, image1: ImageLike, image2: ImageLike, xy1_px: np.ndarray,
-                  intrinsics1=None, intrinsics2=None, focal_px: float = 1000.0, max_pixels: int = 1_300_000,
+                  intrinsics1=None, intrinsics2=None, focal_px: float = 1000.0, max_pixels: int = RELEASE_MAX_PIXELS,
                   calibration: str = "fov60", text_format: str = "release") -> MatchResult:
     """Pixels of image 2 matching ``xy1_px`` (N, 2) of image 1 (original pixels both)."""
     from vlm3.protocol import codecs
@@ -210,7 +211,7 @@ def predict_match(predictor: Predictor, image1: ImageLike, image2: ImageLike, xy
 
 
 def predict_pose(predictor: Predictor, image1: ImageLike, image2: ImageLike, intrinsics1=None, intrinsics2=None,
-                 focal_px: float = 750.0, max_pixels: int = 1_300_000, calibration: str = "none",
+                 focal_px: float = 750.0, max_pixels: int = RELEASE_MAX_PIXELS, calibration: str = "none",
                  text_format: str = "release") -> PoseResult:
     """Relative pose of camera 1 (image2) w.r.t. camera 0 (image1) from the four pose questions."""
     fmt = _text_format("pose", text_format)
@@ -227,7 +228,7 @@ def predict_pose(predictor: Predictor, image1: ImageLike, image2: ImageLike, int
 
 
 def ask(predictor: Predictor, image: ImageLike, question: str, intrinsics=None, focal_px: float = 1000.0,
-        max_pixels: int = 1_300_000, calibration: str = "fov60") -> str:
+        max_pixels: int = RELEASE_MAX_PIXELS, calibration: str = "fov60") -> str:
     """Free question about one image; boxes in the question are [0, 1000] coordinates of the image
     the model sees (write them with ``vlm3.tasks.object.text.region_text``). Returns the raw answer."""
     if not question.strip():

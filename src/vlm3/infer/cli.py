@@ -16,11 +16,12 @@ import numpy as np
 
 from vlm3.predictors.base import InputError
 from vlm3.protocol import TEXT_FORMATS
+from vlm3.tasks.common import RELEASE_MAX_PIXELS
 from vlm3.train.small.number_decoding import NUMBER_DECODING, predictor_kwargs
 
 
 def _model_option(f):
-    f = click.option("--max-pixels", default=1_300_000, show_default=True,
+    f = click.option("--max-pixels", default=RELEASE_MAX_PIXELS, show_default=True,
                      help="pixel budget of the image the model sees (area, px)")(f)
     f = click.option("--calibration", default=None,
                      help="policy for missing intrinsics: none | fov<deg> (stated guess) | anycalib")(f)

@@ -22,6 +22,10 @@ import numpy as np
 from vlm3.protocol import COMPACT_FORMAT_VERSION, FORMAT_VERSION, format_version_of
 
 
+#: The release image cap: 1,280 x 1,024 = 1,310,720 pixels = 1,280 visual tokens of 32 x 32 px.
+RELEASE_MAX_PIXELS = 1310720
+
+
 @dataclass
 class TaskConfig:
     """Per-task standardisation and sampling knobs.
@@ -44,7 +48,7 @@ class TaskConfig:
     """
 
     focal_px: float = 1000.0
-    max_pixels: int = 1310720
+    max_pixels: int = RELEASE_MAX_PIXELS
     questions_per_sample: int = 10
     eval_questions_per_sample: int | None = None
     samples: dict[str, int] = field(default_factory=lambda: {"train": 100, "val": 10, "test": 10})

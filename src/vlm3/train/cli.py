@@ -45,10 +45,11 @@ def train(config: str | None, overrides: tuple[str, ...], help_config: bool, pri
     from vlm3.model.factory import ModelLoadError
     from vlm3.io.images import ImageReadError
     from vlm3.train.dataset import DatasetFormatError
-    from vlm3.train.trainer import run_training
+    from vlm3.train.trainer import TransformersVersionError, run_training
 
     try:
         metrics = run_training(cfg)
-    except (ConfigError, ModelLoadError, DatasetFormatError, FileNotFoundError, ImageReadError) as exc:
+    except (ConfigError, ModelLoadError, DatasetFormatError, FileNotFoundError, ImageReadError,
+            TransformersVersionError) as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(json.dumps({k: v for k, v in metrics.items() if isinstance(v, (int, float, str, type(None)))}, indent=1))

@@ -62,7 +62,8 @@ class TrainSection:
     output_dir: str = option("runs/vlm3", "Where checkpoints, config.yaml, logs.jsonl and TensorBoard files go.")
     learning_rate: float = option(1e-4, "Peak learning rate (AdamW).")
     global_batch_size: int = option(8, "Samples per optimiser step over all devices (= per_device x devices x accumulation).")
-    per_device_batch_size: int = option(8, "Samples per forward pass on one device.")
+    per_device_batch_size: int = option(8, "Most samples per forward pass on one device (lowered, with a note, "
+                                           "when it does not divide global_batch_size / devices).")
     num_epochs: float = option(1.0, "Passes over the training set (ignored when max_steps > 0).")
     max_steps: int = option(-1, "Stop after this many optimiser steps (-1 = use num_epochs).")
     lr_scheduler: str = option("cosine", "transformers scheduler name (cosine, linear, constant_with_warmup, ...).")

@@ -24,6 +24,7 @@ import json
 import math
 import os
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -142,13 +143,62 @@ def resolve_bf16(flag: str) -> bool:
     return bool(torch.cuda.is_available() and torch.cuda.is_bf16_supported())
 
 
-def gradient_accumulation(cfg: RunConfig, world_size: int) -> int:
-    """Accumulation steps so that per_device x world_size x accumulation = global batch."""
-    per = cfg.train.per_device_batch_size * world_size
-    if cfg.train.global_batch_size % per:
-        raise ConfigError(f"train.global_batch_size={cfg.train.global_batch_size} is not a multiple of "
-                          f"per_device_batch_size x devices = {per}")
-    return cfg.train.global_batch_size // per
+#: The oldest transformers the trainer runs on: ``TrainingArguments(activation_checkpointing=...)``
+#: is 5.23, the boolean ``logits_to_keep`` mask 5.22 (older ones fail with TypeError / IndexError).
+MIN_TRANSFORMERS = "5.23"
+
+
+class TransformersVersionError(RuntimeError):
+    """The installed transformers is older than the trainer needs; the message says what to install."""
+
+
+def check_transformers(installed: str | None = None) -> None:
+    """TransformersVersionError (one line) when transformers is older than ``MIN_TRANSFORMERS``."""
+    import transformers
+    from packaging.version import Version
+
+    installed = installed or transformers.__version__
+    if Version(installed) < Version(MIN_TRANSFORMERS):
+        raise TransformersVersionError(
+            f"vlm3 train needs transformers >= {MIN_TRANSFORMERS}, this environment has {installed}: "
+            f"pip install 'transformers>={MIN_TRANSFORMERS},<6' (the vllm extra may pin an older one: "
+            "train in an environment without it)")
+
+
+@dataclass(frozen=True)
+class BatchPlan:
+    """How one optimiser step of ``global_batch`` samples is split: per_device x devices x accumulation."""
+
+    per_device: int
+    devices: int
+    accumulation: int
+
+    @property
+    def global_batch(self) -> int:
+        return self.per_device * self.devices * self.accumulation
+
+    def describe(self) -> str:
+        return (f"global batch {self.global_batch} = {self.per_device} per device x {self.devices} devices "
+                f"x {self.accumulation} accumulation steps")
+
+
+def plan_batch(global_batch: int, per_device_max: int, devices: int) -> BatchPlan:
+    """The split of ``global_batch`` over ``devices`` with the largest per-device batch <= ``per_device_max``.
+
+    The global batch is kept exactly (it is part of the recipe, with the learning rate); the
+    per-device batch is lowered when it does not divide the samples each device must see per
+    step (e.g. 1,344 over 24 GPUs: 56 per device per step = 2 x 28, not 3 x 18.7). Only a
+    global batch that no split reaches is refused: one that is not a multiple of the device
+    count, with the nearest ones that are in the message.
+    """
+    if global_batch % devices:
+        lo = max(devices, global_batch // devices * devices)
+        hi = (global_batch // devices + 1) * devices
+        raise ConfigError(f"train.global_batch_size={global_batch} cannot be split evenly over {devices} devices; "
+                          f"use train.global_batch_size={lo} or {hi} (scale the learning rate if needed)")
+    per_step = global_batch // devices
+    per_device = max(d for d in range(1, min(per_device_max, per_step) + 1) if per_step % d == 0)
+    return BatchPlan(per_device, devices, per_step // per_device)
 
 
 def _apply_lora(model, cfg: RunConfig):
@@ -165,11 +215,15 @@ def build_training_arguments(cfg: RunConfig, world_size: int | None = None) -> T
     """``TrainingArguments`` for a run config (output_dir, optimiser, schedule, precision, cadence)."""
     t = cfg.train
     world = world_size or int(os.environ.get("WORLD_SIZE", "1"))
+    batch = plan_batch(t.global_batch_size, t.per_device_batch_size, world)
+    if batch.per_device != t.per_device_batch_size and int(os.environ.get("RANK", "0")) == 0:
+        print(f"note: train.per_device_batch_size {t.per_device_batch_size} -> {batch.per_device} so that "
+              f"{batch.describe()}", flush=True)
     return TrainingArguments(
         output_dir=t.output_dir,
-        per_device_train_batch_size=t.per_device_batch_size,
-        per_device_eval_batch_size=t.per_device_batch_size,
-        gradient_accumulation_steps=gradient_accumulation(cfg, world),
+        per_device_train_batch_size=batch.per_device,
+        per_device_eval_batch_size=batch.per_device,
+        gradient_accumulation_steps=batch.accumulation,
         learning_rate=t.learning_rate,
         lr_scheduler_type=t.lr_scheduler,
         warmup_steps=t.warmup_ratio,
@@ -237,6 +291,7 @@ def run_training(cfg: RunConfig, callbacks: Sequence[TrainerCallback] = ()) -> d
     Re-running a finished run (newest checkpoint at train.max_steps, final model saved)
     trains nothing: ``Trainer`` would otherwise take one more step past max_steps.
     """
+    check_transformers()
     if not cfg.data.train_path:
         raise ConfigError("data.train_path is empty: point it at a dataset built by `vlm3 data build`")
     check_options(cfg)
