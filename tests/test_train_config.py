@@ -116,9 +116,10 @@ def test_environment_interpolation_spellings(monkeypatch, tmp_path):
                       "  eval_path: ${oc.env:VLM3_TEST_A,runs/e}\n")
     cfg = load_config(recipe)
     assert (cfg.data.train_path, cfg.data.eval_path) == ("../shared/data/x", "runs/e")
-    monkeypatch.setenv("VLM3_TEST_A", "/root")
+    monkeypatch.setenv("VLM3_TEST_A", str(tmp_path))
     cfg = load_config(recipe, ["train.output_dir=${VLM3_TEST_A}/out"])
-    assert (cfg.data.train_path, cfg.data.eval_path, cfg.train.output_dir) == ("/root/x", "/root", "/root/out")
+    assert (cfg.data.train_path, cfg.data.eval_path, cfg.train.output_dir) == (
+        f"{tmp_path}/x", str(tmp_path), f"{tmp_path}/out")
 
 
 def test_help_config_lists_every_key_with_its_doc():
