@@ -71,6 +71,16 @@ def strip_think(text: str) -> tuple[str, str | None]:
     return cleaned, None
 
 
+def clean_answer(text: object) -> tuple[str, str | None]:
+    """(text without complete ``<think>`` blocks, failure reason or None): `check_text`, then
+    `strip_think` -- the first step of every answer parser. On failure the text is ``""``
+    for unusable input and the partly cleaned text for an unclosed ``<think>``."""
+    reason = check_text(text)
+    if reason:
+        return "", reason
+    return strip_think(text)  # type: ignore[arg-type]  # check_text has made sure it is a str
+
+
 def to_finite_float(token: str) -> float | None:
     """float(token) if it is finite, else None (overflow such as 1e999 gives None)."""
     try:

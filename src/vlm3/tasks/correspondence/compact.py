@@ -20,13 +20,11 @@ from __future__ import annotations
 import re
 
 from vlm3.protocol import codecs
-from vlm3.protocol.parsing import NUMBER_PATTERN, Parsed, check_text, strip_think, to_finite_float
-from vlm3.tasks.correspondence.text import THINK_INSTRUCTION  # the release's wording, reused
+from vlm3.protocol.parsing import NUMBER_PATTERN, Parsed, clean_answer
+from vlm3.tasks.correspondence.text import THINK_INSTRUCTION, coordinate  # the release's wording and coordinate rule
 
 PROMPT_TEMPLATE = "Match ({x1}, {y1}) in image 2?"
 ANSWER_TEMPLATE = "({x}, {y})"
-#: Parsed coordinates outside this range are rejected as implausible.
-PLAUSIBLE_RANGE = (-1000.0, 2000.0)
 
 _PAIR = re.compile(rf"^\s*\(\s*({NUMBER_PATTERN})\s*,\s*({NUMBER_PATTERN})\s*\)\s*\.?\s*$")
 
@@ -46,22 +44,17 @@ def render_answer(xy_norm1000) -> str:
 
 def parse_answer(text: str) -> Parsed[tuple[float, float]]:
     """(x, y) on image 2's 1000-grid from a bare-pair answer; never raises."""
-    reason = check_text(text)
-    if reason:
-        return Parsed.failure(reason)
-    cleaned, reason = strip_think(text)
+    cleaned, reason = clean_answer(text)
     if reason:
         return Parsed.failure(reason)
     m = _PAIR.match(cleaned)
     if m is None:
         return Parsed.failure("the answer is not a bare (x, y) pair of numbers")
-    values = [to_finite_float(tok) for tok in m.groups()]
-    for tok, v in zip(m.groups(), values):
-        if v is None:
-            return Parsed.failure(f"coordinate {tok!r} is not finite")
-        if not (PLAUSIBLE_RANGE[0] <= v <= PLAUSIBLE_RANGE[1]):
-            return Parsed.failure(f"coordinate {v} outside plausible range {PLAUSIBLE_RANGE}")
-    return Parsed.success((values[0], values[1]))
+    x, y = (coordinate(tok) for tok in m.groups())
+    for v in (x, y):
+        if not v.ok:
+            return v
+    return Parsed.success((x.value, y.value))
 
 
 def _fixed_pair(xy_norm1000) -> tuple[str, str]:

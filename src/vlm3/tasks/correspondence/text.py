@@ -29,14 +29,7 @@ from __future__ import annotations
 import re
 
 from vlm3.protocol import codecs
-from vlm3.protocol.parsing import (
-    NUMBER_PATTERN,
-    Parsed,
-    check_text,
-    find_numbers,
-    strip_think,
-    to_finite_float,
-)
+from vlm3.protocol.parsing import NUMBER_PATTERN, Parsed, clean_answer, find_numbers, to_finite_float
 
 PROMPT_TEMPLATE = (
     "Given these two images, what pixel in the second image corresponds to pixel ({x1}, {y1}) "
@@ -70,12 +63,9 @@ def render_answer(xy_norm1000) -> str:
 
 def parse_answer(text: str) -> Parsed[tuple[float, float]]:
     """(x, y) on image 2's 1000-grid from a model answer; never raises."""
-    reason = check_text(text)
+    cleaned, reason = clean_answer(text)
     if reason:
         return Parsed.failure(reason)
-    cleaned, think_reason = strip_think(text)
-    if think_reason:
-        return Parsed.failure(think_reason)
     m = _LEAD.search(cleaned)
     if m is not None:
         inner = m.group(1)
@@ -100,13 +90,22 @@ def _pair_from_inner(inner: str) -> Parsed[tuple[float, float]]:
             nums = find_numbers(tok)
             return Parsed.failure(f"coordinate {tok!r} is not a number" if not nums
                                   else f"coordinate {tok!r} has extra text")
-        v = to_finite_float(tok)
-        if v is None:
-            return Parsed.failure(f"coordinate {tok!r} is not finite")
-        if not (PLAUSIBLE_RANGE[0] <= v <= PLAUSIBLE_RANGE[1]):
-            return Parsed.failure(f"coordinate {v} outside plausible range {PLAUSIBLE_RANGE}")
-        values.append(v)
+        v = coordinate(tok)
+        if not v.ok:
+            return v
+        values.append(v.value)
     return Parsed.success((values[0], values[1]))
+
+
+def coordinate(token: str) -> Parsed[float]:
+    """One 1000-grid coordinate from a number token: finite and within `PLAUSIBLE_RANGE`
+    (both text formats of the task read coordinates by this rule)."""
+    v = to_finite_float(token)
+    if v is None:
+        return Parsed.failure(f"coordinate {token!r} is not finite")
+    if not (PLAUSIBLE_RANGE[0] <= v <= PLAUSIBLE_RANGE[1]):
+        return Parsed.failure(f"coordinate {v} outside plausible range {PLAUSIBLE_RANGE}")
+    return Parsed.success(v)
 
 
 def _grid_pair(xy_norm1000) -> tuple[int, int]:

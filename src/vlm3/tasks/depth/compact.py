@@ -19,7 +19,8 @@ from __future__ import annotations
 import re
 
 from vlm3.protocol import codecs
-from vlm3.protocol.parsing import NUMBER_PATTERN, Parsed, check_text, strip_think, to_finite_float
+from vlm3.protocol.parsing import NUMBER_PATTERN, Parsed, clean_answer
+from vlm3.tasks.depth.text import depth_m  # the release's depth rule
 
 PROMPT_TEMPLATE = "Distance at ({norm_x}, {norm_y})?"
 
@@ -49,10 +50,7 @@ def render_answer(depth_m: float, style: str = "think") -> str:
 
 def parse_answer(text: str) -> Parsed[float]:
     """Depth in metres from a bare-number answer; never raises (see module docstring)."""
-    reason = check_text(text)
-    if reason:
-        return Parsed.failure(reason)
-    cleaned, reason = strip_think(text)
+    cleaned, reason = clean_answer(text)
     if reason:
         return Parsed.failure(reason)
     m = _BARE.match(cleaned)
@@ -60,9 +58,4 @@ def parse_answer(text: str) -> Parsed[float]:
         if re.search(r"</?answer>", cleaned, re.IGNORECASE):
             return Parsed.failure("<answer> tags are the release format's; the compact answer is a bare number")
         return Parsed.failure("the answer is not a bare number")
-    value = to_finite_float(m.group(1))
-    if value is None:
-        return Parsed.failure(f"depth {m.group(1)!r} is not a finite number")
-    if value <= 0:
-        return Parsed.failure(f"depth {value} m is not positive")
-    return Parsed.success(value)
+    return depth_m(m.group(1))

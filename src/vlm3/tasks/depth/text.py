@@ -94,9 +94,15 @@ def parse_answer(text: str) -> Parsed[float]:
         if think_reason:
             return Parsed.failure(think_reason)
         return Parsed.failure("no <answer> </answer> tags (a bare number is the compact format's answer)")
-    value = to_finite_float(m.group(1))
+    return depth_m(m.group(1))
+
+
+def depth_m(token: str) -> Parsed[float]:
+    """Metres from a number token: finite and positive (both text formats of the task read
+    depths by this rule)."""
+    value = to_finite_float(token)
     if value is None:
-        return Parsed.failure(f"depth {m.group(1)!r} is not a finite number")
+        return Parsed.failure(f"depth {token!r} is not a finite number")
     if value <= 0:
         return Parsed.failure(f"depth {value} m is not positive")
     return Parsed.success(value)

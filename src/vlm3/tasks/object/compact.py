@@ -21,7 +21,7 @@ import re
 from collections.abc import Sequence
 
 from vlm3.protocol import codecs
-from vlm3.protocol.parsing import NUMBER_PATTERN, Parsed, check_text, strip_think, to_finite_float
+from vlm3.protocol.parsing import NUMBER_PATTERN, Parsed, clean_answer, to_finite_float
 from vlm3.tasks.object.questions import (
     QUALITATIVE_PREDICATES,
     QUANTITATIVE_KINDS,
@@ -79,7 +79,7 @@ def render_quantitative(kind: str, box_a, box_b, value: float,
 
 def parse_qualitative(text: str) -> Parsed[bool]:
     """True for ``Yes``, False for ``No`` (nothing else); never raises."""
-    cleaned, reason = _clean(text)
+    cleaned, reason = clean_answer(text)
     if reason:
         return Parsed.failure(reason)
     m = _YES_NO.match(cleaned)
@@ -90,7 +90,7 @@ def parse_qualitative(text: str) -> Parsed[bool]:
 
 def parse_quantitative_m(text: str) -> Parsed[float]:
     """Metres from a bare ``025.90 m`` (the unit may be left out); never raises."""
-    cleaned, reason = _clean(text)
+    cleaned, reason = clean_answer(text)
     if reason:
         return Parsed.failure(reason)
     m = _LENGTH.match(cleaned)
@@ -104,7 +104,7 @@ def parse_quantitative_m(text: str) -> Parsed[float]:
 
 def parse_clock(text: str) -> Parsed[int]:
     """Clock hour 1..12 from a bare ``05 o'clock``; never raises."""
-    cleaned, reason = _clean(text)
+    cleaned, reason = clean_answer(text)
     if reason:
         return Parsed.failure(reason)
     m = _CLOCK.match(cleaned)
@@ -114,13 +114,6 @@ def parse_clock(text: str) -> Parsed[int]:
     if not 1 <= hour <= 12:
         return Parsed.failure(f"clock hour {hour} outside 1..12")
     return Parsed.success(hour)
-
-
-def _clean(text: str) -> tuple[str, str | None]:
-    reason = check_text(text)
-    if reason:
-        return "", reason
-    return strip_think(text)
 
 
 __all__ = ["QUALITATIVE_PREDICATES", "QUANTITATIVE_KINDS", "region_text", "render_qualitative",

@@ -29,8 +29,7 @@ from vlm3.protocol.parsing import (
     LENGTH_UNIT_PATTERN,
     NUMBER_PATTERN,
     Parsed,
-    check_text,
-    strip_think,
+    clean_answer,
     to_finite_float,
     unit_scale_m,
 )
@@ -237,10 +236,7 @@ _BARE_VALUE_REASON = "a bare value is the compact format's answer; release answe
 
 
 def _clean(text: str) -> tuple[str, str | None]:
-    reason = check_text(text)
-    if reason:
-        return "", reason
-    cleaned, reason = strip_think(text)
+    cleaned, reason = clean_answer(text)
     if reason:
         return "", reason
     return _REGION.sub(" REGION ", cleaned), None

@@ -25,7 +25,7 @@ import numpy as np
 
 from vlm3.geometry.transforms import rotation_angle_deg
 from vlm3.protocol import codecs
-from vlm3.protocol.parsing import NUMBER_PATTERN, Parsed, check_text, strip_think, to_finite_float
+from vlm3.protocol.parsing import NUMBER_PATTERN, Parsed, clean_answer, to_finite_float
 from vlm3.tasks.pose.quantities import (
     QUESTION_IDS,
     PoseText,
@@ -71,7 +71,7 @@ def render_answers_from_T_cam1_from_cam0(T_cam1_from_cam0, metric: bool = True) 
 
 def parse_rotation_angle(text: str) -> Parsed[float]:
     """Degrees in [0, 180] from a bare ``089.7`` (``°`` allowed); never raises."""
-    cleaned, reason = _clean(text)
+    cleaned, reason = clean_answer(text)
     if reason:
         return Parsed.failure(reason)
     m = _BARE_NUM.match(cleaned)
@@ -88,7 +88,7 @@ def parse_rotation_angle(text: str) -> Parsed[float]:
 def parse_yaw_pitch_roll(text: str) -> Parsed[tuple[float, float, float]]:
     """(yaw, pitch, roll) degrees from a bare ``+089.6, +002.6, +006.1``; never raises.
     Each angle must be finite and within [-360, 360]."""
-    cleaned, reason = _clean(text)
+    cleaned, reason = clean_answer(text)
     if reason:
         return Parsed.failure(reason)
     m = _BARE_TRIPLE.match(cleaned)
@@ -106,7 +106,7 @@ def parse_yaw_pitch_roll(text: str) -> Parsed[tuple[float, float, float]]:
 def parse_translation_direction(text: str) -> Parsed[tuple[np.ndarray, list[str], np.ndarray]]:
     """(unit vector (3,) in camera 0, [] (no direction words), vector as written (3,)) from a
     bare ``-0.69, +0.02, +0.72``; renormalised, only a zero vector fails. Never raises."""
-    cleaned, reason = _clean(text)
+    cleaned, reason = clean_answer(text)
     if reason:
         return Parsed.failure(reason)
     m = _BARE_TRIPLE.match(cleaned)
@@ -124,7 +124,7 @@ def parse_translation_direction(text: str) -> Parsed[tuple[np.ndarray, list[str]
 
 def parse_translation_distance(text: str) -> Parsed[float]:
     """Metres from a bare ``01.98`` (``m`` allowed); never raises. Finite, non-negative."""
-    cleaned, reason = _clean(text)
+    cleaned, reason = clean_answer(text)
     if reason:
         return Parsed.failure(reason)
     m = _BARE_DIST.match(cleaned)
@@ -147,13 +147,6 @@ def parse_answers(answers: dict[str, str], max_angle_mismatch_deg: float | None 
     """Parse compact answers (question id -> text) into a `PoseText` (camera 1 relative to
     camera 0); never raises. Rules: `vlm3.tasks.pose.quantities.parse_pose_answers`."""
     return parse_pose_answers(answers, _PARSERS, max_angle_mismatch_deg)
-
-
-def _clean(text: str) -> tuple[str, str | None]:
-    reason = check_text(text)
-    if reason:
-        return "", reason
-    return strip_think(text)
 
 
 __all__ = ["QUESTION_IDS", "QUESTIONS", "PoseText", "render_answers", "render_answers_from_T_cam1_from_cam0",

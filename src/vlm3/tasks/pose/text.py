@@ -37,8 +37,7 @@ from vlm3.protocol.parsing import (
     LENGTH_UNIT_PATTERN,
     NUMBER_PATTERN,
     Parsed,
-    check_text,
-    strip_think,
+    clean_answer,
     to_finite_float,
     unit_scale_m,
 )
@@ -128,7 +127,7 @@ def render_answers_from_T_cam1_from_cam0(T_cam1_from_cam0, metric: bool = True) 
 
 def parse_rotation_angle(text: str) -> Parsed[float]:
     """Degrees in [0, 180] from ``Rotation angle: 89.7 degrees`` (or ``89.7°``); never raises."""
-    cleaned, reason = _clean(text)
+    cleaned, reason = clean_answer(text)
     if reason:
         return Parsed.failure(reason)
     m = _ANGLE_LABEL_RE.search(cleaned) or _ANGLE_RE.search(cleaned)
@@ -145,7 +144,7 @@ def parse_rotation_angle(text: str) -> Parsed[float]:
 def parse_yaw_pitch_roll(text: str) -> Parsed[tuple[float, float, float]]:
     """(yaw, pitch, roll) degrees from ``Yaw=+89.6°, Pitch=+2.6°, Roll=+6.1°`` (each angle
     named); never raises. Each angle must be finite and within [-360, 360]."""
-    cleaned, reason = _clean(text)
+    cleaned, reason = clean_answer(text)
     if reason:
         return Parsed.failure(reason)
     out = []
@@ -166,7 +165,7 @@ def parse_translation_direction(text: str) -> Parsed[tuple[np.ndarray, list[str]
     "unit vector", else the last parenthesised triple of a sentence). The vector is
     renormalised (as the release notebook does when scoring); only a zero vector fails,
     as does a bare triple (compact). Never raises."""
-    cleaned, reason = _clean(text)
+    cleaned, reason = clean_answer(text)
     if reason:
         return Parsed.failure(reason)
     m = _VEC_AFTER_LABEL.search(cleaned)
@@ -206,7 +205,7 @@ def parse_translation_distance(text: str) -> Parsed[float]:
     """Metres from ``Translation distance: 1.98 meters`` (other length units converted; a
     labelled number without a unit is metres); never raises. Must be finite and
     non-negative; a bare number (compact) fails."""
-    cleaned, reason = _clean(text)
+    cleaned, reason = clean_answer(text)
     if reason:
         return Parsed.failure(reason)
     m = _DIST_RE.search(cleaned)
@@ -234,13 +233,6 @@ def parse_answers(answers: dict[str, str], max_angle_mismatch_deg: float | None 
     """Parse release answers (question id -> text) into a `PoseText` (camera 1 relative to
     camera 0); never raises. Rules: `vlm3.tasks.pose.quantities.parse_pose_answers`."""
     return parse_pose_answers(answers, _PARSERS, max_angle_mismatch_deg, direction_words)
-
-
-def _clean(text: str) -> tuple[str, str | None]:
-    reason = check_text(text)
-    if reason:
-        return "", reason
-    return strip_think(text)
 
 
 __all__ = ["QUESTION_IDS", "QUESTIONS", "PoseText", "direction_words", "render_answers",
