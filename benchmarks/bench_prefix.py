@@ -10,6 +10,10 @@ The reference path (b) is slow: by default it is timed on a random subset of
 ``--reference-points`` grid points (same per-point cost, compared against the answers of
 path (a) at those points); ``--reference-points 0`` runs it on every point.
 
+Path (a) decodes with ``generate`` from the prefix cache (``--decoding generate``, the
+numbers this benchmark has always reported); ``--decoding exact|template`` times the dense
+decoders instead (`benchmarks/bench_dense.py` compares all of them side by side).
+
     python benchmarks/bench_prefix.py --grid 32x24 --out runs/bench/prefix.json
 """
 
@@ -39,10 +43,12 @@ def _grid_points_px(width: int, height: int, gw: int, gh: int) -> np.ndarray:
 @click.option("--max-new-tokens", default=24, show_default=True, help="answer length cap (tokens)")
 @click.option("--reference-points", default=48, show_default=True,
               help="points timed on the one-generate-per-point path (0 = all)")
+@click.option("--decoding", type=click.Choice(["generate", "exact", "template"]), default="generate",
+              show_default=True, help="how path (a) decodes from the prefix cache")
 @click.option("--threads", default=0, show_default=True, help="torch threads (0 = leave default)")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None, help="write JSON here")
 def main(model_name: str, grid: str, image_size: str, batch_size: int, max_new_tokens: int,
-         reference_points: int, threads: int, out: Path | None) -> None:
+         reference_points: int, decoding: str, threads: int, out: Path | None) -> None:
     """Points/second with and without image-prefix reuse, same model, same answers."""
     from vlm3.predictors.hf import HFPredictor
     from vlm3.protocol import codecs
@@ -56,13 +62,14 @@ def main(model_name: str, grid: str, image_size: str, batch_size: int, max_new_t
     xy_px = _grid_points_px(w, h, gw, gh)
     xy_norm = codecs.encode_xy_norm2000(xy_px, w, h)
     questions = [depth_text.prompt(tuple(int(v) for v in p)) for p in xy_norm]
-    pred = HFPredictor.from_pretrained(model_name, batch_size=batch_size, max_new_tokens=max_new_tokens)
+    pred = HFPredictor.from_pretrained(model_name, batch_size=batch_size, max_new_tokens=max_new_tokens,
+                                       decoding=decoding)
     from PIL import Image
 
     pil = Image.fromarray(image)
-    pred.answer_with_prefix_reuse([pil], questions[:2])  # warm-up
+    pred.answer_with_prefix_reuse([pil], questions[:2], "depth")  # warm-up
     t0 = time.perf_counter()
-    reuse = pred.answer_with_prefix_reuse([pil], questions)
+    reuse = pred.answer_with_prefix_reuse([pil], questions, "depth")
     t_reuse = time.perf_counter() - t0
     n_ref = len(questions) if reference_points <= 0 else min(reference_points, len(questions))
     ref_idx = np.sort(rng.choice(len(questions), size=n_ref, replace=False))
@@ -81,6 +88,7 @@ def main(model_name: str, grid: str, image_size: str, batch_size: int, max_new_t
         "image_size": [w, h],
         "max_new_tokens": max_new_tokens,
         "batch_size": batch_size,
+        "decoding": decoding,
         "reference_points_timed": n_ref,
         "points_per_s_prefix_reuse": round(pps_reuse, 3),
         "points_per_s_full_generate": round(pps_full, 3),

@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-BENCHMARKS = ["world", "data", "packing", "prefix", "optim", "embedding"]
+BENCHMARKS = ["world", "data", "packing", "prefix", "dense", "optim", "embedding", "loader"]
 
 
 def main() -> int:

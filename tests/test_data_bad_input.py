@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from PIL import Image
 
 from data_helpers import write_rgbd_folder
-from vlm3.data.build import build
+from vlm3.data.build import BuildError, build
 from vlm3.data.cli import data
 from vlm3.config import ConfigError
 from vlm3.data.config import config_from_dict, load_config
@@ -164,9 +164,10 @@ def test_missing_intrinsics_refused_unless_fallback(tmp_path):
            "tasks": {"depth": {"focal_px": 100, "max_pixels": 96 * 64, "samples": {"train": 2}}},
            "sources": [{"name": "f", "adapter": "rgbd_folder", "path": str(meta_path),
                         "split": "train", "weights": {"depth": 1}}]}
-    m = build(config_from_dict(cfg), progress=False)
-    assert m["total_samples"] == 0
-    assert "fov60" in m["skipped"]["build"][0]["reason"]
+    with pytest.raises(BuildError, match="^0 samples built .*fov60"):
+        build(config_from_dict(cfg), progress=False)
+    m = json.loads((tmp_path / "o" / "manifest.json").read_text())
+    assert m["total_samples"] == 0 and "fov60" in m["skipped"]["build"][0]["reason"]
     m = build(config_from_dict({**cfg, "calibration": "fov60", "output_dir": str(tmp_path / "p")}),
               progress=False)
     assert m["total_samples"] == 2

@@ -74,3 +74,34 @@ def test_oracle_and_baselines_on_data_engine_samples(samples, tmp_path):
     assert o["object"]["qual_acc"] in (1.0, None) and o["object"]["quant_success"] in (1.0, None)
     assert res["trivial"]["correspondence"]["epe_px"] > o["correspondence"]["epe_px"]
     assert set(res["sift"]) == {"correspondence", "pose"}
+
+
+def test_spatialrgpt_bench_through_data_build_and_shards_scores_every_category(tmp_path):
+    """SpatialRGPT-Bench as published -> `vlm3 data build` -> a shards benchmark: every
+    passed-through question keeps its truth (before: score_task("object") raised KeyError
+    'truth'/'value'), the oracle is 1.0 on every category, and the labels say where K came from."""
+    from pathlib import Path
+
+    from vlm3.data.build import build
+    from vlm3.data.config import config_from_dict
+    from vlm3.evaluate.benchmarks import Benchmark
+    from vlm3.evaluate.paper import object_by_category
+    from vlm3.evaluate.stages import predictions_path, read_jsonl
+
+    fix = Path(__file__).parent / "fixtures" / "spatialrgpt"
+    cfg = config_from_dict({"output_dir": str(tmp_path / "set"), "calibration": "anycalib|fov60",
+                            "tasks": {"object": {"samples": {"train": 0, "val": 0, "test": 30}}},
+                            "sources": [{"name": "srg", "adapter": "spatialrgpt_json", "split": "test",
+                                         "path": str(fix / "SpatialRGPT-Bench_v1.json"),
+                                         "options": {"image_dir": "images"}, "weights": {"object": 1.0}}]})
+    manifest = build(cfg, progress=False)
+    assert manifest["total_samples"] == 30 and not manifest["skipped"]["build"]
+    cases = Benchmark("srg", "shards", {"root": str(tmp_path / "set"), "tasks": ["object"]}).cases()
+    predict_benchmark(OraclePredictor(), "srg", cases, tmp_path / "run", progress=False)
+    o = score_run(tmp_path / "run", model_name="oracle")["benchmarks"]["srg"]["oracle"]["object"]
+    assert o["qual_acc"] == 1.0 and o["quant_success"] == 1.0 and o["parse_rate"] == 1.0
+    recs = read_jsonl(predictions_path(tmp_path / "run", "srg", "oracle"))
+    assert len({r["labels"]["questions"][0]["category"] for r in recs}) <= 30
+    cat = object_by_category(recs)
+    assert all(v.get("acc", v.get("success")) == 100.0 for v in cat.values())
+    assert {r["labels"]["camera_from"] for r in recs} <= {"calibrated:anycalib", "fallback:fov60 (AnyCalib not installed)"}

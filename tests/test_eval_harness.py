@@ -126,3 +126,35 @@ def test_object_truths_of_zero_metres_are_left_out_of_relative_errors_and_counte
                                "format_version": COMPACT_FORMAT_VERSION}])
     assert s["quant_success"] == 1.0 and s["n_quantitative"] == 1
     assert s["n_quantitative_zero_truth_skipped"] == 2 and s["parse_rate"] == 1.0
+
+
+def test_a_model_is_not_run_on_a_benchmark_that_is_not_standardised(tmp_path, monkeypatch):
+    """#20 item 10: pairs_txt keeps the original images (640-px long side, f ~ 574 px); a model
+    is refused there with one line (the baselines still run), and runs on the same pairs as
+    ``kind: records`` (standardised as training: focal 750 px)."""
+    from vlm3.evaluate import pipeline
+    from vlm3.evaluate.benchmarks import Benchmark
+    from vlm3.evaluate.config import load_eval_config
+
+    b = Benchmark("p", "pairs_txt", {"pairs": "x.txt", "resize_max_side": 640})
+    case = pose_case(0, np.random.default_rng(0))
+    assert "640-px long side (f ~ 200 px)" in b.model_refusal([case])
+    assert Benchmark("r", "records", {"path": "x"}).model_refusal() is None
+
+    class FakeModel(OraclePredictor):
+        name = "model"
+
+    oracle = OraclePredictor()
+    monkeypatch.setattr(pipeline, "build_predictors", lambda *a, **k: [FakeModel(), oracle])
+    monkeypatch.setattr(Benchmark, "available", lambda self: (True, ""))
+    monkeypatch.setattr(Benchmark, "cases", lambda self, cache_dir=None: [case])
+    cfg = load_eval_config({"benchmarks": [
+        {"name": "scannet_pairs", "kind": "pairs_txt", "pairs": "x.txt", "resize_max_side": 640},
+        {"name": "scannet_pairs_std", "kind": "records", "adapter": "pairs_txt", "task": "pose", "path": "x.txt"}]})
+    log: list[str] = []
+    pipeline.run_eval(cfg, tmp_path, model="some/checkpoint", baselines=["oracle"], log=log.append)
+    refused = [line for line in log if line.startswith("model model not run on scannet_pairs:")]
+    assert len(refused) == 1 and "\n" not in refused[0] and "kind: records" in refused[0]
+    done = {p.name for p in (tmp_path / "predictions").glob("*.jsonl")}
+    assert done == {"scannet_pairs__oracle.jsonl", "scannet_pairs_std__model.jsonl", "scannet_pairs_std__oracle.jsonl"}
+    assert any("model model not run" in s for s in json.loads((tmp_path / "run.json").read_text())["skipped_benchmarks"])

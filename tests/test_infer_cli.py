@@ -89,18 +89,21 @@ def test_pixel_round_trip_through_standardisation(image_path):
 
 
 def test_predict_sees_the_image_size_the_data_engine_trains_on():
-    """`vlm3 predict` and the Python API default to the data engine's release cap (1280 x 1024),
-    so a release-size training frame is not cropped at inference."""
+    """The Python API and a model without vlm3.json default to the data engine's release cap
+    (1280 x 1024), so a release-size training frame is not cropped at inference; `vlm3 predict`
+    reads its settings from the model (flags default to None: only overrides)."""
     import inspect
 
     from vlm3.infer import api
     from vlm3.infer.cli import predict
+    from vlm3.model.asking import release_asking
     from vlm3.tasks.common import TaskConfig
 
     cap = TaskConfig().max_pixels
     assert cap == 1280 * 1024
     for fn in (api.predict_depth, api.predict_match, api.predict_pose, api.ask):
         assert inspect.signature(fn).parameters["max_pixels"].default == cap
+    assert {a.max_pixels for a in release_asking().tasks.values()} == {cap}
     for cmd in predict.commands.values():
         opts = {p.name: p.default for p in cmd.params}
-        assert opts.get("max_pixels", cap) == cap
+        assert opts["max_pixels"] is None and opts["focal_px"] is None and opts["text_format"] is None

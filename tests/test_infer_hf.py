@@ -32,6 +32,9 @@ def test_prefix_reuse_matches_full_generate(tiny):
     assert tiny.answer_with_prefix_reuse(two, pq) == tiny.answer_one_by_one(two, pq)
     preds = tiny.predict([Request("a", "depth", [img], qs[:2]), Request("b", "depth", [img], [qs[2]])])
     assert [p.id for p in preds] == ["a", "b"] and [len(p.texts) for p in preds] == [2, 1]
+    # the default decoding (template-drafted, checked: vlm3.predictors.dense) answers as generate does
+    assert tiny.decoding == "exact"
+    assert preds[0].texts + preds[1].texts == tiny.answer_one_by_one([img], qs)
 
 
 @pytest.mark.slow

@@ -174,3 +174,75 @@ def test_camera_style_jpeg_matches_pillow(tmp_path, subsampling, progressive):
     got = read_rgb(path)
     assert got.shape == (90, 120, 3)
     assert np.array_equal(got, _pil_rgb(path))
+
+
+# ---------------------------------------------------------------- EXR and SUN RGB-D (issue 19)
+def _write_exr(path, channels: dict, compression=None) -> None:
+    import OpenEXR
+
+    header = {"compression": compression or OpenEXR.ZIP_COMPRESSION, "type": OpenEXR.scanlineimage}
+    with OpenEXR.File(header, channels) as f:
+        f.write(str(path))
+
+
+def test_exr_half_float_depth_is_read_exactly(tmp_path):
+    """WAI stores z-depth as half-float ZIP EXR: every half value comes back exactly (float32)."""
+    import OpenEXR
+
+    d = (np.random.default_rng(3).random((30, 40)) * 9 + 0.5).astype(np.float16)
+    d[0, 0] = np.float16(np.inf)  # no measurement
+    _write_exr(tmp_path / "d.exr", {"Y": d})
+    _write_exr(tmp_path / "piz.exr", {"Z": d.astype(np.float32)}, OpenEXR.PIZ_COMPRESSION)
+    raw = read_map(tmp_path / "d.exr")
+    assert raw.dtype == np.float32 and raw.shape == (30, 40)
+    assert np.array_equal(raw[1:], d[1:].astype(np.float32))
+    got = read_depth_m(DepthFile(str(tmp_path / "d.exr"), 1.0), 40, 30)
+    assert got[0, 0] == 0 and np.array_equal(got[1:], d[1:].astype(np.float32))
+    assert np.array_equal(read_depth_m(DepthFile(str(tmp_path / "piz.exr")), 40, 30)[1:],
+                          d[1:].astype(np.float32))
+
+
+def test_exr_refusals_are_one_line(tmp_path):
+    d = np.full((16, 20), 2.5, np.float16)
+    _write_exr(tmp_path / "ok.exr", {"Y": d})
+    data = (tmp_path / "ok.exr").read_bytes()
+    (tmp_path / "cut.exr").write_bytes(data[: len(data) - 40])
+    (tmp_path / "junk.exr").write_bytes(b"not an exr at all")
+    _write_exr(tmp_path / "uv.exr", {"U": d, "V": d})
+    for name, needle in (("cut.exr", "unreadable or truncated depth EXR"),
+                         ("junk.exr", "unreadable or truncated depth EXR"),
+                         ("uv.exr", r"depth EXR has channels \['U', 'V'\]; expected one")):
+        with pytest.raises(ImageReadError, match=f"{name}: {needle}") as info:
+            read_depth_m(DepthFile(str(tmp_path / name)), 20, 16)
+        assert "\n" not in str(info.value)
+    with pytest.raises(ImageReadError, match="depth file not found") as info:
+        read_map(tmp_path / "gone.exr")
+    assert info.value.missing
+    _write_exr(tmp_path / "rgb.exr", {"R": d, "G": d, "B": d})  # a grey RGB EXR: one depth
+    assert np.array_equal(read_map(tmp_path / "rgb.exr"), d.astype(np.float32))
+
+
+def test_sunrgbd_decoding_rule(tmp_path):
+    """SUN RGB-D's PNGs hold mm rotated left by 3 bits; the toolbox / Open3D rule undoes it.
+
+    Read as plain millimetres the same file gives 8x the depth (the old behaviour), and
+    DepthLM's v / 10000 gives 0.8x the toolbox's metres."""
+    from vlm3.io.images import decode_sunrgbd_depth
+
+    mm = np.array([[1234, 9000], [65535 >> 3, 1]], dtype=np.uint16)
+    stored = ((mm.astype(np.uint32) << 3) | (mm.astype(np.uint32) >> 13)) & 0xFFFF  # SUN RGB-D's writer
+    assert stored.tolist() == [[9872, 6465], [65528, 8]]
+    assert np.array_equal(decode_sunrgbd_depth(stored.astype(np.uint16)), mm)
+    Image.fromarray(stored.astype(np.uint16)).save(tmp_path / "sun.png")
+    got = read_depth_m(DepthFile(str(tmp_path / "sun.png"), 1000.0, "z", "sunrgbd"), 2, 2)
+    assert np.allclose(got, mm / 1000.0, rtol=0, atol=1e-6)
+    assert got[0, 0] == pytest.approx(1.234, abs=1e-6) and got[0, 1] == pytest.approx(9.0, abs=1e-6)
+    plain = read_depth_m(DepthFile(str(tmp_path / "sun.png"), 1000.0), 2, 2)
+    assert plain[0, 0] == pytest.approx(8 * 1.234, abs=1e-6)  # 9.872: 8x too far
+    dlm = read_depth_m(DepthFile(str(tmp_path / "sun.png"), 10000.0), 2, 2)
+    assert dlm[0, 0] == pytest.approx(0.8 * 1.234, abs=1e-6)
+    np.save(tmp_path / "f.npy", np.ones((2, 2), np.float32))
+    with pytest.raises(ImageReadError, match="SUN RGB-D depth must be a 16-bit PNG"):
+        read_depth_m(DepthFile(str(tmp_path / "f.npy"), 1.0, "z", "sunrgbd"), 2, 2)
+    with pytest.raises(ValueError, match="unknown depth encoding 'rot3'"):
+        DepthFile("x.png", 1000.0, "z", "rot3")

@@ -115,3 +115,69 @@ def test_template_rendering_reproduces_the_golden_demo_tokens():
         assert enc.input_ids.tolist() == ids, case["id"]
         assert _runs(enc.labels) == [tuple(r) for r in case["supervised"]], case["id"]
         assert enc.num_turns == case["num_turns"], case["id"]
+
+
+def test_uint8_pixels_are_8x_smaller_and_normalise_to_the_processors_floats(proc):
+    """Loader workers ship the resized bytes; on the device they become exactly the processor's floats."""
+    import torch
+
+    from vlm3.train.collator import normalize_pixel_values
+
+    samples = [{"images": [_img(70, 100, seed=3)], "messages": [{"role": "user", "content": "q"},  # resized
+                                                                 {"role": "assistant", "content": "a"}]},
+               {"images": [_img(64, 64, seed=4), _img(96, 32, seed=5)],
+                "messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "b"}]}]
+    floats = SFTCollator(proc)(samples)
+    small = SFTCollator(proc, uint8_pixels=True)(samples)
+    assert small["pixel_values"].dtype == torch.uint8
+    assert small["pixel_values"].shape == (floats["pixel_values"].shape[0], 768)
+    ratio = floats["pixel_values"].nbytes / small["pixel_values"].nbytes
+    print(f"pixel_values bytes per batch: float32 {floats['pixel_values'].nbytes}, "
+          f"uint8 {small['pixel_values'].nbytes} ({ratio:.0f}x fewer)")
+    assert ratio == 8
+    for k in floats:
+        if k != "pixel_values":
+            assert torch.equal(floats[k], small[k]), k
+    back = normalize_pixel_values(small, proc)
+    assert back["pixel_values"].dtype == torch.float32
+    assert torch.equal(back["pixel_values"], floats["pixel_values"])  # bit-identical, resize included
+    assert normalize_pixel_values(floats, proc) is floats  # float batches pass through
+
+
+def test_uint8_pixels_follow_the_processors_mean_and_std():
+    """Per-channel mean/std (ImageNet-like, not Qwen's 0.5) go through the same exact path."""
+    import torch
+
+    from vlm3.train.collator import normalize_pixel_values
+
+    p = build_processor(min_pixels=32 * 32, max_pixels=128 * 128)
+    p.image_processor.image_mean = [0.48145466, 0.4578275, 0.40821073]
+    p.image_processor.image_std = [0.26862954, 0.26130258, 0.27577711]
+    s = [{"images": [_img(64, 96, seed=6)], "messages": [{"role": "user", "content": "q"},
+                                                         {"role": "assistant", "content": "a"}]}]
+    ref = SFTCollator(p)(s)["pixel_values"]
+    got = normalize_pixel_values(SFTCollator(p, uint8_pixels=True)(s), p.image_processor)["pixel_values"]
+    assert torch.allclose(got, ref, atol=1e-6, rtol=0)
+
+
+def test_trainer_normalises_uint8_batches_before_the_model(tmp_path):
+    """VLM3Trainer.compute_loss on the uint8 batch = the loss of the processor's float batch."""
+    import torch
+    from transformers import TrainingArguments
+
+    from _train_helpers import write_micro_preset
+    from vlm3.model.factory import load_model_and_processor
+    from vlm3.train.loss import answer_position_loss
+    from vlm3.train.trainer import VLM3Trainer
+
+    model, p = load_model_and_processor(str(write_micro_preset(tmp_path)), min_pixels=1024, max_pixels=128 * 128)
+    s = [{"images": [_img(64, 96, seed=7)], "messages": [{"role": "user", "content": "How far?"},
+                                                         {"role": "assistant", "content": "3.50"}]}]
+    args = TrainingArguments(output_dir=str(tmp_path / "out"), use_cpu=True, report_to="none")
+    trainer = VLM3Trainer(model=model, args=args, processing_class=p)
+    with torch.no_grad():
+        got = trainer.compute_loss(model, SFTCollator(p, uint8_pixels=True)(s))
+        ref = answer_position_loss(model, SFTCollator(p)(s))
+        wrong = answer_position_loss(model, {**SFTCollator(p, uint8_pixels=True)(s),
+                                             "pixel_values": SFTCollator(p)(s)["pixel_values"] * 0})
+    assert torch.equal(got, ref) and not torch.equal(got, wrong)

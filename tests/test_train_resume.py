@@ -4,13 +4,14 @@ uninterrupted run ends (same weights, same logged losses), data order included."
 from __future__ import annotations
 
 import json
+import shutil
 
 import pytest
 import torch
 from safetensors.torch import load_file
 from transformers import TrainerCallback
 
-from _train_helpers import write_micro_preset, write_nyu_depth_set
+from _train_helpers import write_micro_preset, write_nyu_depth_set, write_synthetic_depth_set
 from vlm3.train.config import load_config
 from vlm3.train.trainer import run_training
 
@@ -61,3 +62,110 @@ def test_kill_and_resume_matches_uninterrupted(tmp_path):
     assert not (tmp_path / "a" / "checkpoint-5").exists()
     for k, v in load_file(str(tmp_path / "a" / "model.safetensors")).items():
         torch.testing.assert_close(v, wa[k])
+
+
+# --- issue #21: resume never silently wrong, never ruins a finished run, interrupts say what to do ---
+
+def _micro(tmp_path, data, out, *extra):
+    return load_config(None, [
+        f"model.name_or_path={write_micro_preset(tmp_path)}", "model.min_pixels=1024", f"data.train_path={data}",
+        f"train.output_dir={out}", "train.per_device_batch_size=2", "train.global_batch_size=2",
+        "train.save_steps=1", "train.logging_steps=1", "train.report_to=[]", "train.disable_tqdm=true",
+        "train.save_total_limit=null", *extra])
+
+
+@pytest.fixture(scope="module")
+def crashed_run(tmp_path_factory):
+    """A run of 4 planned steps killed during step 3: checkpoints 1 and 2, logs of steps 1-3."""
+    tmp = tmp_path_factory.mktemp("crashed")
+    data = write_synthetic_depth_set(tmp / "data", images=2, n_per_image=2)  # 4 samples, 2 steps per epoch
+    with pytest.raises(KeyboardInterrupt):
+        run_training(_micro(tmp, data, tmp / "out", "train.max_steps=4"), callbacks=[Crash(3)])
+    return tmp, data
+
+
+def _copy(crashed_run, tmp_path):
+    tmp, data = crashed_run
+    shutil.copytree(tmp / "out", tmp_path / "out")
+    return data, tmp_path / "out"
+
+
+def test_resume_logs_each_step_once_and_says_which_steps_train_loss_covers(crashed_run, tmp_path, capsys):
+    data, out = _copy(crashed_run, tmp_path)
+    assert sorted(_losses(out)) == [1, 2, 3] and (out / "checkpoint-2").is_dir() and not (out / "checkpoint-3").exists()
+    res = run_training(_micro(tmp_path, data, out, "train.max_steps=4"))
+    assert res["resumed_from"].endswith("checkpoint-2") and res["global_step"] == 4
+    steps = [json.loads(x).get("step") for x in (out / "logs.jsonl").read_text().splitlines() if '"loss"' in x]
+    assert steps == [1, 2, 3, 4]  # step 3 (logged before the crash, then re-run) is in the log once
+    assert "dropped 1 line(s) of steps after 2" in capsys.readouterr().out
+    # train_loss is the mean over the steps this run trained (3 and 4), and says so
+    assert (res["train_loss_first_step"], res["train_loss_last_step"]) == (3, 4)
+    losses = _losses(out)
+    assert res["train_loss"] == pytest.approx((losses[3] + losses[4]) / 2, rel=1e-4)
+    final = json.loads((out / "logs.jsonl").read_text().splitlines()[-1])
+    assert final["train_loss_first_step"] == 3 and final["train_loss_last_step"] == 4
+
+
+def test_incomplete_newest_checkpoint_is_skipped_and_missing_optimizer_warns(crashed_run, tmp_path, capsys):
+    data, out = _copy(crashed_run, tmp_path)
+    (out / "checkpoint-2" / "model.safetensors").unlink()  # a save cut short
+    (out / "checkpoint-1" / "optimizer.pt").unlink()
+    res = run_training(_micro(tmp_path, data, out, "train.max_steps=2"))
+    printed = capsys.readouterr().out
+    assert res["resumed_from"].endswith("checkpoint-1") and res["global_step"] == 2
+    assert f"note: skipping {out / 'checkpoint-2'} (no model weights" in printed
+    assert f"warning: {out / 'checkpoint-1'} has no optimizer state (optimizer.pt): resuming" in printed
+
+
+def test_train_refuses_an_output_dir_holding_another_model_before_writing(crashed_run, tmp_path):
+    """`vlm3 train tiny_cpu` into the folder of a trained micro model: one line, nothing touched."""
+    from click.testing import CliRunner
+
+    from vlm3.train.cli import train
+
+    data, out = _copy(crashed_run, tmp_path)
+    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    res = CliRunner().invoke(train, ["tiny_cpu", f"train.output_dir={out}", f"data.train_path={data}"])
+    assert res.exit_code == 1, res.output
+    line = res.output.strip()
+    assert "\n" not in line and "Traceback" not in line
+    assert f"train.output_dir={out} already holds a different model" in line
+    assert "text_config.hidden_size 64 there, 256 in this run" in line and "choose a new train.output_dir" in line
+    assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
+
+
+def test_ctrl_c_says_what_is_kept_and_the_command_that_resumes(crashed_run, tmp_path):
+    """A real SIGINT to `vlm3 train` after its first checkpoint: exit 130, the kept checkpoint and
+    a command that resumes from it (no bare "Aborted!")."""
+    import os
+    import shlex
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from vlm3.train.trainer import find_resume_checkpoint
+
+    _, data = crashed_run
+    out = tmp_path / "out"
+    args = ["train", str(tmp_path / "run.yaml"), f"train.output_dir={out}"]
+    base = _micro(tmp_path, data, out, "train.max_steps=200")
+    from vlm3.config import save as save_config
+
+    save_config(base, tmp_path / "run.yaml")
+    proc = subprocess.Popen([sys.executable, "-m", "vlm3.cli", *args], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=dict(os.environ, PYTHONUNBUFFERED="1"))
+    deadline = time.time() + 240
+    while not (out / "checkpoint-1" / "trainer_state.json").is_file() and time.time() < deadline:
+        time.sleep(0.5)
+    time.sleep(1.0)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err[-3000:]
+    line = [x for x in err.splitlines() if x.startswith("interrupted:")]
+    assert len(line) == 1 and "Aborted!" not in err and "Traceback" not in err, err[-3000:]
+    assert f"interrupted: kept {out}/checkpoint-" in line[0] and "(the last checkpoint); resume with: vlm3 train " in line[0]
+    kept = line[0].split("kept ")[1].split(" ")[0]
+    command = shlex.split(line[0].split("resume with: ")[1])
+    assert command[:2] == ["vlm3", "train"] and command[2:] == args[1:]
+    assert find_resume_checkpoint(load_config(command[2], command[3:])) == kept

@@ -68,13 +68,21 @@ def shipped_names(kind: str) -> list[str]:
 
 def find_config(source: str | Path, kind: str | None = None) -> Path:
     """The YAML file of ``source``: an existing file, else a shipped name (see module doc)."""
+    def is_file(p: Path) -> bool:
+        try:
+            return p.is_file()
+        except (OSError, ValueError):  # a name too long for the filesystem, a NUL byte
+            return False
+
     p = Path(source)
-    if p.is_file():
+    if is_file(p):
         return p
     candidates = ([CONFIG_DIR / kind / f"{source}.yaml"] if kind else []) + [CONFIG_DIR / f"{source}.yaml"]
     for c in candidates:
-        if c.is_file():
+        if is_file(c):
             return c
+    if len(str(source)) > 200:
+        source = f"{str(source)[:60]}...({len(str(source))} characters)"
     names = f" (shipped: {', '.join(shipped_names(kind))})" if kind else ""
     raise ConfigError(f"config {source} not found: neither a file nor a shipped config{names}")
 
@@ -105,6 +113,10 @@ def _read(source: str | Path | Mapping | None, kind: str | None) -> tuple[Any, s
     path = find_config(source, kind)
     try:
         raw = OmegaConf.to_container(OmegaConf.create(path.read_text(encoding="utf-8")), resolve=False)
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not a text file; give a YAML config") from None
+    except OSError as err:
+        raise ConfigError(f"{path}: cannot be read ({err.strerror or err})") from None
     except (yaml.YAMLError, OmegaConfBaseException) as err:
         raise ConfigError(f"{path}: malformed YAML ({str(err).splitlines()[0]})") from None
     if raw and not isinstance(raw, dict):
@@ -165,6 +177,40 @@ def _one_line(err: OmegaConfBaseException, origin: str) -> ConfigError:
     return ConfigError(f"{key}: {what} (from {origin})")
 
 
+def _container_mismatch(base: DictConfig, raw: Mapping, origin: str) -> ConfigError:
+    """The one-line error for a list given where a mapping belongs (or the reverse): the
+    deepest key whose merge alone fails, found by merging the keys one at a time."""
+    def fails(tree: Any) -> bool:
+        try:
+            OmegaConf.merge(base, tree)
+        except (TypeError, OmegaConfBaseException):
+            return True
+        return False
+
+    def wrap(path: list[str], value: Any) -> Any:
+        for k in reversed(path):
+            value = {k: value}
+        return value
+
+    path: list[str] = []
+    value: Any = raw
+    while isinstance(value, Mapping) and not isinstance(
+            OmegaConf.select(base, ".".join(path)) if path else base, ListConfig):
+        bad = next((k for k, v in value.items() if fails(wrap(path + [str(k)], v))), None)
+        if bad is None:
+            break
+        path.append(str(bad))
+        value = value[bad]
+    key = ".".join(path) or "config"
+    if isinstance(value, list):
+        what = "a list is not allowed here; give a mapping (key: value), see --help-config"
+    elif isinstance(value, Mapping):
+        what = "a mapping is not allowed here; give a list, see --help-config"
+    else:
+        what = f"{value!r} does not fit the schema here, see --help-config"
+    return ConfigError(f"{key}: {what} (from {origin})")
+
+
 def load(schema: type[T], source: str | Path | Mapping | None = None, overrides: Sequence[str] = (), *,
          kind: str | None = None, variables: Mapping[str, str] | None = None) -> T:
     """Read ``source`` into ``schema``, apply ``overrides``, resolve, type-check and validate.
@@ -187,14 +233,19 @@ def load(schema: type[T], source: str | Path | Mapping | None = None, overrides:
         merged = OmegaConf.merge(base, raw)
     except OmegaConfBaseException as err:
         raise _one_line(err, origin) from None
+    except TypeError:  # OmegaConf: "Cannot merge incompatible container types" (a list for a mapping)
+        raise _container_mismatch(base, raw, origin) from None
     bad = [o for o in overrides if "=" not in o]
     if bad:
         raise ConfigError(f"override {bad[0]!r} must look like key=value (e.g. train.learning_rate=1e-4)")
     try:
-        merged = OmegaConf.merge(merged, _shell_to_oc_env(OmegaConf.to_container(OmegaConf.from_dotlist(
-            list(overrides)), resolve=False)))
+        dotted = _shell_to_oc_env(OmegaConf.to_container(OmegaConf.from_dotlist(list(overrides)),
+                                                         resolve=False))
+        merged = OmegaConf.merge(merged, dotted)
     except OmegaConfBaseException as err:
         raise _one_line(err, "the command line") from None
+    except TypeError:
+        raise _container_mismatch(merged, dotted, "the command line") from None
     origin = origin + (" + overrides" if overrides else "")
     try:
         with _environment(variables):

@@ -15,7 +15,7 @@ import dataclasses
 import json
 import os
 import re
-from collections import Counter, defaultdict
+from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +28,8 @@ from vlm3.data.config import DataConfig
 from vlm3.tasks.common import TaskConfig
 from vlm3.data.mixture import plan, split_counts
 from vlm3.io.records import Record, RecordError, Skipped, record_from_dict
+from vlm3.io.shard_index import sidecar_path
+from vlm3.data.shard_index import build_indexes
 from vlm3.data.shards import (atomic_write_bytes, is_done, marker_path, shard_name, store_image,
                               write_shard)
 from vlm3.tasks.common import BuildContext
@@ -216,6 +218,7 @@ def _remove_stale(root: Path, keep: set[str]) -> list[str]:
         name = str(m.relative_to(root))[: -len(".done.json")] + ".jsonl"
         if name not in keep:
             (root / name).unlink(missing_ok=True)
+            sidecar_path(root / name).unlink(missing_ok=True)
             m.unlink()
             removed.append(name)
     return removed
@@ -231,7 +234,7 @@ def assemble_manifest(cfg: DataConfig, root: Path, markers: list[dict], adapter_
         build_skips.extend({**s, "shard": m["name"]} for s in m["skipped"])
         shards.append({"name": m["name"], "sha256": m["sha256"], "samples": m["written"],
                        "split": m["split"], "task": m["task"], "source": m["source"]})
-    reasons = Counter(re.sub(r"\d+(?:\.\d+)?", "#", s["reason"]) for s in adapter_skips + build_skips)
+    reasons = skip_reasons(adapter_skips + build_skips)
     n_images = len(list((root / "images").glob("*.png"))) if (root / "images").is_dir() else 0
     return {
         "format_version": FORMAT_VERSION, "layout_version": LAYOUT_VERSION,
@@ -240,15 +243,54 @@ def assemble_manifest(cfg: DataConfig, root: Path, markers: list[dict], adapter_
         "mixture": mixture,
         "counts": {sp: {t: dict(v) for t, v in d.items()} for sp, d in counts.items()},
         "total_samples": sum(m["written"] for m in markers), "images": n_images,
-        "skipped": {"adapters": adapter_skips, "build": build_skips,
-                    "by_reason": dict(sorted(reasons.items()))},
+        "skipped": {"adapters": adapter_skips, "build": build_skips, "by_reason": reasons},
+        "shortfall": shortfall(cfg, mixture, counts),
         "shards": shards,
     }
+
+
+def skip_reasons(skips: list[dict]) -> dict[str, int]:
+    """{reason: number of distinct bad inputs}. A record drawn several times (a source used for
+    more than one pass) counts once; reasons that differ only in their numbers share one line,
+    labelled with the first one seen (``... (and similar)`` when the numbers vary)."""
+    seen: set[tuple] = set()
+    groups: dict[str, list[str]] = defaultdict(list)
+    for sk in skips:
+        key = (sk.get("record_id"), sk.get("path"), sk["reason"])
+        if key in seen:
+            continue
+        seen.add(key)
+        groups[re.sub(r"\d+(?:\.\d+)?", "#", sk["reason"])].append(sk["reason"])
+    out = {}
+    for reasons in groups.values():
+        label = reasons[0] if len(set(reasons)) == 1 else f"{reasons[0]} (and similar)"
+        out[label] = len(reasons)
+    return dict(sorted(out.items(), key=lambda kv: (-kv[1], kv[0])))
+
+
+def shortfall(cfg: DataConfig, mixture: dict, counts: dict) -> list[dict]:
+    """Every (task, split) that got fewer samples than requested, with the reason:
+    no usable record in that split, or samples skipped while building."""
+    out = []
+    for task, tc in cfg.tasks.items():
+        for split, requested in tc.samples.items():
+            if requested <= 0:
+                continue
+            written = sum(counts.get(split, {}).get(task, {}).values())
+            if written >= requested:
+                continue
+            planned = sum(e["planned"] for e in mixture.get(task, {}).get(split, {}).get("sources", {}).values())
+            why = (f"no source has usable {task} records in the {split} split" if planned == 0 else
+                   f"{planned - written} planned samples were skipped while building (see skipped by reason)")
+            out.append({"task": task, "split": split, "requested": int(requested), "written": int(written),
+                        "reason": why})
+    return out
 
 
 def build(cfg: DataConfig, out_dir: str | Path | None = None, engine: str = "local",
           strict: bool = False, progress: bool = True) -> dict:
     """Build (or resume) the dataset described by ``cfg``; returns the manifest."""
+    cfg.check_buildable()
     root = Path(out_dir or cfg.output_dir)
     root.mkdir(parents=True, exist_ok=True)
     records, adapter_skips, sources = enumerate_sources(cfg, strict)
@@ -260,13 +302,18 @@ def build(cfg: DataConfig, out_dir: str | Path | None = None, engine: str = "loc
     else:
         raise BuildError(f"unknown engine {engine!r}; use local or ray")
     _remove_stale(root, {s["name"] for s in specs})
+    build_indexes(root, [s["name"] for s in specs], progress)  # the memory-mapped index training reads (vlm3.io.shard_index)
     manifest = assemble_manifest(cfg, root, markers, adapter_skips, sources, mixture, records)
     # the resolved config: `vlm3 data build DIR/config.yaml` rebuilds this set
     save(dataclasses.replace(cfg, output_dir=str(root)), root / "config.yaml")
     atomic_write_bytes(root / "manifest.json",
                        (json.dumps(manifest, indent=1, sort_keys=True) + "\n").encode())
+    if manifest["total_samples"] == 0:
+        top = next(iter(manifest["skipped"]["by_reason"]), None)
+        why = f"most common skip: {top}" if top else "no source has usable records for the tasks asked"
+        raise BuildError(f"0 samples built ({why}); see {root / 'manifest.json'} (sources, skipped, shortfall)")
     return manifest
 
 
 __all__ = ["BuildError", "FAIL_AFTER_ENV", "enumerate_sources", "make_specs", "build_shard",
-           "run_local", "run_ray", "assemble_manifest", "build", "marker_path"]
+           "run_local", "run_ray", "assemble_manifest", "skip_reasons", "shortfall", "build", "marker_path"]

@@ -9,6 +9,7 @@ import click
 
 from vlm3.config import ConfigError, help_text
 from vlm3.data.config import DataConfig, load_config
+from vlm3.data.index_cli import index_cmd
 
 
 @click.group("data")
@@ -67,25 +68,30 @@ def build_cmd(config: str | None, overrides: tuple[str, ...], out_dir: str | Non
         for task, sources in sorted(tasks.items()):
             click.echo(f"  {split:5s} {task:14s} " + ", ".join(f"{s}={n}" for s, n in sources.items()))
     if manifest["skipped"]["by_reason"]:
-        click.echo("skipped by reason:")
+        click.echo("skipped by reason (distinct bad inputs):")
         for reason, n in manifest["skipped"]["by_reason"].items():
             click.echo(f"  {n:5d}  {reason}")
+    for s in manifest.get("shortfall", []):
+        click.echo(f"shortfall: {s['split']} {s['task']}: {s['written']} of {s['requested']} samples "
+                   f"({s['reason']})", err=True)
 
 
 @data.command("inspect")
 @click.argument("shards", type=click.Path(exists=True))
 @click.option("--out", "out_png", default=None, type=click.Path(dir_okay=False),
               help="Write a PNG of a few samples with the text's points, matches and boxes drawn.")
-@click.option("--per-task", default=1, show_default=True, help="Samples per task on the PNG.")
-@click.option("--scale", default=2, show_default=True, help="Pixel zoom of the drawing.")
+@click.option("--per-task", default=1, show_default=True, type=click.IntRange(1, 100),
+              help="Samples per task on the PNG.")
+@click.option("--scale", default=2, show_default=True, type=click.IntRange(1, 16),
+              help="Pixel zoom of the drawing.")
 def inspect_cmd(shards: str, out_png: str | None, per_task: int, scale: int) -> None:
     """Print statistics of SHARDS (a dataset folder, a shards folder or one .jsonl file)."""
-    from vlm3.data.inspect import draw_samples, pick_samples, read_samples, resolve_shards, stats
+    from vlm3.data.inspect import draw_samples, pick_samples, read_shard_samples, resolve_shards, stats
 
     try:
         root, files = resolve_shards(shards)
-        samples = read_samples(files)
-    except (FileNotFoundError, json.JSONDecodeError) as err:
+        samples = read_shard_samples(files)
+    except (FileNotFoundError, ValueError) as err:
         click.echo(f"error: {err}", err=True)
         sys.exit(2)
     click.echo(json.dumps(stats(samples), indent=1))
@@ -93,5 +99,11 @@ def inspect_cmd(shards: str, out_png: str | None, per_task: int, scale: int) -> 
         path = draw_samples(pick_samples(samples, per_task), root, out_png, scale)
         click.echo(f"wrote {path}")
 
+
+from vlm3.data.pair_lists import pair_list_cmd  # noqa: E402  (`vlm3 data pair-list`)
+
+data.add_command(pair_list_cmd)
+
+data.add_command(index_cmd)
 
 __all__ = ["data"]

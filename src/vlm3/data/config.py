@@ -99,6 +99,9 @@ def _validate_task(name: str, tc: TaskConfig, grid: int) -> None:
     bad = sorted(set(tc.samples) - set(SPLITS))
     if bad:
         raise ConfigError(f"{where}.samples: unknown split(s) {bad}; use {', '.join(SPLITS)}")
+    for split, n in tc.samples.items():
+        if n < 0:
+            raise ConfigError(f"{where}.samples.{split}: {n} is negative; give a count >= 0")
 
 
 @dataclass
@@ -116,8 +119,9 @@ class DataConfig:
 
     def validate(self) -> None:
         """Range checks of the whole build (ConfigError naming the key)."""
-        if self.shard_size < 1 or self.grid < 1:
-            raise ConfigError(f"shard_size and grid must be >= 1, got {self.shard_size} and {self.grid}")
+        for key in ("shard_size", "grid"):
+            if getattr(self, key) < 1:
+                raise ConfigError(f"{key}: {getattr(self, key)} is not an integer >= 1")
         for name, tc in self.tasks.items():
             if name not in TASKS:
                 raise ConfigError(f"tasks.{name}: unknown task; use {', '.join(TASKS)}")
@@ -127,6 +131,22 @@ class DataConfig:
         names = [s.name for s in self.sources]
         if len(set(names)) != len(names):
             raise ConfigError(f"sources: duplicate names in {names}")
+
+    def check_buildable(self) -> None:
+        """ConfigError when the build would make nothing: no task, no source, or a task that
+        asks for samples and that no source feeds (a weight > 0). Separate from validate(),
+        which checks values, so partial configs still load."""
+        if not self.tasks:
+            raise ConfigError(f"tasks: none given, so nothing would be built; add at least one of "
+                              f"{', '.join(TASKS)} (see --help-config)")
+        if not self.sources:
+            raise ConfigError("sources: none given, so nothing would be built; add a source "
+                              "(adapter, path, weights per task; see docs/data.md)")
+        for name, tc in self.tasks.items():
+            wanted = sum(max(n, 0) for n in tc.samples.values())
+            if wanted and not any(s.weights.get(name, 0) > 0 for s in self.sources):
+                raise ConfigError(f"tasks.{name}: no source feeds it (no source has weights.{name} > 0); "
+                                  f"give one a weight or remove the task")
 
 
 def config_from_dict(raw: Mapping[str, Any], variables: Mapping[str, str] | None = None) -> DataConfig:

@@ -9,6 +9,8 @@ then check that the text and the pixels agree.
 
 from __future__ import annotations
 
+import functools
+import json
 import re
 from collections import Counter, defaultdict
 from pathlib import Path
@@ -17,14 +19,11 @@ from typing import Any, Iterable
 import numpy as np
 from PIL import Image, ImageDraw
 
-from vlm3.data.shards import read_samples
 from vlm3.io.images import read_rgb_pil
 from vlm3.protocol import codecs
 from vlm3.tasks.common import text_format_for
 
-_DEPTH_Q = re.compile(r"coordinates \((\d+), (\d+)\)")
-_CORR_Q = re.compile(r"corresponds to pixel \((\d+), (\d+)\)")
-_REGION = re.compile(r"bounding box region \((\d+), (\d+), (\d+), (\d+)\)")
+_TEMPLATE_KEYS = {"depth": "PROMPT_TEMPLATE", "correspondence": "PROMPT_TEMPLATE", "object": "REGION_TEMPLATE"}
 _COLOURS = [(255, 60, 60), (60, 200, 60), (60, 120, 255), (255, 200, 0), (255, 0, 255),
             (0, 220, 220), (255, 128, 0), (160, 80, 255), (255, 255, 255), (0, 0, 0)]
 
@@ -44,6 +43,32 @@ def resolve_shards(path: str | Path) -> tuple[Path, list[Path]]:
             raise FileNotFoundError(f"{p}: no .jsonl shards found")
         return (root if (root / "images").is_dir() else p), files
     raise FileNotFoundError(f"{p}: not a dataset folder or a .jsonl shard")
+
+
+#: keys every sample written by ``vlm3 data build`` has (vlm3.tasks.packing.pack_sample)
+SAMPLE_KEYS = ("id", "task", "split", "source", "messages", "images", "pixmaps", "labels")
+
+
+def read_shard_samples(files: list[Path]) -> list[dict[str, Any]]:
+    """The samples of ``files``; ValueError (one line naming the file and line) for a line
+    that is not JSON or not a vlm3 sample."""
+    out = []
+    for path in files:
+        with open(path, encoding="utf-8") as f:
+            for n, line in enumerate(f, 1):
+                if not line.strip():
+                    continue
+                try:
+                    sample = json.loads(line)
+                except json.JSONDecodeError as err:
+                    raise ValueError(f"{path}:{n}: not JSON ({err.msg}); give a shard written by "
+                                     f"vlm3 data build") from None
+                missing = [k for k in SAMPLE_KEYS if not isinstance(sample, dict) or k not in sample]
+                if missing:
+                    raise ValueError(f"{path}:{n}: not a vlm3 shard sample (no {', '.join(missing[:3])}); "
+                                     f"give a dataset folder or shard written by vlm3 data build")
+                out.append(sample)
+    return out
 
 
 def stats(samples: Iterable[dict[str, Any]]) -> dict[str, Any]:
@@ -68,6 +93,20 @@ def stats(samples: Iterable[dict[str, Any]]) -> dict[str, Any]:
     return out
 
 
+@functools.lru_cache(maxsize=None)
+def _template_regex(template: str) -> re.Pattern:
+    """A regex reading the integers back out of a text template: every ``{}`` or ``{name}``
+    placeholder becomes ``(\\d+)``, the rest is matched literally. The templates come from
+    the sample's own text-format module, so release and compact text are both read."""
+    literal = re.split(r"\{[a-z_0-9]*\}", template)
+    return re.compile(r"(\d+)".join(re.escape(part) for part in literal))
+
+
+def _question_regex(task: str, fmt: Any) -> re.Pattern | None:
+    template = getattr(fmt, _TEMPLATE_KEYS.get(task, ""), None)
+    return _template_regex(template) if isinstance(template, str) else None
+
+
 def text_points(sample: dict[str, Any], sizes: list[tuple[int, int]]) -> dict[str, Any]:
     """Coordinates written in the sample's text, decoded to pixels of the stored images.
 
@@ -76,24 +115,27 @@ def text_points(sample: dict[str, Any], sizes: list[tuple[int, int]]) -> dict[st
     """
     msgs = sample["messages"]
     out: dict[str, Any] = {"depth": [], "matches": [], "boxes": []}
-    fmt = text_format_for(sample["task"], sample.get("format_version"))  # answers: the sample's format
+    fmt = text_format_for(sample["task"], sample.get("format_version"))  # the sample's own format
+    question = _question_regex(sample["task"], fmt)
     for k in range(0, len(msgs), 2):
         q, a = msgs[k]["content"], msgs[k + 1]["content"]
+        if question is None:
+            break
         if sample["task"] == "depth":
-            m = _DEPTH_Q.search(q)
+            m = question.search(q)
             val = fmt.parse_answer(a)
             if m:
                 x, y = codecs.decode_xy_norm2000((int(m[1]), int(m[2])), *sizes[0])
                 out["depth"].append((float(x), float(y), val.value if val.ok else None))
         elif sample["task"] == "correspondence":
-            m = _CORR_Q.search(q)
+            m = question.search(q)
             t = fmt.parse_answer(a)
             if m and t.ok:
                 p0 = codecs.decode_xy_norm1000((int(m[1]), int(m[2])), *sizes[0])
                 p1 = codecs.decode_xy_norm1000(t.value, *sizes[1])
                 out["matches"].append((tuple(map(float, p0)), tuple(map(float, p1))))
         elif sample["task"] == "object":
-            for r in _REGION.findall(q):
+            for r in question.findall(q):
                 box = tuple(float(v) for v in codecs.decode_box_norm1000([int(v) for v in r], *sizes[0]))
                 if box not in out["boxes"]:
                     out["boxes"].append(box)
@@ -170,4 +212,5 @@ def pick_samples(samples: list[dict[str, Any]], per_task: int = 1) -> list[dict[
     return out
 
 
-__all__ = ["resolve_shards", "stats", "text_points", "draw_samples", "pick_samples", "read_samples"]
+__all__ = ["resolve_shards", "stats", "text_points", "draw_samples", "pick_samples", "read_shard_samples",
+           "SAMPLE_KEYS"]

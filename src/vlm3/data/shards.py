@@ -5,10 +5,14 @@ Layout under the dataset root::
     images/<sha1>.png                          each standardised image once; sha1 of
                                                "HxWxC" + the RGB bytes (decoded pixels)
     shards/<split>/<task>-<source>-NNNNN.jsonl one chat sample per line
+    shards/<split>/<task>-<source>-NNNNN.index.json
+                                               the shard's index sidecar: line offsets,
+                                               token counts, image sizes (vlm3.io.shard_index)
     shards/<split>/<task>-<source>-NNNNN.done.json
                                                done-marker: sha256 of the shard, the hash
                                                of the shard's spec, counts, skips
     manifest.json                              counts, skips, resolved config, checksums
+    index/<split>/                             the split's memory-mapped index (built last)
 
 Every write goes to a temporary file first and is renamed into place, so an
 interrupted build never leaves a half-written file under its final name. A shard counts
@@ -26,6 +30,9 @@ from typing import Any, Iterable
 
 import cv2
 import numpy as np
+
+from vlm3.data.shard_index import shard_sidecar
+from vlm3.io.shard_index import sidecar_path
 
 PNG_PARAMS = [cv2.IMWRITE_PNG_COMPRESSION, 1]
 
@@ -100,14 +107,21 @@ def is_done(root: Path, spec: dict[str, Any]) -> dict[str, Any] | None:
 
 def write_shard(root: Path, spec: dict[str, Any], lines: Iterable[dict[str, Any]],
                 skipped: list[dict[str, str]]) -> dict[str, Any]:
-    """Write the shard's JSONL and then its done-marker; returns the marker."""
-    data = "".join(json.dumps(s, ensure_ascii=False, separators=(",", ":")) + "\n" for s in lines)
-    raw = data.encode("utf-8")
+    """Write the shard's JSONL, its index sidecar and then its done-marker; returns the marker.
+
+    The sidecar (``<stem>.index.json``, ``vlm3.data.shard_index.shard_sidecar``) holds each
+    line's offset and token count, counted here once so that training never re-tokenises.
+    """
+    lines = list(lines)
+    encoded = [(json.dumps(s, ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8") for s in lines]
+    raw = b"".join(encoded)
     atomic_write_bytes(root / spec["name"], raw)
+    side = shard_sidecar(encoded, lines, root, spec["name"])
+    atomic_write_bytes(sidecar_path(root / spec["name"]), (json.dumps(side, separators=(",", ":")) + "\n").encode())
     marker = {"name": spec["name"], "spec_hash": spec_hash(spec),
               "sha256": hashlib.sha256(raw).hexdigest(),
               "split": spec["split"], "task": spec["task"], "source": spec["source"],
-              "planned": len(spec["samples"]), "written": data.count("\n"), "skipped": skipped}
+              "planned": len(spec["samples"]), "written": len(encoded), "skipped": skipped}
     atomic_write_bytes(marker_path(root, spec["name"]),
                        (json.dumps(marker, indent=1, sort_keys=True) + "\n").encode())
     return marker

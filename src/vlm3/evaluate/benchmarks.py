@@ -2,30 +2,40 @@
 (a request + its ground truth).
 
 Kinds: ``shards`` (chat samples built by the data engine: held-out synthetic scenes and any
-real dataset converted with it, i.e. focal-normalised) and ``pairs_txt`` (image pairs with
-ground-truth pose in the SuperGlue/ScanNet text format: pose cases straight from the
-original images, no focal normalisation; meant for the classical baseline and the oracle;
-evaluate a model on real pairs via ``shards``). The keys of each kind: vlm3.evaluate.config.
+real dataset converted with it, i.e. focal-normalised), ``records`` (a benchmark with its
+own queries: a data adapter's records -- DepthLM jsonl points, a fixed pose pair list, ... --
+built by the task's builder with the training standardisation, focal 1000 px (pose 750),
+keeping the benchmark's points and pairs: nothing is re-sampled) and ``pairs_txt`` (image
+pairs with ground-truth pose in the SuperGlue/ScanNet text format: pose cases straight from
+the original images resized to ``resize_max_side``, NOT standardised like training, so
+only the baselines run on it: ``MODEL_REFUSAL`` says why; evaluate a model on the same
+pairs with ``kind: records, adapter: pairs_txt``). The keys of each kind:
+vlm3.evaluate.config.
 """
 
 from __future__ import annotations
 
 import os
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 from PIL import Image
 
 from vlm3.io.images import ImageReadError, read_rgb
+from vlm3.evaluate.own_queries import record_samples
 from vlm3.evaluate.stages import Case
 from vlm3.predictors.base import InputError, Request
 from vlm3.tasks import TASKS, get_task
 from vlm3.tasks.packing import qa_pairs_of
 from vlm3.tasks.unit import GroundTruth
 
-KINDS = ("shards", "pairs_txt")
+KINDS = ("shards", "records", "pairs_txt")
+#: why a pairs_txt benchmark runs no model (vlm3.evaluate.pipeline prints it once)
+MODEL_REFUSAL = ("keeps the original images resized to a {side}-px long side (f ~ {f:.0f} px), not the training "
+                 "standardisation (focal 750 px): a model is not run on it; use kind: records, adapter: pairs_txt")
 
 
 @dataclass
@@ -36,9 +46,11 @@ class Benchmark:
     kind: str
     options: dict[str, Any] = field(default_factory=dict)
     optional: bool = False
+    #: inputs the last ``cases()`` refused (records kind): source, record_id, path, reason
+    skipped: list[dict[str, str]] = field(default_factory=list)
 
     def root_path(self) -> Path:
-        key = "root" if self.kind == "shards" else "pairs"
+        key = {"shards": "root", "records": "path"}.get(self.kind, "pairs")
         if key not in self.options:
             raise InputError(f"benchmark {self.name!r} ({self.kind}) needs a {key!r} entry")
         return Path(self.options[key]).expanduser()
@@ -51,13 +63,27 @@ class Benchmark:
             return False, str(err)
         return (True, "") if p.exists() else (False, f"{p} not found")
 
-    def cases(self) -> list[Case]:
-        """All cases (request + ground truth) of this benchmark (InputError when its data is missing)."""
+    def model_refusal(self, cases: Sequence[Case] = ()) -> str | None:
+        """Why a model must not be run on this benchmark (None: it may)."""
+        if self.kind != "pairs_txt":
+            return None
+        side = self.options.get("resize_max_side")
+        fx = [c.request.cameras[0]["fx"] for c in cases if c.request.cameras][:1]
+        return MODEL_REFUSAL.format(side=side or "original", f=fx[0] if fx else float("nan"))
+
+    def cases(self, cache_dir: str | Path | None = None) -> list[Case]:
+        """All cases (request + ground truth) of this benchmark (InputError when its data is
+        missing). ``records`` writes its standardised images under ``cache_dir`` (``vlm3 eval``:
+        RUN_DIR/bench_cache/<name>; default: a new temporary folder)."""
         ok, why = self.available()
         if not ok:
             raise InputError(f"benchmark {self.name!r}: {why}")
         if self.kind == "shards":
             return _shard_cases(self)
+        if self.kind == "records":
+            root = Path(cache_dir) if cache_dir else Path(tempfile.mkdtemp(prefix=f"vlm3_{self.name}_"))
+            samples, self.skipped = record_samples(self.name, self.options, self.root_path(), root)
+            return [case_from_sample(s, root) for s in samples]
         return _pairs_txt_cases(self)
 
 

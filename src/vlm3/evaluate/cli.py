@@ -8,6 +8,7 @@ import click
 
 from vlm3.config import ConfigError, help_text
 from vlm3.io.images import ImageReadError
+from vlm3.predictors import resolve_device
 from vlm3.predictors.base import InputError
 
 
@@ -16,7 +17,10 @@ from vlm3.predictors.base import InputError
 @click.option("--config", "config_name", default="synthetic", show_default=True,
               help="eval config: a YAML file or a name in vlm3/configs/eval/")
 @click.option("--model", "model", default=None,
-              help="model to evaluate: preset, checkpoint dir or cached hub id (omit to run baselines only)")
+              help="model to evaluate: preset, checkpoint dir, cached hub id, or vllm:DIR for the vLLM backend "
+                   "(omit to run baselines only)")
+@click.option("--device", default="auto", show_default=True,
+              help="where the model runs: auto (the GPU when there is one), cpu, cuda or cuda:N")
 @click.option("--baselines", default="oracle,trivial,sift", show_default=True,
               help="comma-separated baselines: oracle, trivial, sift (empty for none)")
 @click.option("--out", "run_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
@@ -25,7 +29,7 @@ from vlm3.predictors.base import InputError
 @click.option("--batch-size", default=64, show_default=True, help="questions decoded together (model)")
 @click.option("--help-config", is_flag=True, help="List every eval config key with its default and meaning, then exit.")
 def eval_cmd(overrides: tuple[str, ...], config_name: str, model: str | None, baselines: str, run_dir: Path | None,
-             max_samples: int | None, batch_size: int, help_config: bool) -> None:
+             max_samples: int | None, batch_size: int, help_config: bool, device: str) -> None:
     """Predict (cached, resumable) and score every benchmark of an eval config.
 
     OVERRIDES: dotted config keys with YAML values, e.g. `max_new_tokens=32 trivial_fit.root=runs/demo/data`.
@@ -42,13 +46,17 @@ def eval_cmd(overrides: tuple[str, ...], config_name: str, model: str | None, ba
 
     names = [b.strip() for b in baselines.split(",") if b.strip()]
     try:
+        if model and not model.startswith("vllm:"):
+            resolve_device(device)  # a bad --device is one line before anything is loaded
         run_eval(config_name, run_dir, model=model, baselines=names, max_samples=max_samples,
-                 batch_size=batch_size, log=click.echo, overrides=overrides)
+                 batch_size=batch_size, log=click.echo, overrides=overrides, device=device)
     except ConfigError as err:
         raise click.ClickException(f"config error: {err}") from None
     except (InputError, ImageReadError) as err:
         raise click.UsageError(str(err)) from None
     click.echo((run_dir / "table.md").read_text())
+    if (run_dir / "paper.md").is_file():  # --config paper: the paper's tables beside the published rows
+        click.echo((run_dir / "paper.md").read_text())
     click.echo(f"wrote {run_dir}/summary.json, report.json, table.md")
 
 

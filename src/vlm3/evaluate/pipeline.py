@@ -39,23 +39,33 @@ def _fit_trivial(fit_root: str | None, split: str):
 
 
 def build_predictors(cfg: EvalConfig, model: str | None, baselines: list[str], batch_size: int = 64,
-                     model_name: str | None = None) -> list:
-    """The model predictor (when given) followed by the named baselines, on one interface."""
+                     model_name: str | None = None, device: str | None = None) -> list:
+    """The model predictor (when given) followed by the named baselines, on one interface.
+
+    ``model``: a preset, checkpoint dir or cached hub id (transformers backend, on ``device``:
+    auto / cpu / cuda[:N], ``vlm3.predictors.resolve_device``), or ``vllm:DIR`` (vLLM, greedy
+    numbers only)."""
     unknown = set(baselines) - set(BASELINES)
     if unknown:
         raise InputError(f"unknown baselines {sorted(unknown)}; choose from {', '.join(BASELINES)}")
     predictors = []
     if model:
-        from vlm3.predictors import make_predictor
+        from vlm3.predictors import make_predictor, resolve_device
         from vlm3.train.small.number_decoding import NumberDecodingError, predictor_kwargs
 
-        try:
-            decoding = predictor_kwargs(cfg.numbers)
-        except NumberDecodingError as err:
-            raise InputError(str(err)) from None
-        mp = make_predictor(f"model:{model}", batch_size=batch_size,
-                            max_new_tokens=cfg.max_new_tokens, **decoding)
-        mp.name = model_name or Path(model).name or model
+        if model.startswith("vllm:"):
+            if cfg.numbers != "greedy":
+                raise InputError(f"numbers={cfg.numbers!r} needs the transformers backend: drop the vllm: prefix "
+                                 f"or set numbers=greedy")
+            mp = make_predictor(model, max_new_tokens=cfg.max_new_tokens, device=device)
+        else:
+            try:
+                decoding = predictor_kwargs(cfg.numbers)
+            except NumberDecodingError as err:
+                raise InputError(str(err)) from None
+            mp = make_predictor(f"model:{model}", batch_size=batch_size, max_new_tokens=cfg.max_new_tokens,
+                                device=resolve_device(device), **decoding)
+        mp.name = model_name or Path(model.removeprefix("vllm:")).name or model
         predictors.append(mp)
     fit = cfg.trivial_fit
     triv = _fit_trivial(fit.root, fit.split) if {"trivial", "sift"} & set(baselines) else None
@@ -78,22 +88,24 @@ def build_predictors(cfg: EvalConfig, model: str | None, baselines: list[str], b
 def run_eval(config: str | Path | EvalConfig, run_dir: str | Path, model: str | None = None,
              baselines: list[str] | tuple[str, ...] = BASELINES, max_samples: int | None = None,
              batch_size: int = 64, model_name: str | None = None,
-             log: Callable[[str], Any] = print, overrides: Sequence[str] = ()) -> dict[str, Any]:
+             log: Callable[[str], Any] = print, overrides: Sequence[str] = (),
+             device: str | None = None) -> dict[str, Any]:
     """Stage 1 (cached predictions) + stage 2 (scores) for every benchmark of ``config``
     (an eval YAML, a shipped name with dotted ``overrides``, or a loaded EvalConfig).
 
     Returns the report dict (also written to RUN_DIR/report.json). Optional benchmarks whose
     data is missing are skipped with the reason recorded in run.json. The resolved config
-    goes to RUN_DIR/config.yaml.
+    goes to RUN_DIR/config.yaml. ``device``: where the model runs (``build_predictors``).
     """
     run_dir = Path(run_dir)
     cfg = config if isinstance(config, EvalConfig) else load_eval_config(config, overrides)
     benches = [b.benchmark() for b in cfg.benchmarks]
-    predictors = build_predictors(cfg, model, list(baselines), batch_size, model_name)
+    predictors = build_predictors(cfg, model, list(baselines), batch_size, model_name, device)
     run_dir.mkdir(parents=True, exist_ok=True)
     save(cfg, run_dir / "config.yaml")
     timing: dict[str, float] = {}
     skipped, primary = [], None
+    skipped_inputs: dict[str, list[dict[str, str]]] = {}
     for b in benches:
         ok, why = b.available()
         if not ok:
@@ -103,7 +115,12 @@ def run_eval(config: str | Path | EvalConfig, run_dir: str | Path, model: str | 
             log(f"skip benchmark {b.name} ({why})")
             continue
         t0 = time.perf_counter()
-        cases = b.cases()
+        cases = b.cases(cache_dir=run_dir / "bench_cache" / b.name)
+        if b.skipped:
+            from collections import Counter
+            top = "; ".join(f"{n} x {r}" for r, n in Counter(x["reason"] for x in b.skipped).most_common(3))
+            skipped_inputs[b.name] = b.skipped
+            log(f"{b.name}: {len(b.skipped)} input(s) skipped ({top})")
         if max_samples:
             cases = cases[:max_samples]
         if not cases:
@@ -113,12 +130,18 @@ def run_eval(config: str | Path | EvalConfig, run_dir: str | Path, model: str | 
         primary = primary or b.name
         timing[f"load:{b.name}"] = round(time.perf_counter() - t0, 3)
         for p in predictors:
+            refusal = b.model_refusal(cases) if model and p is predictors[0] else None
+            if refusal:
+                skipped.append(f"{b.name}: model {p.name} not run ({refusal})")
+                log(f"model {p.name} not run on {b.name}: it {refusal}")
+                continue
             stats = predict_benchmark(p, b.name, cases, run_dir,
                                       config={"benchmark": b.options, "format": cfg.format_version})
             timing[f"predict:{p.name}:{b.name}"] = round(stats["seconds"], 3)
             log(f"{p.name} on {b.name}: {stats['predicted']} predicted, {stats['reused']} reused from cache")
     meta = {"model_name": predictors[0].name if model else None, "primary_benchmark": primary,
-            "config": to_dict(cfg), "config_hash": config_hash(to_dict(cfg)), "skipped_benchmarks": skipped, "timing_s": timing}
+            "config": to_dict(cfg), "config_hash": config_hash(to_dict(cfg)), "skipped_benchmarks": skipped,
+            "skipped_inputs": skipped_inputs, "timing_s": timing}
     (run_dir / "run.json").write_text(json.dumps(meta, indent=2, default=str) + "\n")
     score_run(run_dir)
     return json.loads((run_dir / "report.json").read_text())

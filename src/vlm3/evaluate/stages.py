@@ -15,7 +15,9 @@ records from another model or config are dropped (the file is rewritten without 
 Stage 2 (``score_run``) re-parses the raw text, scores every (benchmark, predictor, task)
 with ``vlm3.evaluate.scoring`` and writes ``summary.json`` (everything), ``report.json``
 (the stable per-task layout of docs/evaluation.md) and ``table.md`` (paper-style tables:
-one row per predictor, one column per benchmark, the average and the parse rate).
+one row per predictor, one column per benchmark, the average and the parse rate); with
+``paper_tables: true`` in the run's config also ``paper.md``, the paper's own tables with
+the run's rows beside the published ones (``vlm3.evaluate.paper``).
 
 ``vlm3.evaluate.pipeline.run_eval`` runs both stages for every benchmark of an eval config.
 """
@@ -159,6 +161,16 @@ def score_run(run_dir: str | Path, model_name: str | None = None, timing_s: dict
     report = report_json(summary, primary_benchmark or meta.get("primary_benchmark"))
     (run_dir / "report.json").write_text(json.dumps(report, indent=2, default=float) + "\n")
     (run_dir / "table.md").write_text(markdown_tables(summary))
+    if (meta.get("config") or {}).get("paper_tables"):
+        from vlm3.evaluate.paper import OBJECT_BENCHMARK, paper_tables
+
+        objects = {name: [r for r in recs if r["task"] == "object"] for (bench, name), recs in by_key.items()
+                   if bench == OBJECT_BENCHMARK}
+        text, numbers = paper_tables(summary, {n: r for n, r in objects.items() if r},
+                                     meta.get("skipped_benchmarks", []))
+        (run_dir / "paper.md").write_text(text)
+        summary["paper_tables"] = numbers
+        (run_dir / "summary.json").write_text(json.dumps(summary, indent=2, default=float) + "\n")
     return summary
 
 

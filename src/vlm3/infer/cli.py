@@ -1,74 +1,131 @@
 """``vlm3 predict ...``: depth / match / pose / ask on your own images.
 
-Every subcommand loads a model through the model factory (``--model``: a preset name such
-as ``tiny``, a checkpoint directory, or a cached hub id), prepares the images like the
-data engine, and prints results in original-image pixels. Bad input ends with a one-line
-error that says what to fix.
+Every subcommand loads a model (``--model``: a training output or checkpoint directory, a
+cached hub id, ``vllm:DIR``, or a random-weight preset such as ``tiny``) together with the
+settings it must be asked with (its ``vlm3.json``: focal per task, image cap, text format,
+number decoding; ``vlm3.model.asking``). Flags override those settings; without the file the
+release settings apply. Images are prepared like the data engine prepares them, results are
+printed and written in original-image pixels. Bad input ends with one line that says what
+to fix, before any weights are loaded; a random-weight model, guessed intrinsics and a run
+that parses nothing are said in one line each.
 """
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any, Callable
 
 import click
 import numpy as np
 
 from vlm3.predictors.base import InputError
 from vlm3.protocol import TEXT_FORMATS
-from vlm3.tasks.common import RELEASE_MAX_PIXELS
-from vlm3.train.small.number_decoding import NUMBER_DECODING, predictor_kwargs
+from vlm3.train.small.number_decoding import NUMBER_DECODING
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
+
+
+def _keep_device(ctx: click.Context, _param: click.Parameter, value: str) -> str:
+    ctx.meta["vlm3.device"] = value  # read by _load (keeps the subcommands' signatures as they are)
+    return value
 
 
 def _model_option(f):
-    f = click.option("--max-pixels", default=RELEASE_MAX_PIXELS, show_default=True,
-                     help="pixel budget of the image the model sees (area, px)")(f)
+    f = click.option("--device", default="auto", show_default=True, expose_value=False, callback=_keep_device,
+                     help="where the model runs: auto (the GPU when there is one), cpu, cuda or cuda:N")(f)
+    f = click.option("--numbers", type=click.Choice(NUMBER_DECODING), default=None,
+                     help="how numbers are decoded: greedy (the paper's protocol) or the median of the model's "
+                          "distribution (fixed-width compact answers; transformers backend only) "
+                          "[default: the model's vlm3.json, else greedy]")(f)
+    f = click.option("--text-format", type=click.Choice(TEXT_FORMATS), default=None,
+                     help="prompt format the model was trained on (compact: the CPU demo's vlm3-compact-v3) "
+                          "[default: the model's vlm3.json, else release]")(f)
+    f = click.option("--max-pixels", type=int, default=None,
+                     help="pixel budget of the image the model sees (area, px) "
+                          "[default: the model's vlm3.json, else 1310720]")(f)
+    f = click.option("--focal-px", type=float, default=None,
+                     help="canonical focal length (px) images are resampled to "
+                          "[default: the model's vlm3.json, else 1000; pose 750]")(f)
     f = click.option("--calibration", default=None,
                      help="policy for missing intrinsics: none | fov<deg> (stated guess) | anycalib")(f)
     f = click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("predict_out"),
-                     show_default=True, help="folder for PNG / PLY / JSON outputs")(f)
+                     show_default=True, help="folder for PNG / PLY / NPY / JSON outputs")(f)
     return click.option("--model", "model", default="tiny", show_default=True,
-                        help="model preset, checkpoint directory (Qwen3-VL), cached hub id, or vllm:DIR (vLLM backend)")(f)
+                        help="training output or checkpoint directory (Qwen3-VL), cached hub id, vllm:DIR, "
+                             "or a random-weight preset (tiny)")(f)
 
 
-_text_format_option = click.option(
-    "--text-format", type=click.Choice(TEXT_FORMATS), default="release", show_default=True,
-    help="prompt format the model was trained on (compact: the CPU demo's vlm3-compact-v3)")
-
-
-_numbers_option = click.option(
-    "--numbers", type=click.Choice(NUMBER_DECODING), default="greedy", show_default=True,
-    help="how numbers are decoded: greedy (the paper's protocol) or the median of the model's distribution "
-         "(fixed-width compact answers; transformers backend only)")
-
-
-def _load(model: str, numbers: str = "greedy"):
-    from vlm3.predictors import make_predictor
-    from vlm3.predictors.hf import check_model_dir
-
+def _run(fn: Callable[[], Any]) -> Any:
+    """Call fn, turning InputError into a one-line click error."""
     try:
-        if model.startswith("vllm:"):  # vLLM backend (GPU + `pip install 'vlm3[vllm]'`)
-            if numbers != "greedy":
-                raise InputError("--numbers median needs the transformers backend (drop the vllm: prefix)")
-            return make_predictor(model)
-        if Path(model).exists():
-            check_model_dir(model)
-        return make_predictor(f"model:{model}", **predictor_kwargs(numbers))
+        return fn()
     except InputError as err:
-        raise click.BadParameter(str(err), param_hint="--model") from None
+        raise click.UsageError(str(err)) from None
 
 
-def _points(text: str | None, grid: str | None, width: int, height: int) -> np.ndarray:
-    from vlm3.infer.api import grid_points_px
+def _settings(model: str, task: str, focal_px, max_pixels, text_format, numbers) -> tuple[dict, str, str]:
+    """(settings for the api call, number decoding, where they came from) without loading weights."""
+    from vlm3.infer import api
+    from vlm3.model.asking import AskingError, read_asking, release_asking, with_overrides
 
-    if (text is None) == (grid is None):
-        raise click.UsageError("give exactly one of --points 'x,y;x,y;...' or --grid WxH")
-    if grid is not None:
-        try:
-            gw, gh = (int(v) for v in grid.lower().split("x"))
-        except ValueError:
-            raise click.BadParameter(f"grid must look like 32x24, got {grid!r}", param_hint="--grid") from None
-        return grid_points_px(width, height, gw, gh)
+    path = model[len("vllm:"):] if model.startswith("vllm:") else model
+    if model.startswith("vllm:") and numbers == "median":
+        raise click.UsageError("--numbers median needs the transformers backend (drop the vllm: prefix)")
+    _run(lambda: api.check_model_spec(model))
+    local = Path(path).exists() and not api.is_preset(path)
+    try:
+        saved = read_asking(path) if local else None
+    except AskingError as err:
+        raise click.UsageError(str(err)) from None
+    asking = saved or release_asking()
+    if focal_px is not None:
+        _run(lambda: api.check_focal_px(focal_px))
+    if max_pixels is not None:
+        _run(lambda: api.check_max_pixels(max_pixels))
+    a = with_overrides(asking, task, focal_px, max_pixels, text_format)
+    source = "release defaults" if saved is None else (
+        f"{path}/config.yaml, the training config" if saved.learnt_from == "config.yaml" else f"{path}/vlm3.json")
+    return ({"focal_px": a.focal_px, "max_pixels": a.max_pixels, "text_format": a.text_format},
+            numbers or asking.numbers, source)
+
+
+def _load(model: str, numbers: str):
+    """The predictor (weights loaded once), with a loud line for random weights."""
+    from vlm3.infer import api
+
+    from vlm3.predictors import resolve_device
+
+    device = click.get_current_context().meta.get("vlm3.device", "auto")
+    if not model.startswith("vllm:"):
+        device = _run(lambda: resolve_device(device))
+    elif device not in ("auto", "cuda", "cuda:0"):
+        raise click.BadParameter(f"vLLM runs on the first visible GPU, not {device!r} (CUDA_VISIBLE_DEVICES=N "
+                                 f"picks GPU N)", param_hint="--device")
+    m = _run(lambda: api.load(model, numbers=numbers, device=device))
+    if m.random_weights:
+        click.echo(f"warning: --model {model} is a preset with RANDOM weights: the answers are noise. "
+                   f"Pass --model DIR (a training output, e.g. runs/demo/train)", err=True)
+    return m
+
+
+def _check_out(out_dir: Path) -> None:
+    if out_dir.exists() and not out_dir.is_dir():
+        raise click.BadParameter(f"{out_dir} is a file; --out names a folder", param_hint="--out")
+
+
+def _images(image: str) -> list[str]:
+    """IMAGE itself, or the images of a folder (sorted)."""
+    p = Path(image)
+    if not p.is_dir():
+        return [image]
+    files = sorted(str(f) for f in p.iterdir() if f.suffix.lower() in IMAGE_SUFFIXES)
+    if not files:
+        raise click.UsageError(f"folder {p} holds no images ({', '.join(IMAGE_SUFFIXES)})")
+    return files
+
+
+def _points(text: str, width: int, height: int) -> np.ndarray:
     try:
         pts = [[float(v) for v in p.split(",")] for p in text.split(";") if p.strip()]
     except ValueError:
@@ -76,6 +133,8 @@ def _points(text: str | None, grid: str | None, width: int, height: int) -> np.n
     if not pts or any(len(p) != 2 for p in pts):
         raise click.BadParameter(f"points must be pairs 'x,y;x,y' (pixels), got {text!r}", param_hint="--points")
     xy = np.asarray(pts, dtype=np.float64)
+    if not np.isfinite(xy).all():
+        raise click.BadParameter(f"points must be finite numbers, got {text!r}", param_hint="--points")
     bad = (xy[:, 0] < -0.5) | (xy[:, 0] > width - 0.5) | (xy[:, 1] < -0.5) | (xy[:, 1] > height - 0.5)
     if bad.any():
         raise click.BadParameter(f"point {xy[bad][0].tolist()} is outside the {width}x{height} image",
@@ -83,12 +142,26 @@ def _points(text: str | None, grid: str | None, width: int, height: int) -> np.n
     return xy
 
 
-def _run(fn):
-    """Call fn, turning InputError into a one-line click error."""
-    try:
-        return fn()
-    except InputError as err:
-        raise click.UsageError(str(err)) from None
+def _say_asked(name: str, s: dict, numbers: str, source: str) -> None:
+    click.echo(f"asking {name}: focal {s['focal_px']:g} px, at most {s['max_pixels']:,} px, {s['text_format']} "
+               f"format, {numbers} numbers (from {source}; flags override)")
+
+
+def _notes(notes: list[str]) -> None:
+    for n in dict.fromkeys(notes):
+        click.echo(f"note: {n}", err=True)
+
+
+def _parsed_line(n_ok: int, n: int, s: dict, numbers: str) -> None:
+    if n and n_ok == 0:
+        click.echo(f"warning: 0/{n} answers parsed: the model does not answer in the {s['text_format']} format at "
+                   f"these settings; use the model's training settings (its vlm3.json, or --text-format / "
+                   f"--focal-px / --max-pixels / --numbers, now {numbers})", err=True)
+
+
+def _meta(m, s: dict, numbers: str, source: str) -> dict:
+    return {"model": m.name, "random_weights": m.random_weights, "asked_with": {**s, "numbers": numbers,
+                                                                               "from": source}}
 
 
 @click.group("predict")
@@ -98,37 +171,65 @@ def predict() -> None:
 
 @predict.command("depth")
 @click.argument("image", type=str)
-@click.option("--intrinsics", default=None, help="fx,fy,cx,cy in pixels of IMAGE")
+@click.option("--intrinsics", default=None, help="fx,fy,cx,cy in pixels of IMAGE (every image of a folder)")
 @click.option("--points", default=None, help="query pixels 'x,y;x,y;...' (original image pixels)")
-@click.option("--grid", default=None, help="query a regular WxH grid instead, e.g. 32x24")
-@click.option("--focal-px", default=1000.0, show_default=True, help="canonical focal length the model was trained at")
+@click.option("--grid", default=None, help="query a regular WxH grid over the image the model sees, e.g. 32x24")
 @_model_option
-@_text_format_option
-@_numbers_option
-def depth_cmd(image, intrinsics, points, grid, focal_px, model, out_dir, calibration, max_pixels,
+def depth_cmd(image, intrinsics, points, grid, model, out_dir, calibration, focal_px, max_pixels,
               text_format, numbers) -> None:
-    """Metric depth at pixels of IMAGE; writes depth.png, points.ply and depth.json."""
+    """Metric depth at pixels of IMAGE (a file or a folder of images). Writes depth.png,
+    depth.json, depth.npy (metres), points.ply (coloured point cloud) and, for --grid,
+    depth_mm.png (16-bit millimetres, 0 = no answer); a folder gets one subfolder per image."""
     from vlm3.infer import api, viz
 
-    arr = _run(lambda: api.read_image(image))
+    if (points is None) == (grid is None):
+        raise click.UsageError("give exactly one of --points 'x,y;x,y;...' or --grid WxH")
+    _check_out(out_dir)
+    files = _images(image)
+    gw_gh = _run(lambda: api.parse_grid(grid)) if grid is not None else None
     _run(lambda: api.parse_intrinsics(intrinsics))
-    xy = _points(points, grid, arr.shape[1], arr.shape[0])
-    pred = _load(model, numbers)
-    res = _run(lambda: api.predict_depth(pred, image, xy, intrinsics, focal_px, max_pixels, calibration or "none",
-                                         text_format))
-    out_dir.mkdir(parents=True, exist_ok=True)
-    viz.depth_png(out_dir / "depth.png", arr, res.xy_px, res.depth_m)
+    s, numbers, source = _settings(model, "depth", focal_px, max_pixels, text_format, numbers)
+    policy = calibration or "none"
+    queries = {}
+    for f in files:  # every input checked before the weights load
+        arr = _run(lambda: api.read_image(f))
+        queries[f] = _points(points, arr.shape[1], arr.shape[0]) if points is not None else None
+        prep = _run(lambda: api.prepare_image(f, intrinsics, s["focal_px"], s["max_pixels"], policy))
+        _run(lambda: api.grid_over_model_image(prep, *gw_gh) if gw_gh else api._to_model_px(prep, queries[f], "point"))
+    m = _load(model, numbers)
+    _say_asked(m.name, s, numbers, source)
+    from tqdm import tqdm
+
+    total_ok = total = 0
+    for f in tqdm(files, desc="depth", unit="image", disable=len(files) == 1):
+        res = _run(lambda: api.predict_depth(m.predictor, f, queries[f], intrinsics, calibration=policy,
+                                             grid=gw_gh, **s))
+        out = out_dir / Path(f).stem if len(files) > 1 else out_dir
+        _write_depth(out, api.read_image(f), res, _meta(m, s, numbers, source), viz)
+        total_ok, total = total_ok + sum(res.ok), total + len(res.ok)
+        _notes(res.prepared.notes)
+        if len(files) == 1:
+            for r in res.to_json()["points"][:20]:
+                click.echo(f"({r['xy_px'][0]:.1f}, {r['xy_px'][1]:.1f}) -> "
+                           f"{'%.2f m' % r['depth_m'] if r['ok'] else 'unparsed: ' + repr(r['raw'][:40])}")
+    extra = ", depth_mm.png" if gw_gh else ""
+    click.echo(f"{total_ok}/{total} answers parsed; wrote {out_dir}/"
+               f"{'<image>/' if len(files) > 1 else ''}depth.png, depth.json, depth.npy, points.ply{extra}")
+    _parsed_line(total_ok, total, s, numbers)
+
+
+def _write_depth(out: Path, arr: np.ndarray, res, meta: dict, viz) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    viz.depth_png(out / "depth.png", arr, res.xy_px, res.depth_m)
     ok = np.isfinite(res.depth_m)
     cols = arr[np.clip(np.round(res.xy_px[ok, 1]).astype(int), 0, arr.shape[0] - 1),
                np.clip(np.round(res.xy_px[ok, 0]).astype(int), 0, arr.shape[1] - 1)]
-    viz.write_ply(out_dir / "points.ply", res.xyz_m[ok], cols)
-    rows = [{"xy_px": p.tolist(), "depth_m": None if not np.isfinite(d) else float(d), "ok": o, "raw": r}
-            for p, d, o, r in zip(res.xy_px, res.depth_m, res.ok, res.raw)]
-    (out_dir / "depth.json").write_text(json.dumps({"camera_from": res.prepared.camera_from, "points": rows}, indent=1))
-    for r in rows[:20]:
-        click.echo(f"({r['xy_px'][0]:.1f}, {r['xy_px'][1]:.1f}) -> "
-                   f"{'%.2f m' % r['depth_m'] if r['ok'] else 'unparsed: ' + repr(r['raw'][:40])}")
-    click.echo(f"{sum(res.ok)}/{len(res.ok)} answers parsed; wrote {out_dir}/depth.png, points.ply, depth.json")
+    viz.write_ply(out / "points.ply", res.xyz_m[ok], cols)
+    depth = res.depth_m.reshape(res.grid_shape) if res.grid_shape else res.depth_m
+    np.save(out / "depth.npy", depth.astype(np.float32))
+    if res.grid_shape:
+        viz.depth_png16(out / "depth_mm.png", depth)
+    (out / "depth.json").write_text(json.dumps({**meta, **res.to_json()}, indent=1))
 
 
 @predict.command("match")
@@ -138,30 +239,35 @@ def depth_cmd(image, intrinsics, points, grid, focal_px, model, out_dir, calibra
 @click.option("--intrinsics1", default=None, help="fx,fy,cx,cy of IMAGE1 (default: --calibration)")
 @click.option("--intrinsics2", default=None, help="fx,fy,cx,cy of IMAGE2")
 @_model_option
-@_text_format_option
-@_numbers_option
-def match_cmd(image1, image2, points, intrinsics1, intrinsics2, model, out_dir, calibration, max_pixels,
+def match_cmd(image1, image2, points, intrinsics1, intrinsics2, model, out_dir, calibration, focal_px, max_pixels,
               text_format, numbers) -> None:
     """Pixels of IMAGE2 matching pixels of IMAGE1; writes matches.png and matches.json."""
     from vlm3.infer import api, viz
 
+    _check_out(out_dir)
     a0 = _run(lambda: api.read_image(image1))
     a1 = _run(lambda: api.read_image(image2))
     for k in (intrinsics1, intrinsics2):
         _run(lambda: api.parse_intrinsics(k))
-    xy = _points(points, None, a0.shape[1], a0.shape[0])
-    pred = _load(model, numbers)
-    res = _run(lambda: api.predict_match(pred, image1, image2, xy, intrinsics1, intrinsics2,
-                                         max_pixels=max_pixels, calibration=calibration or "fov60",
-                                         text_format=text_format))
+    xy = _points(points, a0.shape[1], a0.shape[0])
+    s, numbers, source = _settings(model, "correspondence", focal_px, max_pixels, text_format, numbers)
+    policy = calibration or "fov60"
+    p1 = _run(lambda: api.prepare_image(image1, intrinsics1, s["focal_px"], s["max_pixels"], policy))
+    _run(lambda: api.prepare_image(image2, intrinsics2, s["focal_px"], s["max_pixels"], policy))
+    _run(lambda: api._to_model_px(p1, xy, "point"))
+    m = _load(model, numbers)
+    _say_asked(m.name, s, numbers, source)
+    res = _run(lambda: api.predict_match(m.predictor, image1, image2, xy, intrinsics1, intrinsics2,
+                                         calibration=policy, **s))
+    _notes(res.notes)
     out_dir.mkdir(parents=True, exist_ok=True)
     viz.match_png(out_dir / "matches.png", a0, a1, res.xy0_px, res.xy1_px)
-    rows = [{"xy1_px": a.tolist(), "xy2_px": None if not o else b.tolist(), "ok": o, "raw": r}
-            for a, b, o, r in zip(res.xy0_px, res.xy1_px, res.ok, res.raw)]
-    (out_dir / "matches.json").write_text(json.dumps(rows, indent=1))
-    for r in rows:
-        click.echo(f"{r['xy1_px']} -> {r['xy2_px'] if r['ok'] else 'unparsed'}")
-    click.echo(f"wrote {out_dir}/matches.png, matches.json")
+    js = {**_meta(m, s, numbers, source), **res.to_json()}
+    (out_dir / "matches.json").write_text(json.dumps(js, indent=1))
+    for r in js["matches"]:
+        click.echo(f"{r['xy1_px']} -> {r['xy2_px'] if r['ok'] else 'unparsed: ' + repr(r['raw'][:40])}")
+    click.echo(f"{sum(res.ok)}/{len(res.ok)} answers parsed; wrote {out_dir}/matches.png, matches.json")
+    _parsed_line(sum(res.ok), len(res.ok), s, numbers)
 
 
 @predict.command("pose")
@@ -169,45 +275,80 @@ def match_cmd(image1, image2, points, intrinsics1, intrinsics2, model, out_dir, 
 @click.argument("image2", type=str)
 @click.option("--intrinsics1", default=None, help="fx,fy,cx,cy of IMAGE1")
 @click.option("--intrinsics2", default=None, help="fx,fy,cx,cy of IMAGE2")
-@click.option("--focal-px", default=750.0, show_default=True, help="canonical focal length for pose (release: 750)")
 @_model_option
-@_text_format_option
-@_numbers_option
-def pose_cmd(image1, image2, intrinsics1, intrinsics2, focal_px, model, out_dir, calibration, max_pixels,
+def pose_cmd(image1, image2, intrinsics1, intrinsics2, model, out_dir, calibration, focal_px, max_pixels,
              text_format, numbers) -> None:
     """Relative pose of IMAGE2's camera w.r.t. IMAGE1's; prints JSON, writes pose.json and frustums.png."""
     from vlm3.infer import api, viz
 
+    _check_out(out_dir)
     for im in (image1, image2):
         _run(lambda: api.read_image(im))
     for k in (intrinsics1, intrinsics2):
         _run(lambda: api.parse_intrinsics(k))
-    pred = _load(model, numbers)
-    res = _run(lambda: api.predict_pose(pred, image1, image2, intrinsics1, intrinsics2, focal_px, max_pixels,
-                                        calibration or "none", text_format))
+    s, numbers, source = _settings(model, "pose", focal_px, max_pixels, text_format, numbers)
+    policy = calibration or "none"
+    for im, k in ((image1, intrinsics1), (image2, intrinsics2)):
+        _run(lambda: api.prepare_image(im, k, s["focal_px"], s["max_pixels"], policy))
+    m = _load(model, numbers)
+    _say_asked(m.name, s, numbers, source)
+    res = _run(lambda: api.predict_pose(m.predictor, image1, image2, intrinsics1, intrinsics2,
+                                        calibration=policy, **s))
+    _notes(res.notes)
     out_dir.mkdir(parents=True, exist_ok=True)
-    js = res.to_json()
+    js = {**_meta(m, s, numbers, source), **res.to_json()}
     (out_dir / "pose.json").write_text(json.dumps(js, indent=1))
-    click.echo(json.dumps(js, indent=1))
+    click.echo(json.dumps(res.to_json(), indent=1))
     if res.ok:
         T = np.eye(4)
         T[:3, :3] = res.R_cam0_from_cam1
         T[:3, 3] = res.t_unit_cam0 * (res.distance_m or 1.0)
         viz.frustum_png(out_dir / "frustums.png", T)
         click.echo(f"wrote {out_dir}/pose.json, frustums.png")
+    else:
+        click.echo(f"warning: the pose answers did not parse ({res.reason}); wrote {out_dir}/pose.json", err=True)
+        _parsed_line(0, 1, s, numbers)
 
 
 @predict.command("ask")
 @click.argument("image", type=str)
 @click.argument("question", type=str)
 @click.option("--intrinsics", default=None, help="fx,fy,cx,cy of IMAGE")
+@click.option("--box", "boxes", multiple=True,
+              help="x1,y1,x2,y2 in pixels of IMAGE, one per placeholder [A], [B], ... in QUESTION")
 @_model_option
-def ask_cmd(image, question, intrinsics, model, out_dir, calibration, max_pixels) -> None:
-    """Ask a free question; boxes as 'bounding box region (x1, y1, x2, y2)' on the [0, 1000] grid."""
-    from vlm3.infer import api
+def ask_cmd(image, question, intrinsics, boxes, model, out_dir, calibration, focal_px, max_pixels,
+            text_format, numbers) -> None:
+    """Ask a free question about IMAGE. Regions are boxes in IMAGE's pixels: write [A], [B], ... in
+    QUESTION and give one --box x1,y1,x2,y2 each; regions in the answer come back in IMAGE's
+    pixels. Writes ask.json and ask.png (question boxes green, answer boxes red)."""
+    from vlm3.infer import api, viz
 
-    _run(lambda: api.read_image(image))
+    _check_out(out_dir)
+    arr = _run(lambda: api.read_image(image))
     _run(lambda: api.parse_intrinsics(intrinsics))
-    pred = _load(model)
-    click.echo(_run(lambda: api.ask(pred, image, question, intrinsics, max_pixels=max_pixels,
-                                    calibration=calibration or "fov60")))
+    s, numbers, source = _settings(model, "object", focal_px, max_pixels, text_format, numbers)
+    policy = calibration or "fov60"
+    _run(lambda: api.ask(_NoAnswer(), image, question, intrinsics, calibration=policy, boxes_px=boxes, **s))
+    m = _load(model, numbers)
+    _say_asked(m.name, s, numbers, source)
+    res = _run(lambda: api.ask(m.predictor, image, question, intrinsics, calibration=policy, boxes_px=boxes, **s))
+    _notes(res.prepared.notes)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "ask.json").write_text(json.dumps({**_meta(m, s, numbers, source), **res.to_json()}, indent=1))
+    viz.boxes_png(out_dir / "ask.png", arr, res.boxes_px, res.answer_boxes_px, title=f"Q: {question}  A: {res.answer}")
+    click.echo(res.answer)
+    if res.answer_boxes_px:
+        click.echo(f"regions in the answer (pixels of {image}): {json.dumps(res.to_json()['answer_boxes_px'])}")
+    click.echo(f"wrote {out_dir}/ask.json, ask.png")
+
+
+class _NoAnswer:
+    """A predictor that answers nothing: checks an ask's inputs before the weights load."""
+
+    name = "check"
+
+    def predict(self, requests):
+        from vlm3.predictors.base import Prediction
+
+        return [Prediction(r.id, [""] * len(r.questions)) for r in requests]

@@ -1,4 +1,5 @@
-"""Pictures and 3D files of predictions: depth PNG, PLY point cloud, match PNG, camera frustums.
+"""Pictures and 3D files of predictions: depth PNG (colour and 16-bit mm), PLY point cloud, match PNG,
+camera frustums, boxes of an object question.
 
 Pixel convention as everywhere (x = column, y = row, pixel centres at integers). All
 functions write the file and return its path; matplotlib runs on the Agg backend.
@@ -115,6 +116,41 @@ def frustum_png(path: str | Path, T_cam0_from_cam1: np.ndarray, T_cam0_from_cam1
     ax.set_zlabel("up (m)")
     ax.legend(loc="upper left", fontsize=8)
     fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
+def depth_png16(path: str | Path, depth_m: np.ndarray) -> Path:
+    """A 16-bit grayscale PNG of a depth grid in millimetres (0 = no answer; capped at 65.535 m).
+    depth_m: (H, W) metres, NaN where unparsed."""
+    from PIL import Image
+
+    path = Path(path)
+    d = np.asarray(depth_m, dtype=np.float64)
+    mm = np.where(np.isfinite(d) & (d > 0), np.clip(np.round(d * 1000.0), 1, 65535), 0).astype(np.uint16)
+    Image.fromarray(mm).save(path)
+    return path
+
+
+def boxes_png(path: str | Path, image: np.ndarray, boxes_px: list, answer_boxes_px: list, title: str = "") -> Path:
+    """The image with the question's boxes (green, labelled A, B, ...) and the answer's boxes (red).
+    Boxes are [x1, y1, x2, y2] in pixels of ``image`` (H, W, 3) uint8."""
+    from matplotlib.patches import Rectangle
+
+    path = Path(path)
+    h, w = image.shape[:2]
+    fig = plt.figure(figsize=(8, 8 * h / w + 0.6), dpi=100)
+    ax = fig.add_axes([0, 0, 1, 0.94 if title else 1])
+    ax.imshow(image)
+    for boxes, color, labels in ((boxes_px, "lime", "ABCD"), (answer_boxes_px, "red", "")):
+        for i, (x1, y1, x2, y2) in enumerate(boxes):
+            ax.add_patch(Rectangle((x1, y1), x2 - x1, y2 - y1, fill=False, color=color, lw=2))
+            if i < len(labels):
+                ax.text(x1, y1, labels[i], color="black", backgroundcolor=color, fontsize=9, va="bottom")
+    ax.axis("off")
+    if title:
+        fig.suptitle(title[:120], fontsize=9)
     fig.savefig(path)
     plt.close(fig)
     return path

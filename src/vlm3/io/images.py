@@ -9,10 +9,14 @@ scene files, goes through this module:
   Face image processor (it wants PIL).
 - ``read_image_size(path)``: (width, height) in pixels from the header, no decoding.
 - ``read_depth_m(depth_file, width, height)``: (H, W) float32 metres, 0 = no measurement.
-- ``read_map(path)``: the stored values of a one-channel map file (depth, instance ids).
+- ``read_map(path)``: the stored values of a one-channel map file (depth, instance ids):
+  ``.npy`` / ``.npz`` raw arrays (float metres or integers), 8/16-bit PNG, OpenEXR (``.exr``,
+  half or full float, any compression, read with the ``openexr`` package because the OpenCV
+  wheel has no OpenEXR codec), and anything else Pillow reads (float TIFF, ...).
+- ``decode_sunrgbd_depth(raw)``: SUN RGB-D's bit-rotated 16-bit depth PNGs to millimetres.
 
 Every problem raises ``ImageReadError`` whose one-line message is ``"<path>: <problem>"``
-(unreadable or truncated image, wrong size, depth with negative values or no valid
+(unreadable or truncated image or EXR, wrong size, depth with negative values or no valid
 pixel; ``missing`` is True when the file does not exist). Callers wrap it in their own
 error: ``RecordError`` when building data (``vlm3.standardize``, the adapters), ``InputError``
 for a user's prediction inputs (``vlm3.infer.api.read_image``).
@@ -180,12 +184,45 @@ def _fast_map_png(data: bytes) -> np.ndarray | None:
     return raw if raw is not None and raw.ndim == 2 else None
 
 
+def _read_exr(p: Path, what: str) -> np.ndarray:
+    """The one channel of an OpenEXR file (half floats come back as float32).
+
+    A file with several channels is accepted when exactly one of them is a depth-like
+    name (``Y``, ``Z``, ``depth``, ``R`` of an all-equal ``R, G, B``); anything else is refused.
+    """
+    try:
+        import OpenEXR
+    except ImportError:  # a core dependency; only a broken install gets here
+        raise ImageReadError(p, f"reading {what} EXR files needs the openexr package: "
+                                "pip install openexr") from None
+    try:
+        with OpenEXR.File(str(p), separate_channels=True) as f:
+            channels = {name: np.asarray(ch.pixels) for name, ch in f.channels().items()}
+    except Exception as err:  # the bindings raise RuntimeError/ValueError/OSError on bad data
+        reason = str(err).splitlines()[0] if str(err) else type(err).__name__
+        raise ImageReadError(p, f"unreadable or truncated {what} EXR ({reason})") from None
+    if len(channels) == 1:
+        raw = next(iter(channels.values()))
+    else:
+        named = [k for k in ("Y", "Z", "depth", "D") if k in channels]
+        if named:
+            raw = channels[named[0]]
+        elif set(channels) == {"R", "G", "B"} and np.array_equal(channels["R"], channels["G"]) \
+                and np.array_equal(channels["R"], channels["B"]):
+            raw = channels["R"]
+        else:
+            raise ImageReadError(p, f"{what} EXR has channels {sorted(channels)}; expected one "
+                                    "(Y, Z or depth)")
+    return raw.astype(np.float32) if raw.dtype == np.float16 else raw
+
+
 def read_map(path: str | Path, what: str = "depth") -> np.ndarray:
     """Stored values of a one-channel map file, unscaled, in the file's dtype.
 
-    Accepted: ``.npy``, ``.npz`` (key ``depth``), 8/16-bit grayscale PNG, and any image
-    Pillow reads (float TIFF, ...). ``what`` names the map in messages ("depth", "ids").
-    A trailing channel axis of size 1 is dropped; the result is not checked further.
+    Accepted: ``.npy``, ``.npz`` (key ``depth``), 8/16-bit grayscale PNG, OpenEXR ``.exr``
+    (one channel; half floats as float32), and any image Pillow reads (float TIFF, ...).
+    ``what`` names the map in messages ("depth", "ids"). A trailing channel axis of size 1
+    is dropped; the result is not checked further.
     """
     p = Path(path)
     if p.suffix.lower() == ".png":
@@ -194,6 +231,9 @@ def read_map(path: str | Path, what: str = "depth") -> np.ndarray:
             return raw
     elif not p.is_file():
         raise ImageReadError(p, f"{what} file not found", missing=True)
+    if p.suffix.lower() == ".exr":
+        raw = _read_exr(p, what)
+        return raw[..., 0] if raw.ndim == 3 and raw.shape[2] == 1 else raw
     try:
         if p.suffix == ".npy":
             raw = np.load(p, allow_pickle=False)
@@ -213,16 +253,36 @@ def read_map(path: str | Path, what: str = "depth") -> np.ndarray:
     return raw[..., 0] if raw.ndim == 3 and raw.shape[2] == 1 else raw
 
 
+def decode_sunrgbd_depth(raw: np.ndarray) -> np.ndarray:
+    """SUN RGB-D depth PNG values -> millimetres (uint16), the toolbox's rule.
+
+    SUN RGB-D stores each 16-bit depth rotated left by 3 bits; its toolbox (``read3dPoints.m``)
+    and Open3D (``RGBDImageFactory.cpp``, ``CreateFromSUNFormat``) undo it with
+    ``((v >> 3) | (v << 13)) & 0xFFFF``. Dividing the stored value by 1000 instead gives
+    depths 8x too far; DepthLM's ``v / 10000`` is 0.8x this rule (../shared/FORMATS.md).
+    """
+    v = np.asarray(raw)
+    if v.dtype != np.uint16:
+        raise ValueError(f"SUN RGB-D depth must be a 16-bit PNG, got {v.dtype}")
+    return ((v >> np.uint16(3)) | (v << np.uint16(13))).astype(np.uint16)
+
+
 def read_depth_m(depth: DepthFile, width: int, height: int) -> np.ndarray:
     """Read a depth map as (H, W) float32 metres of the stored kind; invalid pixels become 0.
 
-    Accepted: what ``read_map`` reads; metres = stored value / ``depth.scale``. NaN and
-    inf pixels are treated as "no measurement" (set to 0). Refused: missing or unreadable
-    file, more than one channel, a size other than (height, width), any negative value
-    (a sign or convention error) and maps with no finite positive value.
+    Accepted: what ``read_map`` reads; metres = decoded value / ``depth.scale``, where the
+    decoding is ``depth.encoding`` ("linear": as stored; "sunrgbd": ``decode_sunrgbd_depth``).
+    NaN and inf pixels are treated as "no measurement" (set to 0). Refused: missing or
+    unreadable file, more than one channel, a size other than (height, width), any negative
+    value (a sign or convention error) and maps with no finite positive value.
     """
     p = Path(depth.path)
     raw = read_map(p)
+    if getattr(depth, "encoding", "linear") == "sunrgbd":
+        try:
+            raw = decode_sunrgbd_depth(raw)
+        except ValueError as err:
+            raise ImageReadError(p, str(err)) from None
     if raw.ndim != 2:
         raise ImageReadError(p, f"depth must be one channel, got shape {raw.shape}")
     if raw.shape != (height, width):
@@ -243,4 +303,4 @@ def read_depth_m(depth: DepthFile, width: int, height: int) -> np.ndarray:
 
 
 __all__ = ["ImageLike", "ImageReadError", "read_rgb", "read_rgb_pil", "read_image_size", "read_map",
-           "read_depth_m"]
+           "read_depth_m", "decode_sunrgbd_depth"]

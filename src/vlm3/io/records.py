@@ -28,6 +28,9 @@ import numpy as np
 from vlm3.geometry.camera import Camera
 
 DEPTH_KINDS = ("z", "ray")
+#: how stored integers become values before ``/ scale``: "linear" (as stored) or "sunrgbd"
+#: (SUN RGB-D's bit-rotated PNGs: ``((v >> 3) | (v << 13)) & 0xFFFF``, vlm3.io.images)
+DEPTH_ENCODINGS = ("linear", "sunrgbd")
 
 
 class RecordError(ValueError):
@@ -47,17 +50,44 @@ class DepthFile:
         path: file path (.png 16-bit integer, .npy float, or .npz with key ``depth``).
         scale: stored value / scale = metres (e.g. 1000 for mm PNGs, 256 for KITTI, 1 for .npy).
         kind: "z" (along the optical axis) or "ray" (distance to the camera centre).
+        encoding: "linear" (default) or "sunrgbd" (see ``DEPTH_ENCODINGS``).
     """
 
     path: str
     scale: float = 1.0
     kind: str = "z"
+    encoding: str = "linear"
 
     def __post_init__(self) -> None:
         if self.kind not in DEPTH_KINDS:
             raise RecordError(self.path, f"unknown depth kind {self.kind!r}; use one of {DEPTH_KINDS}")
+        if self.encoding not in DEPTH_ENCODINGS:
+            raise RecordError(self.path, f"unknown depth encoding {self.encoding!r}; use one of "
+                                         f"{DEPTH_ENCODINGS}")
         if not (np.isfinite(self.scale) and self.scale > 0):
             raise RecordError(self.path, f"depth scale must be a positive number, got {self.scale!r}")
+
+
+@dataclass(frozen=True)
+class DepthPoints:
+    """Depth labels given at a few pixels (a curated sparse-points set, e.g. DepthLM's jsonl).
+
+    Attributes:
+        xy_px: (N, 2) pixel coordinates of the image (x = column, y = row, pixel centres at
+            integers), as the source gives them.
+        depth_m: (N,) label per point, metres.
+        kind: what the labels are: "ray" (distance to the camera centre) or "z".
+    """
+
+    xy_px: tuple[tuple[float, float], ...]
+    depth_m: tuple[float, ...]
+    kind: str = "ray"
+
+    def __post_init__(self) -> None:
+        if self.kind not in DEPTH_KINDS:
+            raise RecordError("depth_points", f"unknown depth kind {self.kind!r}; use one of {DEPTH_KINDS}")
+        if len(self.xy_px) != len(self.depth_m):
+            raise RecordError("depth_points", f"{len(self.xy_px)} points but {len(self.depth_m)} depths")
 
 
 @dataclass(frozen=True)
@@ -91,6 +121,7 @@ class ViewRecord:
     metric: bool = True
     objects: tuple[Object3D, ...] = ()
     split_hint: str | None = None
+    depth_points: DepthPoints | None = None
 
     kind = "view"
 
@@ -100,7 +131,8 @@ class ViewRecord:
             "scene_id": self.scene_id, "image_path": self.image_path,
             "camera": None if self.camera is None else self.camera.to_dict(),
             "depth": None if self.depth is None else
-            {"path": self.depth.path, "scale": self.depth.scale, "kind": self.depth.kind},
+            {"path": self.depth.path, "scale": self.depth.scale, "kind": self.depth.kind,
+             **({"encoding": self.depth.encoding} if self.depth.encoding != "linear" else {})},
             "T_cam_from_world": None if self.T_cam_from_world is None
             else np.asarray(self.T_cam_from_world).tolist(),
             "metric": self.metric,
@@ -109,6 +141,9 @@ class ViewRecord:
                          "size_m": None if o.size_m is None else list(o.size_m)}
                         for o in self.objects],
             "split_hint": self.split_hint,
+            "depth_points": None if self.depth_points is None else
+            {"xy_px": [list(p) for p in self.depth_points.xy_px], "depth_m": list(self.depth_points.depth_m),
+             "kind": self.depth_points.kind},
         }
 
 
@@ -156,6 +191,9 @@ class ObjectQARecord:
     qa_type: str = ""
     category: str = ""
     split_hint: str | None = None
+    #: per turn, the ground truth read from the reference answer (kind, predicate, regions,
+    #: truth | value, category); empty when the source gives none
+    truths: tuple[dict[str, Any], ...] = ()
 
     kind = "object_qa"
 
@@ -166,6 +204,7 @@ class ObjectQARecord:
             "boxes_xyxy_px": [list(b) for b in self.boxes_xyxy_px],
             "turns": [list(t) for t in self.turns], "qa_type": self.qa_type,
             "category": self.category, "split_hint": self.split_hint,
+            "truths": [dict(t) for t in self.truths],
         }
 
 
@@ -195,8 +234,11 @@ def _view_from_dict(d: dict[str, Any]) -> ViewRecord:
                  None if o["center_cam_m"] is None else tuple(o["center_cam_m"]),
                  None if o["size_m"] is None else tuple(o["size_m"]))
         for o in d.get("objects", []))
+    pts = d.get("depth_points")
+    points = None if pts is None else DepthPoints(tuple(tuple(p) for p in pts["xy_px"]), tuple(pts["depth_m"]),
+                                                  pts.get("kind", "ray"))
     return ViewRecord(d["record_id"], d["source"], d["scene_id"], d["image_path"], cam, depth, T,
-                      d.get("metric", True), objects, d.get("split_hint"))
+                      d.get("metric", True), objects, d.get("split_hint"), points)
 
 
 def record_from_dict(d: dict[str, Any]) -> Record:
@@ -213,7 +255,8 @@ def record_from_dict(d: dict[str, Any]) -> Record:
         return ObjectQARecord(d["record_id"], d["source"], d["scene_id"], _view_from_dict(d["view"]),
                               tuple(tuple(b) for b in d["boxes_xyxy_px"]),
                               tuple(tuple(t) for t in d["turns"]), d.get("qa_type", ""),
-                              d.get("category", ""), d.get("split_hint"))
+                              d.get("category", ""), d.get("split_hint"),
+                              tuple(dict(t) for t in d.get("truths", [])))
     raise ValueError(f"unknown record kind {kind!r}")
 
 
@@ -226,5 +269,5 @@ def record_views(record: Record) -> list[ViewRecord]:
     return [record]
 
 
-__all__ = ["DepthFile", "Object3D", "ViewRecord", "PairRecord", "ObjectQARecord", "Record",
+__all__ = ["DEPTH_ENCODINGS", "DepthFile", "DepthPoints", "Object3D", "ViewRecord", "PairRecord", "ObjectQARecord", "Record",
            "Skipped", "RecordError", "record_from_dict", "record_views", "DEPTH_KINDS"]

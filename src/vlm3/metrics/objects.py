@@ -1,9 +1,11 @@
 """Object-level (SpatialRGPT-Bench style) metrics: pure functions ``f(pred, gt)``.
 
 * qualitative: `qualitative_accuracy` of parsed yes/no answers;
-* quantitative: `quantitative_success_rate` (|p - g| / g <= 0.25, the SpatialRGPT judge's
-  rule after converting both to metres) and `abs_rel`;
-* direction: clock hours, `clock_error_deg` (circular, 30 deg per hour).
+* quantitative: `quantitative_success_rate` (0.75 g <= p <= 1.25 g, inclusive: the rule
+  of SpatialRGPT's ``evaluate_spatial_with_gpt4.py`` after converting both to metres) and
+  `abs_rel`;
+* direction: clock hours, `clock_error_hours` / `clock_error_deg` (circular, 30 deg per
+  hour) and `clock_success_rate` (within 1 hour, SpatialRGPT's rule).
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ from __future__ import annotations
 import numpy as np
 
 SUCCESS_MAX_REL_ERR = 0.25
+#: A clock answer succeeds within this many hours of the truth (SpatialRGPT).
+CLOCK_SUCCESS_MAX_HOURS = 1
 #: ground truths below this (metres) write as 0.00 at the answers' 0.01 m precision: a
 #: relative error is undefined for them, so scoring leaves them out and counts them
 MIN_RELATIVE_GT_M = 0.005
@@ -44,13 +48,26 @@ def relative_error(pred_m, gt_m) -> np.ndarray:
 
 
 def quantitative_success_rate(pred_m, gt_m, max_rel_err: float = SUCCESS_MAX_REL_ERR) -> float:
-    """Fraction with |p - g| / g <= max_rel_err (0.25 in SpatialRGPT-Bench)."""
-    return float(np.mean(relative_error(pred_m, gt_m) <= max_rel_err))
+    """Fraction with (1 - max_rel_err) g <= p <= (1 + max_rel_err) g, both ends inclusive and
+    written as SpatialRGPT writes it (``0.75 * g <= p <= 1.25 * g``), so an answer exactly
+    on a bound succeeds (``|p - g| / g <= 0.25`` loses some of them to rounding)."""
+    p, g = _lengths(pred_m, gt_m)
+    return float(np.mean((p >= (1.0 - max_rel_err) * g) & (p <= (1.0 + max_rel_err) * g)))
 
 
 def abs_rel(pred_m, gt_m) -> float:
     """Mean |p - g| / g."""
     return float(np.mean(relative_error(pred_m, gt_m)))
+
+
+def clock_error_hours(pred_hour, gt_hour) -> np.ndarray:
+    """Circular difference (hours, 0..6) between clock hours 1..12: min(d, 12 - d)."""
+    return clock_error_deg(pred_hour, gt_hour) / 30.0
+
+
+def clock_success_rate(pred_hour, gt_hour, max_hours: float = CLOCK_SUCCESS_MAX_HOURS) -> float:
+    """Fraction of clock answers within ``max_hours`` (1, SpatialRGPT) of the truth, circularly."""
+    return float(np.mean(clock_error_hours(pred_hour, gt_hour) <= max_hours))
 
 
 def clock_error_deg(pred_hour, gt_hour) -> np.ndarray:

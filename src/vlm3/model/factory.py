@@ -208,6 +208,25 @@ def load_model_and_processor(
     return (model.to(device) if device is not None else model), processor
 
 
+def model_config_dict(name_or_path: str | os.PathLike) -> dict | None:
+    """The ``config.json`` contents of the model ``name_or_path`` names, without building it.
+
+    A preset gives its ``Qwen3VLConfig``; a checkpoint directory or cached hub id its
+    ``config.json``. None when the name cannot be resolved (``load_model_and_processor`` then
+    says why).
+    """
+    name = str(name_or_path)
+    try:
+        if name in preset_names() or name.endswith((".yaml", ".yml")):
+            return build_config(load_preset(name)).to_dict()
+        ckpt = _checkpoint_dir(name)
+        if ckpt is None or not (ckpt / "config.json").is_file():
+            return None
+        return json.loads((ckpt / "config.json").read_text(encoding="utf-8"))
+    except (ModelLoadError, OSError, ValueError):
+        return None
+
+
 def count_parameters(model) -> int:
     """Number of distinct parameters (tied weights counted once)."""
     seen, total = set(), 0

@@ -7,7 +7,12 @@ import everywhere. This module provides:
 - ``build_image_processor(min_pixels, max_pixels)``: the PIL ``Qwen2VLImageProcessorPil``
   configured exactly as Qwen3-VL's ``preprocessor_config.json`` (patch 16, temporal patch 2,
   spatial merge 2, mean = std = 0.5), so one visual token covers 32 x 32 pixels.
-- ``Qwen3VLImageProcessor``: a ``Qwen3VLProcessor`` subclass with no video processor.
+- ``Qwen3VLImageProcessor``: a ``Qwen3VLProcessor`` subclass with no video processor. Its
+  ``save_pretrained`` writes the stock Qwen3-VL processor files (``save_stock_processor``):
+  ``preprocessor_config.json``, ``video_preprocessor_config.json``, ``chat_template.jinja`` and
+  the tokenizer files, all naming ``Qwen3VLProcessor``, so ``AutoProcessor``, transformers'
+  ``Qwen3VLProcessor.from_pretrained`` and vLLM load a vlm3 model as they load
+  ``Qwen/Qwen3-VL-4B-Instruct`` (the stock video processor needs torchvision to load).
 - ``build_processor(...)``: offline tokenizer (``vlm3.model.tokenizer``) + the above.
 
 Resizing rule (Qwen ``smart_resize``, factor 32): an image whose height and width are both
@@ -17,10 +22,13 @@ engine crops images to the 32-px grid, so the focal length it normalised is pres
 
 from __future__ import annotations
 
+import json
 import os
+from pathlib import Path
 
 from transformers.models.qwen2_vl.image_processing_pil_qwen2_vl import Qwen2VLImageProcessorPil, smart_resize
 from transformers.models.qwen3_vl.processing_qwen3_vl import Qwen3VLProcessor
+from transformers.models.qwen3_vl.video_processing_qwen3_vl import Qwen3VLVideoProcessor
 
 from vlm3.model.tokenizer import chat_template, load_qwen_tokenizer
 
@@ -32,6 +40,10 @@ TOKEN_GRID_PX = PATCH_SIZE_PX * MERGE_SIZE
 #: Qwen3-VL defaults (preprocessor_config.json): shortest_edge / longest_edge are pixel areas.
 QWEN3_VL_MIN_PIXELS = 65_536
 QWEN3_VL_MAX_PIXELS = 16_777_216
+#: The video budget of Qwen3-VL's ``video_preprocessor_config.json`` (areas in pixels over all frames).
+QWEN3_VL_VIDEO_SIZE = {"longest_edge": 25_165_824, "shortest_edge": 4096}
+#: The files ``save_stock_processor`` writes besides the tokenizer's (the layout of the Qwen3-VL hub repos).
+STOCK_PROCESSOR_FILES = ("preprocessor_config.json", "video_preprocessor_config.json", "chat_template.jinja")
 
 
 class Qwen3VLImageProcessor(Qwen3VLProcessor):
@@ -45,6 +57,42 @@ class Qwen3VLImageProcessor(Qwen3VLProcessor):
 
     def __init__(self, image_processor=None, tokenizer=None, chat_template=None, **kwargs):
         super().__init__(image_processor, tokenizer, None, chat_template=chat_template, **kwargs)
+
+    def save_pretrained(self, save_directory, push_to_hub: bool = False, **kwargs) -> list[str]:
+        """Write the stock Qwen3-VL processor files (``save_stock_processor``), not an image-only one."""
+        return save_stock_processor(self, save_directory)
+
+
+def save_stock_processor(processor, out_dir: str | os.PathLike) -> list[str]:
+    """Write ``processor`` as the stock Qwen3-VL processor files into ``out_dir``; returns the paths.
+
+    ``preprocessor_config.json`` (the image processor with its pixel budget, type
+    ``Qwen2VLImageProcessorFast`` as in the hub repos: transformers picks the torchvision or PIL
+    backend), ``video_preprocessor_config.json`` (``Qwen3VLVideoProcessor`` with Qwen3-VL's
+    defaults: vlm3 never feeds videos, stock loaders need the file), ``chat_template.jinja`` and
+    the tokenizer files; every one names ``Qwen3VLProcessor`` as its processor class. A stale
+    transformers-5 ``processor_config.json`` (image processor only) is removed: it would shadow
+    these files.
+    """
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    tokenizer = processor.tokenizer
+    tokenizer._set_processor_class("Qwen3VLProcessor")
+    written = [str(p) for p in tokenizer.save_pretrained(str(out))]
+    image = processor.image_processor.to_dict()
+    image.update(image_processor_type="Qwen2VLImageProcessorFast", processor_class="Qwen3VLProcessor")
+    video = Qwen3VLVideoProcessor(size=dict(QWEN3_VL_VIDEO_SIZE)).to_dict()
+    video.update(processor_class="Qwen3VLProcessor")
+    template = processor.chat_template
+    template = template.get("default") if isinstance(template, dict) else template
+    files = {"preprocessor_config.json": json.dumps(image, indent=2, sort_keys=True) + "\n",
+             "video_preprocessor_config.json": json.dumps(video, indent=2, sort_keys=True) + "\n",
+             "chat_template.jinja": template or chat_template()}
+    for name, text in files.items():
+        (out / name).write_text(text, encoding="utf-8")
+        written.append(str(out / name))
+    (out / "processor_config.json").unlink(missing_ok=True)
+    return written
 
 
 def build_image_processor(

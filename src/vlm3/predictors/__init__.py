@@ -9,6 +9,10 @@ is imported only when its predictor is made, so a backend whose extra is not ins
 - ``vllm:<checkpoint dir>``: vLLM (extra ``vllm``, CUDA GPU);
 - ``oracle``, ``trivial`` (fitted on training shards by the harness), ``sift``: baselines.
 
+``resolve_device("auto" | "cpu" | "cuda" | "cuda:N")`` turns a ``--device`` value into a
+torch device string (auto: the first CUDA GPU when one is visible, else the CPU), one line
+when the device does not exist.
+
 Adding a predictor means adding its module and one line here.
 """
 
@@ -44,6 +48,32 @@ PREDICTORS: dict[str, Entry] = {
 }
 
 
+DEVICE_CHOICES = "auto, cpu, cuda or cuda:N"
+
+
+def resolve_device(device: str | None) -> str:
+    """A ``--device`` value (``auto``, ``cpu``, ``cuda``, ``cuda:N``; None = auto) as the torch
+    device a model is moved to. InputError (one line) for an unknown value or a GPU that is
+    not there (no CUDA, or N >= the visible GPU count)."""
+    import torch
+
+    text = (device or "auto").strip().lower()
+    if text == "auto":
+        return "cuda:0" if torch.cuda.is_available() else "cpu"
+    if text == "cpu":
+        return "cpu"
+    kind, _, index = text.partition(":")
+    if kind != "cuda" or (index and not index.isdigit()):
+        raise InputError(f"unknown device {device!r}: use {DEVICE_CHOICES}")
+    n = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    if n == 0:
+        raise InputError(f"device {device!r} asked for, but no CUDA GPU is visible: use --device cpu (or auto)")
+    k = int(index or 0)
+    if k >= n:
+        raise InputError(f"device {device!r} asked for, but only {n} CUDA GPU(s) are visible (cuda:0..cuda:{n - 1})")
+    return f"cuda:{k}"
+
+
 def _usage() -> str:
     return ", ".join(f"{n}:<{e.argument}>" if e.argument else n for n, e in PREDICTORS.items())
 
@@ -76,4 +106,5 @@ def make_predictor(spec: str, **kwargs: Any) -> Predictor:
     return constructor(arg, **kwargs) if entry.argument is not None else constructor(**kwargs)
 
 
-__all__ = ["PREDICTORS", "Entry", "InputError", "Prediction", "Predictor", "Request", "make_predictor"]
+__all__ = ["DEVICE_CHOICES", "PREDICTORS", "Entry", "InputError", "Prediction", "Predictor", "Request", "make_predictor",
+           "resolve_device"]

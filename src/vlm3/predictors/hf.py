@@ -9,6 +9,15 @@ questions are then grouped by suffix length and decoded in batches from a copy o
 cache, so a 32x24 dense depth grid costs one image encoding and a few batched decodes.
 With ``reuse_prefix=False`` every question is one full ``generate`` call (the reference).
 
+How the questions are decoded from the prefix cache (``decoding``): ``"exact"`` (default)
+and ``"template"`` run `vlm3.predictors.dense` -- all questions of a chunk in one padded
+batch, the answer template's fixed tokens fed as runs (checked against the greedy argmax in
+``"exact"``: the answers of greedy ``generate`` for any model; unchecked in ``"template"``:
+the same answers whenever the model writes the template, the head evaluated only at the
+numbers); ``"generate"`` is ``model.generate`` on batches of equal suffix length (the
+previous path). A ``decoding_processor`` or a generation config with processors other than
+``suppress_tokens`` (e.g. a repetition penalty) always takes the ``generate`` path.
+
 Greedy decoding under the model's own ``generation_config`` (a model trained with the demo's
 answer-vocabulary head suppresses the other tokens there, as plain transformers does), plus
 an optional ``decoding_processor`` (a logits-processor class, built per ``generate`` call:
@@ -31,6 +40,16 @@ from transformers import LogitsProcessor, LogitsProcessorList
 
 from vlm3.io.images import read_rgb_pil
 from vlm3.predictors.base import InputError, Prediction, Request
+from vlm3.predictors.dense import DECODING_MODES, Head, _cache_kwarg, decode_from_prefix
+from vlm3.predictors.templates import grammar_for
+
+#: how answers are decoded from the prefix cache (module docstring)
+DECODINGS = (*DECODING_MODES, "generate")
+#: generation-config settings that add logits processors ``vlm3.predictors.dense`` does not apply
+_PROCESSOR_SETTINGS = {"repetition_penalty": (None, 1.0), "no_repeat_ngram_size": (None, 0), "bad_words_ids": (None,),
+                       "begin_suppress_tokens": (None,), "min_new_tokens": (None, 0), "min_length": (None, 0),
+                       "forced_bos_token_id": (None,), "forced_eos_token_id": (None,), "sequence_bias": (None,),
+                       "encoder_repetition_penalty": (None, 1.0)}
 
 
 class HFPredictor:
@@ -47,11 +66,16 @@ class HFPredictor:
         decoding_processor: called with the tokenizer before every ``generate`` call, gives a
             logits processor applied after the model's own (None: plain greedy); its ``name``
             (or class name) goes into the fingerprint.
+        decoding: "exact" (template-drafted greedy, checked), "template" (template-forced,
+            unchecked: fastest) or "generate" (module docstring).
     """
 
     def __init__(self, model: Any, processor: Any, name: str = "model", batch_size: int = 64,
                  max_new_tokens: int = 48, reuse_prefix: bool = True, fingerprint_text: str = "",
-                 decoding_processor: Callable[[Any], LogitsProcessor] | None = None) -> None:
+                 decoding_processor: Callable[[Any], LogitsProcessor] | None = None,
+                 decoding: str = "exact") -> None:
+        if decoding not in DECODINGS:
+            raise InputError(f"unknown decoding {decoding!r}; choose one of {', '.join(DECODINGS)}")
         self.model = model.eval()
         self.processor = processor
         self.name = name
@@ -65,8 +89,18 @@ class HFPredictor:
             self._fingerprint += f"|numbers={label}"
         tok = processor.tokenizer
         self.pad_token_id = tok.pad_token_id if tok.pad_token_id is not None else tok.eos_token_id
-        suppressed = getattr(getattr(model, "generation_config", None), "suppress_tokens", None)
+        gen = getattr(model, "generation_config", None)
+        suppressed = getattr(gen, "suppress_tokens", None)
         self._suppressed = SuppressedTokens(suppressed) if suppressed else None
+        eos = getattr(gen, "eos_token_id", None)
+        eos = tok.eos_token_id if eos is None else eos
+        self.eos_ids = [int(e) for e in (eos if isinstance(eos, (list, tuple)) else [eos])]
+        self.decoding = decoding
+        if decoding == "template":
+            self._fingerprint += "|decoding=template"
+        self._head: Head | None = None  # built on first use (dense decoding)
+        self._dense_ok = decoding_processor is None and not any(
+            getattr(gen, k, None) not in ok for k, ok in _PROCESSOR_SETTINGS.items())
 
     @classmethod
     def from_pretrained(cls, name_or_path: str = "tiny", name: str | None = None, tiny_preset: str | None = None,
@@ -125,7 +159,7 @@ class HFPredictor:
             if not req.questions:
                 texts: list[str] = []
             elif self.reuse_prefix:
-                texts = self.answer_with_prefix_reuse(images, req.questions)
+                texts = self.answer_with_prefix_reuse(images, req.questions, req.task, req.format_version)
             else:
                 texts = self.answer_one_by_one(images, req.questions)
             out.append(Prediction(req.id, texts, time.perf_counter() - t0))
@@ -141,8 +175,12 @@ class HFPredictor:
         return texts
 
     @torch.inference_mode()
-    def answer_with_prefix_reuse(self, images: list, questions: Sequence[str]) -> list[str]:
-        """Encode the shared prefix once, decode the questions in batches from its KV cache."""
+    def answer_with_prefix_reuse(self, images: list, questions: Sequence[str], task: str | None = None,
+                                 format_version: str | None = None) -> list[str]:
+        """Encode the shared prefix once, decode the questions in batches from its KV cache.
+
+        ``task`` / ``format_version`` (a Request's) pick the answer template of the dense
+        decoding modes; without them every question is decoded freely (still exact)."""
         tok = self.processor.tokenizer
         first = self._full_inputs(images, questions[0])
         raw_ids = [tok(self._chat_text(len(images), q), add_special_tokens=False)["input_ids"] for q in questions]
@@ -158,8 +196,21 @@ class HFPredictor:
         # Only the KV cache of the prefix is needed: skip the vocabulary head (logits_to_keep=1).
         prefix_out = self.model(input_ids=ids0[:, :prefix_len], attention_mask=torch.ones_like(ids0[:, :prefix_len]),
                                 use_cache=True, logits_to_keep=1, **prefix_kwargs)
-        cache = prefix_out.past_key_values
+        cache = prefix_out[_cache_kwarg(self.model)]  # `cache` since transformers 5.24, was `past_key_values`
         rope_deltas = getattr(getattr(self.model, "model", None), "rope_deltas", None)
+        if self.decoding in DECODING_MODES and self._dense_ok:
+            if self._head is None:
+                self._head = Head(self.model, getattr(self.model.generation_config, "suppress_tokens", None))
+            grammar = grammar_for(tok, task, format_version, self.eos_ids) if task else None
+            delta = int(rope_deltas.flatten()[0]) if rope_deltas is not None else 0
+            texts = []
+            for start in range(0, len(questions), self.batch_size):
+                out = decode_from_prefix(self.model, self._head, cache, prefix_len, delta,
+                                         [ids[lcp:] for ids in raw_ids[start:start + self.batch_size]],
+                                         [grammar] * len(raw_ids[start:start + self.batch_size]), self.eos_ids,
+                                         self.max_new_tokens, self.pad_token_id, self.decoding)
+                texts += tok.batch_decode(out, skip_special_tokens=True)
+            return texts
         groups: dict[int, list[int]] = defaultdict(list)
         for i, ids in enumerate(raw_ids):
             groups[len(ids) - lcp].append(i)
@@ -181,7 +232,8 @@ class HFPredictor:
             c.batch_repeat_interleave(b)
         suffix = torch.tensor(suffixes, dtype=prefix_ids.dtype, device=prefix_ids.device)
         ids = torch.cat([prefix_ids.expand(b, -1), suffix], dim=1)
-        kwargs: dict[str, Any] = {"input_ids": ids, "attention_mask": torch.ones_like(ids), "past_key_values": c}
+        kwargs: dict[str, Any] = {"input_ids": ids, "attention_mask": torch.ones_like(ids),
+                                  _cache_kwarg(self.model): c}
         if mm is not None:
             mm_prefix = mm[:, :prefix_ids.shape[1]].expand(b, -1)
             kwargs["mm_token_type_ids"] = torch.cat([mm_prefix, torch.zeros_like(suffix)], dim=1)

@@ -2,7 +2,13 @@
 
 Owns `Parsed` (what every answer parser returns: never an exception on model text) and
 the small, strict helpers the task parsers share: finding numbers, stripping
-`<think>...</think>` blocks, checking finiteness.
+`<think>...</think>` blocks, checking finiteness, length units.
+
+Every helper runs in time linear in its input (issue #20): a number token has at most
+`MAX_NUMBER_DIGITS` digits per run and never starts inside a run of digits (so a regex
+tries O(1) work per position), `clean_answer` collapses whitespace runs to one space (so
+adjacent ``\s*`` in the task patterns cannot backtrack quadratically), and `strip_think`
+scans for its tags instead of running ``<think>.*?</think>``.
 """
 
 from __future__ import annotations
@@ -14,11 +20,21 @@ from typing import Any, Generic, TypeVar
 
 T = TypeVar("T")
 
+#: The most digits a number token may have in its integer part, its fraction and its
+#: exponent (each): a longer run of digits is not a number the parsers read.
+MAX_NUMBER_DIGITS = 32
 #: A decimal number as models write it: optional sign, digits with optional fraction,
-#: optional exponent. Words such as "nan" or "inf" are deliberately not numbers here.
-NUMBER_PATTERN = r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?"
+#: optional exponent. Words such as "nan" or "inf" are deliberately not numbers here. The
+#: token neither starts nor ends inside a run of digits (lookarounds), and each run is
+#: bounded, so searching a text for it is linear in the text's length.
+NUMBER_PATTERN = (
+    rf"(?<![\d.])[-+]?(?:\d{{1,{MAX_NUMBER_DIGITS}}}(?:\.\d{{0,{MAX_NUMBER_DIGITS}}})?|\.\d{{1,{MAX_NUMBER_DIGITS}}})"
+    rf"(?:[eE][-+]?\d{{1,{MAX_NUMBER_DIGITS}}})?(?!\d|\.\d|[eE][-+]?\d)"
+)
 
-_THINK_BLOCK = re.compile(r"<think>.*?</think>", re.DOTALL | re.IGNORECASE)
+_THINK_OPEN = re.compile(r"<think>", re.IGNORECASE)
+_THINK_CLOSE = re.compile(r"</think>", re.IGNORECASE)
+_WHITESPACE = re.compile(r"\s+")
 
 #: Inputs longer than this are rejected before any regex runs (guards runaway generations).
 MAX_TEXT_CHARS = 100_000
@@ -59,26 +75,39 @@ def check_text(text: object) -> str | None:
 
 
 def strip_think(text: str) -> tuple[str, str | None]:
-    """Remove complete `<think>...</think>` blocks.
+    """Remove complete `<think>...</think>` blocks (each up to its first closing tag, as the
+    non-greedy ``<think>.*?</think>``), in one linear scan.
 
     Returns (remaining text, failure reason or None). An opening `<think>` left without
     its closing tag means the generation was cut inside the reasoning: that is a failure.
     """
-    cleaned = _THINK_BLOCK.sub(" ", text)
-    if re.search(r"<think>", cleaned, re.IGNORECASE):
-        return cleaned, "unclosed <think> block (truncated output?)"
-    cleaned = re.sub(r"</think>", " ", cleaned, flags=re.IGNORECASE)
-    return cleaned, None
+    parts, pos = [], 0
+    while (opened := _THINK_OPEN.search(text, pos)) is not None:
+        closed = _THINK_CLOSE.search(text, opened.end())
+        if closed is None:
+            parts.append(text[pos:])
+            return "".join(parts), "unclosed <think> block (truncated output?)"
+        parts += [text[pos:opened.start()], " "]
+        pos = closed.end()
+    parts.append(text[pos:])
+    return _THINK_CLOSE.sub(" ", "".join(parts)), None
+
+
+def collapse_whitespace(text: str) -> str:
+    """``text`` with every run of whitespace replaced by one space (linear)."""
+    return _WHITESPACE.sub(" ", text)
 
 
 def clean_answer(text: object) -> tuple[str, str | None]:
-    """(text without complete ``<think>`` blocks, failure reason or None): `check_text`, then
-    `strip_think` -- the first step of every answer parser. On failure the text is ``""``
-    for unusable input and the partly cleaned text for an unclosed ``<think>``."""
+    """(text without complete ``<think>`` blocks, whitespace runs collapsed to one space,
+    failure reason or None): `check_text`, then `strip_think` -- the first step of every
+    answer parser. On failure the text is ``""`` for unusable input and the partly cleaned
+    text for an unclosed ``<think>``."""
     reason = check_text(text)
     if reason:
         return "", reason
-    return strip_think(text)  # type: ignore[arg-type]  # check_text has made sure it is a str
+    cleaned, reason = strip_think(text)  # type: ignore[arg-type]  # check_text has made sure it is a str
+    return collapse_whitespace(cleaned), reason
 
 
 def to_finite_float(token: str) -> float | None:
@@ -120,3 +149,13 @@ def unit_scale_m(unit: str) -> float | None:
     """Metres per `unit` (case-insensitive), or None if the unit is unknown.
     1 in = 0.0254 m, 1 ft = 0.3048 m (SpatialRGPT-Bench judge conversions)."""
     return _UNIT_SCALE_M.get(unit.strip().lower())
+
+
+_WORD_AFTER = re.compile(r" ?([A-Za-z]+)")
+
+
+def word_after(text: str, pos: int) -> str | None:
+    """The word (letters) right after ``pos`` in ``text`` (one optional space between), or
+    None: what a parser checks after a number to refuse an unknown unit ("1.98 miles")."""
+    m = _WORD_AFTER.match(text, pos)
+    return m.group(1) if m else None

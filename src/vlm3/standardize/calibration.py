@@ -6,6 +6,8 @@ Policies (``calibration:`` in the data config):
 - ``"anycalib"``: AnyCalib (Tirado-Garin & Civera 2025; the model the VLM3 paper used for
   in-the-wild images) predicts fx, fy, cx, cy. Optional: install it from its repository
   (see docs/data.md); when it is not importable the record is refused with that reason.
+- ``"anycalib|fov<deg>"``: AnyCalib when it is installed, else the stated ``fov<deg>`` guess
+  (labels say which: ``calibrated:anycalib`` or ``fallback:fov60 (AnyCalib not installed)``).
 - ``"fov<deg>"`` (e.g. ``"fov60"``): an explicit, stated guess -- square pixels, principal
   point at the image centre, horizontal field of view <deg> degrees. Labels built from such
   views carry ``camera_from: "fallback:fov60"`` so they can be filtered later.
@@ -78,6 +80,14 @@ def get_calibrator(policy: str) -> tuple[Calibrator | None, str]:
         except ImportError:
             return None, ("no intrinsics and AnyCalib is not installed (see docs/data.md), "
                           "or opt into a stated guess such as calibration: fov60")
+    if policy.startswith("anycalib|"):  # AnyCalib when installed, else the stated guess after the bar
+        fallback = policy.split("|", 1)[1]
+        if not _FOV.fullmatch(fallback):
+            raise ValueError(f"calibration {policy!r}: the fallback after '|' must be fov<deg> (e.g. anycalib|fov60)")
+        try:
+            return anycalib_calibrator(), "calibrated:anycalib"
+        except ImportError:
+            return fov_calibrator(float(fallback[3:])), f"fallback:{fallback} (AnyCalib not installed)"
     m = _FOV.fullmatch(policy)
     if m:
         return fov_calibrator(float(m.group(1))), f"fallback:{policy}"

@@ -10,11 +10,32 @@ CONFIG is a YAML file or a shipped recipe name (``tiny_cpu``, ``qwen3_vl_4b_dept
 from __future__ import annotations
 
 import json
+import os
+import shlex
+from typing import Sequence
 
 import click
 
 from vlm3.config import ConfigError, help_text, to_yaml
 from vlm3.train.config import RunConfig, load_config, recipe_names
+
+
+def interrupted_message(cfg: RunConfig, config: str, overrides: Sequence[str]) -> str:
+    """What an interrupted run kept (its newest complete checkpoint) and the command that resumes it."""
+    from vlm3.train.checkpoints import last_complete_checkpoint
+
+    kept = last_complete_checkpoint(cfg.train.output_dir, say=lambda _line: None)
+    args = [o for o in overrides if not o.startswith("train.resume=")]
+    if cfg.train.resume != "auto":
+        args.append("train.resume=auto")
+    command = "vlm3 train " + shlex.join([config, *args])
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world > 1:
+        command += f" (launched on {world} processes: relaunch the same way, with these arguments)"
+    if kept is None:
+        return (f"interrupted: no checkpoint was saved yet in {cfg.train.output_dir} (one every "
+                f"train.save_steps={cfg.train.save_steps} steps); start again with: {command}")
+    return f"interrupted: kept {kept} (the last checkpoint); resume with: {command}"
 
 
 @click.command(name="train", context_settings={"ignore_unknown_options": False})
@@ -52,4 +73,9 @@ def train(config: str | None, overrides: tuple[str, ...], help_config: bool, pri
     except (ConfigError, ModelLoadError, DatasetFormatError, FileNotFoundError, ImageReadError,
             TransformersVersionError) as exc:
         raise click.ClickException(str(exc)) from None
-    click.echo(json.dumps({k: v for k, v in metrics.items() if isinstance(v, (int, float, str, type(None)))}, indent=1))
+    except KeyboardInterrupt:
+        if int(os.environ.get("RANK", "0")) == 0:
+            click.echo(interrupted_message(cfg, config, overrides), err=True)
+        raise SystemExit(130) from None
+    if int(os.environ.get("RANK", "0")) == 0:
+        click.echo(json.dumps({k: v for k, v in metrics.items() if isinstance(v, (int, float, str, type(None)))}, indent=1))

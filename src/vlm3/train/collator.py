@@ -13,6 +13,12 @@ after the processor's resize) and labels from the template's ``{% generation %}`
 
 Labels are aligned with ``input_ids`` (the shift happens in the loss), as in transformers.
 ``tests/golden_chat_tokens.json`` holds the ids and labels of demo samples this must reproduce.
+
+Pixels: ``SFTCollator(uint8_pixels=True)`` (what the trainer uses) ships the resized
+image's bytes, ``pixel_values`` (P, 768) uint8 = one temporal frame of each patch, instead
+of the processor's (P, 1536) float32 (8x fewer bytes through the DataLoader's shared
+memory); ``normalize_pixel_values`` turns them into exactly the processor's float values
+on the device (rescale, normalise and the temporal copy happen there).
 """
 
 from __future__ import annotations
@@ -39,7 +45,8 @@ class EncodedSample:
     """One tokenised sample.
 
     input_ids, labels, mm_token_type_ids: (L,) int64; pixel_values: (P, 1536) float32
-    (P patches of 16 x 16 px x 2 frames x 3 channels); image_grid_thw: (n_images, 3) int64.
+    (P patches of 16 x 16 px x 2 frames x 3 channels) or, encoded with ``uint8_pixels``,
+    (P, 768) uint8 (one frame, bytes before rescaling); image_grid_thw: (n_images, 3) int64.
     """
 
     input_ids: np.ndarray
@@ -73,13 +80,63 @@ def _truncate_turns(messages: list[dict], keep_pairs: int) -> list[dict]:
     return head + turns[: 2 * keep_pairs]
 
 
+def image_bytes(image_processor, images: list) -> tuple[np.ndarray, np.ndarray]:
+    """(pixel bytes (P, C*p*p) uint8, image_grid_thw (n, 3) int64): the processor's patches
+    before rescale and normalisation, one temporal frame (the frames of a still image are copies).
+
+    Row order and the (C, p, p) layout inside a row are the processor's (``patchify``);
+    ``normalize_pixel_values`` gives back its float ``pixel_values`` exactly.
+    """
+    feats = image_processor(images=images, return_tensors="np", do_rescale=False, do_normalize=False)
+    raw = np.asarray(feats["pixel_values"])  # (P, C*T*p*p) float32 holding the resized uint8 values
+    p, t = image_processor.patch_size, image_processor.temporal_patch_size
+    frames = raw.reshape(len(raw), -1, t, p * p)[:, :, 0]
+    out = frames.astype(np.uint8).reshape(len(raw), -1)
+    if not np.array_equal(out, frames.reshape(len(raw), -1)):
+        raise ValueError("image processor produced non-integer pixels before rescaling; use uint8_pixels=False")
+    return out, np.asarray(feats["image_grid_thw"], dtype=np.int64)
+
+
+def _pixel_lut(image_processor) -> np.ndarray:
+    """(C, 256) float32: the processor's rescale + normalise of every byte value, per channel
+    (its own numpy functions on a ramp, so the values are bit-identical)."""
+    ip = image_processor
+    ramp = np.tile(np.arange(256, dtype=np.uint8)[None, None, :], (len(ip.image_mean), 1, 1))  # (C, 1, 256)
+    x = ip.rescale(ramp, ip.rescale_factor) if ip.do_rescale else ramp.astype(np.float32)
+    if ip.do_normalize:
+        x = ip.normalize(x, ip.image_mean, ip.image_std)
+    return np.asarray(x, dtype=np.float32)[:, 0, :]
+
+
+def normalize_pixel_values(inputs: dict[str, Any], processor) -> dict[str, Any]:
+    """A batch with uint8 ``pixel_values`` (P, C*p*p) -> the same batch with the processor's
+    float32 ``pixel_values`` (P, C*T*p*p), computed where the tensor is (the GPU in training).
+
+    Batches with float pixels (or none) are returned unchanged. ``processor``: the
+    processor or its image processor.
+    """
+    pv = inputs.get("pixel_values") if hasattr(inputs, "get") else None
+    if pv is None or pv.dtype != torch.uint8:
+        return inputs
+    ip = getattr(processor, "image_processor", processor)
+    lut = torch.from_numpy(_pixel_lut(ip)).to(pv.device)
+    c, t, p = lut.shape[0], ip.temporal_patch_size, ip.patch_size
+    n = pv.shape[0]
+    idx = pv.view(n, c, p * p).long() + (torch.arange(c, device=pv.device) * 256).view(1, c, 1)
+    vals = lut.view(-1)[idx].view(n, c, 1, p * p).expand(n, c, t, p * p)
+    out = dict(inputs)
+    out["pixel_values"] = vals.reshape(n, c * t * p * p)
+    return out
+
+
 def encode_sample(processor, sample: dict, image_root: str | Path | None = None, system: str | None = None,
-                  max_length: int | None = None) -> EncodedSample:
+                  max_length: int | None = None, uint8_pixels: bool = False) -> EncodedSample:
     """Tokenise one sample with answer-only labels (see module docstring).
 
     ``sample["images"]``: paths (relative to ``image_root``), PIL images or arrays.
     ``max_length``: drop trailing question/answer pairs until the sequence fits; raises
-    ``SampleTooLongError`` if the first pair alone does not fit.
+    ``SampleTooLongError`` if the first pair alone does not fit. ``uint8_pixels``:
+    ``pixel_values`` as (P, 768) uint8 bytes (``image_bytes``) instead of (P, 1536) float32.
     """
     messages = list(sample.get("messages") or [])
     validate_messages(messages)
@@ -88,10 +145,13 @@ def encode_sample(processor, sample: dict, image_root: str | Path | None = None,
     image_token_id = tok.convert_tokens_to_ids(IMAGE_PAD)
     pixel_values = grid = None
     counts: list[int] = []
-    if images:
+    if images and uint8_pixels:
+        pixel_values, grid = image_bytes(processor.image_processor, images)
+    elif images:
         feats = processor.image_processor(images=images, return_tensors="np")
         pixel_values = np.asarray(feats["pixel_values"], dtype=np.float32)
         grid = np.asarray(feats["image_grid_thw"], dtype=np.int64)
+    if images:
         merge = processor.image_processor.merge_size
         counts = [int(np.prod(g) // (merge * merge)) for g in grid]
     n_pairs = sum(m["role"] == "assistant" for m in messages)
@@ -131,13 +191,16 @@ class SFTCollator:
     """Batch samples for ``Qwen3VLForConditionalGeneration`` (right padding).
 
     Returns tensors: input_ids, attention_mask, labels, mm_token_type_ids (B, L);
-    pixel_values (sum P, 1536) and image_grid_thw (n_images, 3) when there are images.
-    Accepts raw sample dicts or ``EncodedSample`` objects.
+    pixel_values (sum P, 1536) float32 and image_grid_thw (n_images, 3) when there are images.
+    ``uint8_pixels=True``: pixel_values (sum P, 768) uint8 instead, for
+    ``normalize_pixel_values`` on the device. Accepts raw sample dicts or ``EncodedSample`` objects.
     """
 
     def __init__(self, processor, image_root: str | Path | None = None, system: str | None = None,
-                 max_length: int | None = None, pad_to_multiple_of: int | None = None):
+                 max_length: int | None = None, pad_to_multiple_of: int | None = None,
+                 uint8_pixels: bool = False):
         self.processor = processor
+        self.uint8_pixels = uint8_pixels
         self.image_root = image_root
         self.system = system
         self.max_length = max_length
@@ -148,7 +211,7 @@ class SFTCollator:
         if isinstance(sample, EncodedSample):
             return sample
         root = sample.get("_image_root", self.image_root)
-        return encode_sample(self.processor, sample, root, self.system, self.max_length)
+        return encode_sample(self.processor, sample, root, self.system, self.max_length, self.uint8_pixels)
 
     def __call__(self, samples: Sequence[Any]) -> dict[str, torch.Tensor]:
         encoded = [self.encode(s) for s in samples]

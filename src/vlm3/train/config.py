@@ -35,7 +35,9 @@ class LoraSection:
 @dataclass
 class ModelSection:
     name_or_path: str = option("tiny", "Model preset (tiny, qwen3_vl_4b), preset YAML, checkpoint dir or cached hub id.")
-    dtype: str = option("auto", "Weights dtype: auto (float32 on CPU, bfloat16 with train.bf16 on GPU), float32, bfloat16.")
+    dtype: str = option("auto", "Dtype of the trained (master) weights: auto = float32 = the only one for full "
+                                 "training (bf16 compute comes from train.bf16); bfloat16 / float16 only with LoRA "
+                                 "(the frozen base), refused otherwise.")
     min_pixels: int = option(65536, "Smallest image area in pixels the processor allows (Qwen3-VL default 65536).")
     max_pixels: int = option(16777216, "Largest image area in pixels; larger images are downscaled.")
     attn_implementation: str | None = option(None, "Attention kernel: sdpa, eager, flash_attention_2 (None = default).")

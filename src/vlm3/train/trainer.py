@@ -13,9 +13,14 @@ length, logs carry throughput (``tokens_per_s``, ``labels_per_s`` = answers/s,
 (``vlm3.train.small``: ``train.answer_vocab=answers``, ``train.embedding_grad=used_rows``;
 off by default and in every 4B recipe) plug in where they act: the loss over the answer
 tokens only, and the used-rows table folded into the weights before every save. Every
-log line also goes to ``<output_dir>/logs.jsonl``; the resolved config is written to
-``<output_dir>/config.yaml`` and into each checkpoint.
-Resuming (``train.resume=auto``) continues from the newest checkpoint, data order included.
+log line also goes to ``<output_dir>/logs.jsonl``; the resolved config is written (by the
+main process) to ``<output_dir>/config.yaml`` and into each checkpoint.
+Resuming (``train.resume=auto``) continues from the newest complete checkpoint
+(``vlm3.train.checkpoints``), data order included; log lines of steps after it are dropped
+from logs.jsonl (they are re-run) and ``train_loss`` names the steps it covers.
+The final output is a complete Hugging Face model folder on every path (``vlm3.train.saving``).
+Master weights are float32 on every path (bf16 is compute only, ``train.bf16``): a bf16
+``model.dtype`` for trained weights is refused in one line.
 """
 
 from __future__ import annotations
@@ -31,14 +36,16 @@ from typing import Any, Sequence
 import torch
 from transformers import Trainer, TrainerCallback, TrainingArguments
 from transformers.trainer_pt_utils import LengthGroupedSampler
-from transformers.trainer_utils import get_last_checkpoint
 
-from vlm3.model.factory import load_model_and_processor
-from vlm3.train.collator import SFTCollator
+from vlm3.model.factory import load_model_and_processor, model_config_dict
+from vlm3.model.asking import learn_asking, write_asking
+from vlm3.train.collator import SFTCollator, normalize_pixel_values
 from vlm3.config import ConfigError, save
+from vlm3.train.checkpoints import last_complete_checkpoint, optimizer_state_missing, refuse_other_model
 from vlm3.train.config import RunConfig
 from vlm3.train.dataset import ShardDataset
 from vlm3.train.loss import answer_position_loss
+from vlm3.train.saving import save_final_model
 from vlm3.train.small.answer_vocab import AnswerHead, answer_vocab_loss
 from vlm3.train.small.embedding_rows import used_rows_of
 from vlm3.train.small.options import check_options, prepare
@@ -68,6 +75,7 @@ class VLM3Trainer(Trainer):
         return super()._get_train_sampler(train_dataset)
 
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+        inputs = normalize_pixel_values(inputs, self.processing_class)  # uint8 from the workers -> floats here
         if self._answer_head is not None:
             loss, outputs = answer_vocab_loss(model, inputs, self._answer_head, num_items_in_batch, return_outputs=True)
         elif not self._answer_logits_only:
@@ -89,10 +97,14 @@ class VLM3Trainer(Trainer):
                 self._counts["labels"] += int((labels == self._im_end_id).sum())
         return super().training_step(model, inputs, num_items_in_batch)
 
-    def save_model(self, output_dir: str | None = None, _internal_call: bool = False) -> None:
+    def fold_used_rows(self) -> None:
+        """Saved weights are plain Qwen3-VL weights (vlm3.train.small.embedding_rows)."""
         rows = used_rows_of(self.accelerator.unwrap_model(self.model))
         if rows is not None:
-            rows.fold()  # saved weights are plain Qwen3-VL weights (vlm3.train.small.embedding_rows)
+            rows.fold()
+
+    def save_model(self, output_dir: str | None = None, _internal_call: bool = False) -> None:
+        self.fold_used_rows()
         super().save_model(output_dir, _internal_call)
 
     def log(self, logs: dict[str, float], start_time: float | None = None) -> None:
@@ -105,17 +117,42 @@ class VLM3Trainer(Trainer):
             logs["labels_per_s"] = round(self._counts["labels"] * world / dt, 3)
             self._counts = {k: 0 for k in self._counts}
             self._t_last = now
+        if "train_loss" in logs:  # the mean over the steps this call ran (a resumed run: only those)
+            first = getattr(self, "_initial_global_step", 0) + 1
+            logs["train_loss_first_step"], logs["train_loss_last_step"] = first, self.state.global_step
         super().log(logs, start_time)
 
 
 class JsonlLogCallback(TrainerCallback):
-    """Append every log dict (with step and epoch) to ``<output_dir>/logs.jsonl``."""
+    """Append every log dict (with step and epoch) to ``<output_dir>/logs.jsonl``.
+
+    On a resumed run, lines of steps after the checkpoint (logged before the interruption and
+    now re-run) are dropped first, so every step is logged once.
+    """
+
+    def on_train_begin(self, args, state, control, **kwargs):
+        path = Path(args.output_dir) / LOG_NAME
+        if not state.is_world_process_zero or state.global_step == 0 or not path.is_file():
+            return
+        lines = path.read_text(encoding="utf-8").splitlines()
+        keep = [x for x in lines if _step_of(x) <= state.global_step]
+        if len(keep) != len(lines):
+            path.write_text("".join(x + "\n" for x in keep), encoding="utf-8")
+            print(f"note: {LOG_NAME}: dropped {len(lines) - len(keep)} line(s) of steps after "
+                  f"{state.global_step} (logged before the interruption; they are re-run)", flush=True)
 
     def on_log(self, args, state, control, logs=None, **kwargs):
         if state.is_world_process_zero and logs:
             rec = {"step": state.global_step, "epoch": state.epoch, "time": time.time(), **logs}
             with open(Path(args.output_dir) / LOG_NAME, "a", encoding="utf-8") as f:
                 f.write(json.dumps(rec) + "\n")
+
+
+def _step_of(line: str) -> int:
+    try:
+        return int(json.loads(line).get("step", 0))
+    except (ValueError, AttributeError):
+        return 0
 
 
 class SaveConfigCallback(TrainerCallback):
@@ -259,11 +296,37 @@ def find_resume_checkpoint(cfg: RunConfig) -> str | None:
     if r == "never":
         return None
     if r == "auto":
-        out = Path(cfg.train.output_dir)
-        return get_last_checkpoint(str(out)) if out.is_dir() else None
-    if not Path(r).is_dir():
+        found = last_complete_checkpoint(Path(cfg.train.output_dir), say=_say)
+    elif not Path(r).is_dir():
         raise ConfigError(f"train.resume={r!r} is not a checkpoint directory")
-    return r
+    else:
+        found = r
+    if found is not None and (line := optimizer_state_missing(found)):
+        _say(line)
+    return found
+
+
+def _say(line: str) -> None:
+    """Print once per run (the main process), not once per rank."""
+    if int(os.environ.get("RANK", "0")) == 0:
+        print(line, flush=True)
+
+
+#: ``model.dtype`` values that would make the trained weights themselves low precision.
+LOW_PRECISION = ("bfloat16", "bf16", "float16", "fp16")
+
+
+def check_master_dtype(cfg: RunConfig) -> None:
+    """ConfigError (one line) for bf16/fp16 master weights: nothing upcasts them on DDP or one device.
+
+    Adam updates below bf16's resolution are lost (one step at lr 5.5e-5 moves no RMSNorm
+    weight); float32 weights with ``train.bf16=true`` train in bf16 compute with fp32 masters.
+    LoRA is allowed: the frozen base may be bf16, the adapters are float32 (peft).
+    """
+    if str(cfg.model.dtype).lower() in LOW_PRECISION and not cfg.model.lora.enabled:
+        raise ConfigError(f"model.dtype={cfg.model.dtype} would train {cfg.model.dtype} master weights (small updates "
+                          "are rounded away: norm weights never move); use model.dtype=float32 with "
+                          "train.bf16=true (bf16 compute, float32 master weights)")
 
 
 def _finished_step(resume: str | None, cfg: RunConfig) -> int | None:
@@ -296,14 +359,19 @@ def run_training(cfg: RunConfig, callbacks: Sequence[TrainerCallback] = ()) -> d
         raise ConfigError("data.train_path is empty: point it at a dataset built by `vlm3 data build`")
     check_options(cfg)
     _check_optim(cfg)
+    check_master_dtype(cfg)
+    out = Path(cfg.train.output_dir)
+    new_arch = model_config_dict(cfg.model.name_or_path)
+    if new_arch is not None:
+        refuse_other_model(out, new_arch)
     resume = find_resume_checkpoint(cfg)
     done = _finished_step(resume, cfg)
     if done is not None:
         return {"global_step": done, "resumed_from": resume, "already_finished": True}
-    out = Path(cfg.train.output_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    save(cfg, out / CONFIG_NAME)
     args = build_training_arguments(cfg)
+    if args.should_save:
+        out.mkdir(parents=True, exist_ok=True)
+        save(cfg, out / CONFIG_NAME)
     train_ds = ShardDataset(cfg.data.train_path, cfg.data.split, cfg.data.max_samples)
     eval_ds = ShardDataset(cfg.data.eval_path, cfg.data.eval_split) if cfg.data.eval_path else None
     dtype = cfg.model.dtype if cfg.model.dtype != "auto" else "float32"
@@ -319,17 +387,23 @@ def run_training(cfg: RunConfig, callbacks: Sequence[TrainerCallback] = ()) -> d
     answer_head = prepare(cfg, model, processor.tokenizer, train_ds.samples)
     lengths = train_ds.lengths(processor) if cfg.data.group_by_length else None
     collator = SFTCollator(processor, image_root=train_ds.image_root, system=cfg.data.system_prompt,
-                           max_length=cfg.data.max_length)
+                           max_length=cfg.data.max_length, uint8_pixels=True)
     trainer = VLM3Trainer(
         model=model, args=args, train_dataset=train_ds, eval_dataset=eval_ds, data_collator=collator,
         processing_class=processor, lengths=lengths, answer_logits_only=cfg.train.answer_logits_only,
         im_end_id=processor.tokenizer.convert_tokens_to_ids("<|im_end|>"),
         answer_head=answer_head, callbacks=[JsonlLogCallback(), SaveConfigCallback(cfg), *callbacks])
     result = trainer.train(resume_from_checkpoint=resume)
-    trainer.save_model(str(out))
+    trainer.fold_used_rows()
+    save_final_model(trainer, out)
     if trainer.is_world_process_zero():
         save(cfg, out / CONFIG_NAME)
+        # how the model must be asked (focal, image cap, text format, numbers): read by vlm3 predict / vlm3.load
+        write_asking(out, learn_asking(cfg.data.train_path, train_ds.samples, cfg.model.name_or_path,
+                                       trainer.state.global_step))
     metrics = dict(result.metrics)
+    metrics["train_loss_first_step"] = trainer._initial_global_step + 1
+    metrics["train_loss_last_step"] = trainer.state.global_step
     metrics["global_step"] = trainer.state.global_step
     metrics["resumed_from"] = resume
     metrics["num_samples"] = len(train_ds)

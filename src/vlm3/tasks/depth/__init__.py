@@ -39,7 +39,7 @@ class DepthTask(Task):
         return depth_build.build(record, ctx, rng)
 
     def usable(self, record: Record, min_covisibility: float = 0.0) -> bool:
-        return isinstance(record, ViewRecord) and record.depth is not None
+        return isinstance(record, ViewRecord) and (record.depth is not None or record.depth_points is not None)
 
     def queries_from_labels(self, labels: Mapping[str, Any]) -> list[dict[str, Any]]:
         """Per point: ``xy_px`` (standardised pixel) and ``xy_norm2000`` (its 2000-grid cell)."""

@@ -41,6 +41,9 @@ def build(record: ViewRecord, ctx: BuildContext, rng: np.random.Generator) -> Sa
     """One depth sample from a view with depth (RecordError if unusable)."""
     if not isinstance(record, ViewRecord):
         raise RecordError(record.record_id, "depth task needs a single view record")
+    if record.depth_points is not None:  # a curated sparse-points source: its points, not picked
+        from vlm3.tasks.depth.given_points import build_given
+        return build_given(record, ctx)
     kind = str(ctx.options.get("depth_label_kind", ctx.task.depth_label_kind))
     # depth as stored; only the picked points are converted to the label kind (cheap)
     sv = standardize_view(record, ctx.task.focal_px, ctx.task.max_pixels, ctx.grid,

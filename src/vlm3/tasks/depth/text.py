@@ -77,14 +77,38 @@ def render_answer(depth_m: float, style: str = "think") -> str:
     raise ValueError(f"unknown depth answer style {style!r}; choose one of {ANSWER_STYLES}")
 
 
+_OPEN_TAG = re.compile(r"<answer>", re.IGNORECASE)
+_CLOSE_TAG = re.compile(r"</answer>", re.IGNORECASE)
+#: The longest ``<answer> ... </answer>`` span the parser reads (a number, a unit, spaces).
+MAX_TAG_SPAN = 256
+
+
+def _tag_spans(text: str) -> list[str]:
+    """Each ``<answer>`` up to and including the first ``</answer>`` after it (case-
+    insensitive), spans longer than MAX_TAG_SPAN left out: the release regex is then run on
+    these short spans only, so parsing stays linear in the text (the regex alone backtracks
+    quadratically over a long run of digits). Same matches as searching the whole text,
+    since a number never contains ``<``."""
+    spans, pos = [], 0
+    while (o := _OPEN_TAG.search(text, pos)) is not None:
+        c = _CLOSE_TAG.search(text, o.end())
+        if c is None:
+            break
+        if c.end() - o.start() <= MAX_TAG_SPAN:
+            spans.append(text[o.start():c.end()])
+        pos = o.end()
+    return spans
+
+
 def parse_answer(text: str) -> Parsed[float]:
     """Depth in metres from a model answer; never raises (see module docstring)."""
     reason = check_text(text)
     if reason:
         return Parsed.failure(reason)
-    m = ANSWER_REGEX.search(text)
+    spans = _tag_spans(text)
+    m = next((x for x in map(ANSWER_REGEX.match, spans) if x), None)
     if m is None:
-        m = _TAG_WITH_UNIT.search(text)
+        m = next((x for x in map(_TAG_WITH_UNIT.match, spans) if x), None)
     if m is None:
         if re.search(r"<answer>", text, re.IGNORECASE) and not re.search(r"</answer>", text, re.IGNORECASE):
             return Parsed.failure("unclosed <answer> tag (truncated output?)")

@@ -2,10 +2,10 @@
 
 Data: ``build.py`` (questions generated from 3D boxes, or passed through from a source).
 Text: ``text.py`` (release templates) and the compact format. Scoring: one item per
-question, parsed by its kind: qualitative yes/no -> ``qual_acc``; metric quantities (a
-length in metres) -> ``quant_success`` (relative error <= 25 %) and ``quant_abs_rel``
-(truths under ``MIN_RELATIVE_GT_M`` are left out and counted); clock directions only count
-towards ``parse_rate``. Baselines: the oracle answers the sample's reference answers; the
+question, parsed by its kind: qualitative yes/no -> ``qual_acc``; lengths in metres
+(0.75 g <= p <= 1.25 g) and clock directions (within 1 hour) together -> ``quant_success``,
+as SpatialRGPT-Bench counts them; ``quant_abs_rel`` over lengths (``ObjectTask.score``
+names where the rules differ from the reference). Baselines: the oracle answers the sample's reference answers; the
 trivial baseline answers the majority training truth (qualitative), the most frequent
 training hour (direction) or the median training value of the quantity.
 """
@@ -25,8 +25,14 @@ from vlm3.tasks.common import BuildContext, SampleDraft, text_format_for
 from vlm3.tasks.failure_policy import score_counting_failures
 from vlm3.tasks.object import build as obj_build
 from vlm3.tasks.object import text as obj_text
+from vlm3.tasks.object.choice import is_choice, parse_region_choice
 from vlm3.tasks.object.questions import QUALITATIVE_PREDICATES, QUANTITATIVE_KINDS, SINGLE_REGION_KINDS
 from vlm3.tasks.unit import AskedQuestions, GroundTruth, Task
+
+
+#: Predicates whose generated truth follows a different rule than SpatialRGPT's (see
+#: ``ObjectTask.score``): left out of ``qual_acc_reference_rules``.
+RULE_DIFFERS_FROM_REFERENCE = ("behind", "front", "wide", "thin")
 
 
 def _is_direction(q: Mapping[str, Any]) -> bool:
@@ -40,7 +46,9 @@ class ObjectTask(Task):
     n_images = 1
     text = obj_text
     metrics = ("qual_acc", "quant_success")
-    higher_is_better = {"qual_acc": True, "quant_success": True}
+    table_metrics = ("qual_acc_reference_rules", "quant_length_success", "direction_success")
+    higher_is_better = {"qual_acc": True, "quant_success": True, "qual_acc_reference_rules": True,
+                        "quant_length_success": True, "direction_success": True}
     summary_columns = (("qual_acc", "object qual acc", "{:.3f}"), ("quant_success", "object quant succ", "{:.3f}"))
 
     def build(self, record: Record, ctx: BuildContext, rng: np.random.Generator) -> SampleDraft:
@@ -64,7 +72,9 @@ class ObjectTask(Task):
         out = []
         for t, q in zip(texts, asked.queries or [{}] * len(texts)):
             kind = q.get("kind")
-            if kind == "qualitative":
+            if kind == "qualitative" and is_choice(q.get("predicate")):  # answered by region, not yes/no
+                out.append(parse_region_choice(t, q.get("boxes") or []))
+            elif kind == "qualitative":
                 out.append(fmt.parse_qualitative(t))
             elif _is_direction(q):
                 out.append(fmt.parse_clock(t))
@@ -79,21 +89,53 @@ class ObjectTask(Task):
         return list(labels.get("questions", []))[:n_items]
 
     def score(self, parsed: Sequence[Parsed], truths: Sequence[Any]) -> dict[str, Any]:
+        """SpatialRGPT-Bench's rules (``scripts/srgpt/eval/evaluate_spatial_with_gpt4.py``),
+        failures counted as wrong in every success rate (the reference scores an unmatched
+        answer 0 and keeps it in the denominator):
+
+        * ``qual_acc``: yes/no accuracy over all qualitative questions;
+          ``qual_acc_reference_rules``: over the predicates whose truth follows the
+          reference's rule (all but behind/front and wide/thin, see below);
+        * ``quant_success``: SpatialRGPT's overall quantitative accuracy: lengths with
+          0.75 g <= p <= 1.25 g and clock directions within 1 hour, together;
+          ``quant_length_success`` and ``direction_success`` apart;
+        * ``quant_abs_rel``: mean |p - g| / g of parsed lengths; ``direction_err_deg``: mean
+          circular clock error of parsed directions.
+
+        Differences from the reference, named: generated "behind"/"front" truths compare the
+        distance of the box centres to the camera (the reference: the nearest point's depth)
+        and "wide"/"thin" the 3D box width (the reference: the width in the frame); they are
+        in ``qual_acc`` but not in ``qual_acc_reference_rules``. Lengths whose truth is below
+        ``MIN_RELATIVE_GT_M`` (written ``0.00``) are left out of the length metrics and
+        counted in ``n_quantitative_zero_truth_skipped``."""
         questions = truths
         qual = [i for i, q in enumerate(questions) if q.get("kind") == "qualitative"]
+        qual_ref = [i for i in qual if questions[i].get("predicate") not in RULE_DIFFERS_FROM_REFERENCE]
         metric = [i for i, q in enumerate(questions) if q.get("kind") == "quantitative" and not _is_direction(q)]
-        quant = [i for i in metric if questions[i]["value"] >= obj_m.MIN_RELATIVE_GT_M]
+        lengths = [i for i in metric if questions[i]["value"] >= obj_m.MIN_RELATIVE_GT_M]
+        dirs = [i for i, q in enumerate(questions) if _is_direction(q)]
+
+        def sub(idx: Sequence[int], key: str, rate=None, error=None) -> dict[str, Any]:
+            if not idx:
+                return {}
+            return score_counting_failures([parsed[i] for i in idx], [questions[i][key] for i in idx], rate, error)
+
         s = score_counting_failures(parsed, questions)
-        sq = score_counting_failures([parsed[i] for i in qual], [questions[i]["truth"] for i in qual],
-                                     {"qual_acc": obj_m.qualitative_accuracy}) if qual else {}
-        sn = score_counting_failures([parsed[i] for i in quant], [questions[i]["value"] for i in quant],
-                                     {"quant_success": obj_m.quantitative_success_rate},
-                                     {"quant_abs_rel": obj_m.abs_rel}) if quant else {}
+        sq = sub(qual, "truth", {"qual_acc": obj_m.qualitative_accuracy})
+        sr = sub(qual_ref, "truth", {"acc": obj_m.qualitative_accuracy})
+        sl = sub(lengths, "value", {"success": obj_m.quantitative_success_rate}, {"abs_rel": obj_m.abs_rel})
+        sd = sub(dirs, "value", {"success": obj_m.clock_success_rate},
+                 {"err": lambda p, g: float(np.mean(obj_m.clock_error_deg(p, g)))})
+        n_l, n_d = len(lengths), len(dirs)
         s["qual_acc"] = sq.get("qual_acc")
-        s["quant_success"] = sn.get("quant_success")
-        s["quant_abs_rel"] = sn.get("quant_abs_rel")
-        s["n_qualitative"], s["n_quantitative"] = len(qual), len(quant)
-        s["n_quantitative_zero_truth_skipped"] = len(metric) - len(quant)
+        s["qual_acc_reference_rules"] = sr.get("acc")
+        s["quant_length_success"], s["quant_abs_rel"] = sl.get("success"), sl.get("abs_rel")
+        s["direction_success"], s["direction_err_deg"] = sd.get("success"), sd.get("err")
+        s["quant_success"] = ((n_l * (s["quant_length_success"] or 0.0) + n_d * (s["direction_success"] or 0.0))
+                              / (n_l + n_d)) if n_l + n_d else None
+        s["n_qualitative"], s["n_quantitative"] = len(qual), n_l + n_d
+        s["n_quantitative_length"], s["n_direction"] = n_l, n_d
+        s["n_quantitative_zero_truth_skipped"] = len(metric) - n_l
         return s
 
     def oracle_answers(self, asked: AskedQuestions, n_questions: int, truth: GroundTruth) -> list[str]:

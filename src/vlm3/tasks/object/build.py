@@ -173,6 +173,8 @@ def _passthrough(record: ObjectQARecord, ctx: BuildContext, pixmap: PixelMap, st
         return re.sub(r"\{region(\d+)\}", lambda m: region(regions[int(m.group(1))]["box_norm1000"]), text)
 
     qa = [(fill(q), fill(a)) for q, a in record.turns]
+    if record.truths:  # one question per turn, its truth read from the reference answer by the adapter
+        return regions, [dict(t) for t in record.truths], qa
     questions = [{"kind": record.qa_type or "passthrough", "predicate": record.category,
                   "regions": sorted({int(i) for t in record.turns for i in
                                      re.findall(r"\{region(\d+)\}", t[0] + t[1])})}]

@@ -32,6 +32,7 @@ from vlm3.protocol.parsing import (
     clean_answer,
     to_finite_float,
     unit_scale_m,
+    word_after,
 )
 from vlm3.tasks.object.questions import (
     QUALITATIVE_PREDICATES,
@@ -224,9 +225,16 @@ def _quantitative_value_text(kind: str, box_b, value: float, unit: str) -> str:
 
 
 # ---------------------------------------------------------------- parsers
-_POSITIVE = re.compile(r"\b(yes|correct|indeed|true|right|affirmative|absolutely)\b", re.IGNORECASE)
-_NEGATIVE = re.compile(r"\b(no|incorrect|not|false|wrong|negative)\b", re.IGNORECASE)
+#: Polarity words (whole words, case-insensitive). "right" is not one: it is a direction
+#: ("It is on the right side." says nothing yes/no about a "left?" question).
+_POSITIVE = re.compile(r"\b(yes|yeah|yep|correct|indeed|true|affirmative|absolutely|certainly|definitely)\b",
+                       re.IGNORECASE)
+_NEGATIVE = re.compile(r"\b(no|nope|not|incorrect|false|wrong|negative|never|\w+n['’]t|cannot)\b", re.IGNORECASE)
+#: A positive opener negated by the next word ("Indeed not.", "Certainly not", "Absolutely not").
+_NEGATED_OPENER = re.compile(r"\W*(?:yes|yeah|yep|correct|indeed|true|affirmative|absolutely|certainly|definitely)"
+                             r" (?:not|never)\b", re.IGNORECASE)
 _REGION = re.compile(r"(?:bounding\s+box\s+)?region\s*\([^()]*\)|region\s*\[\d+\]", re.IGNORECASE)
+_NUMBER = re.compile(NUMBER_PATTERN)
 _LENGTH = re.compile(rf"({NUMBER_PATTERN})\s*({LENGTH_UNIT_PATTERN})", re.IGNORECASE)
 _FOLLOWING_LENGTH = re.compile(rf"\s*(?:,|and)?\s*({NUMBER_PATTERN})\s*({LENGTH_UNIT_PATTERN})", re.IGNORECASE)
 _CLOCK = re.compile(r"\b(\d{1,2})(?::00)?\s*o['’]?\s*clock", re.IGNORECASE)
@@ -243,15 +251,24 @@ def _clean(text: str) -> tuple[str, str | None]:
 
 
 def parse_qualitative(text: str) -> Parsed[bool]:
-    """True/False from a yes/no-style answer; never raises.
+    """True/False from a yes/no-style answer; never raises. The rule, in order:
 
-    The first word decides when it is a polarity word (Yes/Correct/Indeed... vs
-    No/Incorrect...); otherwise the text must contain only one polarity, else failure.
+    1. an opening positive word directly followed by "not"/"never" ("Indeed not.",
+       "Certainly not") is No;
+    2. an opening polarity word decides: Yes/Yeah/Yep/Correct/Indeed/True/Affirmative/
+       Absolutely/Certainly/Definitely -> True; No/Nope/Not/Incorrect/False/Wrong/
+       Negative/Never/Cannot/any "-n't" word -> False;
+    3. otherwise the whole answer (region boxes ignored) must hold polarity words of one
+       kind only: all positive -> True, all negative -> False ("A is not to the left of B");
+       none or both -> failure. Direction words ("left", "right") are never polarity: "It is
+       on the right side." is a failure, not a Yes.
     """
     cleaned, reason = _clean(text)
     if reason:
         return Parsed.failure(reason)
-    first = re.match(r"\W*(\w+)", cleaned)
+    if _NEGATED_OPENER.match(cleaned):
+        return Parsed.success(False)
+    first = re.match(r"\W*([\w'’]+)", cleaned)
     if first:
         word = first.group(1)
         if _NEGATIVE.fullmatch(word):
@@ -263,8 +280,8 @@ def parse_qualitative(text: str) -> Parsed[bool]:
         return Parsed.success(True)
     if neg and not pos:
         return Parsed.success(False)
-    return Parsed.failure("ambiguous answer: both or neither yes/no polarity words" if pos or neg
-                          else "no yes/no polarity found")
+    return Parsed.failure("ambiguous answer: both yes and no polarity words" if pos or neg
+                          else "no yes/no polarity found (direction words such as 'right' are not a yes)")
 
 
 def parse_quantitative_m(text: str) -> Parsed[float]:
@@ -280,7 +297,9 @@ def parse_quantitative_m(text: str) -> Parsed[float]:
         return Parsed.failure(_BARE_VALUE_REASON)
     m = _LENGTH.search(cleaned)
     if m is None:
-        return Parsed.failure("no number with a length unit found")
+        unknown = next((w for n in _NUMBER.finditer(cleaned) if (w := word_after(cleaned, n.end()))), None)
+        return Parsed.failure(f"unknown length unit {unknown!r} (known: m, cm, mm, km, inches, feet)"
+                              if unknown else "no number with a length unit found")
     v = to_finite_float(m.group(1))
     scale = unit_scale_m(m.group(2))
     if v is None or scale is None:

@@ -4,9 +4,12 @@ Data: ``build.py`` (both views standardised; labels ``R_cam0_from_cam1`` and
 ``t_cam0_from_cam1_m``: camera 1 relative to camera 0, in camera 0's OpenCV frame).
 Text: ``text.py`` (release) and the compact format. Scoring: ONE item per pair, the four
 answers parsed jointly; errors are the geodesic rotation error and the translation
-direction angle (sign-ambiguous, like VGGT/DA3), in degrees: ``auc30`` (binned AUC@30 of
-max(rot, trans), percent, failures count as wrong), ``auc{5,10,20}_trapezoid`` (SuperGlue
-variant, percent), ``rot_err_deg_median`` and ``trans_err_deg_median`` over parsed pairs.
+direction angle, in degrees: ``auc30`` (binned AUC@30 of max(rot, trans) with the
+sign-ambiguous translation angle, VGGT/DA3, percent, failures count as wrong),
+``auc{5,10,20}_trapezoid`` (SuperGlue variant, percent), ``auc30_signed`` and
+``trans_err_signed_deg_median`` (the plain angle: VLM3's text states the sign, so
+"right" for "left" is 180 deg wrong), ``rot_err_deg_median`` and ``trans_err_deg_median``
+over parsed pairs. Each metric is scored from the answers it needs (``NEEDED_ANSWERS``).
 Baselines: the oracle renders the label transform; the trivial baseline answers the
 identity rotation and the mean training translation.
 """
@@ -26,16 +29,46 @@ from vlm3.tasks.common import BuildContext, SampleDraft, text_format_for
 from vlm3.tasks.failure_policy import score_counting_failures
 from vlm3.tasks.pose import build as pose_build
 from vlm3.tasks.pose import text as pose_text
+from vlm3.tasks.pose.quantities import MIN_TRANSLATION_M
 from vlm3.tasks.unit import AskedQuestions, GroundTruth, Task
 
 #: (R_cam0_from_cam1 (3, 3), t_cam0_from_cam1_m (3,)) as stored in the labels.
 PoseTruth = tuple[Any, Any]
 
+#: Which answers each pose metric needs (docs/metrics.md): the AUCs need R and the direction
+#: of t; rotation_angle and translation_distance enter no metric, so their failure voids none.
+NEEDED_ANSWERS: dict[str, tuple[str, ...]] = {
+    "auc": ("euler_natural", "translation_direction"),
+    "rotation": ("euler_natural",),
+    "translation": ("translation_direction",),
+}
 
-def _errors_deg(pred: Sequence[Any], gt: Sequence[PoseTruth]) -> tuple[np.ndarray, np.ndarray]:
-    """(rotation error, translation-direction angle) in degrees per parsed pair."""
+
+def needed_answers(p: Parsed, needs: Sequence[str]) -> Parsed:
+    """``p`` reduced to the answers a metric needs: success when those parsed (even if another
+    answer of the pair did not), else a failure naming them. A failure without a partial
+    `PoseText` (answers not a dict) or with unknown question ids stays a failure."""
+    if p.ok:
+        return p
+    pose = p.value
+    if not isinstance(pose, pose_text.PoseText) or "unknown" in pose.failed:
+        return p
+    bad = [f"{q}: {pose.failed[q]}" for q in needs if q in pose.failed]
+    if bad:
+        return Parsed.failure("; ".join(bad), value=pose)
+    return Parsed.success(pose)
+
+
+def _has_direction(t) -> bool:
+    return float(np.linalg.norm(np.asarray(t, dtype=np.float64))) >= MIN_TRANSLATION_M
+
+
+def _errors_deg(pred: Sequence[Any], gt: Sequence[PoseTruth], sign_ambiguous: bool = True
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """(rotation error, translation-direction angle) in degrees per parsed pair;
+    ``sign_ambiguous`` as in `metrics.pose.translation_angle_deg` (True: VGGT/DA3)."""
     rot = np.array([pose_m.rotation_error_deg(p.R_cam0_from_cam1, np.asarray(g[0])) for p, g in zip(pred, gt)])
-    tr = np.array([pose_m.translation_angle_deg(p.t_unit_cam0, np.asarray(g[1]), sign_ambiguous=True)
+    tr = np.array([pose_m.translation_angle_deg(p.t_unit_cam0, np.asarray(g[1]), sign_ambiguous=sign_ambiguous)
                    for p, g in zip(pred, gt)])
     return rot, tr
 
@@ -45,7 +78,23 @@ def _auc(pred: list, gt: list) -> dict[str, float]:
     out = {"auc30": 100.0 * pose_m.pose_auc_binned_deg(err, (30,))[30]}
     trap = pose_m.pose_auc_trapezoid_deg(err, (5, 10, 20))
     out.update({f"auc{t}_trapezoid": 100.0 * v for t, v in trap.items()})
+    err_signed = pose_m.pose_error_deg(*_errors_deg(pred, gt, sign_ambiguous=False))
+    out["auc30_signed"] = 100.0 * pose_m.pose_auc_binned_deg(err_signed, (30,))[30]
     return out
+
+
+_AUC_KEYS = ("auc30", "auc5_trapezoid", "auc10_trapezoid", "auc20_trapezoid", "auc30_signed")
+
+
+def _rotation_median(p: list, g: list) -> float:
+    return float(np.median([pose_m.rotation_error_deg(v.R_cam0_from_cam1, np.asarray(t[0])) for v, t in zip(p, g)]))
+
+
+def _translation_median(sign_ambiguous: bool):
+    def fn(p: list, g: list) -> float:
+        return float(np.median([pose_m.translation_angle_deg(v.t_unit_cam0, np.asarray(t[1]), sign_ambiguous)
+                                for v, t in zip(p, g)]))
+    return fn
 
 
 class PoseTask(Task):
@@ -54,9 +103,11 @@ class PoseTask(Task):
     name = "pose"
     n_images = 2
     text = pose_text
-    metrics = ("auc30", "rot_err_deg_median", "trans_err_deg_median")
+    metrics = ("auc30", "rot_err_deg_median", "trans_err_deg_median", "auc30_signed",
+               "trans_err_signed_deg_median")
     table_metrics = ("auc5_trapezoid", "auc10_trapezoid", "auc20_trapezoid")
     higher_is_better = {"auc30": True, "rot_err_deg_median": False, "trans_err_deg_median": False,
+                        "auc30_signed": True, "trans_err_signed_deg_median": False,
                         "auc5_trapezoid": True, "auc10_trapezoid": True, "auc20_trapezoid": True}
     summary_columns = (("auc30", "pose AUC@30", "{:.1f}"), ("rot_err_deg_median", "pose rot err°", "{:.1f}"))
 
@@ -79,18 +130,46 @@ class PoseTask(Task):
         return [(labels["R_cam0_from_cam1"], labels["t_cam0_from_cam1_m"])][:n_items]
 
     def score(self, parsed: Sequence[Parsed], truths: Sequence[Any]) -> dict[str, Any]:
-        s = score_counting_failures(
-            parsed, truths, {"auc": _auc},
-            {"rot_err_deg_median": lambda p, g: float(np.median(_errors_deg(p, g)[0])),
-             "trans_err_deg_median": lambda p, g: float(np.median(_errors_deg(p, g)[1]))})
-        s.update(s.pop("auc") or {"auc30": 0.0})
+        """Every metric from the answers it needs (``NEEDED_ANSWERS``), each under the failure
+        policy with its own counts (``n_parsed_<group>``, ``parse_rate_<group>``); pairs whose
+        true translation is zero (no direction) are left out of the translation metrics and
+        counted in ``n_skipped_zero_translation``. ``parse_rate`` is the share of pairs whose
+        answers all parsed. Metrics are None when no pair enters them."""
+        if len(parsed) != len(truths):
+            raise ValueError(f"parsed and truths lengths differ: {len(parsed)} vs {len(truths)}")
+        s = score_counting_failures(parsed, truths)
+        moving = [i for i, g in enumerate(truths) if _has_direction(g[1])]
+        s["n_skipped_zero_translation"] = len(truths) - len(moving)
+        if s["n_skipped_zero_translation"]:
+            s["skipped_reasons"] = {"true translation is zero: no direction to compare":
+                                    s["n_skipped_zero_translation"]}
+
+        def part(group: str, idx: Sequence[int], rate=None, error=None) -> dict[str, Any]:
+            items = [needed_answers(parsed[i], NEEDED_ANSWERS[group]) for i in idx]
+            r = score_counting_failures(items, [truths[i] for i in idx], rate, error)
+            s[f"n_parsed_{group}"], s[f"parse_rate_{group}"] = r["n_parsed"], r["parse_rate"]
+            return r
+
+        a = part("auc", moving, {"auc": _auc})
+        auc = a.get("auc")
+        for k in _AUC_KEYS:
+            s[k] = None if not moving else (auc or {}).get(k, 0.0)
+        s["rot_err_deg_median"] = part("rotation", range(len(truths)),
+                                       error={"m": _rotation_median})["m"]
+        t = part("translation", moving, error={"amb": _translation_median(True),
+                                               "signed": _translation_median(False)})
+        s["trans_err_deg_median"], s["trans_err_signed_deg_median"] = t["amb"], t["signed"]
         return s
 
     def pair_errors_deg(self, parsed: Sequence[Parsed], truths: Sequence[PoseTruth]) -> np.ndarray:
-        """Per-pair pose error max(rot, trans) in degrees; ``inf`` for unparsed pairs (CDF plots)."""
+        """Per-pair pose error max(rot, trans) in degrees (sign-ambiguous translation, as
+        ``auc30``); ``inf`` for a pair without the answers the AUC needs or without a true
+        translation direction (CDF plots)."""
         out = []
         for p, g in zip(parsed, truths):
-            out.append(float(pose_m.pose_error_deg(*_errors_deg([p.value], [g]))[0]) if p.ok else np.inf)
+            q = needed_answers(p, NEEDED_ANSWERS["auc"])
+            ok = q.ok and _has_direction(g[1])
+            out.append(float(pose_m.pose_error_deg(*_errors_deg([q.value], [g]))[0]) if ok else np.inf)
         return np.asarray(out)
 
     def value_to_json(self, value: Any) -> Any:

@@ -70,6 +70,9 @@ class PoseText:
     words: direction words as written (release format; compact answers have none);
     words_agree: whether they match the vector's words (None when no words were given;
     judged on the components as written, before renormalising).
+    failed: question id -> failure reason of each answer that is missing or did not parse
+    (``"unknown"`` for unknown question ids); scoring uses it to score every metric from the
+    answers it needs (`vlm3.tasks.pose.needed_answers`).
     """
 
     R_cam0_from_cam1: np.ndarray | None = None
@@ -80,6 +83,7 @@ class PoseText:
     angle_mismatch_deg: float | None = None
     words: list[str] = field(default_factory=list)
     words_agree: bool | None = None
+    failed: dict[str, str] = field(default_factory=dict)
 
     def T_cam1_from_cam0(self) -> np.ndarray:
         """4x4 transform mapping camera-0 points into camera 1. Translation is scaled by
@@ -112,16 +116,21 @@ def parse_pose_answers(answers: dict[str, str], parsers: QuestionParsers,
     pose = PoseText()
     if not isinstance(answers, dict):
         return Parsed.failure(f"answers must be a dict of question id -> text, got {type(answers).__name__}")
-    failures = []
+    failures: list[str] = []
+
+    def fail(qid: str, why: str) -> None:
+        pose.failed[qid] = why
+        failures.append(f"{qid}: {why}")
+
     if "euler_natural" in answers:
         p = parsers["euler_natural"](answers["euler_natural"])
         if p.ok:
             pose.yaw_pitch_roll_deg = p.value
             pose.R_cam0_from_cam1 = R_from_yaw_pitch_roll_deg(*p.value)
         else:
-            failures.append(f"euler_natural: {p.reason}")
+            fail("euler_natural", p.reason or "unparsed")
     else:
-        failures.append("euler_natural: missing")
+        fail("euler_natural", "missing")
     if "translation_direction" in answers:
         p = parsers["translation_direction"](answers["translation_direction"])
         if p.ok:
@@ -129,9 +138,9 @@ def parse_pose_answers(answers: dict[str, str], parsers: QuestionParsers,
             if pose.words and words_of is not None:
                 pose.words_agree = pose.words == words_of(written)
         else:
-            failures.append(f"translation_direction: {p.reason}")
+            fail("translation_direction", p.reason or "unparsed")
     else:
-        failures.append("translation_direction: missing")
+        fail("translation_direction", "missing")
     if "rotation_angle" in answers:
         p = parsers["rotation_angle"](answers["rotation_angle"])
         if p.ok:
@@ -139,18 +148,20 @@ def parse_pose_answers(answers: dict[str, str], parsers: QuestionParsers,
             if pose.R_cam0_from_cam1 is not None:
                 pose.angle_mismatch_deg = abs(p.value - rotation_angle_deg(pose.R_cam0_from_cam1))
                 if max_angle_mismatch_deg is not None and pose.angle_mismatch_deg > max_angle_mismatch_deg:
-                    failures.append(f"rotation_angle: disagrees with yaw/pitch/roll by "
-                                    f"{pose.angle_mismatch_deg:.2f} deg")
+                    fail("rotation_angle", f"disagrees with yaw/pitch/roll by {pose.angle_mismatch_deg:.2f} deg")
+                    # the two rotation answers contradict each other: the rotation is not read
+                    pose.failed.setdefault("euler_natural", "contradicted by rotation_angle")
         else:
-            failures.append(f"rotation_angle: {p.reason}")
+            fail("rotation_angle", p.reason or "unparsed")
     if "translation_distance" in answers:
         p = parsers["translation_distance"](answers["translation_distance"])
         if p.ok:
             pose.distance_m = p.value
         else:
-            failures.append(f"translation_distance: {p.reason}")
+            fail("translation_distance", p.reason or "unparsed")
     unknown = sorted(set(answers) - set(QUESTION_IDS))
     if unknown:
+        pose.failed["unknown"] = f"unknown question ids {unknown}"
         failures.append(f"unknown question ids {unknown}")
     if failures:
         return Parsed.failure("; ".join(failures), value=pose)

@@ -40,6 +40,7 @@ from vlm3.protocol.parsing import (
     clean_answer,
     to_finite_float,
     unit_scale_m,
+    word_after,
 )
 from vlm3.tasks.pose.quantities import (
     QUESTION_IDS,
@@ -202,9 +203,10 @@ def parse_translation_direction(text: str) -> Parsed[tuple[np.ndarray, list[str]
 
 
 def parse_translation_distance(text: str) -> Parsed[float]:
-    """Metres from ``Translation distance: 1.98 meters`` (other length units converted; a
-    labelled number without a unit is metres); never raises. Must be finite and
-    non-negative; a bare number (compact) fails."""
+    """Metres from ``Translation distance: 1.98 meters`` (other length units converted:
+    `vlm3.protocol.parsing.unit_scale_m`; a labelled number followed by no word is metres,
+    one followed by any other word is an unknown unit and fails: "1.98 miles" is not
+    1.98 m); never raises. Must be finite and non-negative; a bare number (compact) fails."""
     cleaned, reason = clean_answer(text)
     if reason:
         return Parsed.failure(reason)
@@ -216,6 +218,9 @@ def parse_translation_distance(text: str) -> Parsed[float]:
         m = _DIST_LABEL_RE.search(cleaned)
         if m is None:
             return Parsed.failure("no translation distance found (needs a length unit or 'distance:')")
+        unit = word_after(cleaned, m.end())
+        if unit is not None:
+            return Parsed.failure(f"unknown length unit {unit!r} (known: m, cm, mm, km, inches, feet)")
         v, scale = to_finite_float(m.group(1)), 1.0
     if v is None:
         return Parsed.failure(f"distance {m.group(1)!r} is not finite")

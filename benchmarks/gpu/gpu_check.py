@@ -1,0 +1,372 @@
+"""The GPU check (issue 18): the 4B training path and the demo at GPU sizes, one JSON + one log.
+
+Driven by ``benchmarks/gpu/run.sh`` (which first brings the environment up to what vlm3
+needs from wheels carried in ``benchmarks/gpu/wheels``). Parts, in order:
+
+``4b``
+  1. ``build``: the ``qwen3_vl_4b`` preset with seeded random weights, saved (bf16) with the
+     real tokenizer files and the stock processor files: a base checkpoint directory.
+  2. ``data``: release-size samples from the data engine (``release_data.yaml``: synthetic
+     scenes rendered at 1280x1024, release text format, focal 1000 / 750 px, 10 questions).
+  3. ``fsdp``: ``accelerate launch`` with ``configs/accelerate/fsdp_hybrid_shard.yaml`` on one
+     process, the depth recipe (``qwen3_vl_4b_depth``: float32 master weights, bf16, gradient
+     checkpointing, answer-only logits) at its per-device batch for ``steps`` optimiser steps
+     (``fsdp_probe.py``). Reports s/step, tokens/s, MFU and peak memory, then the peak memory
+     of one micro-batch of the correspondence and pose recipes' per-device batch through the
+     same trainer.
+  4. ``load``: the run's output directory holds a complete model (files listed) and loads
+     with ``AutoModelForImageTextToText`` + ``AutoProcessor``, ``Qwen3VLProcessor`` and
+     ``vlm3``'s transformers predictor on the GPU, which answers one depth question.
+``demo``
+  5. ``demo``: the demo's world, data and micro model (``vlm3 demo`` stages, quick preset),
+     trained at a GPU batch size for at most ``demo_seconds`` of training, then evaluated on
+     the demo's held-out scenes (``vlm3 eval --config demo`` with the baselines).
+
+MFU = 6 x (text non-embedding parameters x tokens + vision parameters x patches) per step /
+(s/step x peak bf16 FLOP/s; H200/H100 SXM dense: 989 TFLOP/s); gradient-checkpointing
+recompute, attention's quadratic term and the vocabulary head are not counted.
+
+``--dry-run``: the same steps on the CPU at tiny sizes (``tiny`` preset, 256-px images,
+2 steps, no FSDP config: ``accelerate launch --cpu``, a few demo steps): checks the script,
+not the numbers. Every step records ``ok``, ``seconds`` and its numbers or its one-line
+error; a failed step does not stop the independent ones after it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+import traceback
+from pathlib import Path
+from typing import Any, Callable
+
+REPO = Path(__file__).resolve().parents[2]
+HERE = Path(__file__).resolve().parent
+PEAK_BF16_FLOPS = {"H200": 989e12, "H100": 989e12, "A100": 312e12}
+
+SIZES = {
+    "full": {"preset": "qwen3_vl_4b", "long_side_px": 1280, "aspect": 1.25, "focal_px": [950.0, 1050.0],
+             "scenes": 2, "views": 4, "data": {}, "steps": 4, "fsdp": True, "batch": None,
+             "demo_scenes": 100, "demo_batch": 64, "demo_max_steps": 3000, "demo_seconds": 300,
+             "demo_world": [], "demo_data": [], "eval_max_samples": None, "baselines": ("oracle", "trivial", "sift")},
+    "dry": {"preset": "micro", "long_side_px": 128, "aspect": 1.0, "focal_px": [100.0, 120.0],
+            "scenes": 1, "views": 2, "steps": 1, "fsdp": False, "batch": 1,
+            "data": {"focal_px": 100, "pose_focal_px": 80, "max_pixels": 16384, "depth": 2, "other": 1},
+            "demo_scenes": 10, "demo_batch": 2, "demo_max_steps": 2, "demo_seconds": 60,
+            "demo_world": ["views_per_scene=2", "long_side_px=[128, 128]", "room_objects=[2, 3]"],
+            "demo_data": [f"tasks.{t}.samples={{train: 2, val: 0, test: 1}}"
+                          for t in ("depth", "correspondence", "pose", "object")],
+            "eval_max_samples": 1, "baselines": ("oracle",)},
+}
+
+
+class Log:
+    """Lines to stdout and to the log file, flushed at once."""
+
+    def __init__(self, path: Path):
+        self.f = path.open("a", encoding="utf-8")
+
+    def __call__(self, line: str) -> None:
+        stamp = time.strftime("%H:%M:%S")
+        print(line, flush=True)
+        self.f.write(f"{stamp} {line}\n")
+        self.f.flush()
+
+
+def run_step(result: dict, name: str, log: Log, fn: Callable[[], dict]) -> dict | None:
+    """Run one step; its numbers (or its error line) go into ``result["steps"][name]``."""
+    log(f"=== {name}")
+    t0 = time.perf_counter()
+    try:
+        out = fn()
+        result["steps"][name] = {"ok": True, "seconds": round(time.perf_counter() - t0, 1), **out}
+    except Exception as err:  # noqa: BLE001 - a failed step is recorded, the next ones still run
+        line = str(err).strip().splitlines()[-1] if str(err).strip() else type(err).__name__
+        log(traceback.format_exc())
+        result["steps"][name] = {"ok": False, "seconds": round(time.perf_counter() - t0, 1),
+                                 "error": f"{type(err).__name__}: {line}"}
+        out = None
+    log(f"{name}: {json.dumps(result['steps'][name], default=str)[:2000]}")
+    return out
+
+
+def environment() -> dict:
+    import accelerate
+    import torch
+    import transformers
+
+    gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
+    return {"python": sys.version.split()[0], "torch": torch.__version__, "transformers": transformers.__version__,
+            "accelerate": accelerate.__version__, "cuda": torch.version.cuda, "gpu": gpu,
+            "gpus": torch.cuda.device_count(), "cpus": os.cpu_count()}
+
+
+def build_base(preset: str, out: Path) -> dict:
+    """The preset with seeded random weights (initialised on the GPU when there is one), saved in
+    bf16 with the offline Qwen tokenizer and the stock processor files."""
+    import torch
+    from transformers import Qwen3VLForConditionalGeneration
+
+    from vlm3.model.factory import build_config, count_parameters, load_model_and_processor
+
+    dev = "cuda" if torch.cuda.is_available() else "cpu"
+    torch.manual_seed(0)
+    with torch.device(dev):
+        model = Qwen3VLForConditionalGeneration(build_config(preset))
+    model = model.to(torch.bfloat16)
+    lm = model.model.language_model
+    counts = {"parameters": count_parameters(model), "vision_parameters": count_parameters(model.model.visual),
+              "text_nonembedding_parameters": count_parameters(lm) - lm.embed_tokens.weight.numel()}
+    model.save_pretrained(out)
+    del model
+    _, processor = load_model_and_processor(preset, with_model=False)
+    try:
+        from vlm3.model.processor import save_stock_processor
+
+        save_stock_processor(processor, out)
+    except ImportError:
+        processor.save_pretrained(out)
+    return {**counts, "dir": str(out), "files": sorted(p.name for p in out.iterdir())}
+
+
+def release_data(size: dict, work: Path) -> dict:
+    """World scenes at release size, then the data engine with ``release_data.yaml``; a depth-only
+    view of the set (symlinks) for the depth recipe."""
+    from vlm3.config import load
+    from vlm3.data.build import build
+    from vlm3.data.config import DataConfig
+    from vlm3.world.config import WorldConfig
+    from vlm3.world.generate import generate_world
+
+    side, aspect = size["long_side_px"], size["aspect"]
+    world_cfg = load(WorldConfig, "demo", [f"long_side_px=[{side}, {side}]", f"aspect_ratios=[{aspect}]",
+                                           f"focal_px={size['focal_px']}", f"views_per_scene={size['views']}"],
+                     kind="world")
+    generate_world(work / "world", size["scenes"], 0, world_cfg, workers=min(8, os.cpu_count() or 1), progress=False)
+    d = size["data"]
+    over = []
+    if d:
+        over = [f"tasks.{t}.max_pixels={d['max_pixels']}" for t in ("depth", "correspondence", "pose")]
+        over += [f"tasks.depth.focal_px={d['focal_px']}", f"tasks.correspondence.focal_px={d['focal_px']}",
+                 f"tasks.pose.focal_px={d['pose_focal_px']}", f"tasks.depth.samples.train={d['depth']}",
+                 f"tasks.correspondence.samples.train={d['other']}", f"tasks.pose.samples.train={d['other']}"]
+    cfg = load(DataConfig, str(HERE / "release_data.yaml"), over, kind="data",
+               variables={"VLM3_WORLD": str(work / "world"), "VLM3_DATA_OUT": str(work / "data")})
+    manifest = build(cfg, progress=False)
+    depth = work / "data_depth"
+    (depth / "shards" / "train").mkdir(parents=True, exist_ok=True)
+    for f in sorted((work / "data" / "shards" / "train").glob("*depth*.jsonl")):
+        link = depth / "shards" / "train" / f.name
+        if not link.exists():
+            link.symlink_to(f)
+    for item in (work / "data").iterdir():
+        if item.name not in ("shards",) and not (depth / item.name).exists() and item.is_dir():
+            (depth / item.name).symlink_to(item)
+    counts = {k: v for k, v in manifest.items() if isinstance(v, (int, float, str))}
+    return {"all": str(work / "data"), "depth": str(depth), "manifest": counts}
+
+
+def recipe_batch(name: str) -> int:
+    from vlm3.train.config import load_config
+
+    return int(load_config(name).train.per_device_batch_size)
+
+
+def fsdp_probe(size: dict, base: Path, data: dict, work: Path, log: Log) -> dict:
+    """The depth recipe for ``steps`` steps at its per-device batch (accelerate, one process)."""
+    import torch
+
+    batch = size["batch"] or recipe_batch("qwen3_vl_4b_depth")
+    extras = [("depth", batch), ("correspondence", size["batch"] or recipe_batch("qwen3_vl_4b_correspondence")),
+              ("pose", size["batch"] or recipe_batch("qwen3_vl_4b_pose"))]
+    out_json = work / "fsdp_probe.json"
+    launch = [sys.executable, "-m", "accelerate.commands.launch", "--num_processes", "1", "--num_machines", "1"]
+    launch += (["--config_file", str(REPO / "configs/accelerate/fsdp_hybrid_shard.yaml")] if size["fsdp"]
+               else ["--cpu", "--mixed_precision", "no"])
+    over = [f"model.name_or_path={base}", f"data.train_path={data['depth']}", f"train.output_dir={work / 'fsdp_out'}",
+            f"train.max_steps={size['steps']}", f"train.global_batch_size={batch}", "train.save_steps=100000",
+            "train.logging_steps=1", "train.warmup_ratio=0.0", f"data.num_workers={min(8, os.cpu_count() or 1)}"]
+    if not torch.cuda.is_available():
+        over += ["train.bf16=false", "train.optim=adamw_torch"]
+    cmd = launch + [str(HERE / "fsdp_probe.py"), "--config", "qwen3_vl_4b_depth", "--out", str(out_json),
+                    "--extra-data", data["all"]] + [a for t, b in extras for a in ("--extra", f"{t}:{b}")] + over
+    log("$ " + " ".join(cmd))
+    with (work / "fsdp_probe.log").open("w") as f:
+        rc = subprocess.run(cmd, stdout=f, stderr=subprocess.STDOUT, cwd=REPO, timeout=900).returncode
+    tail = (work / "fsdp_probe.log").read_text(errors="replace").splitlines()[-15:]
+    if rc != 0 or not out_json.is_file():
+        raise RuntimeError(f"accelerate launch exited {rc}: " + " | ".join(tail[-3:]))
+    probe = json.loads(out_json.read_text())
+    steps = probe["step_seconds"]
+    steady = steps[1:] or steps
+    s_per_step = sum(steady) / len(steady)
+    depth_mb = probe.get("micro_batches", {}).get("depth", {})
+    tokens = depth_mb.get("tokens")
+    res = {"per_device_batch": batch, "steps": len(steps), "step_seconds": steps,
+           "s_per_step_after_first": round(s_per_step, 3), "train_peak_memory_gib": probe.get("train_peak_memory_gib"),
+           "micro_batches": probe.get("micro_batches"), "output_dir": str(work / "fsdp_out"),
+           "strategy": "FSDP HYBRID_SHARD (shipped config), 1 process" if size["fsdp"] else "accelerate --cpu, no FSDP"}
+    if tokens:
+        res["tokens_per_step"] = tokens
+        res["tokens_per_s"] = round(tokens / s_per_step, 1)
+        res["mfu"] = mfu(res, depth_mb, s_per_step)
+    return res
+
+
+def mfu(res: dict, depth_mb: dict, s_per_step: float) -> float | None:
+    """Model FLOPs utilisation of the depth steps (module doc)."""
+    import torch
+
+    counts = RESULT["steps"].get("build", {})
+    gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else ""
+    peak = next((v for k, v in PEAK_BF16_FLOPS.items() if k in gpu), None)
+    if not peak or "text_nonembedding_parameters" not in counts or not depth_mb.get("image_tokens"):
+        return None
+    patches = 4 * depth_mb["image_tokens"]  # 2x2 spatial merge: 4 ViT patches per visual token
+    flops = 6 * (counts["text_nonembedding_parameters"] * depth_mb["tokens"] + counts["vision_parameters"] * patches)
+    return round(flops / (s_per_step * peak), 4)
+
+
+def check_output(out_dir: Path, size: dict) -> dict:
+    """The training output is a complete model directory that three loaders accept."""
+    import numpy as np
+    import torch
+    from transformers import AutoModelForImageTextToText, AutoProcessor
+
+    from vlm3.predictors import make_predictor, resolve_device
+    from vlm3.predictors.base import Request
+
+    files = sorted(p.name for p in out_dir.iterdir() if p.is_file())
+    res: dict[str, Any] = {"files": files}
+    wanted = ["config.json", "generation_config.json", "preprocessor_config.json", "video_preprocessor_config.json",
+              "tokenizer.json", "tokenizer_config.json"]
+    res["missing"] = [f for f in wanted if f not in files] + ([] if any(f.endswith(".safetensors") for f in files)
+                                                              else ["*.safetensors"])
+    dev = resolve_device("auto")
+    loaders = {"auto_model": lambda: AutoModelForImageTextToText.from_pretrained(
+                   out_dir, dtype=torch.bfloat16 if dev != "cpu" else None),
+               "auto_processor": lambda: AutoProcessor.from_pretrained(out_dir)}
+    try:
+        from transformers import Qwen3VLProcessor
+
+        loaders["qwen3vl_processor"] = lambda: Qwen3VLProcessor.from_pretrained(out_dir)
+    except ImportError as err:
+        res["qwen3vl_processor"] = f"failed: {err}"
+    for key, fn in loaders.items():
+        try:
+            res[key] = type(fn()).__name__
+        except ImportError as err:  # the stock video processor needs torchvision
+            import importlib.util
+
+            res[key] = ("skipped: torchvision is not installed (the stock video processor needs it)"
+                        if importlib.util.find_spec("torchvision") is None else f"failed: {err}")
+        except Exception as err:  # noqa: BLE001 - recorded; the step fails below
+            res[key] = f"failed: {type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}"
+    p = make_predictor(f"model:{out_dir}", device=dev, max_new_tokens=8)
+    side = size["long_side_px"]
+    img = (np.random.default_rng(0).random((int(side / size["aspect"]) // 32 * 32, side // 32 * 32, 3)) * 255
+           ).astype(np.uint8)
+    pred = p.predict([Request("q", "depth", [img], ["What is the depth at point (1000, 1000)?"])])[0]
+    res["vlm3_predictor"] = {"device": str(p.model.device), "answer": pred.texts[0], "seconds": round(pred.seconds, 2)}
+    failed = [k for k in ("auto_model", "auto_processor", "qwen3vl_processor") if str(res.get(k, "")).startswith("failed")]
+    if res["missing"] or failed:
+        raise RuntimeError(f"output {out_dir}: missing files {res['missing']}, loaders failed {failed}: {res}")
+    return res
+
+
+def demo(size: dict, work: Path, log: Log) -> dict:
+    """The demo's stages with the micro model at a GPU batch size and a training time cap."""
+    from transformers import TrainerCallback
+
+    from vlm3.data.build import build
+    from vlm3.demo import load_demo_config, plan_demo
+    from vlm3.evaluate.headline import headline_table
+    from vlm3.evaluate.pipeline import run_eval
+    from vlm3.train.trainer import run_training
+    from vlm3.world.generate import generate_world
+
+    class TimeCap(TrainerCallback):
+        def __init__(self, seconds: float):
+            self.seconds, self.t0, self.capped = seconds, 0.0, False
+
+        def on_train_begin(self, args, state, control, **kwargs):
+            self.t0 = time.perf_counter()
+
+        def on_step_end(self, args, state, control, **kwargs):
+            if time.perf_counter() - self.t0 > self.seconds:
+                self.capped = control.should_training_stop = True
+
+    os.environ["VLM3_REAL_DATA"] = str(work / "no_real_data")  # the demo's optional real sources: left out
+    cfg = load_demo_config("quick")
+    b = size["demo_batch"]
+    cfg.world.scenes = size["demo_scenes"]
+    cfg.world.overrides = list(cfg.world.overrides) + size["demo_world"]
+    cfg.data.overrides = list(cfg.data.overrides) + size["demo_data"]
+    cfg.train.overrides = list(cfg.train.overrides) + [
+        f"train.per_device_batch_size={b}", f"train.global_batch_size={b}", f"train.max_steps={size['demo_max_steps']}",
+        "train.save_steps=100000", f"data.num_workers={min(8, os.cpu_count() or 1)}"]
+    run_dir = work / "demo"
+    plan = plan_demo(cfg, run_dir, None)
+    t0 = time.perf_counter()
+    generate_world(plan.world_dir, cfg.world.scenes, 0, plan.world, workers=os.cpu_count() or 1, progress=False)
+    t_world = time.perf_counter() - t0
+    build(plan.data, progress=False)
+    t_data = time.perf_counter() - t0 - t_world
+    cap = TimeCap(size["demo_seconds"])
+    metrics = run_training(plan.train, callbacks=[cap])
+    t_train = time.perf_counter() - t0 - t_world - t_data
+    report = run_eval(plan.eval, run_dir / "eval", model=plan.train.train.output_dir, model_name="vlm3-micro-gpu",
+                      baselines=size["baselines"], max_samples=size["eval_max_samples"], log=log, device="auto")
+    table = headline_table(report)
+    log(table)
+    return {"batch": b, "steps": metrics.get("global_step"), "time_capped": cap.capped,
+            "train_seconds": round(t_train, 1), "world_seconds": round(t_world, 1), "data_seconds": round(t_data, 1),
+            "final_loss": metrics.get("final_loss"), "headline": table, "report": str(run_dir / "eval" / "report.json")}
+
+
+RESULT: dict[str, Any] = {"steps": {}}
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description="vlm3 GPU check (benchmarks/gpu/run.sh)")
+    ap.add_argument("--dry-run", action="store_true", help="tiny sizes on the CPU (checks the script only)")
+    ap.add_argument("--part", choices=("all", "4b", "demo"), default="all", help="which part(s) to run")
+    ap.add_argument("--out", default=os.environ.get("OUT") or str(HERE / "results"), help="folder for JSON + log")
+    ap.add_argument("--demo-seconds", type=float, default=None, help="training time cap of the demo part")
+    a = ap.parse_args(argv)
+    size = dict(SIZES["dry" if a.dry_run else "full"])
+    if a.demo_seconds is not None:
+        size["demo_seconds"] = a.demo_seconds
+    out = Path(a.out)
+    work = out / "work"
+    work.mkdir(parents=True, exist_ok=True)
+    log = Log(out / "gpu_check.log")
+    RESULT.update({"dry_run": a.dry_run, "part": a.part, "size": {k: v for k, v in size.items()},
+                   "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())})
+    RESULT["environment"] = environment()
+    log(json.dumps(RESULT["environment"]))
+    t0 = time.perf_counter()
+    if a.part in ("all", "4b"):
+        base = work / "base_model"
+        built = run_step(RESULT, "build", log, lambda: build_base(size["preset"], base))
+        data = run_step(RESULT, "data", log, lambda: release_data(size, work))
+        if built and data:
+            probe = run_step(RESULT, "fsdp", log, lambda: fsdp_probe(size, base, data, work, log))
+            if probe:
+                run_step(RESULT, "load", log, lambda: check_output(Path(probe["output_dir"]), size))
+    if a.part in ("all", "demo"):
+        run_step(RESULT, "demo", log, lambda: demo(size, work, log))
+    RESULT["total_seconds"] = round(time.perf_counter() - t0, 1)
+    RESULT["ok"] = all(s["ok"] for s in RESULT["steps"].values())
+    (out / "gpu_check.json").write_text(json.dumps(RESULT, indent=1, default=str))
+    log(f"wrote {out / 'gpu_check.json'} and {out / 'gpu_check.log'} ({RESULT['total_seconds']} s, "
+        f"{'all steps ok' if RESULT['ok'] else 'FAILED: ' + ', '.join(k for k, s in RESULT['steps'].items() if not s['ok'])})")
+    return 0 if RESULT["ok"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

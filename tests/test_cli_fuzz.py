@@ -1,0 +1,158 @@
+"""CLI fuzz (issue #21 item 3): every `vlm3` command, random flags and values, never a traceback.
+
+Each case invokes one real command in-process (click's CliRunner, cwd in a temporary folder)
+with a seeded random choice of its own parameters, filled from a pool of values users get
+wrong: zero, negative, huge and non-finite numbers, malformed grids and intrinsics, missing
+files, an 8x8 image, a text file named like an image, an empty folder, a file where a folder
+belongs. A case passes when the command ends with an exit code (0, 1 or 2, click's usage
+errors included); an exception escaping the command (a traceback for the user) fails it.
+A case that gets past its checks into real work (rendering scenes, loading a model) is
+stopped after a short time budget and counted as reaching work: that is not an error.
+"""
+
+from __future__ import annotations
+
+import random
+import signal
+from collections import Counter
+from pathlib import Path
+
+import click
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from PIL import Image
+
+from vlm3.cli import main
+
+CASES = 1200
+BUDGET_S = 1.0
+SEED = 20261202
+
+
+class _Budget(BaseException):
+    """Raised by the timer when a case has reached real work (not an Exception: code under
+    test that catches Exception cannot swallow it)."""
+
+
+def _commands() -> list[tuple[list[str], click.Command]]:
+    ctx = click.Context(main)
+    out = []
+
+    def walk(cmd: click.Command, path: list[str]) -> None:
+        if isinstance(cmd, click.Group):
+            for name in cmd.list_commands(ctx):
+                walk(cmd.get_command(ctx, name), path + [name])
+        else:
+            out.append((path, cmd))
+    walk(main, [])
+    return out
+
+
+def _files(tmp: Path) -> dict[str, str]:
+    (tmp / "empty").mkdir()
+    Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(tmp / "tiny.png")
+    Image.fromarray(np.random.default_rng(0).integers(0, 255, (48, 64, 3), dtype=np.uint8)).save(tmp / "ok.png")
+    (tmp / "text.png").write_text("not an image")
+    (tmp / "shard.jsonl").write_text('{"a": 1}\n')
+    (tmp / "bad.yaml").write_text("tasks: [depth]\nseed: lots\n")
+    (tmp / "list.yaml").write_text("- 1\n- 2\n")
+    (tmp / "model").mkdir()
+    (tmp / "model" / "config.json").write_text("{}")
+    (tmp / "model" / "model.safetensors").write_bytes(b"\x00" * 17)
+    return {name: str(tmp / name) for name in
+            ("empty", "tiny.png", "ok.png", "text.png", "shard.jsonl", "bad.yaml", "list.yaml", "model")}
+
+
+NUMBERS = ["0", "-1", "1", "3", "1e9", "nan", "inf", "-inf", "lots", "", "2.5", "99999999999"]
+TEXTS = ["", "0x6", "-1x4", "8x6", "100000x100000", "nan,nan,320,240", "inf,1,2,3", "0.001,0.001,32,24",
+         "1e9,1e9,32,24", "1,2", "500,500,32,24", "a=b", "seed=lots", "tasks=[x]", "cuda:7", "cpu",
+         "auto", "vllm:", "vllm:nowhere", "standard", "dpeth", "tiny_cpu", "nowhere/x", "10,20",
+         "10,20;30,40", "-5,-5", "1,2,3,4", "x" * 300]
+
+
+def _value(param: click.Parameter, files: dict[str, str], rng: random.Random) -> str:
+    pool = list(files.values()) + TEXTS
+    if isinstance(param.type, click.Choice):
+        pool = list(param.type.choices) * 3 + ["nope"]
+    elif isinstance(param.type, (click.types.IntParamType, click.types.FloatParamType, click.IntRange,
+                                 click.FloatRange)):
+        pool = NUMBERS
+    return rng.choice(pool)
+
+
+def _case(path: list[str], cmd: click.Command, files: dict[str, str], rng: random.Random) -> list[str]:
+    args = list(path)
+    for p in cmd.params:
+        if p.name in ("help_config", "print_config", "help") or rng.random() < 0.45:
+            continue
+        if isinstance(p, click.Argument):
+            n = 1 if p.nargs == 1 else rng.randint(0, 2)
+            args += [_value(p, files, rng) for _ in range(n)]
+        elif getattr(p, "is_flag", False):
+            args.append(p.opts[-1])
+        else:
+            args += [p.opts[-1], _value(p, files, rng)]
+    return args
+
+
+def _alarm(signum, frame):  # noqa: ARG001 - signal handler signature
+    raise _Budget()
+
+
+def _preload() -> None:
+    """Import what the commands import lazily, before any timer runs: a budget stop inside a
+    first import would leave a half-imported module behind for the next cases."""
+    import importlib
+
+    import transformers
+
+    for name in ("Trainer", "TrainingArguments", "AutoProcessor", "AutoModelForImageTextToText",
+                 "Qwen3VLForConditionalGeneration"):
+        getattr(transformers, name)
+    for module in ("vlm3.demo", "vlm3.train.trainer", "vlm3.train.cli", "vlm3.infer.cli", "vlm3.infer.api",
+                   "vlm3.evaluate.cli", "vlm3.evaluate.pipeline", "vlm3.data.build", "vlm3.world.generate",
+                   "vlm3.predictors.hf"):
+        importlib.import_module(module)
+
+
+@pytest.mark.skipif(not hasattr(signal, "setitimer"), reason="needs POSIX interval timers")
+def test_cli_fuzz_never_a_traceback(tmp_path, monkeypatch):
+    _preload()
+    files = _files(tmp_path)
+    work = tmp_path / "cwd"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    monkeypatch.setenv("VLM3_DATA_OUT", str(work / "data_out"))
+    rng = random.Random(SEED)
+    commands = _commands()
+    runner = CliRunner()
+    outcome: Counter = Counter()
+    failures = []
+    old = signal.signal(signal.SIGALRM, _alarm)
+    try:
+        for i in range(CASES):
+            path, cmd = commands[i % len(commands)]
+            args = _case(path, cmd, files, rng)
+            signal.setitimer(signal.ITIMER_REAL, BUDGET_S)
+            try:
+                res = runner.invoke(main, args)
+            except _Budget:
+                outcome["reached work"] += 1
+                continue
+            finally:
+                signal.setitimer(signal.ITIMER_REAL, 0)
+            if res.exception is not None and not isinstance(res.exception, SystemExit):
+                failures.append((args, f"{type(res.exception).__name__}: {res.exception}"[:300]))
+                outcome["traceback"] += 1
+            else:
+                outcome[f"exit {res.exit_code}"] += 1
+    finally:
+        signal.signal(signal.SIGALRM, old)
+    print(dict(outcome))
+    first: dict[str, list[str]] = {}
+    for args, err in failures:  # one example per distinct error
+        first.setdefault(f"{args[0]}: {err.split(':')[0]}", [a[:80] for a in args] + ["->", err[:200]])
+    shown = "\n".join("vlm3 " + " ".join(v) for v in first.values())
+    assert not failures, f"{len(failures)} of {CASES} cases ended in a traceback:\n{shown}"
+    assert sum(outcome.values()) == CASES >= 1000
