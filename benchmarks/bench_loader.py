@@ -9,7 +9,8 @@ Usage: python benchmarks/bench_loader.py [--out FILE] [--sizes 10000,100000,1000
    sets repeat those shards as hard links; then the set's index (``build_index``, timed: a
    one-off data-engine step, not part of start-up).
 2. For each loader and size, a fresh process does what ``run_training`` does on one rank
-   before step 1: ``ShardDataset``, ``lengths`` (length-grouped sampler), a DataLoader
+   before step 1: ``ShardDataset``, ``lengths``, the length-grouped sampler (old:
+   transformers' on a Python list; new: ``vlm3.train.sampler``, same order), a DataLoader
    (num_workers=0, batch 8, the SFT collator) and its first batch. It reports the time to
    that first batch and the growth of its resident memory (VmRSS after - before, and the
    peak VmHWM - before). The old loader is run up to ``--old-max`` samples only (it parses
@@ -40,7 +41,7 @@ def _mem_mb() -> dict[str, float]:
     out = {}
     for line in Path("/proc/self/status").read_text().splitlines():
         key, _, val = line.partition(":")
-        if key in ("VmRSS", "VmHWM"):
+        if key in ("VmRSS", "VmHWM", "RssAnon", "RssFile"):
             out[key] = int(val.split()[0]) / 1024
     return out
 
@@ -48,7 +49,9 @@ def _mem_mb() -> dict[str, float]:
 def child(loader: str, root: str) -> dict:
     """One rank's start-up on ``root`` with the ``old`` or ``new`` loader (run in a fresh process)."""
     from torch.utils.data import DataLoader
-    from transformers.trainer_pt_utils import LengthGroupedSampler
+    from transformers.trainer_pt_utils import LengthGroupedSampler as OldSampler
+
+    from vlm3.train.sampler import LengthGroupedSampler
 
     from vlm3.model.processor import build_processor
     from vlm3.train.collator import SFTCollator
@@ -59,9 +62,14 @@ def child(loader: str, root: str) -> dict:
     t0 = time.perf_counter()
     ds = ShardDataset(root, use_index=(loader == "new"))
     t_ds = time.perf_counter() - t0
+    mem_ds = _mem_mb()["VmRSS"]
     lengths = ds.lengths(proc)
     t_len = time.perf_counter() - t0 - t_ds
-    sampler = LengthGroupedSampler(8 * 4, dataset=ds, lengths=lengths)
+    mem_len = _mem_mb()["VmRSS"]
+    if loader == "old":  # what the trainer did: a Python list of lengths into transformers' sampler
+        sampler = OldSampler(8 * 4, dataset=ds, lengths=list(map(int, lengths)))
+    else:
+        sampler = LengthGroupedSampler(8 * 4, dataset=ds, lengths=lengths)
     loader_ = DataLoader(ds, batch_size=8, sampler=sampler, num_workers=0,
                          collate_fn=SFTCollator(proc, image_root=ds.image_root, uint8_pixels=(loader == "new")))
     batch = next(iter(loader_))
@@ -71,6 +79,11 @@ def child(loader: str, root: str) -> dict:
             "lengths_s": round(t_len, 2), "first_batch_s": round(t_first, 2),
             "rss_growth_mb": round(after["VmRSS"] - before["VmRSS"], 1),
             "peak_growth_mb": round(after["VmHWM"] - before["VmRSS"], 1),
+            "anon_growth_mb": round(after["RssAnon"] - before["RssAnon"], 1),
+            "file_backed_growth_mb": round(after["RssFile"] - before["RssFile"], 1),
+            "rss_growth_dataset_mb": round(mem_ds - before["VmRSS"], 1),
+            "rss_growth_lengths_mb": round(mem_len - mem_ds, 1),
+            "rss_growth_sampler_batch_mb": round(after["VmRSS"] - mem_len, 1),
             "batch_tokens": int(batch["attention_mask"].sum())}
 
 
@@ -145,7 +158,8 @@ def main() -> int:
             runs.append(r)
             print(f"  {loader:4s} {n:>9,}: first batch {r['first_batch_s']:7.2f} s (dataset {r['dataset_s']} s, "
                   f"lengths {r['lengths_s']} s), RSS growth {r['rss_growth_mb']:8.1f} MB "
-                  f"(peak {r['peak_growth_mb']} MB)", flush=True)
+                  f"(peak {r['peak_growth_mb']} MB; anonymous {r['anon_growth_mb']} MB, mapped files "
+                  f"{r['file_backed_growth_mb']} MB)", flush=True)
     pix = pixel_bytes()
     for name, p in pix.items():
         print(f"pixel_values per {name} micro-batch ({p['per_device']} x {p['images_per_sample']} image(s) "

@@ -224,19 +224,22 @@ def _best_time(fn, text: str, repeat: int = 2) -> float:
 def test_every_parser_is_linear_in_its_input():
     """Old code: 2.5-11 s on an 8,000-digit answer (quadratic backtracking). Timing-robust:
     the 10x longer input may take at most 30x as long (linear: ~10x, quadratic: ~100x),
-    with a 2 ms floor under the short input's time; a 100k-character answer (the longest
-    accepted) must parse in well under a second."""
+    with a 5 ms floor under the short input's time (a flagged case is measured 3 times); a 100k-character answer (the longest
+    accepted) must parse in under two seconds (linear: ~0.01 s)."""
     from vlm3.protocol.parsing import MAX_TEXT_CHARS
     slow = []
     for name, fn in _parsers():
         for kind, make in _ADVERSARIAL.items():
-            small, big = _best_time(fn, make(2_000)), _best_time(fn, make(20_000))
-            if big > 30 * max(small, 2e-3):
+            for _ in range(3):  # a busy machine can stall one measurement; quadratic fails every time
+                small, big = _best_time(fn, make(2_000)), _best_time(fn, make(20_000))
+                if big <= 30 * max(small, 5e-3):
+                    break
+            else:
                 slow.append(f"{name} on {kind}: {small:.4f}s -> {big:.4f}s")
     assert not slow, slow
     for name, fn in _parsers():
         for kind, make in _ADVERSARIAL.items():
             text = make(MAX_TEXT_CHARS - 100)
             assert len(text) <= MAX_TEXT_CHARS
-            assert _best_time(fn, text, repeat=1) < 1.0, (name, kind)
-            assert not fn(text).ok or kind == "think openers"
+            assert _best_time(fn, text, repeat=2) < 2.0, (name, kind)
+            assert not fn(text).ok

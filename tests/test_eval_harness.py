@@ -158,3 +158,23 @@ def test_a_model_is_not_run_on_a_benchmark_that_is_not_standardised(tmp_path, mo
     done = {p.name for p in (tmp_path / "predictions").glob("*.jsonl")}
     assert done == {"scannet_pairs__oracle.jsonl", "scannet_pairs_std__model.jsonl", "scannet_pairs_std__oracle.jsonl"}
     assert any("model model not run" in s for s in json.loads((tmp_path / "run.json").read_text())["skipped_benchmarks"])
+
+
+def test_a_records_benchmark_with_bad_keys_is_one_line(tmp_path):
+    from vlm3.config import ConfigError
+    from vlm3.evaluate.config import load_eval_config
+    from vlm3.evaluate.pipeline import run_eval
+    from vlm3.predictors.base import InputError
+
+    base = {"name": "b", "kind": "records", "adapter": "depthlm_jsonl", "path": str(tmp_path / "x.jsonl")}
+    with pytest.raises(ConfigError, match=r"benchmarks\[0\]\.task: missing"):
+        load_eval_config({"benchmarks": [base]})
+    with pytest.raises(ConfigError, match="not one of"):
+        load_eval_config({"benchmarks": [dict(base, task="dept")]})
+    with pytest.raises(ConfigError, match=r"benchmarks\[0\]\.root: not a key of a records benchmark"):
+        load_eval_config({"benchmarks": [dict(base, task="depth", root="x")]})
+    (tmp_path / "x.jsonl").write_text("")
+    cfg = load_eval_config({"benchmarks": [dict(base, task="depth", adapter="no_such_adapter")]})
+    with pytest.raises(InputError) as err:
+        run_eval(cfg, tmp_path / "run", baselines=["oracle"], log=lambda s: None)
+    assert "\n" not in str(err.value) and "unknown adapter 'no_such_adapter'" in str(err.value)

@@ -20,8 +20,17 @@ def paper_run(tmp_path_factory):
     missing = tmp_path_factory.mktemp("nothing")
     mp.setenv("VLM3_DEPTHLM", str(FIX / "depthlm"))
     mp.setenv("VLM3_SPATIALRGPT", str(FIX / "spatialrgpt"))
-    for var in ("VLM3_POSE_PAIRS", "VLM3_CORR_LISTS"):
-        mp.setenv(var, str(missing))
+    mp.setenv("VLM3_CORR_LISTS", str(missing))
+    # ETH3D pose: the WAI plane fixture as the eth3d test scene, with a pair list written once
+    from vlm3.data.pair_lists import pose_pair_list, write_pair_list
+
+    wai = tmp_path_factory.mktemp("wai")
+    (wai / "eth3d").symlink_to((FIX / "wai" / "plane").resolve(), target_is_directory=True)
+    pairs = tmp_path_factory.mktemp("pairs")
+    write_pair_list(pose_pair_list(wai / "eth3d", min_covisibility=0.025, scenes=["metric_scene"]),
+                    pairs / "eth3d_pose.json")
+    mp.setenv("VLM3_WAI", str(wai))
+    mp.setenv("VLM3_POSE_PAIRS", str(pairs))
     from vlm3.evaluate.pipeline import run_eval
 
     run_dir = tmp_path_factory.mktemp("paper")
@@ -47,6 +56,8 @@ def test_paper_tables_put_the_run_beside_the_cited_published_rows(paper_run):
     assert "| **oracle** (this run) | 100.00 | 100.00 | 100.00 | 100.00 | 100.00 | 100.00 | 100.00 |" in qual
     quant = text.split("## SpatialRGPT-Bench quantitative")[1]
     assert "| **oracle** (this run) | 100.00/0.00 |" in quant and "100.00/0.0° | 100.00/0.00 |" in quant
+    pose = text.split("## Pose")[1].split("## ")[0]
+    assert "| **oracle** (this run) | 100.0 | – | – |" in pose  # ETH3D from the WAI fixture + pair list
     summary = json.loads((run_dir / "summary.json").read_text())
     assert summary["paper_tables"]["depth"]["oracle"]["iBims1"] == 1.0
 
@@ -54,10 +65,10 @@ def test_paper_tables_put_the_run_beside_the_cited_published_rows(paper_run):
 def test_each_missing_dataset_is_skipped_with_one_line(paper_run):
     run_dir, log = paper_run
     skips = [line for line in log if line.startswith("skip benchmark")]
-    assert len(skips) == 11 and all("\n" not in s for s in skips)  # 6 depth, 3 correspondence, 2 pose
+    assert len(skips) == 10 and all("\n" not in s for s in skips)  # 6 depth, 3 correspondence, 1 pose
     assert any(s.startswith("skip benchmark depth_argoverse2 (") and "not found" in s for s in skips)
     text = (run_dir / "paper.md").read_text()
-    assert "- pose_eth3d: not run (" in text and "- depth_nyuv2: not run (" in text
+    assert "- pose_scannetpp: not run (" in text and "- depth_nyuv2: not run (" in text
 
 
 def test_own_query_benchmarks_keep_the_benchmarks_points(paper_run):

@@ -110,3 +110,26 @@ def test_pose_signs_are_physical():
         answers = _oracle(_labels_from_T_cam1_from_cam0(R10, -R10 @ t01), None)
         assert expected in answers[1], (expected, answers[1])
         assert answers[2].startswith("The camera moves right,"), answers[2]
+
+
+def test_a_self_consistent_wrong_convention_scores_the_oracle_100_but_fails_the_reference(monkeypatch):
+    """Why the reference is needed: with extrinsic instead of intrinsic yaw-pitch-roll in
+    BOTH the renderer and the parser, the oracle still scores AUC@30 = 100 against itself;
+    the independent rendering above catches it."""
+    from vlm3.tasks.pose import quantities
+
+    monkeypatch.setattr(quantities, "yaw_pitch_roll_deg_from_R",
+                        lambda R: tuple(Rotation.from_matrix(R).as_euler("yxz", degrees=True)))
+    monkeypatch.setattr(quantities, "R_from_yaw_pitch_roll_deg",
+                        lambda y, p, r: Rotation.from_euler("yxz", [y, p, r], degrees=True).as_matrix())
+    rots = Rotation.from_euler("YXZ", np.random.default_rng(5).uniform(-40, 40, size=(20, 3)), degrees=True)
+    parsed, truths, mismatched = [], [], 0
+    for rot in rots:
+        R10, t10 = rot.inv().as_matrix(), np.array([0.4, -0.1, 0.2])
+        labels = _labels_from_T_cam1_from_cam0(R10, t10)
+        ours = _oracle(labels, None)
+        parsed += POSE.parse(ours, POSE.inputs_from_labels(labels))
+        truths += POSE.truths(labels, 1)
+        mismatched += not _agree(ours[1], _reference_release(R10.T, -R10.T @ t10)[1])
+    assert POSE.score(parsed, truths)["auc30"] == pytest.approx(100.0, abs=1.0)
+    assert mismatched >= 15

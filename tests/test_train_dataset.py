@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import tracemalloc
 
+import numpy as np
 import pytest
 from torch.utils.data import DataLoader
 
@@ -58,7 +59,7 @@ def test_indexed_reading_equals_the_old_reading(sets, proc):
     assert new.indexed and not old.indexed
     assert len(new) == len(old) == 300
     assert all(new[i] == old[i] for i in range(300))
-    assert new.lengths(proc) == old.lengths(proc)  # image tokens at this processor's budget
+    assert np.array_equal(new.lengths(proc), old.lengths(proc))  # image tokens at this processor's budget
     assert new.num_labels() == old.num_labels()
     assert list(new.samples[:5]) == old.samples[:5] and new.samples[-1] == old.samples[-1]
     cut = ShardDataset(sets[3000], max_samples=10)
@@ -90,3 +91,25 @@ def test_dataloader_workers_read_through_the_index(sets):
     ids = [i for batch in loader for i in batch]
     assert len(ids) == 3000
     assert ids[:300] == [f"synth-{i:08d}" for i in range(300)] == ids[300:600]  # shards repeat as links
+
+
+def test_sampler_keeps_transformers_order_on_numpy_lengths():
+    """vlm3.train.sampler gives transformers' length-grouped order (resumed runs see the same data)."""
+    import numpy as np
+    import torch
+    from transformers.trainer_pt_utils import LengthGroupedSampler as HFSampler
+    from transformers.trainer_pt_utils import get_length_grouped_indices
+
+    from vlm3.train.sampler import LengthGroupedSampler, length_grouped_indices
+
+    rng = np.random.default_rng(0)
+    for n, bs in [(1, 4), (7, 4), (1000, 32), (5003, 12)]:
+        lengths = rng.integers(100, 130, n).astype(np.int32)  # many ties: the sort must be stable
+        ref = get_length_grouped_indices(lengths.tolist(), bs, generator=torch.Generator().manual_seed(3))
+        got = length_grouped_indices(lengths, bs, generator=torch.Generator().manual_seed(3))
+        assert got.tolist() == ref
+        torch.manual_seed(5)
+        ref = list(HFSampler(bs, lengths=lengths.tolist()))
+        torch.manual_seed(5)
+        assert list(LengthGroupedSampler(bs, lengths=lengths)) == ref
+    assert LengthGroupedSampler(4, lengths=np.arange(10)).lengths.dtype == np.int32

@@ -54,7 +54,7 @@ SIZES = {
              "demo_scenes": 100, "demo_batch": 64, "demo_max_steps": 3000, "demo_seconds": 300,
              "demo_world": [], "demo_data": [], "eval_max_samples": None, "baselines": ("oracle", "trivial", "sift")},
     "dry": {"preset": "micro", "long_side_px": 128, "aspect": 1.0, "focal_px": [100.0, 120.0],
-            "scenes": 1, "views": 2, "steps": 1, "fsdp": False, "batch": 1,
+            "scenes": 2, "views": 3, "steps": 1, "fsdp": False, "batch": 1,
             "data": {"focal_px": 100, "pose_focal_px": 80, "max_pixels": 16384, "depth": 2, "other": 1},
             "demo_scenes": 10, "demo_batch": 2, "demo_max_steps": 2, "demo_seconds": 60,
             "demo_world": ["views_per_scene=2", "long_side_px=[128, 128]", "room_objects=[2, 3]"],
@@ -83,7 +83,7 @@ def run_step(result: dict, name: str, log: Log, fn: Callable[[], dict]) -> dict 
     t0 = time.perf_counter()
     try:
         out = fn()
-        result["steps"][name] = {"ok": True, "seconds": round(time.perf_counter() - t0, 1), **out}
+        result["steps"][name] = {"ok": not out.get("errors"), "seconds": round(time.perf_counter() - t0, 1), **out}
     except Exception as err:  # noqa: BLE001 - a failed step is recorded, the next ones still run
         line = str(err).strip().splitlines()[-1] if str(err).strip() else type(err).__name__
         log(traceback.format_exc())
@@ -185,7 +185,8 @@ def fsdp_probe(size: dict, base: Path, data: dict, work: Path, log: Log) -> dict
               ("pose", size["batch"] or recipe_batch("qwen3_vl_4b_pose"))]
     out_json = work / "fsdp_probe.json"
     launch = [sys.executable, "-m", "accelerate.commands.launch", "--num_processes", "1", "--num_machines", "1"]
-    launch += (["--config_file", str(REPO / "configs/accelerate/fsdp_hybrid_shard.yaml")] if size["fsdp"]
+    launch += (["--config_file", str(REPO / "configs/accelerate/fsdp_hybrid_shard.yaml"),
+                "--fsdp_sharding_strategy", size["fsdp_strategy"]] if size["fsdp"]
                else ["--cpu", "--mixed_precision", "no"])
     over = [f"model.name_or_path={base}", f"data.train_path={data['depth']}", f"train.output_dir={work / 'fsdp_out'}",
             f"train.max_steps={size['steps']}", f"train.global_batch_size={batch}", "train.save_steps=100000",
@@ -209,7 +210,11 @@ def fsdp_probe(size: dict, base: Path, data: dict, work: Path, log: Log) -> dict
     res = {"per_device_batch": batch, "steps": len(steps), "step_seconds": steps,
            "s_per_step_after_first": round(s_per_step, 3), "train_peak_memory_gib": probe.get("train_peak_memory_gib"),
            "micro_batches": probe.get("micro_batches"), "output_dir": str(work / "fsdp_out"),
-           "strategy": "FSDP HYBRID_SHARD (shipped config), 1 process" if size["fsdp"] else "accelerate --cpu, no FSDP"}
+           "strategy": f"FSDP {size['fsdp_strategy']} (shipped config), 1 process" if size["fsdp"]
+           else "accelerate --cpu, no FSDP"}
+    errors = {t: mb["error"] for t, mb in (res["micro_batches"] or {}).items() if "error" in mb}
+    if errors:
+        res["errors"] = errors
     if tokens:
         res["tokens_per_step"] = tokens
         res["tokens_per_s"] = round(tokens / s_per_step, 1)
@@ -337,8 +342,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--part", choices=("all", "4b", "demo"), default="all", help="which part(s) to run")
     ap.add_argument("--out", default=os.environ.get("OUT") or str(HERE / "results"), help="folder for JSON + log")
     ap.add_argument("--demo-seconds", type=float, default=None, help="training time cap of the demo part")
+    ap.add_argument("--fsdp-strategy", default="HYBRID_SHARD", choices=("HYBRID_SHARD", "FULL_SHARD"),
+                    help="FSDP sharding strategy of the 4B probe (the shipped config: HYBRID_SHARD)")
     a = ap.parse_args(argv)
     size = dict(SIZES["dry" if a.dry_run else "full"])
+    size["fsdp_strategy"] = a.fsdp_strategy
     if a.demo_seconds is not None:
         size["demo_seconds"] = a.demo_seconds
     out = Path(a.out)

@@ -10,7 +10,7 @@ Layout of a config file (``vlm3 data build --help-config`` lists every key)::
 
     seed: 0
     output_dir: ${VLM3_DATA_OUT:-data/demo_set}
-    calibration: none          # none | anycalib | fov<deg> (e.g. fov60: a stated guess)
+    calibration: none          # none | anycalib | anycalib|fov60 | fov<deg> (e.g. fov60: a stated guess)
     shard_size: 64             # samples per shard
     grid: 32                   # Qwen3-VL: one visual token per 32x32 px
     tasks:
@@ -110,8 +110,8 @@ class DataConfig:
 
     output_dir: str = option("data/vlm3_set", "Dataset folder (images/, shards/, manifest.json, config.yaml).")
     seed: int = option(0, "Seed of the mixture plan and of every sample's RNG.")
-    calibration: str = option("none", "Views without intrinsics: none (refused), anycalib, or fov<deg> "
-                                      "(e.g. fov60: a stated guess).")
+    calibration: str = option("none", "Views without intrinsics: none (refused), anycalib, anycalib|fov<deg> "
+                                      "(AnyCalib when installed, else the guess), or fov<deg> (e.g. fov60: a stated guess).")
     shard_size: int = option(64, "Samples per shard (the unit of work and of resuming).")
     grid: int = option(32, "Pixels per visual token side (Qwen3-VL: 32); image sides are multiples of it.")
     tasks: dict[str, TaskConfig] = field(default_factory=dict)

@@ -205,10 +205,20 @@ def parse_grid(text: str | Sequence[int]) -> tuple[int, int]:
     return gw, gh
 
 
+def path_exists(path: str | Path) -> bool:
+    """``Path.exists`` that is False (not OSError) for names the file system refuses (too long, ...)."""
+    try:
+        return Path(path).exists()
+    except (OSError, ValueError):
+        return False
+
+
 def read_image(image: ImageLike) -> np.ndarray:
     """A user's image (path, array or PIL image) as (H, W, 3) uint8 RGB; InputError if unusable."""
     try:
         arr = read_rgb(image)
+    except OSError as err:  # a name the file system refuses (too long, ...)
+        raise InputError(f"cannot read image {str(image)[:80]}: {err.strerror or err}") from None
     except ImageReadError as err:
         if err.missing:
             raise InputError(f"image not found: {err.path} (check the path)") from None
@@ -498,7 +508,7 @@ def check_model_spec(spec: str) -> None:
     path = spec[len("vllm:"):] if spec.startswith("vllm:") else spec
     if is_preset(path) and not spec.startswith("vllm:"):
         return
-    if Path(path).exists() or spec.startswith("vllm:"):
+    if path_exists(path) or spec.startswith("vllm:"):
         check_model_files(path)
         return
     if re.fullmatch(r"[A-Za-z0-9][\w.-]*/[\w.-]+", spec):
@@ -578,7 +588,7 @@ def load(model: str | Path = "tiny", numbers: str | None = None, device: str | N
         quiet_transformers()
     path = spec[len("vllm:"):] if spec.startswith("vllm:") else spec
     preset = is_preset(spec)
-    local = Path(path).exists() and not preset
+    local = path_exists(path) and not preset
     if local:
         check_model_files(path)
     try:

@@ -73,7 +73,7 @@ def _settings(model: str, task: str, focal_px, max_pixels, text_format, numbers)
     if model.startswith("vllm:") and numbers == "median":
         raise click.UsageError("--numbers median needs the transformers backend (drop the vllm: prefix)")
     _run(lambda: api.check_model_spec(model))
-    local = Path(path).exists() and not api.is_preset(path)
+    local = api.path_exists(path) and not api.is_preset(path)
     try:
         saved = read_asking(path) if local else None
     except AskingError as err:
@@ -110,14 +110,29 @@ def _load(model: str, numbers: str):
 
 
 def _check_out(out_dir: Path) -> None:
-    if out_dir.exists() and not out_dir.is_dir():
+    from vlm3.infer.api import path_exists
+
+    if path_exists(out_dir) and not out_dir.is_dir():
         raise click.BadParameter(f"{out_dir} is a file; --out names a folder", param_hint="--out")
+    if any(len(part.encode()) > 255 for part in out_dir.parts):
+        raise click.BadParameter(f"a folder name in {str(out_dir)[:120]}... is longer than 255 bytes",
+                                 param_hint="--out")
+
+
+def _mkdir(out: Path) -> None:
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise click.BadParameter(f"cannot create the folder {str(out)[:120]}: {err.strerror or err}",
+                                 param_hint="--out") from None
 
 
 def _images(image: str) -> list[str]:
     """IMAGE itself, or the images of a folder (sorted)."""
+    from vlm3.infer.api import path_exists
+
     p = Path(image)
-    if not p.is_dir():
+    if not path_exists(p) or not p.is_dir():
         return [image]
     files = sorted(str(f) for f in p.iterdir() if f.suffix.lower() in IMAGE_SUFFIXES)
     if not files:
@@ -180,7 +195,7 @@ def depth_cmd(image, intrinsics, points, grid, model, out_dir, calibration, foca
     """Metric depth at pixels of IMAGE (a file or a folder of images). Writes depth.png,
     depth.json, depth.npy (metres), points.ply (coloured point cloud) and, for --grid,
     depth_mm.png (16-bit millimetres, 0 = no answer); a folder gets one subfolder per image."""
-    from vlm3.infer import api, viz
+    from vlm3.infer import api
 
     if (points is None) == (grid is None):
         raise click.UsageError("give exactly one of --points 'x,y;x,y;...' or --grid WxH")
@@ -197,6 +212,8 @@ def depth_cmd(image, intrinsics, points, grid, model, out_dir, calibration, foca
         prep = _run(lambda: api.prepare_image(f, intrinsics, s["focal_px"], s["max_pixels"], policy))
         _run(lambda: api.grid_over_model_image(prep, *gw_gh) if gw_gh else api._to_model_px(prep, queries[f], "point"))
     m = _load(model, numbers)
+    from vlm3.infer import viz  # matplotlib: only once there is something to draw
+
     _say_asked(m.name, s, numbers, source)
     from tqdm import tqdm
 
@@ -219,7 +236,7 @@ def depth_cmd(image, intrinsics, points, grid, model, out_dir, calibration, foca
 
 
 def _write_depth(out: Path, arr: np.ndarray, res, meta: dict, viz) -> None:
-    out.mkdir(parents=True, exist_ok=True)
+    _mkdir(out)
     viz.depth_png(out / "depth.png", arr, res.xy_px, res.depth_m)
     ok = np.isfinite(res.depth_m)
     cols = arr[np.clip(np.round(res.xy_px[ok, 1]).astype(int), 0, arr.shape[0] - 1),
@@ -242,7 +259,7 @@ def _write_depth(out: Path, arr: np.ndarray, res, meta: dict, viz) -> None:
 def match_cmd(image1, image2, points, intrinsics1, intrinsics2, model, out_dir, calibration, focal_px, max_pixels,
               text_format, numbers) -> None:
     """Pixels of IMAGE2 matching pixels of IMAGE1; writes matches.png and matches.json."""
-    from vlm3.infer import api, viz
+    from vlm3.infer import api
 
     _check_out(out_dir)
     a0 = _run(lambda: api.read_image(image1))
@@ -256,11 +273,13 @@ def match_cmd(image1, image2, points, intrinsics1, intrinsics2, model, out_dir, 
     _run(lambda: api.prepare_image(image2, intrinsics2, s["focal_px"], s["max_pixels"], policy))
     _run(lambda: api._to_model_px(p1, xy, "point"))
     m = _load(model, numbers)
+    from vlm3.infer import viz  # matplotlib: only once there is something to draw
+
     _say_asked(m.name, s, numbers, source)
     res = _run(lambda: api.predict_match(m.predictor, image1, image2, xy, intrinsics1, intrinsics2,
                                          calibration=policy, **s))
     _notes(res.notes)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    _mkdir(out_dir)
     viz.match_png(out_dir / "matches.png", a0, a1, res.xy0_px, res.xy1_px)
     js = {**_meta(m, s, numbers, source), **res.to_json()}
     (out_dir / "matches.json").write_text(json.dumps(js, indent=1))
@@ -279,7 +298,7 @@ def match_cmd(image1, image2, points, intrinsics1, intrinsics2, model, out_dir, 
 def pose_cmd(image1, image2, intrinsics1, intrinsics2, model, out_dir, calibration, focal_px, max_pixels,
              text_format, numbers) -> None:
     """Relative pose of IMAGE2's camera w.r.t. IMAGE1's; prints JSON, writes pose.json and frustums.png."""
-    from vlm3.infer import api, viz
+    from vlm3.infer import api
 
     _check_out(out_dir)
     for im in (image1, image2):
@@ -291,11 +310,13 @@ def pose_cmd(image1, image2, intrinsics1, intrinsics2, model, out_dir, calibrati
     for im, k in ((image1, intrinsics1), (image2, intrinsics2)):
         _run(lambda: api.prepare_image(im, k, s["focal_px"], s["max_pixels"], policy))
     m = _load(model, numbers)
+    from vlm3.infer import viz  # matplotlib: only once there is something to draw
+
     _say_asked(m.name, s, numbers, source)
     res = _run(lambda: api.predict_pose(m.predictor, image1, image2, intrinsics1, intrinsics2,
                                         calibration=policy, **s))
     _notes(res.notes)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    _mkdir(out_dir)
     js = {**_meta(m, s, numbers, source), **res.to_json()}
     (out_dir / "pose.json").write_text(json.dumps(js, indent=1))
     click.echo(json.dumps(res.to_json(), indent=1))
@@ -322,7 +343,7 @@ def ask_cmd(image, question, intrinsics, boxes, model, out_dir, calibration, foc
     """Ask a free question about IMAGE. Regions are boxes in IMAGE's pixels: write [A], [B], ... in
     QUESTION and give one --box x1,y1,x2,y2 each; regions in the answer come back in IMAGE's
     pixels. Writes ask.json and ask.png (question boxes green, answer boxes red)."""
-    from vlm3.infer import api, viz
+    from vlm3.infer import api
 
     _check_out(out_dir)
     arr = _run(lambda: api.read_image(image))
@@ -331,10 +352,12 @@ def ask_cmd(image, question, intrinsics, boxes, model, out_dir, calibration, foc
     policy = calibration or "fov60"
     _run(lambda: api.ask(_NoAnswer(), image, question, intrinsics, calibration=policy, boxes_px=boxes, **s))
     m = _load(model, numbers)
+    from vlm3.infer import viz  # matplotlib: only once there is something to draw
+
     _say_asked(m.name, s, numbers, source)
     res = _run(lambda: api.ask(m.predictor, image, question, intrinsics, calibration=policy, boxes_px=boxes, **s))
     _notes(res.prepared.notes)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    _mkdir(out_dir)
     (out_dir / "ask.json").write_text(json.dumps({**_meta(m, s, numbers, source), **res.to_json()}, indent=1))
     viz.boxes_png(out_dir / "ask.png", arr, res.boxes_px, res.answer_boxes_px, title=f"Q: {question}  A: {res.answer}")
     click.echo(res.answer)

@@ -5,7 +5,8 @@ of the grid, H*W <= max_pixels) with its camera (focal = the task's target), the
 (metres, of the kind requested, 0 = no measurement; a view into the resampled map, not
 necessarily contiguous) and the ``PixelMap`` to the original image. Geometry comes from ``vlm3.geometry.focal`` / ``vlm3.geometry.crop``; this module
 only wires loading, calibration and depth kinds together and turns geometry errors into
-``RecordError`` naming the file.
+``RecordError`` naming the file. ``preprocessing="release"`` reproduces the published
+checkpoints' resize instead (`vlm3.standardize.release`: truncated size, no grid crop).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from vlm3.geometry.camera import Camera, GeometryError
 from vlm3.geometry.crop import crop_to_grid
 from vlm3.geometry.depth import ray_scale_map
 from vlm3.geometry.focal import Standardized, normalize_focal
+from vlm3.standardize.release import PREPROCESSING, release_focal_resize
 
 
 @dataclass(frozen=True)
@@ -53,7 +55,8 @@ def convert_depth_map(std: Standardized, src_kind: str, dst_kind: str) -> np.nda
 
 def standardize_view(view: ViewRecord, focal_px: float, max_pixels: int, grid: int = 32,
                      calibration: str = "none", with_depth: bool = False,
-                     depth_kind: str | None = None) -> StandardView:
+                     depth_kind: str | None = None, preprocessing: str = "project",
+                     one_scale: bool = False) -> StandardView:
     """Load and standardise one view for a task.
 
     Args:
@@ -64,6 +67,10 @@ def standardize_view(view: ViewRecord, focal_px: float, max_pixels: int, grid: i
         calibration: policy for views without K (see ``vlm3.standardize.calibration``).
         with_depth: load the depth map too (RecordError if the view has none).
         depth_kind: kind of the returned depth ("z" or "ray"); None = as stored.
+        preprocessing: "project" (focal-normalise, each axis rounded, crop to the grid and
+            ``max_pixels``) or "release" (the published checkpoints' resize: truncated size,
+            no crop, ``max_pixels`` and ``grid`` unused; `vlm3.standardize.release`).
+        one_scale: release only: scale y by target / fx too (the release's object sample).
 
     Raises:
         RecordError naming the file and the problem (unreadable image, size mismatch,
@@ -85,9 +92,14 @@ def standardize_view(view: ViewRecord, focal_px: float, max_pixels: int, grid: i
         except ImageReadError as err:
             raise RecordError(err.path, err.problem) from None
         kind = view.depth.kind
+    if preprocessing not in PREPROCESSING:
+        raise ValueError(f"unknown preprocessing {preprocessing!r}; choose one of {PREPROCESSING}")
     try:
-        std = normalize_focal(image, camera, focal_px, depth)
-        std = crop_to_grid(std, max_pixels, grid)  # the depth map comes back as a view
+        if preprocessing == "release":
+            std = release_focal_resize(image, camera, focal_px, depth, one_scale)
+        else:
+            std = normalize_focal(image, camera, focal_px, depth)
+            std = crop_to_grid(std, max_pixels, grid)  # the depth map comes back as a view
     except GeometryError as err:
         raise RecordError(view.image_path, str(err)) from None
     if with_depth:

@@ -6,6 +6,8 @@
   newer folder it skips;
 - ``optimizer_state_missing(ckpt)``: a line to print when a checkpoint has weights but no
   optimizer state (``Trainer`` would silently start AdamW afresh);
+- ``find_resume_checkpoint(cfg)``: the checkpoint ``train.resume`` (auto / never / a path) names;
+  ``finished_step``: the step of a run that already reached ``train.max_steps``;
 - ``refuse_other_model(out, new_config)``: a ``ConfigError`` before anything is written when
   ``out`` already holds a model of another architecture (``vlm3 train tiny_cpu`` into the
   folder of a trained micro model would overwrite its config.yaml, then die in a
@@ -19,11 +21,13 @@ Weight layouts recognised: ``model.safetensors`` (+ index), ``pytorch_model.bin`
 from __future__ import annotations
 
 import json
+import os
 import re
 from pathlib import Path
 from typing import Callable
 
 from vlm3.config import ConfigError
+from vlm3.train.config import RunConfig
 
 _CKPT = re.compile(r"^checkpoint-(\d+)$")
 WEIGHT_FILES = ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin", "pytorch_model_fsdp.bin",
@@ -107,3 +111,35 @@ def refuse_other_model(out: Path, new_config: dict, out_key: str = "train.output
     if diff:
         raise ConfigError(f"{out_key}={out} already holds a different model ({path.name}: {diff[0]}); nothing was "
                           f"written: choose a new {out_key}=... (or delete that folder to start over)")
+
+
+def find_resume_checkpoint(cfg: RunConfig) -> str | None:
+    """The checkpoint to resume from per ``train.resume`` (auto / never / a path)."""
+    r = cfg.train.resume
+    if r == "never":
+        return None
+    if r == "auto":
+        found = last_complete_checkpoint(Path(cfg.train.output_dir), say=_say)
+    elif not Path(r).is_dir():
+        raise ConfigError(f"train.resume={r!r} is not a checkpoint directory")
+    else:
+        found = r
+    if found is not None and (line := optimizer_state_missing(found)):
+        _say(line)
+    return found
+
+
+def _say(line: str) -> None:
+    """Print once per run (the main process), not once per rank."""
+    if int(os.environ.get("RANK", "0")) == 0:
+        print(line, flush=True)
+
+
+def finished_step(resume: str | None, cfg: RunConfig) -> int | None:
+    """The global step of ``resume`` when it already reached train.max_steps (a finished run)."""
+    state = Path(resume) / "trainer_state.json" if resume else None
+    if state is None or cfg.train.max_steps <= 0 or not state.is_file():
+        return None
+    step = int(json.loads(state.read_text()).get("global_step", 0))
+    final = Path(cfg.train.output_dir) / "config.json"
+    return step if step >= cfg.train.max_steps and final.is_file() else None

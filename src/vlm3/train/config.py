@@ -125,6 +125,23 @@ class RunConfig:
                 raise ConfigError(f"{key}: {value!r} is not {allowed}")
 
 
+#: ``model.dtype`` values that would make the trained weights themselves low precision.
+LOW_PRECISION = ("bfloat16", "bf16", "float16", "fp16")
+
+
+def check_master_dtype(cfg: RunConfig) -> None:
+    """ConfigError (one line) for bf16/fp16 master weights: nothing upcasts them on DDP or one device.
+
+    Adam updates below bf16's resolution are lost (one step at lr 5.5e-5 moves no RMSNorm
+    weight); float32 weights with ``train.bf16=true`` train in bf16 compute with fp32 masters.
+    LoRA is allowed: the frozen base may be bf16, the adapters are float32 (peft).
+    """
+    if str(cfg.model.dtype).lower() in LOW_PRECISION and not cfg.model.lora.enabled:
+        raise ConfigError(f"model.dtype={cfg.model.dtype} would train {cfg.model.dtype} master weights (small updates "
+                          "are rounded away: norm weights never move); use model.dtype=float32 with "
+                          "train.bf16=true (bf16 compute, float32 master weights)")
+
+
 def load_config(path: str | Path | None, overrides: Sequence[str] = ()) -> RunConfig:
     """Read a YAML recipe (or a shipped recipe name, e.g. ``tiny_cpu``) and apply dotted overrides."""
     return load(RunConfig, path, overrides, kind="train")

@@ -148,15 +148,16 @@ class ShardDataset(Dataset):
     def __getitem__(self, i: int) -> dict[str, Any]:
         return {**self.sample(i), "_image_root": str(self.image_root)}
 
-    def lengths(self, processor) -> list[int]:
-        """Token counts per sample (text + image tokens at ``processor``'s pixel budget), for
-        length-grouped batches. Indexed: from the stored counts, no tokenising; else counted now."""
+    def lengths(self, processor) -> np.ndarray:
+        """(N,) int32 token counts per sample (text + image tokens at ``processor``'s pixel
+        budget), for length-grouped batches (``vlm3.train.sampler``). Indexed: from the stored
+        counts, no tokenising; else counted now."""
         if self._samples is None:
-            return self._indexed_lengths(processor).tolist()
+            return self._indexed_lengths(processor).astype(np.int32)
         from vlm3.train.collator import estimate_length
 
-        return [int(s.get("num_tokens") or estimate_length(processor, s, self.image_root))
-                for s in self._samples[: self._n]]
+        return np.array([int(s.get("num_tokens") or estimate_length(processor, s, self.image_root))
+                         for s in self._samples[: self._n]], dtype=np.int32)
 
     def _indexed_lengths(self, processor) -> np.ndarray:
         from vlm3.model.processor import num_image_tokens
@@ -168,8 +169,10 @@ class ShardDataset(Dataset):
         text = np.asarray(idx["text_tokens"][:n], dtype=np.int64)
         if not len(wh):
             return text
-        sizes, inverse = np.unique(wh, axis=0, return_inverse=True)  # few distinct sizes: grid-cropped images
-        per_size = np.array([num_image_tokens(processor, int(h), int(w)) for w, h in sizes], dtype=np.int64)
+        codes = wh[:, 0].astype(np.int64) << 32 | wh[:, 1].astype(np.int64)
+        sizes, inverse = np.unique(codes, return_inverse=True)  # few distinct sizes: grid-cropped images
+        per_size = np.array([num_image_tokens(processor, int(c & 0xFFFFFFFF), int(c >> 32)) for c in sizes],
+                            dtype=np.int64)
         per_image = per_size[inverse.reshape(-1)]
         image_tokens = np.bincount(np.repeat(np.arange(n), counts), weights=per_image, minlength=n).astype(np.int64)
         return text - counts + image_tokens

@@ -35,14 +35,14 @@ from typing import Any, Sequence
 
 import torch
 from transformers import Trainer, TrainerCallback, TrainingArguments
-from transformers.trainer_pt_utils import LengthGroupedSampler
 
 from vlm3.model.factory import load_model_and_processor, model_config_dict
 from vlm3.model.asking import learn_asking, write_asking
 from vlm3.train.collator import SFTCollator, normalize_pixel_values
+from vlm3.train.sampler import LengthGroupedSampler  # transformers' order on numpy lengths
 from vlm3.config import ConfigError, save
-from vlm3.train.checkpoints import last_complete_checkpoint, optimizer_state_missing, refuse_other_model
-from vlm3.train.config import RunConfig
+from vlm3.train.checkpoints import finished_step, find_resume_checkpoint, refuse_other_model
+from vlm3.train.config import RunConfig, check_master_dtype
 from vlm3.train.dataset import ShardDataset
 from vlm3.train.loss import answer_position_loss
 from vlm3.train.saving import save_final_model
@@ -61,7 +61,7 @@ class VLM3Trainer(Trainer):
                  im_end_id: int | None = None, answer_head: AnswerHead | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         self._answer_head = answer_head
-        self._lengths = list(lengths) if lengths is not None else None
+        self._lengths = lengths  # numpy int32 from ShardDataset.lengths: 4 bytes a sample
         self._answer_logits_only = answer_logits_only
         self._im_end_id = im_end_id
         self._counts = {"tokens": 0, "sup_tokens": 0, "labels": 0}
@@ -290,55 +290,6 @@ def build_training_arguments(cfg: RunConfig, world_size: int | None = None) -> T
     )
 
 
-def find_resume_checkpoint(cfg: RunConfig) -> str | None:
-    """The checkpoint to resume from per ``train.resume`` (auto / never / a path)."""
-    r = cfg.train.resume
-    if r == "never":
-        return None
-    if r == "auto":
-        found = last_complete_checkpoint(Path(cfg.train.output_dir), say=_say)
-    elif not Path(r).is_dir():
-        raise ConfigError(f"train.resume={r!r} is not a checkpoint directory")
-    else:
-        found = r
-    if found is not None and (line := optimizer_state_missing(found)):
-        _say(line)
-    return found
-
-
-def _say(line: str) -> None:
-    """Print once per run (the main process), not once per rank."""
-    if int(os.environ.get("RANK", "0")) == 0:
-        print(line, flush=True)
-
-
-#: ``model.dtype`` values that would make the trained weights themselves low precision.
-LOW_PRECISION = ("bfloat16", "bf16", "float16", "fp16")
-
-
-def check_master_dtype(cfg: RunConfig) -> None:
-    """ConfigError (one line) for bf16/fp16 master weights: nothing upcasts them on DDP or one device.
-
-    Adam updates below bf16's resolution are lost (one step at lr 5.5e-5 moves no RMSNorm
-    weight); float32 weights with ``train.bf16=true`` train in bf16 compute with fp32 masters.
-    LoRA is allowed: the frozen base may be bf16, the adapters are float32 (peft).
-    """
-    if str(cfg.model.dtype).lower() in LOW_PRECISION and not cfg.model.lora.enabled:
-        raise ConfigError(f"model.dtype={cfg.model.dtype} would train {cfg.model.dtype} master weights (small updates "
-                          "are rounded away: norm weights never move); use model.dtype=float32 with "
-                          "train.bf16=true (bf16 compute, float32 master weights)")
-
-
-def _finished_step(resume: str | None, cfg: RunConfig) -> int | None:
-    """The global step of ``resume`` when it already reached train.max_steps (a finished run)."""
-    state = Path(resume) / "trainer_state.json" if resume else None
-    if state is None or cfg.train.max_steps <= 0 or not state.is_file():
-        return None
-    step = int(json.loads(state.read_text()).get("global_step", 0))
-    final = Path(cfg.train.output_dir) / "config.json"
-    return step if step >= cfg.train.max_steps and final.is_file() else None
-
-
 def _check_optim(cfg: RunConfig) -> None:
     from transformers.training_args import OptimizerNames
 
@@ -365,7 +316,7 @@ def run_training(cfg: RunConfig, callbacks: Sequence[TrainerCallback] = ()) -> d
     if new_arch is not None:
         refuse_other_model(out, new_arch)
     resume = find_resume_checkpoint(cfg)
-    done = _finished_step(resume, cfg)
+    done = finished_step(resume, cfg)
     if done is not None:
         return {"global_step": done, "resumed_from": resume, "already_finished": True}
     args = build_training_arguments(cfg)

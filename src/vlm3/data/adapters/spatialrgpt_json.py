@@ -28,8 +28,9 @@ paper used) when installed, else a stated 60-degree guess; the labels' ``camera_
 records which (``calibrated:anycalib`` or ``fallback:fov60 (AnyCalib not installed)``).
 
 Ground truth (``ObjectQARecord.truths``, one per turn, for entries with ``qa_info``): read
-from the reference answer with the object task's parsers -- ``*_predicate``: yes/no
-polarity; ``*_choice``: the one region the answer names (``truth`` = it is the question's
+from the reference answer -- ``*_predicate``: its polarity by SpatialRGPT's answer templates
+(false ones open with No / Incorrect / In fact / Actually / "That is False"; other wording:
+the task's yes/no reader); ``*_choice``: the one region the answer names (``truth`` = it is the question's
 first region; ``choice_region`` = its index); distances, width and height: metres (units
 converted: inch 0.0254, foot 0.3048, cm 0.01); ``direction``: the clock hour. A reference
 answer that does not read is a counted skip with the reason, so every category scores.
@@ -63,6 +64,12 @@ _PLACEHOLDER = re.compile(r"\{region(\d+)\}")
 QUANT_CATEGORIES = {"distance_data": "direct_distance", "horizontal_distance_data": "horizontal_distance",
                     "vertical_distance_data": "vertical_distance", "width_data": "width",
                     "height_data": "height", "direction": "direction"}
+#: how SpatialRGPT's reference answers open (dataset_pipeline/osdsynth/processor/prompt_template.py):
+#: its false templates start "No", "Incorrect", "In fact" or "Actually" (e.g. "In fact, [A] is to the
+#: right of [B]." answers "left?"), or are "That is False."; its true ones "Yes", "Indeed", "Correct",
+#: "That is True."
+_REF_NEGATIVE = re.compile(r"^\W*(?:no|incorrect|in fact|actually|that is false)\b", re.IGNORECASE)
+_REF_POSITIVE = re.compile(r"^\W*(?:yes|indeed|correct|that is true)\b", re.IGNORECASE)
 QUAL_WORDS = ("left", "right", "above", "below", "behind", "front", "big", "small", "tall", "short",
               "wide", "thin")
 
@@ -158,7 +165,10 @@ def truth_of_turn(question: str, answer: str, qa_type: str, category: str) -> di
             raise ValueError(f"reference answer names regions {named}, not one of the asked {regions}")
         out.update(truth=named[0] == regions[0], choice_region=named[0])
         return out
-    if kind == "qualitative":
+    if kind == "qualitative" and (_REF_NEGATIVE.match(plain) or _REF_POSITIVE.match(plain)):
+        out["truth"] = not _REF_NEGATIVE.match(plain)
+        return out
+    if kind == "qualitative":  # wording outside SpatialRGPT's templates: the task's yes/no reader
         p = obj_text.parse_qualitative(plain)
         key = "truth"
     elif predicate == "direction":

@@ -35,6 +35,7 @@ import numpy as np
 
 from vlm3.io.records import ObjectQARecord, RecordError, ViewRecord
 from vlm3.standardize import standardize_view
+from vlm3.standardize.release import preprocessing_of
 from vlm3.tasks.common import BuildContext, SampleDraft, draft_format_version, text_format_for
 from vlm3.geometry.focal import PixelMap
 from vlm3.protocol import codecs
@@ -185,7 +186,8 @@ def build(record: ViewRecord | ObjectQARecord, ctx: BuildContext,
           rng: np.random.Generator) -> SampleDraft:
     """One object sample (generated from 3D boxes, or passed through)."""
     view = record.view if isinstance(record, ObjectQARecord) else record
-    sv = standardize_view(view, ctx.task.focal_px, ctx.task.max_pixels, ctx.grid, ctx.calibration)
+    sv = standardize_view(view, ctx.task.focal_px, ctx.task.max_pixels, ctx.grid, ctx.calibration,
+                          preprocessing=preprocessing_of(ctx.options), one_scale=True)  # release: one scale
     std = sv.std
     w, h = std.camera.width, std.camera.height
     if isinstance(record, ObjectQARecord):
