@@ -166,7 +166,7 @@ def main(model_name: str, train_steps: int, lora: bool, answer_vocab: bool, lr: 
     norm = codecs.encode_xy_norm2000(_grid_points_px(w, h, gw, gh), w, h)
     qs = [depth_text.prompt(tuple(int(v) for v in p)) for p in norm]
     pred = HFPredictor.from_pretrained(path, batch_size=batch_size, max_new_tokens=max_new_tokens,
-                                       max_pixels=max(w * h, 1024))
+                                       max_pixels=max(w * h, 65536))  # presets: min_pixels 65536
     n = len(qs)
 
     def dense(mode: str, idx):

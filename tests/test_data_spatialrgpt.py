@@ -45,6 +45,24 @@ def test_every_bench_category_gets_its_truth_from_the_reference_answer():
     assert record_from_dict(recs[0].to_dict()).to_dict() == recs[0].to_dict()
 
 
+def test_truths_of_spatialrgpts_other_answer_templates():
+    """SpatialRGPT's templates also answer with a bare value ("[X]") and open false answers
+    with "In fact" / "Actually" / "That is False." (osdsynth prompt_template.py)."""
+    from vlm3.data.adapters.spatialrgpt_json import truth_of_turn
+
+    q = "What is the height of {region0}?"
+    assert truth_of_turn(q, "6.91 feet", "quantitative", "height_data")["value"] == pytest.approx(6.91 * 0.3048)
+    left = "Is {region0} to the left of {region1}?"
+    for answer, truth in (("In fact, {region0} is to the right of {region1}.", False),
+                          ("Actually, {region0} is below {region1}.", False), ("That is False.", False),
+                          ("That is True.", True), ("Correct, you'll find {region0} to the left of {region1}.", True)):
+        assert truth_of_turn(left, answer, "qualitative", "left_predicate")["truth"] is truth, answer
+    with pytest.raises(ValueError, match="unknown SpatialRGPT question"):
+        truth_of_turn(left, "Yes.", "qualitative", "sideways_predicate")
+    with pytest.raises(ValueError, match="reference answer"):
+        truth_of_turn(left, "They are horizontally aligned.", "qualitative", "left_predicate")
+
+
 def test_masks_are_decoded_and_give_the_box_in_spatialrgpts_convention():
     from vlm3.data.adapters.spatialrgpt_json import decode_mask, mask_box
 

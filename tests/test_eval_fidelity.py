@@ -155,6 +155,8 @@ def test_predicates_with_a_different_truth_rule_are_named_apart():
     ("No, A is to the right of B.", False),
     ("A isn't to the left of B.", False),
     ("A is not to the left of B.", False),
+    ("In fact, A is to the left of B.", False),   # SpatialRGPT's false-answer template
+    ("Actually, A is above B.", False), ("Actually, yes.", True),
     ("Yes.", True), ("No.", False), ("Correct, you'll find A to the left of B.", True),
 ])
 def test_yes_no_rule_on_free_form_answers(text, expected):

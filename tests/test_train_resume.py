@@ -76,11 +76,11 @@ def _micro(tmp_path, data, out, *extra):
 
 @pytest.fixture(scope="module")
 def crashed_run(tmp_path_factory):
-    """A run of 4 planned steps killed during step 3: checkpoints 1 and 2, logs of steps 1-3."""
+    """A run of 6 planned steps killed at the end of step 6: checkpoints 2 and 4, logs of steps 1-5."""
     tmp = tmp_path_factory.mktemp("crashed")
     data = write_synthetic_depth_set(tmp / "data", images=2, n_per_image=2)  # 4 samples, 2 steps per epoch
     with pytest.raises(KeyboardInterrupt):
-        run_training(_micro(tmp, data, tmp / "out", "train.max_steps=4"), callbacks=[Crash(3)])
+        run_training(_micro(tmp, data, tmp / "out", "train.max_steps=6", "train.save_steps=2"), callbacks=[Crash(6)])
     return tmp, data
 
 
@@ -92,29 +92,29 @@ def _copy(crashed_run, tmp_path):
 
 def test_resume_logs_each_step_once_and_says_which_steps_train_loss_covers(crashed_run, tmp_path, capsys):
     data, out = _copy(crashed_run, tmp_path)
-    assert sorted(_losses(out)) == [1, 2, 3] and (out / "checkpoint-2").is_dir() and not (out / "checkpoint-3").exists()
-    res = run_training(_micro(tmp_path, data, out, "train.max_steps=4"))
-    assert res["resumed_from"].endswith("checkpoint-2") and res["global_step"] == 4
+    assert sorted(_losses(out)) == [1, 2, 3, 4, 5] and (out / "checkpoint-4").is_dir()
+    res = run_training(_micro(tmp_path, data, out, "train.max_steps=6", "train.save_steps=2"))
+    assert res["resumed_from"].endswith("checkpoint-4") and res["global_step"] == 6
     steps = [json.loads(x).get("step") for x in (out / "logs.jsonl").read_text().splitlines() if '"loss"' in x]
-    assert steps == [1, 2, 3, 4]  # step 3 (logged before the crash, then re-run) is in the log once
-    assert "dropped 1 line(s) of steps after 2" in capsys.readouterr().out
-    # train_loss is the mean over the steps this run trained (3 and 4), and says so
-    assert (res["train_loss_first_step"], res["train_loss_last_step"]) == (3, 4)
+    assert steps == [1, 2, 3, 4, 5, 6]  # step 5 (logged before the crash, then re-run) is in the log once
+    assert "dropped 1 line(s) of steps after 4" in capsys.readouterr().out
+    # train_loss is the mean over the steps this run trained (5 and 6), and says so
+    assert (res["train_loss_first_step"], res["train_loss_last_step"]) == (5, 6)
     losses = _losses(out)
-    assert res["train_loss"] == pytest.approx((losses[3] + losses[4]) / 2, rel=1e-4)
+    assert res["train_loss"] == pytest.approx((losses[5] + losses[6]) / 2, rel=1e-4)
     final = json.loads((out / "logs.jsonl").read_text().splitlines()[-1])
-    assert final["train_loss_first_step"] == 3 and final["train_loss_last_step"] == 4
+    assert final["train_loss_first_step"] == 5 and final["train_loss_last_step"] == 6
 
 
 def test_incomplete_newest_checkpoint_is_skipped_and_missing_optimizer_warns(crashed_run, tmp_path, capsys):
     data, out = _copy(crashed_run, tmp_path)
-    (out / "checkpoint-2" / "model.safetensors").unlink()  # a save cut short
-    (out / "checkpoint-1" / "optimizer.pt").unlink()
-    res = run_training(_micro(tmp_path, data, out, "train.max_steps=2"))
+    (out / "checkpoint-4" / "model.safetensors").unlink()  # a save cut short
+    (out / "checkpoint-2" / "optimizer.pt").unlink()
+    res = run_training(_micro(tmp_path, data, out, "train.max_steps=3"))
     printed = capsys.readouterr().out
-    assert res["resumed_from"].endswith("checkpoint-1") and res["global_step"] == 2
-    assert f"note: skipping {out / 'checkpoint-2'} (no model weights" in printed
-    assert f"warning: {out / 'checkpoint-1'} has no optimizer state (optimizer.pt): resuming" in printed
+    assert res["resumed_from"].endswith("checkpoint-2") and res["global_step"] == 3
+    assert f"note: skipping {out / 'checkpoint-4'} (no model weights" in printed
+    assert f"warning: {out / 'checkpoint-2'} has no optimizer state (optimizer.pt): resuming" in printed
 
 
 def test_train_refuses_an_output_dir_holding_another_model_before_writing(crashed_run, tmp_path):
@@ -154,7 +154,9 @@ def test_ctrl_c_says_what_is_kept_and_the_command_that_resumes(crashed_run, tmp_
 
     save_config(base, tmp_path / "run.yaml")
     proc = subprocess.Popen([sys.executable, "-m", "vlm3.cli", *args], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=dict(os.environ, PYTHONUNBUFFERED="1"))
+                            stderr=subprocess.PIPE, text=True, env=dict(os.environ, PYTHONUNBUFFERED="1"),
+                            # a shell's background job inherits SIGINT ignored: give the child Ctrl-C back
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.default_int_handler))
     deadline = time.time() + 240
     while not (out / "checkpoint-1" / "trainer_state.json").is_file() and time.time() < deadline:
         time.sleep(0.5)

@@ -167,7 +167,16 @@ def release_data(size: dict, work: Path) -> dict:
         if item.name not in ("shards",) and not (depth / item.name).exists() and item.is_dir():
             (depth / item.name).symlink_to(item)
     counts = {k: v for k, v in manifest.items() if isinstance(v, (int, float, str))}
-    return {"all": str(work / "data"), "depth": str(depth), "manifest": counts}
+    from PIL import Image
+
+    from vlm3.data.shards import read_samples, shard_paths
+
+    sizes: dict[str, set] = {}
+    for smp in read_samples(shard_paths(work / "data", "train")):
+        for im in smp["images"]:
+            sizes.setdefault(smp["task"], set()).add("x".join(map(str, Image.open(work / "data" / im).size)))
+    return {"all": str(work / "data"), "depth": str(depth), "manifest": counts,
+            "image_sizes": {t: sorted(v) for t, v in sizes.items()}}
 
 
 def recipe_batch(name: str) -> int:

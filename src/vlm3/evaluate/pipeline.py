@@ -139,7 +139,8 @@ def run_eval(config: str | Path | EvalConfig, run_dir: str | Path, model: str | 
                                       config={"benchmark": b.options, "format": cfg.format_version})
             timing[f"predict:{p.name}:{b.name}"] = round(stats["seconds"], 3)
             log(f"{p.name} on {b.name}: {stats['predicted']} predicted, {stats['reused']} reused from cache")
-    meta = {"model_name": predictors[0].name if model else None, "primary_benchmark": primary,
+    model_path = str(Path(model.removeprefix("vllm:")).resolve()) if model else None  # report: vlm3.json, logs
+    meta = {"model_name": predictors[0].name if model else None, "model_path": model_path, "primary_benchmark": primary,
             "config": to_dict(cfg), "config_hash": config_hash(to_dict(cfg)), "skipped_benchmarks": skipped,
             "skipped_inputs": skipped_inputs, "timing_s": timing}
     (run_dir / "run.json").write_text(json.dumps(meta, indent=2, default=str) + "\n")

@@ -6,4 +6,7 @@
   median number decoding); off by default and in every 4B recipe.
 - ``config``: typed recipes (YAML + ``key=value`` overrides); ``trainer.run_training``.
 - ``dataset.ShardDataset``: JSONL shards from ``vlm3 data``.
+- ``checkpoints``: which checkpoint resumes (complete ones only, a warning without optimizer
+  state) and the refusal of an output_dir that holds another model.
+- ``saving.save_final_model``: the final output as one complete HF model folder on every path.
 """

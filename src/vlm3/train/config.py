@@ -34,7 +34,8 @@ class LoraSection:
 
 @dataclass
 class ModelSection:
-    name_or_path: str = option("tiny", "Model preset (tiny, qwen3_vl_4b), preset YAML, checkpoint dir or cached hub id.")
+    name_or_path: str = option("tiny", f"Model preset ({', '.join(shipped_names('model'))}: "
+                                      "random-init sizes of Qwen3-VL), preset YAML, checkpoint dir or cached hub id.")
     dtype: str = option("auto", "Dtype of the trained (master) weights: auto = float32 = the only one for full "
                                  "training (bf16 compute comes from train.bf16); bfloat16 / float16 only with LoRA "
                                  "(the frozen base), refused otherwise.")

@@ -230,6 +230,9 @@ def _quantitative_value_text(kind: str, box_b, value: float, unit: str) -> str:
 _POSITIVE = re.compile(r"\b(yes|yeah|yep|correct|indeed|true|affirmative|absolutely|certainly|definitely)\b",
                        re.IGNORECASE)
 _NEGATIVE = re.compile(r"\b(no|nope|not|incorrect|false|wrong|negative|never|\w+n['’]t|cannot)\b", re.IGNORECASE)
+#: SpatialRGPT's false-answer openers (dataset_pipeline prompt templates: "In fact, [A] is to the
+#: left of [B]." answers "right?"): No unless the rest of the answer states a polarity.
+_CONTRADICTING_OPENER = re.compile(r"\W*(?:in fact|actually)\b", re.IGNORECASE)
 #: A positive opener negated by the next word ("Indeed not.", "Certainly not", "Absolutely not").
 _NEGATED_OPENER = re.compile(r"\W*(?:yes|yeah|yep|correct|indeed|true|affirmative|absolutely|certainly|definitely)"
                              r" (?:not|never)\b", re.IGNORECASE)
@@ -258,7 +261,10 @@ def parse_qualitative(text: str) -> Parsed[bool]:
     2. an opening polarity word decides: Yes/Yeah/Yep/Correct/Indeed/True/Affirmative/
        Absolutely/Certainly/Definitely -> True; No/Nope/Not/Incorrect/False/Wrong/
        Negative/Never/Cannot/any "-n't" word -> False;
-    3. otherwise the whole answer (region boxes ignored) must hold polarity words of one
+    3. an opening "In fact" / "Actually" (SpatialRGPT's false-answer templates: "In fact, A
+       is to the left of B." answers "right?") is No, unless the rest holds polarity words
+       ("Actually, yes."): then rule 4 reads the rest;
+    4. otherwise the whole answer (region boxes ignored) must hold polarity words of one
        kind only: all positive -> True, all negative -> False ("A is not to the left of B");
        none or both -> failure. Direction words ("left", "right") are never polarity: "It is
        on the right side." is a failure, not a Yes.
@@ -275,6 +281,11 @@ def parse_qualitative(text: str) -> Parsed[bool]:
             return Parsed.success(False)
         if _POSITIVE.fullmatch(word):
             return Parsed.success(True)
+    opener = _CONTRADICTING_OPENER.match(cleaned)
+    if opener:
+        cleaned = cleaned[opener.end():]
+        if not (_POSITIVE.search(cleaned) or _NEGATIVE.search(cleaned)):
+            return Parsed.success(False)
     pos, neg = _POSITIVE.search(cleaned), _NEGATIVE.search(cleaned)
     if pos and not neg:
         return Parsed.success(True)
