@@ -15,7 +15,7 @@ from PIL import Image
 
 import vlm3
 from _train_helpers import write_micro_preset
-from vlm3.infer import api, viz
+from vlm3.infer import api, outputs
 from vlm3.infer.cli import predict
 from vlm3.model.asking import TaskAsking, release_asking, write_asking
 from vlm3.predictors.base import Prediction
@@ -113,9 +113,8 @@ def test_a_fine_grid_is_laid_over_what_the_model_sees(tmp_path):
     assert np.all(np.diff(cols) > 0) and np.all(np.diff(rows) > 0)
     # the outputs people use: depth grid as .npy (m) and 16-bit PNG (mm), a coloured point cloud
     viz_out = tmp_path / "out"
-    from vlm3.infer.cli import _write_depth
-
-    _write_depth(viz_out, img, res, {"model": "echo"}, viz)
+    names = outputs.write_depth(viz_out, img, res, {"model": "echo"})
+    assert sorted(names) == sorted(p.name for p in viz_out.iterdir())
     assert np.load(viz_out / "depth.npy").shape == (24, 32)
     mm = np.asarray(Image.open(viz_out / "depth_mm.png"))
     assert mm.dtype == np.uint16 and mm.shape == (24, 32) and (mm == 2500).all()

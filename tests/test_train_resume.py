@@ -134,6 +134,7 @@ def test_train_refuses_an_output_dir_holding_another_model_before_writing(crashe
     assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
 
 
+@pytest.mark.slow  # a real `vlm3 train` subprocess to interrupt: ~30 s alone, ~90 s on shared cores
 def test_ctrl_c_says_what_is_kept_and_the_command_that_resumes(crashed_run, tmp_path):
     """A real SIGINT to `vlm3 train` after its first checkpoint: exit 130, the kept checkpoint and
     a command that resumes from it (no bare "Aborted!")."""

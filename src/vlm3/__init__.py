@@ -14,15 +14,16 @@ The Python API in three lines (``vlm3.infer.api``; nothing heavy is imported unt
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 __version__ = "0.1.0"
 
 
-def load(model: str = "tiny", numbers: str | None = None, device: str | None = None, quiet: bool = True) -> Any:
+def load(model: str | Path, numbers: str | None = None, device: str | None = None, quiet: bool = True) -> Any:
     """A model (training output, checkpoint directory, cached hub id, ``vllm:DIR`` or a
-    random-weight preset) with ``.depth``, ``.match``, ``.pose`` and ``.ask``; see
-    ``vlm3.infer.api.load`` and ``vlm3.infer.api.Model``."""
+    random-weight preset such as ``"tiny"``) with ``.depth``, ``.match``, ``.pose`` and ``.ask``;
+    see ``vlm3.infer.api.load`` and ``vlm3.infer.api.Model``."""
     from vlm3.infer.api import load as _load
 
     return _load(model, numbers=numbers, device=device, quiet=quiet)

@@ -67,17 +67,13 @@ def _run(fn: Callable[[], Any]) -> Any:
 def _settings(model: str, task: str, focal_px, max_pixels, text_format, numbers) -> tuple[dict, str, str]:
     """(settings for the api call, number decoding, where they came from) without loading weights."""
     from vlm3.infer import api
-    from vlm3.model.asking import AskingError, read_asking, release_asking, with_overrides
+    from vlm3.model.asking import release_asking, with_overrides
 
-    path = model[len("vllm:"):] if model.startswith("vllm:") else model
-    if model.startswith("vllm:") and numbers == "median":
+    path = api.model_path(model)
+    if model.startswith(api.VLLM_PREFIX) and numbers == "median":
         raise click.UsageError("--numbers median needs the transformers backend (drop the vllm: prefix)")
     _run(lambda: api.check_model_spec(model))
-    local = api.path_exists(path) and not api.is_preset(path)
-    try:
-        saved = read_asking(path) if local else None
-    except AskingError as err:
-        raise click.UsageError(str(err)) from None
+    saved = _run(lambda: api.saved_asking(model))
     asking = saved or release_asking()
     if focal_px is not None:
         _run(lambda: api.check_focal_px(focal_px))
@@ -93,11 +89,10 @@ def _settings(model: str, task: str, focal_px, max_pixels, text_format, numbers)
 def _load(model: str, numbers: str):
     """The predictor (weights loaded once), with a loud line for random weights."""
     from vlm3.infer import api
-
     from vlm3.predictors import resolve_device
 
     device = click.get_current_context().meta.get("vlm3.device", "auto")
-    if not model.startswith("vllm:"):
+    if not model.startswith(api.VLLM_PREFIX):
         device = _run(lambda: resolve_device(device))
     elif device not in ("auto", "cuda", "cuda:0"):
         raise click.BadParameter(f"vLLM runs on the first visible GPU, not {device!r} (CUDA_VISIBLE_DEVICES=N "
@@ -210,43 +205,30 @@ def depth_cmd(image, intrinsics, points, grid, model, out_dir, calibration, foca
         arr = _run(lambda: api.read_image(f))
         queries[f] = _points(points, arr.shape[1], arr.shape[0]) if points is not None else None
         prep = _run(lambda: api.prepare_image(f, intrinsics, s["focal_px"], s["max_pixels"], policy))
-        _run(lambda: api.grid_over_model_image(prep, *gw_gh) if gw_gh else api._to_model_px(prep, queries[f], "point"))
+        _run(lambda: api.grid_over_model_image(prep, *gw_gh) if gw_gh else api.to_model_px(prep, queries[f], "point"))
     m = _load(model, numbers)
-    from vlm3.infer import viz  # matplotlib: only once there is something to draw
+    from tqdm import tqdm
+
+    from vlm3.infer import outputs
 
     _say_asked(m.name, s, numbers, source)
-    from tqdm import tqdm
 
     total_ok = total = 0
     for f in tqdm(files, desc="depth", unit="image", disable=len(files) == 1):
         res = _run(lambda: api.predict_depth(m.predictor, f, queries[f], intrinsics, calibration=policy,
                                              grid=gw_gh, **s))
         out = out_dir / Path(f).stem if len(files) > 1 else out_dir
-        _write_depth(out, api.read_image(f), res, _meta(m, s, numbers, source), viz)
+        _mkdir(out)
+        names = outputs.write_depth(out, api.read_image(f), res, _meta(m, s, numbers, source))
         total_ok, total = total_ok + sum(res.ok), total + len(res.ok)
         _notes(res.prepared.notes)
         if len(files) == 1:
             for r in res.to_json()["points"][:20]:
                 click.echo(f"({r['xy_px'][0]:.1f}, {r['xy_px'][1]:.1f}) -> "
                            f"{'%.2f m' % r['depth_m'] if r['ok'] else 'unparsed: ' + repr(r['raw'][:40])}")
-    extra = ", depth_mm.png" if gw_gh else ""
     click.echo(f"{total_ok}/{total} answers parsed; wrote {out_dir}/"
-               f"{'<image>/' if len(files) > 1 else ''}depth.png, depth.json, depth.npy, points.ply{extra}")
+               f"{'<image>/' if len(files) > 1 else ''}{', '.join(names)}")
     _parsed_line(total_ok, total, s, numbers)
-
-
-def _write_depth(out: Path, arr: np.ndarray, res, meta: dict, viz) -> None:
-    _mkdir(out)
-    viz.depth_png(out / "depth.png", arr, res.xy_px, res.depth_m)
-    ok = np.isfinite(res.depth_m)
-    cols = arr[np.clip(np.round(res.xy_px[ok, 1]).astype(int), 0, arr.shape[0] - 1),
-               np.clip(np.round(res.xy_px[ok, 0]).astype(int), 0, arr.shape[1] - 1)]
-    viz.write_ply(out / "points.ply", res.xyz_m[ok], cols)
-    depth = res.depth_m.reshape(res.grid_shape) if res.grid_shape else res.depth_m
-    np.save(out / "depth.npy", depth.astype(np.float32))
-    if res.grid_shape:
-        viz.depth_png16(out / "depth_mm.png", depth)
-    (out / "depth.json").write_text(json.dumps({**meta, **res.to_json()}, indent=1))
 
 
 @predict.command("match")
@@ -271,7 +253,7 @@ def match_cmd(image1, image2, points, intrinsics1, intrinsics2, model, out_dir, 
     policy = calibration or "fov60"
     p1 = _run(lambda: api.prepare_image(image1, intrinsics1, s["focal_px"], s["max_pixels"], policy))
     _run(lambda: api.prepare_image(image2, intrinsics2, s["focal_px"], s["max_pixels"], policy))
-    _run(lambda: api._to_model_px(p1, xy, "point"))
+    _run(lambda: api.to_model_px(p1, xy, "point"))
     m = _load(model, numbers)
     from vlm3.infer import viz  # matplotlib: only once there is something to draw
 

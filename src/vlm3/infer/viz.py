@@ -1,5 +1,6 @@
-"""Pictures and 3D files of predictions: depth PNG (colour and 16-bit mm), PLY point cloud, match PNG,
-camera frustums, boxes of an object question.
+"""Pictures of predictions: depth beside the image, matches between two images, camera
+frustums, the boxes of an object question (the data files, .npy / 16-bit PNG / .ply, are
+``vlm3.infer.outputs``).
 
 Pixel convention as everywhere (x = column, y = row, pixel centres at integers). All
 functions write the file and return its path; matplotlib runs on the Agg backend.
@@ -48,19 +49,6 @@ def depth_png(path: str | Path, image: np.ndarray, xy_px: np.ndarray, depth_m: n
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
-    return path
-
-
-def write_ply(path: str | Path, xyz_m: np.ndarray, rgb: np.ndarray | None = None) -> Path:
-    """ASCII PLY point cloud. xyz_m: (N, 3) camera-frame points (OpenCV, metres); rgb: (N, 3) uint8."""
-    path = Path(path)
-    xyz = np.asarray(xyz_m, dtype=np.float64).reshape(-1, 3)
-    col = np.full((len(xyz), 3), 200, np.uint8) if rgb is None else np.asarray(rgb, np.uint8).reshape(-1, 3)
-    header = ("ply\nformat ascii 1.0\n"
-              f"element vertex {len(xyz)}\nproperty float x\nproperty float y\nproperty float z\n"
-              "property uchar red\nproperty uchar green\nproperty uchar blue\nend_header\n")
-    rows = "".join(f"{p[0]:.5f} {p[1]:.5f} {p[2]:.5f} {c[0]} {c[1]} {c[2]}\n" for p, c in zip(xyz, col))
-    path.write_text(header + rows)
     return path
 
 
@@ -118,18 +106,6 @@ def frustum_png(path: str | Path, T_cam0_from_cam1: np.ndarray, T_cam0_from_cam1
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
-    return path
-
-
-def depth_png16(path: str | Path, depth_m: np.ndarray) -> Path:
-    """A 16-bit grayscale PNG of a depth grid in millimetres (0 = no answer; capped at 65.535 m).
-    depth_m: (H, W) metres, NaN where unparsed."""
-    from PIL import Image
-
-    path = Path(path)
-    d = np.asarray(depth_m, dtype=np.float64)
-    mm = np.where(np.isfinite(d) & (d > 0), np.clip(np.round(d * 1000.0), 1, 65535), 0).astype(np.uint16)
-    Image.fromarray(mm).save(path)
     return path
 
 

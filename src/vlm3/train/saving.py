@@ -13,7 +13,9 @@ load it. The full state dict is gathered first where the weights are sharded:
   configs/accelerate/deepspeed_zero3.yaml);
 - DDP / one device: the unwrapped model's own weights.
 
-``Trainer.save_model`` alone writes only ``pytorch_model_fsdp_0/`` under SHARDED_STATE_DICT.
+``Trainer.save_model`` alone writes only ``pytorch_model_fsdp_0/`` under SHARDED_STATE_DICT;
+``save_sharded_checkpoint_metadata`` adds config.json, generation_config.json and the processor
+files to such checkpoints (the weights stay sharded: resume loads them as before).
 """
 
 from __future__ import annotations
@@ -49,3 +51,21 @@ def save_final_model(trainer, out_dir: str | Path) -> None:
             trainer.processing_class.save_pretrained(str(out))
         torch.save(trainer.args, out / "training_args.bin")
     trainer.accelerator.wait_for_everyone()
+
+
+def save_sharded_checkpoint_metadata(trainer, out_dir: str | Path) -> None:
+    """Under FSDP SHARDED_STATE_DICT ``Trainer`` writes only ``pytorch_model_fsdp_0/`` into a
+    checkpoint: add config.json, generation_config.json and the processor files (main process), so
+    that a checkpoint says what model it holds (``vlm3.train.checkpoints.refuse_other_model``)."""
+    if not getattr(trainer, "is_fsdp_enabled", False) or not trainer.args.should_save:
+        return
+    if "FULL_STATE_DICT" in str(trainer.accelerator.state.fsdp_plugin.state_dict_type):
+        return  # Trainer saved the whole model already
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    model = trainer.accelerator.unwrap_model(trainer.model)
+    model.config.save_pretrained(str(out))
+    if getattr(model, "generation_config", None) is not None:
+        model.generation_config.save_pretrained(str(out))
+    if trainer.processing_class is not None:
+        trainer.processing_class.save_pretrained(str(out))

@@ -45,7 +45,7 @@ from vlm3.train.checkpoints import finished_step, find_resume_checkpoint, refuse
 from vlm3.train.config import RunConfig, check_master_dtype
 from vlm3.train.dataset import ShardDataset
 from vlm3.train.loss import answer_position_loss
-from vlm3.train.saving import save_final_model
+from vlm3.train.saving import save_final_model, save_sharded_checkpoint_metadata
 from vlm3.train.small.answer_vocab import AnswerHead, answer_vocab_loss
 from vlm3.train.small.embedding_rows import used_rows_of
 from vlm3.train.small.options import check_options, prepare
@@ -106,6 +106,7 @@ class VLM3Trainer(Trainer):
     def save_model(self, output_dir: str | None = None, _internal_call: bool = False) -> None:
         self.fold_used_rows()
         super().save_model(output_dir, _internal_call)
+        save_sharded_checkpoint_metadata(self, output_dir or self.args.output_dir)
 
     def log(self, logs: dict[str, float], start_time: float | None = None) -> None:
         if "loss" in logs and self._t_last is not None:

@@ -1,0 +1,294 @@
+"""The checks and preparation of a user's inputs before a model is asked: numbers, grids,
+boxes and images in, an image as the model sees it out.
+
+``prepare_image`` standardises one image exactly like the data engine (focal normalisation
+to ``focal_px``, crop to the 32-px grid and pixel budget) and keeps the record (``PixelMap``)
+that maps its pixels back to the ORIGINAL image. Missing intrinsics follow the data engine's
+calibration policy (``vlm3.standardize.calibration``): ``"none"`` refuses with a message
+saying how to fix it, ``"fov60"`` etc. is a stated guess (said in ``Prepared.notes`` and
+recorded as ``camera_from``), ``"anycalib"`` uses AnyCalib when installed. An EXIF
+orientation tag is noted, not applied (the stored pixels are used, and intrinsics are those
+of the stored pixels).
+
+Pixels are continuous (x = column, y = row, centre of pixel i at i); intrinsics fx, fy, cx,
+cy are in pixels of the image they belong to. Every bad input raises ``InputError`` with one
+line that says what to fix.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from vlm3.geometry.camera import Camera, GeometryError
+from vlm3.io.images import ImageLike, ImageReadError, read_rgb
+from vlm3.predictors.base import InputError
+
+#: intrinsics as a user gives them: "fx,fy,cx,cy" (pixels), 4 numbers, a 3x3 K, or None (the calibration policy)
+IntrinsicsLike = str | Sequence[float] | np.ndarray | None
+
+#: the most questions one call asks (a 64 x 64 depth grid)
+MAX_QUERIES = 4096
+#: the largest focal-normalised image (px area) before the crop: beyond it the intrinsics are wrong
+MAX_RESAMPLED_PIXELS = 100_000_000
+#: the smallest image a model can see: one 32 x 32 visual token
+MIN_IMAGE_PX = 32
+
+
+@dataclass
+class Prepared:
+    """An image as the model sees it plus the record mapping its pixels to the original.
+
+    ``image``: (h, w, 3) uint8, the focal-normalised, grid-cropped image the model is sent;
+    ``camera``: its pinhole camera (pixels of ``image``, fx = fy = the model's focal);
+    ``pixmap``: ``PixelMap`` with ``to_dst`` (original -> model pixels) and ``to_src`` (back);
+    ``original_camera``: the camera of the image as given (its pixels), the frame every answer
+    is returned in; ``camera_from``: "given", "fallback:fov60", "calibrated:anycalib";
+    ``notes``: one-line remarks for the user (guessed intrinsics, EXIF orientation)."""
+
+    image: np.ndarray
+    camera: Camera
+    pixmap: Any
+    original_camera: Camera
+    camera_from: str
+    notes: list[str] = field(default_factory=list)
+
+    def camera_json(self) -> dict[str, Any]:
+        """The camera the answers assume (original image pixels) and where it came from."""
+        c = self.original_camera
+        return {"from": self.camera_from, "fx": round(c.fx, 3), "fy": round(c.fy, 3), "cx": round(c.cx, 3),
+                "cy": round(c.cy, 3), "width": c.width, "height": c.height,
+                "model_image": [self.camera.width, self.camera.height], "model_focal_px": round(self.camera.fx, 3)}
+
+
+# ------------------------------------------------------------------ checks of user input
+def check_focal_px(value: float) -> float:
+    """A canonical focal length in px (> 0, finite); InputError otherwise."""
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        v = math.nan
+    if not math.isfinite(v) or v <= 0:
+        raise InputError(f"--focal-px must be a positive number of pixels (the training focal, e.g. 1000), got {value}")
+    return v
+
+
+def check_max_pixels(value: int, grid: int = 32) -> int:
+    """An image cap in px area (an integer, at least one ``grid`` x ``grid`` cell); InputError otherwise."""
+    try:
+        v = int(value) if float(value).is_integer() else -1
+    except (TypeError, ValueError, OverflowError):
+        v = -1
+    if v < grid * grid:
+        raise InputError(f"--max-pixels must be a whole number of at least {grid * grid} (one {grid}x{grid} visual "
+                         f"token), got {value!r}")
+    return v
+
+
+def parse_intrinsics(text: IntrinsicsLike) -> tuple[float, float, float, float] | None:
+    """``"fx,fy,cx,cy"`` (pixels), 4 numbers or a 3x3 K -> (fx, fy, cx, cy) floats in pixels, None
+    for None; InputError for the wrong count, non-numbers, non-finite values or non-positive focal
+    lengths."""
+    if text is None:
+        return None
+    if not isinstance(text, (str, Sequence, np.ndarray)) or np.ndim(text) == 0 and not isinstance(text, str):
+        raise InputError(f"intrinsics are 'fx,fy,cx,cy' (pixels), 4 numbers or a 3x3 K, got {type(text).__name__}")
+    if not isinstance(text, str) and len(text) == 3 and all(hasattr(r, "__len__") and not isinstance(r, str)
+                                                            for r in text):
+        try:
+            k = np.asarray(text, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise InputError(f"a 3x3 K must hold numbers, got {text!r}") from None
+        if k.shape != (3, 3):
+            raise InputError(f"a K matrix must be 3x3, got shape {k.shape}")
+        text = [k[0, 0], k[1, 1], k[0, 2], k[1, 2]]
+    parts = [p for p in text.replace(" ", "").split(",") if p] if isinstance(text, str) else list(text)
+    if len(parts) != 4:
+        raise InputError(f"intrinsics need exactly 4 numbers fx,fy,cx,cy (pixels), got {len(parts)}: {text!r}")
+    try:
+        vals = tuple(float(v) for v in parts)
+    except (TypeError, ValueError):
+        raise InputError(f"intrinsics must be numbers fx,fy,cx,cy, got {text!r}") from None
+    if not all(math.isfinite(v) for v in vals):
+        raise InputError(f"intrinsics must be finite numbers fx,fy,cx,cy (pixels), got {text!r}")
+    if vals[0] <= 0 or vals[1] <= 0:
+        raise InputError(f"focal lengths fx, fy must be positive, got {vals[0]}, {vals[1]}")
+    return vals  # type: ignore[return-value]
+
+
+def parse_grid(text: str | Sequence[int]) -> tuple[int, int]:
+    """``"WxH"`` (e.g. ``"32x24"``: columns x rows) or (W, H) -> two whole numbers >= 1 with
+    W * H <= MAX_QUERIES; InputError otherwise."""
+    try:
+        parts = text.lower().split("x") if isinstance(text, str) else list(text)
+        if not all(isinstance(v, str) or float(v).is_integer() for v in parts):
+            raise ValueError("not whole numbers")
+        gw, gh = (int(v) for v in parts)
+    except (TypeError, ValueError, OverflowError):
+        raise InputError(f"--grid must look like 32x24 (columns x rows), got {text!r}") from None
+    if gw < 1 or gh < 1:
+        raise InputError(f"--grid needs at least 1 column and 1 row, got {gw}x{gh}")
+    if gw * gh > MAX_QUERIES:
+        raise InputError(f"--grid {gw}x{gh} asks {gw * gh:,} questions; at most {MAX_QUERIES:,} per call "
+                         f"(e.g. 64x64): use a coarser grid")
+    return gw, gh
+
+
+def path_exists(path: str | Path) -> bool:
+    """``Path.exists`` that is False (not OSError) for names the file system refuses (too long, ...)."""
+    try:
+        return Path(path).exists()
+    except (OSError, ValueError):
+        return False
+
+
+def read_image(image: ImageLike) -> np.ndarray:
+    """A user's image (path, array or PIL image) as (H, W, 3) uint8 RGB; InputError if unusable."""
+    try:
+        arr = read_rgb(image)
+    except OSError as err:  # a name the file system refuses (too long, ...)
+        raise InputError(f"cannot read image {str(image)[:80]}: {err.strerror or err}") from None
+    except ImageReadError as err:
+        if err.missing:
+            raise InputError(f"image not found: {err.path} (check the path)") from None
+        raise InputError(f"cannot read image {err.path}: {err.problem}") from None
+    if min(arr.shape[:2]) < MIN_IMAGE_PX:
+        raise InputError(f"image {_label(image)} is {arr.shape[1]}x{arr.shape[0]} px; the model needs at least "
+                         f"{MIN_IMAGE_PX}x{MIN_IMAGE_PX} (one visual token)")
+    return arr
+
+
+def _label(image: ImageLike) -> str:
+    return str(image) if isinstance(image, (str, Path)) else "<array>"
+
+
+def exif_orientation(image: ImageLike) -> int:
+    """The EXIF orientation tag of an image file (1 = upright, also for arrays and PIL images)."""
+    if not isinstance(image, (str, Path)):
+        return 1
+    from PIL import Image, UnidentifiedImageError
+    try:
+        with Image.open(image) as im:
+            return int(im.getexif().get(0x0112, 1) or 1)
+    except (OSError, UnidentifiedImageError, ValueError, SyntaxError):
+        return 1
+
+
+def prepare_image(image: ImageLike, intrinsics: IntrinsicsLike, focal_px: float, max_pixels: int,
+                  calibration: str = "none", grid: int = 32) -> Prepared:
+    """Standardise one image like the data engine: resample it to ``focal_px`` (px), then crop it
+    centred to a multiple of ``grid`` px within ``max_pixels`` (px area). ``intrinsics`` are in
+    pixels of ``image`` (None: the ``calibration`` policy decides). InputError (one line) for an
+    unreadable or too small image, bad intrinsics, or intrinsics that make the model image absurd."""
+    from vlm3.standardize.calibration import camera_for
+    from vlm3.io.records import RecordError
+    from vlm3.geometry.crop import crop_to_grid
+    from vlm3.geometry.focal import normalize_focal
+
+    focal_px, max_pixels = check_focal_px(focal_px), check_max_pixels(max_pixels, grid)
+    arr = read_image(image)
+    h, w = arr.shape[:2]
+    k = parse_intrinsics(intrinsics)
+    cam = Camera.from_fx_fy_cx_cy(*k, w, h) if k is not None else None
+    label = _label(image)
+    try:
+        cam, source = camera_for(label, arr, cam, calibration)
+    except (RecordError, ValueError) as err:
+        if calibration == "none":
+            raise InputError(f"no intrinsics for {label}: pass --intrinsics fx,fy,cx,cy (pixels of the image), or "
+                             f"--calibration fov60 for a stated guess (anycalib: AnyCalib, when installed)") from None
+        raise InputError(f"no intrinsics for {label}: pass --intrinsics fx,fy,cx,cy "
+                         f"({getattr(err, 'problem', err)})") from None
+    notes = []
+    if source.startswith("fallback:"):
+        deg = re.search(r"fov(\d+(?:\.\d+)?)", source)
+        notes.append(f"{label} has no intrinsics: assumed a {deg.group(1) if deg else '?'} deg horizontal field of view "
+                     f"(fx = fy = {cam.fx:.1f} px, centred); metric answers scale with this guess, pass "
+                     f"--intrinsics fx,fy,cx,cy")
+    orient = exif_orientation(image)
+    if orient != 1:
+        notes.append(f"{label} has EXIF orientation {orient} (shown rotated by viewers): vlm3 uses the stored "
+                     f"pixels as they are; give intrinsics and points for the stored (unrotated) image")
+    sw, sh = w * focal_px / cam.fx, h * focal_px / cam.fy
+    if sw * sh > MAX_RESAMPLED_PIXELS:
+        raise InputError(f"fx={cam.fx:g}, fy={cam.fy:g} would resample the {w}x{h} image to {sw:.3g}x{sh:.3g} px "
+                         f"to reach the model's focal {focal_px:g} px: intrinsics are in pixels of the image "
+                         f"(fx is typically 0.5-2x its width)")
+    try:
+        std = crop_to_grid(normalize_focal(arr, cam, focal_px), max_pixels, grid)
+    except GeometryError:
+        raise InputError(f"fx={cam.fx:g}, fy={cam.fy:g} shrink the {w}x{h} image to {sw:.3g}x{sh:.3g} px at the "
+                         f"model's focal {focal_px:g} px, smaller than one {grid}-px cell: check --intrinsics "
+                         f"(pixels of the image) and --focal-px") from None
+    return Prepared(std.image, std.camera, std.pixmap, cam, source, notes)
+
+
+def as_pixels(xy_px: Any, what: str = "point") -> np.ndarray:
+    """User pixels (N pairs x, y: an (N, 2) array, a list of pairs) -> (N, 2) float64; InputError for
+    non-numbers, no pairs, odd counts or non-finite values."""
+    try:
+        xy = np.asarray(xy_px, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise InputError(f"{what}s must be numbers: pairs x,y (pixels), got {str(xy_px)[:80]}") from None
+    if xy.size == 0 or xy.size % 2 or xy.ndim > 2 or (xy.ndim == 2 and xy.shape[1] != 2):
+        raise InputError(f"{what}s must be N pairs x,y (pixels, shape (N, 2)), got shape {xy.shape}")
+    xy = xy.reshape(-1, 2)
+    if not np.isfinite(xy).all():
+        raise InputError(f"{what}s must be finite numbers, got {xy[~np.isfinite(xy).all(1)][0].tolist()}")
+    return xy
+
+
+def to_model_px(prep: Prepared, xy_px: np.ndarray, what: str = "point") -> np.ndarray:
+    """(N, 2) original-image pixels -> (N, 2) pixels of the image the model sees. InputError (naming
+    the ``what``, e.g. "point" or "box corner") for more than MAX_QUERIES, a pixel outside the
+    original image, or one the crop cut away."""
+    xy = as_pixels(xy_px, what)
+    cam0 = prep.original_camera
+    if len(xy) > MAX_QUERIES:
+        raise InputError(f"{len(xy):,} {what}s in one call; at most {MAX_QUERIES:,}")
+    bad = ~cam0.contains(xy)
+    if bad.any():
+        raise InputError(f"{what} {xy[bad][0].tolist()} is outside the {cam0.width}x{cam0.height} image")
+    dst = prep.pixmap.to_dst(xy)
+    cut = ~prep.camera.contains(dst)
+    if cut.any():
+        raise InputError(f"{what} {xy[cut][0].tolist()} falls outside the part of the image the model sees "
+                         f"(the centre {prep.camera.width}x{prep.camera.height} px at focal {prep.camera.fx:.0f} px); "
+                         f"pick points nearer the centre, or use --grid (laid over what the model sees)")
+    return dst
+
+
+def grid_points_px(width: int, height: int, grid_w: int, grid_h: int) -> np.ndarray:
+    """(grid_w * grid_h, 2) cell-centre pixels of a regular grid over a width x height image, row-major."""
+    if grid_w < 1 or grid_h < 1:
+        raise InputError(f"grid must be at least 1x1, got {grid_w}x{grid_h}")
+    xs = (np.arange(grid_w) + 0.5) * width / grid_w - 0.5
+    ys = (np.arange(grid_h) + 0.5) * height / grid_h - 0.5
+    return np.stack(np.meshgrid(xs, ys), -1).reshape(-1, 2)
+
+
+def grid_over_model_image(prep: Prepared, grid_w: int, grid_h: int) -> np.ndarray:
+    """(grid_w * grid_h, 2) ORIGINAL-image pixels of a grid laid over the image the model sees."""
+    cam = prep.camera
+    if grid_w > cam.width or grid_h > cam.height:
+        raise InputError(f"--grid {grid_w}x{grid_h} is finer than the {cam.width}x{cam.height} px the model sees; "
+                         f"use at most {min(grid_w, cam.width)}x{min(grid_h, cam.height)}")
+    return prep.pixmap.to_src(grid_points_px(cam.width, cam.height, grid_w, grid_h))
+
+
+def parse_box(text: str | Sequence[float]) -> list[float]:
+    """``"x1,y1,x2,y2"`` (pixels) or 4 numbers -> a box with x1 <= x2, y1 <= y2; InputError otherwise."""
+    parts = [p for p in text.replace(" ", "").split(",") if p] if isinstance(text, str) else list(text)
+    try:
+        box = [float(v) for v in parts]
+    except (TypeError, ValueError):
+        raise InputError(f"a box is 4 numbers x1,y1,x2,y2 (pixels), got {text!r}") from None
+    if len(box) != 4 or not all(math.isfinite(v) for v in box) or box[2] < box[0] or box[3] < box[1]:
+        raise InputError(f"a box is 4 finite numbers x1,y1,x2,y2 with x1 <= x2 and y1 <= y2, got {text!r}")
+    return box
+

@@ -1,0 +1,101 @@
+"""Whether a model spec can load, checked before any weights are read, and quiet loading.
+
+``check_model_spec`` accepts a model directory (a training output or checkpoint), ``vllm:DIR``,
+a random-weight preset (``is_preset``) or a hub id ``owner/name``; ``check_model_files`` says in
+one line what is wrong with a directory (no Qwen3-VL config.json, truncated weights, a tokenizer
+config without its tokenizer). ``quiet_transformers`` removes the loading bars and deprecation
+warnings transformers prints on every predict. ``saved_asking`` reads the settings a local model
+must be asked with (its ``vlm3.json``, ``vlm3.model.asking``) without loading weights.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from vlm3.infer.inputs import path_exists
+from vlm3.predictors.base import InputError
+
+VLLM_PREFIX = "vllm:"
+
+
+def model_path(spec: str) -> str:
+    """The directory, preset or hub id a model spec names (``spec`` without its ``vllm:`` prefix)."""
+    return spec[len(VLLM_PREFIX):] if spec.startswith(VLLM_PREFIX) else spec
+
+
+def saved_asking(spec: str) -> Any:
+    """The ``Asking`` saved with a local model directory (its ``vlm3.json``, else learnt from its
+    training config), None for presets, hub ids and directories without one; InputError (one line)
+    for an unusable file."""
+    from vlm3.model.asking import AskingError, read_asking
+
+    path = model_path(spec)
+    if is_preset(spec) or not path_exists(path):
+        return None
+    try:
+        return read_asking(path)
+    except AskingError as err:
+        raise InputError(str(err)) from None
+
+
+def quiet_transformers() -> None:
+    """No weight-loading bars, deprecation warnings or info logs from transformers on every predict."""
+    import warnings
+
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+    warnings.filterwarnings("ignore", message=r".*(past_key_values|cache_params).*deprecated", category=FutureWarning)
+
+
+def check_model_files(path: str | Path) -> None:
+    """InputError (one line) for a model directory whose files cannot load: no Qwen3-VL
+    config.json, a truncated or corrupt ``*.safetensors``, a tokenizer config without its
+    ``tokenizer.json``."""
+    from vlm3.predictors.hf import check_model_dir
+
+    check_model_dir(str(path))
+    p = Path(path)
+    for f in sorted(p.glob("*.safetensors")):
+        try:
+            from safetensors import safe_open
+            with safe_open(str(f), framework="pt") as st:
+                st.keys()
+        except Exception as err:  # noqa: BLE001 - SafetensorError and OSError alike: the file is unusable
+            raise InputError(f"{f} is truncated or corrupt ({str(err).splitlines()[0]}): copy it again or "
+                             f"re-run the training that wrote it") from None
+    if not list(p.glob("*.safetensors")) and not list(p.glob("*.bin")):
+        raise InputError(f"{p} has a config.json but no weights (model.safetensors): point --model at a finished "
+                         f"training output or a full checkpoint")
+    has_tokenizer = any((p / f).is_file() for f in ("tokenizer.json", "vocab.json"))
+    if (p / "tokenizer_config.json").is_file() and not has_tokenizer:
+        raise InputError(f"{p} has tokenizer_config.json but no tokenizer.json: copy tokenizer.json from the "
+                         f"training output or the base model into it")
+
+
+def check_model_spec(spec: str) -> None:
+    """InputError (one line) unless ``spec`` can name a model: an existing model directory
+    (checked by ``check_model_files``), ``vllm:DIR``, a preset, or a hub id ``owner/name``."""
+    from vlm3.model.factory import preset_names
+
+    path = model_path(spec)
+    if is_preset(path) and not spec.startswith(VLLM_PREFIX):
+        return
+    if path_exists(path) or spec.startswith(VLLM_PREFIX):
+        check_model_files(path)
+        return
+    if re.fullmatch(r"[A-Za-z0-9][\w.-]*/[\w.-]+", spec):
+        return  # a hub id: the factory looks in the local cache and says how to fetch it
+    raise InputError(f"--model {spec!r} is neither a model directory (not found), a preset "
+                     f"({', '.join(preset_names())}) nor a hub id owner/name")
+
+
+def is_preset(spec: str) -> bool:
+    """True when ``spec`` names a random-weight preset (a name or a preset YAML), not weights."""
+    from vlm3.model.factory import preset_names
+
+    return spec in preset_names() or str(spec).endswith((".yaml", ".yml"))
+
