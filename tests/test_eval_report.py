@@ -61,6 +61,13 @@ def run_dir(tmp_path_factory):
     return d
 
 
+@pytest.fixture(scope="module")
+def built(run_dir):
+    """The page built once for the tests that read it: (html path, numbers)."""
+    out = run_dir / "report.html"
+    return out, build_report([run_dir], out)
+
+
 def test_fmt_seconds_and_values():
     assert [fmt_seconds(s) for s in (0.42, 42.2, 185, 3725)] == ["0.4 s", "42 s", "3 min 05 s", "1 h 02 min"]
     assert fmt_value("parse_rate", 0.5) == "50.0%" and fmt_value("epe_px", 3.14159) == "3.14"
@@ -68,9 +75,8 @@ def test_fmt_seconds_and_values():
     assert fmt_value("delta1", None) == "–"
 
 
-def test_report_headline_first_with_the_models_real_name(run_dir):
-    out = run_dir / "headline.html"
-    numbers = build_report([run_dir], out)
+def test_report_headline_first_with_the_models_real_name(run_dir, built):
+    out, numbers = built
     page = out.read_text()
     # the main benchmark's headline table comes first, before any figure and before the other benchmark
     first = page.index("<table class='headline'>")
@@ -107,9 +113,8 @@ def test_pose_frustums_and_object_boxes_draw_from_records(run_dir):
     assert fig_pose_frustums({"m": []}) is None
 
 
-def test_report_is_self_contained(run_dir):
-    out = run_dir / "report.html"
-    numbers = build_report([run_dir], out)
+def test_report_is_self_contained(run_dir, built):
+    out, numbers = built
     page = out.read_text()
     assert "http://" not in page and "https://" not in page and "<script" not in page
     assert page.count("<img") >= 4 and page.count("data:image/png;base64,") == page.count("<img")
@@ -125,14 +130,13 @@ def _chromium() -> str | None:
 
 
 @pytest.mark.browser
-def test_report_renders_in_headless_chromium(run_dir, tmp_path):
+def test_report_renders_in_headless_chromium(run_dir, built, tmp_path):
     """The page in a real browser: every image decodes, the DOM has the headline table with the
     model's name and numbers, no console errors, and the screenshot is not blank."""
     chromium = _chromium()
     if chromium is None:
         pytest.skip("chromium not installed (apt-get install chromium)")
-    out = run_dir / "report.html"
-    build_report([run_dir], out)
+    out = built[0]
     # A probe copy: a script that counts decoded images into the title (the report itself has no scripts).
     probe = tmp_path / "probe.html"
     probe.write_text(out.read_text().replace(

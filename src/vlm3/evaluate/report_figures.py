@@ -184,7 +184,7 @@ def fig_pose_frustums(by_predictor: dict[str, list[dict]], n_pairs: int = 2) -> 
         return None
     fig, axes = plt.subplots(len(pairs), 3, figsize=(14, 4.2 * len(pairs)), squeeze=False,
                              gridspec_kw={"width_ratios": [1, 1, 1.3], "hspace": 0.35})
-    colors = plt.cm.tab10(np.arange(10))
+    colors = ("tab:orange", "tab:red", "tab:purple", "tab:brown", "tab:pink", "tab:cyan", "tab:olive")  # not green
     for row, r in zip(axes, pairs):
         for k in (0, 1):
             im = load_image(r["images"][k])
@@ -205,7 +205,7 @@ def fig_pose_frustums(by_predictor: dict[str, list[dict]], n_pairs: int = 2) -> 
             match = next((x for x in recs if x["id"] == r["id"]), None)
             pose = _pred_pose(parse_prediction(match)[0]) if match else None
             if pose is not None:
-                polys.append((f"camera 1, {name}", pose[0], pose[1] * dist, colors[(i + 2) % 10], "--"))
+                polys.append((f"camera 1, {name}", pose[0], pose[1] * dist, colors[i % len(colors)], "--"))
         for name, R, t, c, ls in polys:
             p = _camera_xz(R, t, fov, size)
             ax.fill(p[:, 0], p[:, 1], color=c, alpha=0.12)

@@ -85,8 +85,8 @@ def check_max_pixels(value: int, grid: int = 32) -> int:
     except (TypeError, ValueError, OverflowError):
         v = -1
     if v < grid * grid:
-        raise InputError(f"--max-pixels must be a whole number of at least {grid * grid} (one {grid}x{grid} visual "
-                         f"token), got {value!r}")
+        raise InputError(f"--max-pixels must be at least {grid * grid} (one {grid}x{grid} visual token; a whole "
+                         f"number of px), got {value}")
     return v
 
 
