@@ -34,7 +34,10 @@ def run_dir(tmp_path_factory):
     """A run as ``vlm3 eval`` leaves it: a model (here the trivial baseline standing in for a
     model folder named ``train``, with the vlm3.json and logs.jsonl training writes), two
     baselines, two benchmarks (the main one sorts last)."""
-    d = tmp_path_factory.mktemp("run")
+    d = tmp_path_factory.mktemp("demo") / "eval"
+    d.mkdir()
+    (d.parent / "stages.json").write_text(json.dumps({"world": {"seconds": 30.0, "runs": 1},
+                                                      "train": {"seconds": 600.0, "runs": 2}}))
     rng = np.random.default_rng(0)
     cases = [depth_case(i, rng) for i in range(3)] + [corr_case(i, rng) for i in range(2)]
     cases += [pose_case(i, rng) for i in range(5)] + [object_case(i) for i in range(2)]
@@ -92,6 +95,7 @@ def test_report_headline_first_with_the_models_real_name(run_dir, built):
     # one sentence on what ran: name, base model, steps, training wall time
     lead = re.search(r"<p class='lead'>(.*?)</p>", page).group(1)
     assert MODEL_NAME in lead and "from micro" in lead and "12 training steps" in lead and "1 min 05 s" in lead
+    assert "The whole demo took 10 min 30 s (world 30 s, train 10 min 00 s)" in lead
     # one line per headline metric on its meaning
     for words in ("δ1", "AbsRel", "EPE", "PCK@5px", "AUC@30", "rotation error", "qualitative accuracy",
                   "quantitative success", "parse rate"):

@@ -97,3 +97,53 @@ def test_ask_boxes_need_their_placeholders(files):
     assert "x1 <= x2" in _err(["ask", files / "img.png", "Is [A] big?", "--box", "50,10,10,50"])
     assert "outside the 160x120 image" in _err(["ask", files / "img.png", "Is [A] big?", "--box", "10,10,500,50",
                                                 *K])
+
+
+class _Never:
+    """A predictor that must not be reached: the input check comes first."""
+
+    name = "never"
+
+    def predict(self, requests):
+        raise AssertionError("asked the model despite bad input")
+
+
+@pytest.mark.parametrize("points, match", [([], "N pairs x,y"), ([1.0, 2.0, 3.0], "N pairs x,y"),
+                                           ([[1, 2, 3]], "N pairs x,y"), ([["a", "b"]], "must be numbers"),
+                                           ([[np.nan, 3.0]], "finite")])
+def test_python_api_points_are_checked(files, points, match):
+    """The Python API's points: no pairs, odd counts, non-numbers, NaN were a reshape traceback,
+    or (empty) a call that asked nothing."""
+    from vlm3.infer import api
+
+    with pytest.raises(api.InputError, match=match):
+        api.predict_depth(_Never(), files / "img.png", points, "100,100,80,60", focal_px=100.0, max_pixels=4096)
+
+
+@pytest.mark.parametrize("call, match", [
+    (lambda api: api.parse_grid((8.5, 6)), "32x24"),             # was silently truncated to 8x6
+    (lambda api: api.parse_intrinsics(518.9), "3x3 K"),          # was a TypeError traceback
+    (lambda api: api.parse_intrinsics([[1, 0], [0, 1], [0, 0]]), "must be 3x3"),
+    (lambda api: api.check_focal_px("two hundred"), "--focal-px must be a positive"),
+    (lambda api: api.check_max_pixels(4096.5), "--max-pixels must be at least"),
+    (lambda api: api.ask(_Never(), files_img(), None), "question is empty")])
+def test_python_api_values_are_checked(call, match):
+    from vlm3.infer import api
+
+    with pytest.raises(api.InputError, match=match):
+        call(api)
+
+
+def files_img():
+    return np.zeros((64, 64, 3), np.uint8)
+
+
+def test_load_names_its_model():
+    """`vlm3.load()` used to load a random-weight preset without a word: the model is required."""
+    import inspect
+
+    import vlm3
+    from vlm3.infer import api
+
+    for fn in (vlm3.load, api.load):
+        assert inspect.signature(fn).parameters["model"].default is inspect.Parameter.empty

@@ -28,6 +28,8 @@ from vlm3.evaluate import report_figures as figs
 from vlm3.evaluate.stages import PRED_DIR, read_jsonl, report_json, score_run
 from vlm3.tasks import TASKS, get_task
 
+pose_errors_deg = figs.pose_errors_deg  # per-pair pose errors (deg), also used by the SIFT checks
+
 #: one line per metric key: what it measures (docs/metrics.md)
 METRIC_MEANING = {
     "delta1": "depth δ1: share of points whose predicted depth is within ×1.25 of the truth (max(p/g, g/p) < 1.25)",
@@ -112,6 +114,15 @@ def model_facts(meta: dict[str, Any], key: str | None) -> dict[str, Any]:
     return facts
 
 
+def demo_stages(run_dir: Path) -> dict[str, float]:
+    """Seconds per stage of ``vlm3 demo`` (``stages.json`` in the folder above the eval run), or {}."""
+    try:
+        state = json.loads((run_dir.parent / "stages.json").read_text())
+        return {k: float(v["seconds"]) for k, v in state.items()}
+    except (OSError, ValueError, TypeError, KeyError, AttributeError):
+        return {}
+
+
 def _sentence(facts: dict[str, Any], summary: dict[str, Any], meta: dict[str, Any], when: str | None,
               n_items: dict[str, int]) -> str:
     benches = ", ".join(f"{html.escape(b)} ({n:,} scored items)" for b, n in n_items.items())
@@ -130,8 +141,11 @@ def _sentence(facts: dict[str, Any], summary: dict[str, Any], meta: dict[str, An
         who += f" ({', '.join(trained)})" if trained else " (no training record found next to the model)"
     else:
         who = "Baselines only (no model)"
+    stages = meta.get("demo_stages_s") or {}
+    demo = (f" The whole demo took {fmt_seconds(sum(stages.values()))} ("
+            + ", ".join(f"{k} {fmt_seconds(v)}" for k, v in stages.items()) + ").") if stages else ""
     return (f"<p class='lead'>{who} was evaluated on {benches}"
-            f"{' on ' + when if when else ''}; evaluation took {fmt_seconds(eval_s)}.</p>")
+            f"{' on ' + when if when else ''}; evaluation took {fmt_seconds(eval_s)}.{demo}</p>")
 
 
 def _order(results: dict[str, Any], model: str | None) -> list[str]:
@@ -259,6 +273,7 @@ def _run_section(rd: Path, numbers: dict[str, Any]) -> str:
     summary = json.loads(summary_path.read_text()) if summary_path.is_file() else score_run(rd)
     meta_path = rd / "run.json"
     meta = json.loads(meta_path.read_text()) if meta_path.is_file() else {}
+    meta["demo_stages_s"] = demo_stages(rd)
     model = summary.get("model")
     facts = model_facts(meta, model)
     label = {model: str(facts["name"])} if model else {}

@@ -87,7 +87,7 @@ def _settings(model: str, task: str, focal_px, max_pixels, text_format, numbers)
 
 
 def _load(model: str, numbers: str):
-    """The predictor (weights loaded once), with a loud line for random weights."""
+    """The ``Model`` (weights loaded once, on ``--device``), with a loud line for random weights."""
     from vlm3.infer import api
     from vlm3.predictors import resolve_device
 
@@ -305,7 +305,10 @@ def pose_cmd(image1, image2, intrinsics1, intrinsics2, model, out_dir, calibrati
     if res.ok:
         T = np.eye(4)
         T[:3, :3] = res.R_cam0_from_cam1
-        T[:3, 3] = res.t_unit_cam0 * (res.distance_m or 1.0)
+        T[:3, 3] = res.t_unit_cam0 * (res.distance_m if res.distance_m is not None else 1.0)
+        if res.distance_m is None:
+            click.echo("note: the model gave no distance: frustums.png draws camera 2 at 1 m (direction only)",
+                       err=True)
         viz.frustum_png(out_dir / "frustums.png", T)
         click.echo(f"wrote {out_dir}/pose.json, frustums.png")
     else:
