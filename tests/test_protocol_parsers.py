@@ -177,7 +177,7 @@ def test_quantitative_units(text, metres):
 
 
 @pytest.mark.parametrize("text", ["", "It is big.", "It is nan meters.", "It is 1e999 m.", "It is -3 m.",
-                                  "bounding box region (1, 2, 3, 4)", "0.8", "2.5 meters", "025.90 m"])
+                                  "bounding box region (1, 2, 3, 4)", "0.8", "025.90 m"])
 def test_quantitative_malformed(text):
     out = objects.parse_quantitative_m(text)
     assert not out.ok and out.reason
@@ -202,3 +202,16 @@ def test_packing_multi_turn_sample():
         packing.pack_sample(qa, ["a.png"], task="pose", source="demo")
     with pytest.raises(ValueError, match="at least one"):
         packing.pack_sample([], ["a.png"], task="depth", source="demo")
+
+
+def test_release_object_reads_spatialrgpts_bare_values_not_compact_ones():
+    """SpatialRGPT's answer templates include a bare "[X]" ("6.91 feet"): a release answer.
+    The compact format's fixed-width ("025.90 m", "05 o'clock") and unit-less values are not."""
+    from vlm3.tasks.object.text import parse_clock, parse_quantitative_m
+
+    assert parse_quantitative_m("6.91 feet").value == pytest.approx(6.91 * 0.3048)
+    assert parse_quantitative_m("1.5 m.").value == pytest.approx(1.5)
+    assert parse_clock("2 o'clock").value == 2
+    for compact in ("025.90 m", "1.5"):
+        assert not parse_quantitative_m(compact).ok
+    assert not parse_clock("05 o'clock").ok

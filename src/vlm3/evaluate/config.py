@@ -81,6 +81,11 @@ class BenchmarkConfig:
                 raise ConfigError(f"{where}.{needed}: missing (a {self.kind} benchmark needs it)")
         if self.kind == "records" and self.task not in TASKS:
             raise ConfigError(f"{where}.task: {self.task!r} is not one of {', '.join(TASKS)}")
+        for task in self.tasks or ():
+            if task not in TASKS:
+                raise ConfigError(f"{where}.tasks: {task!r} is not one of {', '.join(TASKS)}")
+        if self.max_samples_per_task is not None and self.max_samples_per_task < 1:
+            raise ConfigError(f"{where}.max_samples_per_task: {self.max_samples_per_task} is not >= 1")
         for kind, keys in KIND_KEYS.items():
             for key in keys:
                 if kind != self.kind and getattr(self, key) is not None:

@@ -139,6 +139,9 @@ def run_eval(config: str | Path | EvalConfig, run_dir: str | Path, model: str | 
                                       config={"benchmark": b.options, "format": cfg.format_version})
             timing[f"predict:{p.name}:{b.name}"] = round(stats["seconds"], 3)
             log(f"{p.name} on {b.name}: {stats['predicted']} predicted, {stats['reused']} reused from cache")
+    if primary is None:
+        raise InputError(f"no benchmark could run ({'; '.join(skipped)}); put the data where the config "
+                         f"says (e.g. set VLM3_BENCH_ROOT), or use --config synthetic on a built set")
     model_path = str(Path(model.removeprefix("vllm:")).resolve()) if model else None  # report: vlm3.json, logs
     meta = {"model_name": predictors[0].name if model else None, "model_path": model_path, "primary_benchmark": primary,
             "config": to_dict(cfg), "config_hash": config_hash(to_dict(cfg)), "skipped_benchmarks": skipped,

@@ -244,6 +244,18 @@ _CLOCK = re.compile(r"\b(\d{1,2})(?::00)?\s*o['’]?\s*clock", re.IGNORECASE)
 _BARE_VALUE = re.compile(rf"^\s*(?:{NUMBER_PATTERN}\s*(?:{LENGTH_UNIT_PATTERN})?|\d{{1,2}}(?::00)?\s*o['’]?\s*clock)\s*\.?\s*$",
                          re.IGNORECASE)
 _BARE_VALUE_REASON = "a bare value is the compact format's answer; release answers are sentences"
+#: the compact format's fixed-width values ("025.90 m", "05 o'clock"); a bare value with a
+#: unit that is not zero-padded is a release answer too: SpatialRGPT's templates answer "[X]"
+#: ("6.91 feet"), and a model trained on them may answer so
+_COMPACT_FIXED_WIDTH = re.compile(r"^\s*0\d")
+
+
+def _compact_only(cleaned: str) -> bool:
+    """True for an answer only the compact format writes: a bare value that is zero-padded
+    or carries no unit."""
+    if not _BARE_VALUE.match(cleaned):
+        return False
+    return bool(_COMPACT_FIXED_WIDTH.match(cleaned)) or not re.search(r"[A-Za-z]", cleaned)
 
 
 def _clean(text: str) -> tuple[str, str | None]:
@@ -299,12 +311,14 @@ def parse_quantitative_m(text: str) -> Parsed[float]:
     """A length in metres from an answer ("1.2 meters", "45 cm", "3 feet 2 inches"...).
 
     Region boxes are ignored. The first number with a length unit is taken (a following
-    "N inches" after feet is added). A bare value without a sentence fails. Never raises.
+    "N inches" after feet is added). A bare value with a unit ("6.91 feet", SpatialRGPT's
+    "[X]" template) is read; a zero-padded or unit-less bare value (the compact format's
+    answer) fails. Never raises.
     """
     cleaned, reason = _clean(text)
     if reason:
         return Parsed.failure(reason)
-    if _BARE_VALUE.match(cleaned):
+    if _compact_only(cleaned):
         return Parsed.failure(_BARE_VALUE_REASON)
     m = _LENGTH.search(cleaned)
     if m is None:
@@ -332,7 +346,7 @@ def parse_clock(text: str) -> Parsed[int]:
     cleaned, reason = _clean(text)
     if reason:
         return Parsed.failure(reason)
-    if _BARE_VALUE.match(cleaned):
+    if _compact_only(cleaned):
         return Parsed.failure(_BARE_VALUE_REASON)
     m = _CLOCK.search(cleaned)
     if m is None:

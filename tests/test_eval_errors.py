@@ -1,0 +1,40 @@
+"""`vlm3 eval` / `vlm3 report` on the mistakes of a first hour: one line each (issue #21 item 3)."""
+
+from __future__ import annotations
+
+import pytest
+from click.testing import CliRunner
+
+from vlm3.evaluate.cli import eval_cmd, report
+
+
+def _one_line(res, message: str) -> None:
+    assert res.exit_code in (1, 2), res.output  # config errors 1 (click.ClickException), usage 2
+    assert res.exception is None or isinstance(res.exception, SystemExit), res.exception
+    assert "Traceback" not in res.output and message in res.output, res.output
+    assert res.output.strip().splitlines()[-1].startswith("Error: ")
+
+
+def test_standard_config_without_its_data_is_one_line(tmp_path, monkeypatch):
+    monkeypatch.setenv("VLM3_BENCH_ROOT", str(tmp_path / "nowhere"))
+    res = CliRunner().invoke(eval_cmd, ["--config", "standard", "--out", str(tmp_path / "run"),
+                                        "--baselines", "oracle"])
+    _one_line(res, "no benchmark could run (nyuv2: ")
+    assert "VLM3_BENCH_ROOT" in res.output and not (tmp_path / "run" / "run.json").exists()
+
+
+@pytest.mark.parametrize("override, message", [
+    ("benchmarks=[{name: a, kind: shards, root: x, tasks: [dpeth]}]",
+     "benchmarks[0].tasks: 'dpeth' is not one of depth, correspondence, pose, object"),
+    ("benchmarks=[{name: a, kind: shards, root: x, max_samples_per_task: lots}]", "'lots' is not an integer"),
+    ("benchmarks=[{name: a, kind: shards, root: x, max_samples_per_task: 0}]", "max_samples_per_task: 0 is not >= 1"),
+])
+def test_bad_benchmark_entries_are_one_line(tmp_path, override, message):
+    res = CliRunner().invoke(eval_cmd, ["--config", "synthetic", "--out", str(tmp_path / "run"), override])
+    _one_line(res, message)
+
+
+def test_report_of_a_run_that_never_ran(tmp_path):
+    (tmp_path / "run").mkdir()
+    res = CliRunner().invoke(report, [str(tmp_path / "run")])
+    _one_line(res, "no predictions under")
