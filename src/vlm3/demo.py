@@ -170,7 +170,7 @@ def run_demo(cfg: DemoConfig, run_dir: Path, seed: int = 0) -> dict[str, Any]:
     stages.run("train", run_training, plan.train)
     model_dir = _final_model_dir(Path(plan.train.train.output_dir))
     eval_dir = run_dir / "eval"
-    stages.run("eval", run_eval, plan.eval, eval_dir, model=str(model_dir), model_name="vlm3-tiny", log=click.echo)
+    stages.run("eval", run_eval, plan.eval, eval_dir, model=str(model_dir), log=click.echo)
     stages.run("report", build_report, [eval_dir], run_dir / "report.html")
     report = json.loads((eval_dir / "report.json").read_text())
     report["timing_s"] = {**stages.timing(), **{f"eval.{k}": v for k, v in report.get("timing_s", {}).items()}}

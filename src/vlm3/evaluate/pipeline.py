@@ -38,6 +38,19 @@ def _fit_trivial(fit_root: str | None, split: str):
     return triv
 
 
+def _model_name(model: str) -> str:
+    """The name a model reports under: the one its training saved (vlm3.json, e.g. vlm3-micro),
+    else its folder's or preset's name."""
+    from vlm3.model.asking import AskingError, read_asking
+
+    try:
+        asking = read_asking(model) if Path(model).is_dir() else None
+    except AskingError:
+        asking = None
+    return (asking.name if asking is not None and asking.name not in (None, "", "model") else None) \
+        or Path(model).name or model
+
+
 def build_predictors(cfg: EvalConfig, model: str | None, baselines: list[str], batch_size: int = 64,
                      model_name: str | None = None, device: str | None = None) -> list:
     """The model predictor (when given) followed by the named baselines, on one interface.
@@ -65,7 +78,7 @@ def build_predictors(cfg: EvalConfig, model: str | None, baselines: list[str], b
                 raise InputError(str(err)) from None
             mp = make_predictor(f"model:{model}", batch_size=batch_size, max_new_tokens=cfg.max_new_tokens,
                                 device=resolve_device(device), **decoding)
-        mp.name = model_name or Path(model.removeprefix("vllm:")).name or model
+        mp.name = model_name or _model_name(model.removeprefix("vllm:"))
         predictors.append(mp)
     fit = cfg.trivial_fit
     triv = _fit_trivial(fit.root, fit.split) if {"trivial", "sift"} & set(baselines) else None
