@@ -64,8 +64,9 @@ def test_inspect_draws_compact_data(tmp_path):
 
 
 @pytest.mark.parametrize("content, args, message", [
-    ('{"a": 1}\n', [], "not a vlm3 shard sample (no id, task, split)"),
-    ("garbage\n", [], "not JSON"),
+    ('{"a": 1}\n', [], "a sample must be an object with `messages`"),
+    ('{"messages": []}\n', [], "sample 1 is not a vlm3 shard sample (no id, task, split)"),
+    ("garbage\n", [], "not valid JSON"),
     ("", ["--per-task", "0"], "--per-task"),
 ])
 def test_inspect_bad_input_is_one_line(tmp_path, content, args, message):

@@ -10,7 +10,6 @@ then check that the text and the pixels agree.
 from __future__ import annotations
 
 import functools
-import json
 import re
 from collections import Counter, defaultdict
 from pathlib import Path
@@ -19,6 +18,7 @@ from typing import Any, Iterable
 import numpy as np
 from PIL import Image, ImageDraw
 
+from vlm3.data.shard_index import parse_shard
 from vlm3.io.images import read_rgb_pil
 from vlm3.protocol import codecs
 from vlm3.tasks.common import text_format_for
@@ -51,23 +51,15 @@ SAMPLE_KEYS = ("id", "task", "split", "source", "messages", "images", "pixmaps",
 
 def read_shard_samples(files: list[Path]) -> list[dict[str, Any]]:
     """The samples of ``files``; ValueError (one line naming the file and line) for a line
-    that is not JSON or not a vlm3 sample."""
+    that is not JSON or not a vlm3 sample (read by the shard indexer's parser)."""
     out = []
     for path in files:
-        with open(path, encoding="utf-8") as f:
-            for n, line in enumerate(f, 1):
-                if not line.strip():
-                    continue
-                try:
-                    sample = json.loads(line)
-                except json.JSONDecodeError as err:
-                    raise ValueError(f"{path}:{n}: not JSON ({err.msg}); give a shard written by "
-                                     f"vlm3 data build") from None
-                missing = [k for k in SAMPLE_KEYS if not isinstance(sample, dict) or k not in sample]
-                if missing:
-                    raise ValueError(f"{path}:{n}: not a vlm3 shard sample (no {', '.join(missing[:3])}); "
-                                     f"give a dataset folder or shard written by vlm3 data build")
-                out.append(sample)
+        for n, sample in enumerate(parse_shard(Path(path))[1], 1):
+            missing = [k for k in SAMPLE_KEYS if k not in sample]
+            if missing:
+                raise ValueError(f"{path}: sample {n} is not a vlm3 shard sample (no {', '.join(missing[:3])}); "
+                                 f"give a dataset folder or shard written by vlm3 data build")
+            out.append(sample)
     return out
 
 
