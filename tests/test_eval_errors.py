@@ -38,3 +38,33 @@ def test_report_of_a_run_that_never_ran(tmp_path):
     (tmp_path / "run").mkdir()
     res = CliRunner().invoke(report, [str(tmp_path / "run")])
     _one_line(res, "no predictions under")
+
+
+def test_published_checkpoints_get_the_release_preprocessing(tmp_path):
+    """#20 item 11: weights trained elsewhere (no vlm3.json) are evaluated on records benchmarks
+    with the release's uncropped preprocessing; vlm3's own outputs and presets keep theirs."""
+    import json
+
+    from vlm3.evaluate.config import load_eval_config
+    from vlm3.evaluate.pipeline import published_checkpoint, use_release_preprocessing
+
+    hub = tmp_path / "hub"
+    hub.mkdir()
+    (hub / "config.json").write_text("{}")
+    ours = tmp_path / "ours"
+    ours.mkdir()
+    (ours / "vlm3.json").write_text(json.dumps({"asking_version": 1, "name": "vlm3-micro", "tasks": {
+        "depth": {"focal_px": 200, "max_pixels": 49152, "text_format": "compact"}}}))
+    assert published_checkpoint(str(hub)) and not published_checkpoint(str(ours))
+    assert not published_checkpoint("micro") and not published_checkpoint(str(tmp_path / "nowhere"))
+    cfg = load_eval_config({"benchmarks": [
+        {"name": "a", "kind": "records", "path": "x", "adapter": "depthlm_jsonl", "task": "depth"},
+        {"name": "b", "kind": "records", "path": "x", "adapter": "depthlm_jsonl", "task": "depth",
+         "options": {"preprocessing": "project"}},
+        {"name": "c", "kind": "shards", "root": "x"}]})
+    benches = [b.benchmark() for b in cfg.benchmarks]
+    said = []
+    use_release_preprocessing(benches, said.append)
+    assert benches[0].options["options"]["preprocessing"] == "release"
+    assert benches[1].options["options"]["preprocessing"] == "project"  # the config's choice wins
+    assert "options" not in benches[2].options and len(said) == 1 and said[0].startswith("a: release")

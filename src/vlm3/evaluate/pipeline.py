@@ -38,6 +38,32 @@ def _fit_trivial(fit_root: str | None, split: str):
     return triv
 
 
+def published_checkpoint(model: str) -> bool:
+    """True for weights trained elsewhere (a model folder without ``vlm3.json``, e.g. the
+    release's checkpoints): their records benchmarks are built with the release's own
+    preprocessing (``vlm3.standardize.release``: uncropped resize), not the project's grid crop.
+    Presets and vlm3 training outputs are not."""
+    from vlm3.model.asking import AskingError, read_asking
+    from vlm3.model.factory import preset_names
+
+    if model in preset_names() or not Path(model).is_dir():
+        return False
+    try:
+        return read_asking(model) is None
+    except AskingError:
+        return False
+
+
+def use_release_preprocessing(benches: list, log: Callable[[str], None] = print) -> None:
+    """Set ``options.preprocessing: release`` on every records benchmark that does not choose."""
+    for b in benches:
+        adapter_opts = b.options.setdefault("options", {}) if b.kind == "records" else None
+        if adapter_opts is not None and "preprocessing" not in adapter_opts:
+            adapter_opts["preprocessing"] = "release"
+            log(f"{b.name}: release preprocessing (the model has no vlm3.json: a published "
+                f"checkpoint; set options.preprocessing: project to change)")
+
+
 def _model_name(model: str) -> str:
     """The name a model reports under: the one its training saved (vlm3.json, e.g. vlm3-micro),
     else its folder's or preset's name."""
@@ -113,6 +139,8 @@ def run_eval(config: str | Path | EvalConfig, run_dir: str | Path, model: str | 
     run_dir = Path(run_dir)
     cfg = config if isinstance(config, EvalConfig) else load_eval_config(config, overrides)
     benches = [b.benchmark() for b in cfg.benchmarks]
+    if model and published_checkpoint(model.removeprefix("vllm:")):
+        use_release_preprocessing(benches, log)
     predictors = build_predictors(cfg, model, list(baselines), batch_size, model_name, device)
     run_dir.mkdir(parents=True, exist_ok=True)
     save(cfg, run_dir / "config.yaml")
