@@ -1,4 +1,4 @@
-"""The parse result type and the shared number/tag scanners of the text protocol.
+r"""The parse result type and the shared number/tag scanners of the text protocol.
 
 Owns `Parsed` (what every answer parser returns: never an exception on model text) and
 the small, strict helpers the task parsers share: finding numbers, stripping
