@@ -23,7 +23,7 @@ import numpy as np
 from tqdm import tqdm
 
 from vlm3.io.images import read_image_size
-from vlm3.io.shard_index import (DatasetFormatError, find_shards, index_dir, sidecar_path,
+from vlm3.io.shard_index import (DatasetFormatError, find_shards, index_dir, parse_sample_line, sidecar_path,
                                  write_index)
 from vlm3.model.chat import ChatFormatError, tokenize_chats
 
@@ -92,12 +92,9 @@ def parse_shard(path: Path) -> tuple[list[bytes], list[dict[str, Any]]]:
     lines = path.read_bytes().splitlines(keepends=True)
     samples = []
     for lineno, raw in enumerate(lines, 1):
-        if not raw.strip():
+        s = parse_sample_line(raw, f"{path}:{lineno}")
+        if s is None:
             continue
-        try:
-            s = json.loads(raw)
-        except json.JSONDecodeError as exc:
-            raise DatasetFormatError(f"{path}:{lineno}: not valid JSON ({exc.msg})") from None
         if not isinstance(s, dict) or not isinstance(s.get("messages"), list):
             raise DatasetFormatError(f"{path}:{lineno}: a sample must be an object with `messages`")
         samples.append(s)

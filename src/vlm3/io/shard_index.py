@@ -52,6 +52,17 @@ class DatasetFormatError(ValueError):
     """A shard file, sample or index that does not follow the vlm3 sample format."""
 
 
+def parse_sample_line(raw: str | bytes, where: str) -> dict[str, Any] | None:
+    """One JSONL line of a shard as a sample dict (None for a blank line); DatasetFormatError
+    naming ``where`` (``file:line``) for a line that is not JSON."""
+    if not raw.strip():
+        return None
+    try:
+        return json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise DatasetFormatError(f"{where}: not valid JSON ({exc.msg})") from None
+
+
 def find_shards(path: str | Path, split: str | None = "train") -> tuple[list[Path], Path]:
     """(sorted shard files, base folder) for a dataset root, a folder of JSONL files or one file.
 

@@ -31,7 +31,8 @@ from typing import Any, Iterator, Sequence
 import numpy as np
 from torch.utils.data import Dataset
 
-from vlm3.io.shard_index import DatasetFormatError, ShardIndex, find_shards, index_dir, open_index
+from vlm3.io.shard_index import (DatasetFormatError, ShardIndex, find_shards, index_dir, open_index,
+                                 parse_sample_line)
 from vlm3.model.chat import ChatFormatError, validate_messages
 
 __all__ = ["DatasetFormatError", "find_shards", "read_jsonl_samples", "ShardDataset"]
@@ -55,12 +56,9 @@ def read_jsonl_samples(files: list[Path], split: str | None = None) -> list[dict
     for f in files:
         with open(f, encoding="utf-8") as fh:
             for lineno, line in enumerate(fh, 1):
-                if not line.strip():
+                s = parse_sample_line(line, f"{f}:{lineno}")
+                if s is None:
                     continue
-                try:
-                    s = json.loads(line)
-                except json.JSONDecodeError as exc:
-                    raise DatasetFormatError(f"{f}:{lineno}: not valid JSON ({exc.msg})") from None
                 if isinstance(s, dict) and split and s.get("split") not in (None, split):
                     continue
                 out.append(_check_sample(s, f"{f}:{lineno}"))
