@@ -1,5 +1,5 @@
 """Template-forced dense decoding (`vlm3.predictors.dense`, `vlm3.predictors.templates`):
-the answer grammars accept exactly the task renderers' answers; the ``exact`` mode gives the
+the answer grammars accept the task renderers' answers (depth, correspondence, pose); the ``exact`` mode gives the
 answers of plain greedy ``generate`` for random-weight models (which never write the
 template: every draft is rejected and rows fall back to free decoding) and for a model
 trained to write it (drafts accepted); ``template`` mode matches when the model writes the
@@ -64,6 +64,36 @@ def test_grammars_accept_the_rendered_answers(tok):
     assert grammar_for(tok, "object", None, [EOS]) is None
 
 
+def test_pose_grammars_accept_the_rendered_answers(tok):
+    """One grammar per pose question id, in both formats: every rendered answer (random
+    rotations, translations from 1 cm to 10 m: signs and direction words vary) walks to the end."""
+    from scipy.spatial.transform import Rotation
+
+    from vlm3.predictors.templates import DIRECTION_WORDS, grammar_for, template_regex
+    from vlm3.tasks.pose import compact as pose_compact
+    from vlm3.tasks.pose import text as pose_text
+
+    assert len(DIRECTION_WORDS) == 26 and "right, up, forward" in DIRECTION_WORDS
+    rng = np.random.default_rng(0)
+    for fv, mod in ((None, pose_text), (COMPACT_FORMAT_VERSION, pose_compact)):
+        seen_words = set()
+        for k in range(40):
+            t = rng.normal(size=3) * rng.uniform(0.01, 10.0)
+            for qid, answer in mod.render_answers(Rotation.random(random_state=k).as_matrix(), t).items():
+                g = grammar_for(tok, "pose", fv, [EOS], qid)
+                assert g is not None, (fv, qid)
+                state, _ = _walk(g, tok(answer, add_special_tokens=False)["input_ids"] + [EOS])
+                assert state is not None and state.complete, (fv, qid, answer)
+                if qid == "translation_direction" and fv is None:
+                    seen_words.add(answer.split(", unit")[0])
+        assert fv is not None or len(seen_words) > 5
+    assert grammar_for(tok, "pose", None, [EOS], "no_such_question") is None
+    import re
+
+    rx = template_regex("pose", None, "euler_natural")
+    assert re.fullmatch(rx, "Yaw=+89.6°, Pitch=-2.6°, Roll=+6.1°") and not re.fullmatch(rx, "Yaw=89.6°")
+
+
 @pytest.fixture(scope="module")
 def micro():
     from vlm3.predictors.hf import HFPredictor
@@ -93,6 +123,26 @@ def test_exact_mode_is_greedy_generate_on_random_weights(micro):
     from vlm3.tasks.depth import text as depth_text  # ... but stay inside it (cut at max_new_tokens)
     assert all(t.startswith(("<think> The point is around ", "<answer> ")) for t in forced)
     micro.decoding = "exact"
+
+
+def test_pose_questions_get_their_own_templates_and_stay_greedy(micro):
+    """A pose Request (two images, four question ids) through `predict`: exact == generate,
+    and template mode keeps each answer inside its own question's template."""
+    from vlm3.predictors.base import Request
+    from vlm3.tasks.pose import text as pose_text
+
+    rng = np.random.default_rng(4)
+    imgs = [Image.fromarray((rng.random((64, 64, 3)) * 255).astype(np.uint8)) for _ in range(2)]
+    qids = list(pose_text.QUESTION_IDS)
+    req = Request("p0", "pose", imgs, [pose_text.QUESTIONS[q] for q in qids], question_ids=qids)
+    answers = {}
+    for mode in ("generate", "exact", "template"):
+        micro.decoding = mode
+        answers[mode] = micro.predict([req])[0].texts
+    micro.decoding = "exact"
+    assert answers["exact"] == answers["generate"]
+    starts = ("Rotation angle: ", "Yaw=", "The camera moves ", "Translation distance: ")
+    assert all(t.startswith(s) for t, s in zip(answers["template"], starts)), answers["template"]
 
 
 def test_suppressed_tokens_respected(micro):

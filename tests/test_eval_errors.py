@@ -9,6 +9,7 @@ from vlm3.evaluate.cli import eval_cmd, report
 
 
 def _one_line(res, message: str) -> None:
+    """One ``Error:`` line containing ``message``, no traceback."""
     assert res.exit_code in (1, 2), res.output  # config errors 1 (click.ClickException), usage 2
     assert res.exception is None or isinstance(res.exception, SystemExit), res.exception
     assert "Traceback" not in res.output and message in res.output, res.output
@@ -28,9 +29,12 @@ def test_standard_config_without_its_data_is_one_line(tmp_path, monkeypatch):
      "benchmarks[0].tasks: 'dpeth' is not one of depth, correspondence, pose, object"),
     ("benchmarks=[{name: a, kind: shards, root: x, max_samples_per_task: lots}]", "'lots' is not an integer"),
     ("benchmarks=[{name: a, kind: shards, root: x, max_samples_per_task: 0}]", "max_samples_per_task: 0 is not >= 1"),
+    ("decoding=fast", "decoding: 'fast' is not one of exact, template, generate"),
+    (("decoding=template", "numbers=median"), "numbers='median' needs decoding=exact or generate"),
 ])
 def test_bad_benchmark_entries_are_one_line(tmp_path, override, message):
-    res = CliRunner().invoke(eval_cmd, ["--config", "synthetic", "--out", str(tmp_path / "run"), override])
+    extra = list(override) if isinstance(override, tuple) else [override]
+    res = CliRunner().invoke(eval_cmd, ["--config", "synthetic", "--out", str(tmp_path / "run"), *extra])
     _one_line(res, message)
 
 

@@ -169,3 +169,35 @@ def test_cli_says_random_weights_and_guessed_intrinsics(setup):
     js = json.loads((d / "match" / "matches.json").read_text())
     assert js["random_weights"] and js["cameras"][0]["from"] == js["cameras"][1]["from"] == "fallback:fov60"
     assert js["notes"] and js["asked_with"]["from"] == "release defaults"
+
+
+def test_decoding_flag_reaches_the_predictor(setup):
+    """`--decoding` (issue #22) picks the predictor's decoding; exact and generate give the same
+    raw answers (random weights: every template draft is rejected, free greedy decoding)."""
+    d, _ = setup
+    raw = {}
+    for mode in ("generate", "exact", "template"):
+        out = d / f"dec-{mode}"
+        r = CliRunner().invoke(predict, ["depth", str(d / "img0.png"), "--intrinsics", "100,100,80,60", "--grid",
+                                         "3x2", "--model", str(d / "model"), "--out", str(out), "--decoding", mode])
+        assert r.exit_code == 0, r.output
+        raw[mode] = [p["raw"] for p in json.loads((out / "depth.json").read_text())["points"]]
+    assert raw["exact"] == raw["generate"] and len(raw["exact"]) == 6
+    import re  # the model asks in the compact format (its vlm3.json): template answers are inside it
+
+    assert all(re.fullmatch(r"\d{1,3}\.\d", t) for t in raw["template"]), raw["template"]
+    assert vlm3.load(str(d / "model"), decoding="template").predictor.decoding == "template"
+    assert vlm3.load(str(d / "model")).predictor.decoding == "exact"
+
+
+def test_bad_decoding_is_one_line(setup):
+    from vlm3.predictors.base import InputError
+
+    d, _ = setup
+    with pytest.raises(InputError, match="unknown decoding 'fast'; choose one of exact, template, generate"):
+        vlm3.load(str(d / "model"), decoding="fast")
+    with pytest.raises(InputError, match="needs --decoding exact or generate"):
+        vlm3.load(str(d / "model"), numbers="median", decoding="template")
+    r = CliRunner().invoke(predict, ["depth", str(d / "img0.png"), "--grid", "2x2", "--model", str(d / "model"),
+                                     "--decoding", "template", "--numbers", "median", "--out", str(d / "x"), "--intrinsics", "100,100,80,60"])
+    assert r.exit_code == 2 and "Traceback" not in r.output and "--decoding exact or generate" in r.output

@@ -20,13 +20,14 @@ from typing import Any
 __version__ = "0.1.0"
 
 
-def load(model: str | Path, numbers: str | None = None, device: str | None = None, quiet: bool = True) -> Any:
+def load(model: str | Path, numbers: str | None = None, device: str | None = None, quiet: bool = True,
+         decoding: str = "exact") -> Any:
     """A model (training output, checkpoint directory, cached hub id, ``vllm:DIR`` or a
     random-weight preset such as ``"tiny"``) with ``.depth``, ``.match``, ``.pose`` and ``.ask``;
     see ``vlm3.infer.api.load`` and ``vlm3.infer.api.Model``."""
     from vlm3.infer.api import load as _load
 
-    return _load(model, numbers=numbers, device=device, quiet=quiet)
+    return _load(model, numbers=numbers, device=device, quiet=quiet, decoding=decoding)
 
 
 __all__ = ["__version__", "load"]

@@ -33,6 +33,7 @@ from typing import Any
 
 from vlm3.config import ConfigError, load, option
 from vlm3.evaluate.benchmarks import KINDS, Benchmark
+from vlm3.predictors.base import DECODINGS
 from vlm3.tasks import TASKS
 
 #: the keys each kind reads (the others must stay unset)
@@ -116,12 +117,21 @@ class EvalConfig:
                                        "published ones (vlm3.evaluate.paper; benchmark names as in configs/eval/paper.yaml).")
     numbers: str = option("greedy", "How the model's numbers are decoded: greedy, or median (the demo's "
                                     "small model, vlm3.train.small).")
+    decoding: str = option("exact", "How the model's answers are decoded (transformers backend): exact (greedy, "
+                                    "the answer template as a checked draft), template (the template forced: "
+                                    "fastest, greedy answers only where the model writes it) or generate (plain "
+                                    "generate). On vllm:DIR, template forces it by structured output.")
     trivial_fit: TrivialFit = field(default_factory=TrivialFit)
     benchmarks: list[BenchmarkConfig] = field(default_factory=list)
 
     def validate(self) -> None:
         if not self.benchmarks:
             raise ConfigError("benchmarks: none listed")
+        if self.decoding not in DECODINGS:
+            raise ConfigError(f"decoding: {self.decoding!r} is not one of {', '.join(DECODINGS)}")
+        if self.decoding == "template" and self.numbers != "greedy":
+            raise ConfigError(f"decoding: template forces greedy numbers; numbers={self.numbers!r} needs "
+                              f"decoding=exact or generate")
         if self.max_new_tokens < 1:
             raise ConfigError(f"max_new_tokens: {self.max_new_tokens} is not >= 1")
         for i, b in enumerate(self.benchmarks):

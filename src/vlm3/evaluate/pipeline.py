@@ -96,14 +96,14 @@ def build_predictors(cfg: EvalConfig, model: str | None, baselines: list[str], b
             if cfg.numbers != "greedy":
                 raise InputError(f"numbers={cfg.numbers!r} needs the transformers backend: drop the vllm: prefix "
                                  f"or set numbers=greedy")
-            mp = make_predictor(model, max_new_tokens=cfg.max_new_tokens, device=device)
+            mp = make_predictor(model, max_new_tokens=cfg.max_new_tokens, device=device, decoding=cfg.decoding)
         else:
             try:
-                decoding = predictor_kwargs(cfg.numbers)
+                numbers_kwargs = predictor_kwargs(cfg.numbers)
             except NumberDecodingError as err:
                 raise InputError(str(err)) from None
             mp = make_predictor(f"model:{model}", batch_size=batch_size, max_new_tokens=cfg.max_new_tokens,
-                                device=resolve_device(device), **decoding)
+                                device=resolve_device(device), decoding=cfg.decoding, **numbers_kwargs)
         mp.name = model_name or _model_name(model.removeprefix("vllm:"))
         predictors.append(mp)
     fit = cfg.trivial_fit

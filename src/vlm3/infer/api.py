@@ -26,7 +26,7 @@ from vlm3.infer.loading import (VLLM_PREFIX, check_model_files, check_model_spec
 from vlm3.infer.queries import ask, predict_depth, predict_match, predict_pose
 from vlm3.infer.results import AskResult, DepthResult, MatchResult, PoseResult
 from vlm3.io.images import ImageLike
-from vlm3.predictors.base import InputError, Predictor
+from vlm3.predictors.base import DECODINGS, InputError, Predictor
 
 __all__ = ["MAX_QUERIES", "MAX_RESAMPLED_PIXELS", "MIN_IMAGE_PX", "AskResult", "DepthResult", "InputError",
            "IntrinsicsLike", "MatchResult", "Model", "PoseResult", "Prepared", "as_pixels", "ask", "check_focal_px",
@@ -98,13 +98,17 @@ class Model:
                    **self.settings("object", focal_px, max_pixels, text_format))
 
 
-def load(model: str | Path, numbers: str | None = None, device: str | None = None, quiet: bool = True) -> Model:
+def load(model: str | Path, numbers: str | None = None, device: str | None = None, quiet: bool = True,
+         decoding: str = "exact") -> Model:
     """A model from a training output / checkpoint directory, a cached hub id, ``vllm:DIR`` or a
     random-weight preset name (``Model.random_weights`` then True), with the settings it must be
     asked with (its ``vlm3.json``; release settings when it has none). ``numbers`` ("greedy" or
     "median") overrides the saved number decoding; ``device`` e.g. "cpu", "cuda:0" (None: the
-    predictor's choice); ``quiet`` silences transformers' bars and warnings. InputError (one
-    line) when it cannot be loaded."""
+    predictor's choice); ``quiet`` silences transformers' bars and warnings; ``decoding``
+    (`vlm3.predictors.base.DECODINGS`): exact (default: greedy answers, the answer template as
+    a checked draft, the fastest exact path for dense grids), template (forced: faster, greedy
+    only where the model writes the template) or generate. InputError (one line) when it
+    cannot be loaded."""
     from vlm3.model.asking import release_asking
     from vlm3.predictors import make_predictor
     from vlm3.train.small.number_decoding import predictor_kwargs
@@ -120,7 +124,12 @@ def load(model: str | Path, numbers: str | None = None, device: str | None = Non
         name = f"{spec} (random weights)" if preset else Path(path).name or spec
         asking = release_asking(name)
     numbers = numbers or asking.numbers
-    kwargs: dict[str, Any] = {}
+    if decoding not in DECODINGS:
+        raise InputError(f"unknown decoding {decoding!r}; choose one of {', '.join(DECODINGS)}")
+    if decoding == "template" and numbers != "greedy":
+        raise InputError(f"decoding 'template' forces greedy numbers; numbers={numbers!r} (the model's vlm3.json "
+                         f"or --numbers) needs --decoding exact or generate, or --numbers greedy")
+    kwargs: dict[str, Any] = {"decoding": decoding}
     if vllm:
         if numbers != "greedy":
             raise InputError(f"numbers={numbers!r} (the model's vlm3.json or --numbers) needs the transformers "

@@ -19,21 +19,26 @@ from typing import Any, Callable
 import click
 import numpy as np
 
-from vlm3.predictors.base import InputError
+from vlm3.predictors.base import DECODINGS, InputError
 from vlm3.protocol import TEXT_FORMATS
 from vlm3.train.small.number_decoding import NUMBER_DECODING
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 
 
-def _keep_device(ctx: click.Context, _param: click.Parameter, value: str) -> str:
-    ctx.meta["vlm3.device"] = value  # read by _load (keeps the subcommands' signatures as they are)
+def _keep(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    ctx.meta[f"vlm3.{param.name}"] = value  # read by _load (keeps the subcommands' signatures as they are)
     return value
 
 
 def _model_option(f):
-    f = click.option("--device", default="auto", show_default=True, expose_value=False, callback=_keep_device,
+    f = click.option("--device", default="auto", show_default=True, expose_value=False, callback=_keep,
                      help="where the model runs: auto (the GPU when there is one), cpu, cuda or cuda:N")(f)
+    f = click.option("--decoding", type=click.Choice(DECODINGS), default="exact", show_default=True,
+                     expose_value=False, callback=_keep,
+                     help="exact: greedy answers, the answer template fed as a checked draft (many points per "
+                          "image in a few batched forwards); template: the template forced, only the numbers "
+                          "decoded (fastest; greedy only where the model writes it); generate: plain generate")(f)
     f = click.option("--numbers", type=click.Choice(NUMBER_DECODING), default=None,
                      help="how numbers are decoded: greedy (the paper's protocol) or the median of the model's "
                           "distribution (fixed-width compact answers; transformers backend only) "
@@ -79,6 +84,9 @@ def _settings(model: str, task: str, focal_px, max_pixels, text_format, numbers)
         _run(lambda: api.check_focal_px(focal_px))
     if max_pixels is not None:
         _run(lambda: api.check_max_pixels(max_pixels))
+    if click.get_current_context().meta.get("vlm3.decoding") == "template" and (numbers or asking.numbers) != "greedy":
+        raise click.UsageError(f"--decoding template forces greedy numbers; numbers={numbers or asking.numbers!r} "
+                               f"needs --decoding exact or generate, or --numbers greedy")
     a = with_overrides(asking, task, focal_px, max_pixels, text_format)
     source = "release defaults" if saved is None else (
         f"{path}/config.yaml, the training config" if saved.learnt_from == "config.yaml" else f"{path}/vlm3.json")
@@ -91,13 +99,14 @@ def _load(model: str, numbers: str):
     from vlm3.infer import api
     from vlm3.predictors import resolve_device
 
-    device = click.get_current_context().meta.get("vlm3.device", "auto")
+    meta = click.get_current_context().meta
+    device, decoding = meta.get("vlm3.device", "auto"), meta.get("vlm3.decoding", "exact")
     if not model.startswith(api.VLLM_PREFIX):
         device = _run(lambda: resolve_device(device))
     elif device not in ("auto", "cuda", "cuda:0"):
         raise click.BadParameter(f"vLLM runs on the first visible GPU, not {device!r} (CUDA_VISIBLE_DEVICES=N "
                                  f"picks GPU N)", param_hint="--device")
-    m = _run(lambda: api.load(model, numbers=numbers, device=device))
+    m = _run(lambda: api.load(model, numbers=numbers, device=device, decoding=decoding))
     if m.random_weights:
         click.echo(f"warning: --model {model} is a preset with RANDOM weights: the answers are noise. "
                    f"Pass --model DIR (a training output, e.g. runs/demo/train)", err=True)

@@ -18,6 +18,13 @@ from typing import Any, Protocol, Sequence, runtime_checkable
 from vlm3.io.images import ImageLike
 
 
+#: How a model's answers are decoded (``--decoding``; `vlm3.predictors.dense`): ``exact`` greedy
+#: answers with the answer template as a checked draft (the default), ``template`` the template
+#: forced (fastest; greedy answers only where the model writes it), ``generate`` plain
+#: transformers ``generate`` (the reference path).
+DECODINGS = ("exact", "template", "generate")
+
+
 class InputError(ValueError):
     """User input that cannot be used (missing/unreadable image, bad spec); message says what to fix."""
 

@@ -39,12 +39,11 @@ import torch
 from transformers import LogitsProcessor, LogitsProcessorList
 
 from vlm3.io.images import read_rgb_pil
-from vlm3.predictors.base import InputError, Prediction, Request
+from vlm3.predictors.base import DECODINGS, InputError, Prediction, Request
 from vlm3.predictors.dense import DECODING_MODES, Head, _cache_kwarg, decode_from_prefix
 from vlm3.predictors.templates import grammar_for
 
-#: how answers are decoded from the prefix cache (module docstring)
-DECODINGS = (*DECODING_MODES, "generate")
+assert set(DECODING_MODES) | {"generate"} == set(DECODINGS)
 #: generation-config settings that add logits processors ``vlm3.predictors.dense`` does not apply
 _PROCESSOR_SETTINGS = {"repetition_penalty": (None, 1.0), "no_repeat_ngram_size": (None, 0), "bad_words_ids": (None,),
                        "begin_suppress_tokens": (None,), "min_new_tokens": (None, 0), "min_length": (None, 0),
@@ -159,7 +158,8 @@ class HFPredictor:
             if not req.questions:
                 texts: list[str] = []
             elif self.reuse_prefix:
-                texts = self.answer_with_prefix_reuse(images, req.questions, req.task, req.format_version)
+                texts = self.answer_with_prefix_reuse(images, req.questions, req.task, req.format_version,
+                                                      req.question_ids)
             else:
                 texts = self.answer_one_by_one(images, req.questions)
             out.append(Prediction(req.id, texts, time.perf_counter() - t0))
@@ -176,11 +176,13 @@ class HFPredictor:
 
     @torch.inference_mode()
     def answer_with_prefix_reuse(self, images: list, questions: Sequence[str], task: str | None = None,
-                                 format_version: str | None = None) -> list[str]:
+                                 format_version: str | None = None,
+                                 question_ids: Sequence[str] | None = None) -> list[str]:
         """Encode the shared prefix once, decode the questions in batches from its KV cache.
 
-        ``task`` / ``format_version`` (a Request's) pick the answer template of the dense
-        decoding modes; without them every question is decoded freely (still exact)."""
+        ``task`` / ``format_version`` / ``question_ids`` (a Request's) pick each question's answer
+        template for the dense decoding modes; without them every question is decoded freely
+        (still exact)."""
         tok = self.processor.tokenizer
         first = self._full_inputs(images, questions[0])
         raw_ids = [tok(self._chat_text(len(images), q), add_special_tokens=False)["input_ids"] for q in questions]
@@ -201,14 +203,15 @@ class HFPredictor:
         if self.decoding in DECODING_MODES and self._dense_ok:
             if self._head is None:
                 self._head = Head(self.model, getattr(self.model.generation_config, "suppress_tokens", None))
-            grammar = grammar_for(tok, task, format_version, self.eos_ids) if task else None
+            qids = list(question_ids) if question_ids else [None] * len(questions)
+            grammars = [grammar_for(tok, task, format_version, self.eos_ids, q) if task else None for q in qids]
             delta = int(rope_deltas.flatten()[0]) if rope_deltas is not None else 0
             texts = []
             for start in range(0, len(questions), self.batch_size):
+                end = start + self.batch_size
                 out = decode_from_prefix(self.model, self._head, cache, prefix_len, delta,
-                                         [ids[lcp:] for ids in raw_ids[start:start + self.batch_size]],
-                                         [grammar] * len(raw_ids[start:start + self.batch_size]), self.eos_ids,
-                                         self.max_new_tokens, self.pad_token_id, self.decoding)
+                                         [ids[lcp:] for ids in raw_ids[start:end]], grammars[start:end],
+                                         self.eos_ids, self.max_new_tokens, self.pad_token_id, self.decoding)
                 texts += tok.batch_decode(out, skip_special_tokens=True)
             return texts
         groups: dict[int, list[int]] = defaultdict(list)

@@ -18,17 +18,22 @@ which tokens may come next (`allowed`), whether that is one token (`forced`), an
 on a token (`advance` -> None when the token leaves every template). The answer ends with
 one of the model's end-of-sequence ids.
 
-Templates exist for depth (release ``think`` and ``plain``, compact) and correspondence
-(release, compact); other questions get none (they are decoded freely, still batched).
+Templates exist for depth (release ``think`` and ``plain``, compact), correspondence (release,
+compact) and the four pose questions (release, compact; one set per question id, signs and
+direction words as alternatives, since the tokenizer merges a sign with the text before it:
+``=-``, `` (+``). Object answers are phrased from SpatialRGPT's many templates and get none:
+they are decoded freely, still batched against the image prefix.
 """
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Sequence
 
 from vlm3.protocol import COMPACT_FORMAT_VERSION, FORMAT_VERSION
+from vlm3.tasks.pose.text import AXIS_WORDS
 
 UNSIGNED = "0123456789."
 SAMPLE_NUMBERS = ("0.73", "3.17", "12.05", "105.40", "7", "042", "999", "1000", "003.2")
@@ -51,9 +56,47 @@ class Copy:
 
 
 Piece = str | Slot | Copy
+Templates = tuple[tuple[Piece, ...], ...]
 
-#: (task, format_version) -> the answer templates of that format (alternatives).
-TEMPLATES: dict[tuple[str, str], tuple[tuple[Piece, ...], ...]] = {
+
+def alternatives(*parts: Piece | tuple[str, ...]) -> Templates:
+    """Templates from ``parts`` where a tuple is a choice among texts (every combination;
+    adjacent texts joined, so a choice tokenizes with its neighbours)."""
+    out = []
+    for combo in itertools.product(*[p if isinstance(p, tuple) else (p,) for p in parts]):
+        pieces: list[Piece] = []
+        for p in combo:
+            if isinstance(p, str) and pieces and isinstance(pieces[-1], str):
+                pieces[-1] += p
+            elif p != "":
+                pieces.append(p)
+        out.append(tuple(pieces))
+    return tuple(out)
+
+
+SIGN = ("+", "-")
+#: every non-empty choice of one word per axis, in axis order (`vlm3.tasks.pose.text.direction_words`)
+DIRECTION_WORDS = tuple(", ".join(w for w in combo if w)
+                        for combo in itertools.product(*[(pos, neg, "") for pos, neg in AXIS_WORDS]) if any(combo))
+
+_RELEASE_POSE = {
+    "rotation_angle": alternatives("Rotation angle: ", Slot("a"), " degrees"),
+    "euler_natural": alternatives("Yaw=", SIGN, Slot("y"), "°, Pitch=", SIGN, Slot("p"), "°, Roll=", SIGN,
+                                  Slot("r"), "°"),
+    "translation_direction": alternatives("The camera moves ", DIRECTION_WORDS, ", unit vector (", SIGN, Slot("x"),
+                                          ", ", SIGN, Slot("y"), ", ", SIGN, Slot("z"), ")."),
+    "translation_distance": alternatives("Translation distance: ", Slot("d"), " meters"),
+}
+_COMPACT_POSE = {
+    "rotation_angle": alternatives(Slot("a")),
+    "euler_natural": alternatives(SIGN, Slot("y"), ", ", SIGN, Slot("p"), ", ", SIGN, Slot("r")),
+    "translation_direction": alternatives(SIGN, Slot("x"), ", ", SIGN, Slot("y"), ", ", SIGN, Slot("z")),
+    "translation_distance": alternatives(Slot("d")),
+}
+
+#: (task, format_version) -> the answer templates of that format (alternatives), or per question
+#: id (pose) a mapping id -> templates.
+TEMPLATES: dict[tuple[str, str], Templates | dict[str, Templates]] = {
     ("depth", FORMAT_VERSION): (
         ("<think> The point is around ", Slot("d"), " meters away from the camera. </think>\n\n<answer> ",
          Copy("d"), " </answer>"),
@@ -66,7 +109,17 @@ TEMPLATES: dict[tuple[str, str], tuple[tuple[Piece, ...], ...]] = {
     ("correspondence", COMPACT_FORMAT_VERSION): (
         ("(", Slot("x", "0123456789"), ", ", Slot("y", "0123456789"), ")"),
     ),
+    ("pose", FORMAT_VERSION): _RELEASE_POSE,
+    ("pose", COMPACT_FORMAT_VERSION): _COMPACT_POSE,
 }
+
+
+def templates_of(task: str | None, format_version: str | None, question_id: str | None = None) -> Templates | None:
+    """The answer templates of one question (None: it has none: decoded freely)."""
+    found = TEMPLATES.get((task or "", format_version or FORMAT_VERSION))
+    if isinstance(found, dict):
+        return found.get(question_id or "")
+    return found
 
 # compiled items: ("tok", id) | ("slot", name, frozenset(ids), max_tokens) | ("copy", name); the answer
 # ends after the last item with an end-of-sequence token.
@@ -206,30 +259,31 @@ _COMPILED: dict[tuple, Grammar | None] = {}
 
 def grammar_for(tokenizer: Any, task: str | None, format_version: str | None, eos_ids: Sequence[int],
                 question_id: str | None = None) -> Grammar | None:
-    """The answer grammar of a question of ``task`` in ``format_version`` (None: the release),
-    or None when the task has no template (its answers are decoded freely)."""
-    key = (task or "", format_version or FORMAT_VERSION)
-    if key not in TEMPLATES:
+    """The answer grammar of a question of ``task`` in ``format_version`` (None: the release;
+    ``question_id`` picks a pose question's), or None when it has no template (its answers are
+    decoded freely)."""
+    templates = templates_of(task, format_version, question_id)
+    if templates is None:
         return None
     eos = tuple(sorted(int(e) for e in eos_ids))
-    cache_key = (id(tokenizer), *key, eos)
+    cache_key = (id(tokenizer), task, format_version or FORMAT_VERSION, question_id, eos)
     if cache_key not in _COMPILED:
-        _COMPILED[cache_key] = compile_templates(tokenizer, TEMPLATES[key], eos)
+        _COMPILED[cache_key] = compile_templates(tokenizer, templates, eos)
     return _COMPILED[cache_key]
 
 
-def template_regex(task: str | None, format_version: str | None) -> str | None:
+def template_regex(task: str | None, format_version: str | None, question_id: str | None = None) -> str | None:
     """One regular expression matching every answer template of ``task`` in ``format_version``
     (for engines with regex-structured output, e.g. vLLM); a ``Copy`` is matched as its slot's
     character class (regex engines of structured output have no back-references). None when
     the task has no template."""
     import re
 
-    alternatives = TEMPLATES.get((task or "", format_version or FORMAT_VERSION))
-    if not alternatives:
+    found = templates_of(task, format_version, question_id)
+    if not found:
         return None
     parts = []
-    for pieces in alternatives:
+    for pieces in found:
         slots = {p.name: p for p in pieces if isinstance(p, Slot)}
         out = []
         for p in pieces:
@@ -242,7 +296,8 @@ def template_regex(task: str | None, format_version: str | None) -> str | None:
     return "|".join(f"(?:{p})" for p in parts)
 
 
-def structured_sampling_params(params: Any, task: str | None, format_version: str | None) -> Any:
+def structured_sampling_params(params: Any, task: str | None, format_version: str | None,
+                               question_id: str | None = None) -> Any:
     """vLLM ``SamplingParams`` like ``params`` whose output must match the task's answer
     templates (`template_regex`), through the installed vLLM's structured output:
     ``structured_outputs=StructuredOutputsParams(regex=...)`` (vLLM >= 0.10.2) or
@@ -252,7 +307,7 @@ def structured_sampling_params(params: Any, task: str | None, format_version: st
     greedy only when the model would write it."""
     import copy as _copy
 
-    regex = template_regex(task, format_version)
+    regex = template_regex(task, format_version, question_id)
     if regex is None:
         return params
     try:

@@ -24,7 +24,7 @@ from transformers import AutoConfig, GenerationConfig
 
 from vlm3.io.images import read_rgb_pil
 from vlm3.model.factory import load_model_and_processor
-from vlm3.predictors.base import InputError, Prediction, Request
+from vlm3.predictors.base import DECODINGS, InputError, Prediction, Request
 from vlm3.predictors.hf import check_model_dir, file_fingerprint
 from vlm3.predictors.templates import structured_sampling_params
 
@@ -65,13 +65,16 @@ class VLLMPredictor:
 
     def __init__(self, model_dir: str, name: str | None = None, max_new_tokens: int = 64,
                  max_model_len: int = 16384, gpu_memory_utilization: float = 0.85, device: str | None = None,
-                 batch_size: int | None = None, structured_templates: bool = False, **llm_kwargs: Any) -> None:
+                 batch_size: int | None = None, decoding: str = "exact", **llm_kwargs: Any) -> None:
         """``device``: None, ``auto`` or ``cuda[:0]`` (vLLM uses the first visible GPU; pick
         another with CUDA_VISIBLE_DEVICES). ``batch_size`` is accepted for the common
-        interface and unused (vLLM schedules its own batches). ``structured_templates``: answers
-        forced into the task's answer template by vLLM's structured output
-        (`vlm3.predictors.templates.structured_sampling_params`; untested, no vLLM here)."""
-        self.structured_templates = structured_templates
+        interface and unused (vLLM schedules its own batches). ``decoding``: "template" forces the
+        answers into the task's answer template by vLLM's structured output
+        (`vlm3.predictors.templates.structured_sampling_params`; untested, no vLLM here);
+        "exact" and "generate" are plain greedy (vLLM has no checked draft)."""
+        if decoding not in DECODINGS:
+            raise InputError(f"unknown decoding {decoding!r}; choose one of {', '.join(DECODINGS)}")
+        self.structured_templates = decoding == "template"
         if vllm is None:
             raise InputError("predictor 'vllm' needs the 'vllm' package, which is not installed: "
                              "pip install 'vlm3[vllm]' (see README, Environments)")
@@ -86,7 +89,8 @@ class VLLMPredictor:
         self.params = vllm.SamplingParams(temperature=0.0, max_tokens=max_new_tokens,
                                           allowed_token_ids=allowed_token_ids(model_dir))
         self.name = name or model_dir.rstrip("/").split("/")[-1]
-        self._fp = f"vllm|{file_fingerprint(model_dir)}|tokens={max_new_tokens}"
+        self._fp = f"vllm|{file_fingerprint(model_dir)}|tokens={max_new_tokens}" + (
+            "|decoding=template" if self.structured_templates else "")
 
     def fingerprint(self) -> str:
         return self._fp
@@ -102,12 +106,12 @@ class VLLMPredictor:
         prompts, owners, params = [], [], []
         for k, r in enumerate(requests):
             images = [read_rgb_pil(im) for im in r.images]
-            p = structured_sampling_params(self.params, r.task, r.format_version) if self.structured_templates \
-                else self.params
-            for q in r.questions:
+            ids = r.question_ids or [None] * len(r.questions)
+            for q, qid in zip(r.questions, ids):
                 prompts.append({"prompt": self._prompt(len(images), q), "multi_modal_data": {"image": images}})
                 owners.append(k)
-                params.append(p)
+                params.append(structured_sampling_params(self.params, r.task, r.format_version, qid)
+                              if self.structured_templates else self.params)
         outs = self.llm.generate(prompts, params, use_tqdm=False) if prompts else []
         texts: list[list[str]] = [[] for _ in requests]
         for k, o in zip(owners, outs):

@@ -72,7 +72,7 @@ QUESTIONS: dict[str, str] = {
 }
 
 DIRECTION_WORD_MIN = 0.3
-_AXIS_WORDS = (("right", "left"), ("down", "up"), ("forward", "backward"))
+AXIS_WORDS = (("right", "left"), ("down", "up"), ("forward", "backward"))
 
 _NUM = NUMBER_PATTERN
 _ANGLE_RE = re.compile(rf"({_NUM})\s*(?:degrees?|deg\b|°)", re.IGNORECASE)
@@ -83,14 +83,14 @@ _TUPLE = re.compile(r"\(([^()]*)\)")
 _BARE_TUPLE = re.compile(r"^\s*\([^()]*\)\s*\.?\s*$")
 _DIST_RE = re.compile(rf"({_NUM})\s*({LENGTH_UNIT_PATTERN})", re.IGNORECASE)
 _DIST_LABEL_RE = re.compile(rf"distance\s*[:=]?\s*({_NUM})", re.IGNORECASE)
-_WORDS = {w for pair in _AXIS_WORDS for w in pair}
+_WORDS = {w for pair in AXIS_WORDS for w in pair}
 
 
 def direction_words(t_unit_cam0) -> list[str]:
     """Direction words for a unit vector in camera-0 coordinates (see module docstring)."""
     t = np.asarray(t_unit_cam0, dtype=np.float64).reshape(3)
     words = []
-    for axis, (pos, neg) in enumerate(_AXIS_WORDS):
+    for axis, (pos, neg) in enumerate(AXIS_WORDS):
         if abs(t[axis]) >= DIRECTION_WORD_MIN:
             words.append(pos if t[axis] > 0 else neg)
     return words
@@ -240,6 +240,6 @@ def parse_answers(answers: dict[str, str], max_angle_mismatch_deg: float | None 
     return parse_pose_answers(answers, _PARSERS, max_angle_mismatch_deg, direction_words)
 
 
-__all__ = ["QUESTION_IDS", "QUESTIONS", "PoseText", "direction_words", "render_answers",
+__all__ = ["AXIS_WORDS", "QUESTION_IDS", "QUESTIONS", "PoseText", "direction_words", "render_answers",
            "render_answers_from_T_cam1_from_cam0", "parse_rotation_angle", "parse_yaw_pitch_roll",
            "parse_translation_direction", "parse_translation_distance", "parse_answers"]
