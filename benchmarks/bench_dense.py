@@ -140,12 +140,14 @@ def _timed(fn, *args):
 @click.option("--prefix-points", default=0, show_default=True, help="points timed on prefix_reuse (0 = all)")
 @click.option("--dense-points", default=0, show_default=True,
               help="points timed on the exact and template paths (0 = all; a subset only for slow CPU runs)")
+@click.option("--paths", "path_names", default="template,exact,prefix_reuse,one_by_one", show_default=True,
+              help="comma-separated paths to time (one_by_one, the reference, is always run)")
 @click.option("--work", type=click.Path(file_okay=False, path_type=Path), default=Path("runs/bench/dense"),
               show_default=True, help="trained models and data go here")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None, help="write JSON here")
 def main(model_name: str, train_steps: int, lora: bool, answer_vocab: bool, lr: float, train_batch: int, grid: str, image_size: str,
          batch_size: int, max_new_tokens: int, reference_points: int, prefix_points: int, dense_points: int,
-         work: Path,
+         path_names: str, work: Path,
          out: Path | None) -> None:
     """Points/second of the four decoding paths on one dense depth grid, answers compared."""
     from PIL import Image
@@ -183,7 +185,13 @@ def main(model_name: str, train_steps: int, lora: bool, answer_vocab: bool, lr: 
         rng.choice(n, size=min(dense_points, n), replace=False), pre_idx if prefix_points > 0 else []).astype(int))
     pre_idx = np.union1d(pre_idx, ref_idx).astype(int)
     dense_idx = np.union1d(dense_idx, pre_idx).astype(int)
-    plan = [("template", dense_idx), ("exact", dense_idx), ("prefix_reuse", pre_idx), ("one_by_one", ref_idx)]
+    chosen = {p.strip() for p in path_names.split(",") if p.strip()} | {"one_by_one"}
+    known = ("template", "exact", "prefix_reuse", "one_by_one")
+    if chosen - set(known):
+        raise click.BadParameter(f"unknown path(s) {sorted(chosen - set(known))}: choose from {', '.join(known)}",
+                                 param_hint="--paths")
+    plan = [(p, i) for p, i in (("template", dense_idx), ("exact", dense_idx), ("prefix_reuse", pre_idx),
+                                ("one_by_one", ref_idx)) if p in chosen]
     for name, idx in plan:
         if name == "one_by_one":
             texts, dt = _timed(pred.answer_one_by_one, [pil], [qs[i] for i in idx])
@@ -197,10 +205,11 @@ def main(model_name: str, train_steps: int, lora: bool, answer_vocab: bool, lr: 
         same = [i for i in ref if answers[name].get(i) == ref[i]]
         runs[name]["identical_to_one_by_one"] = f"{len(same)}/{len(ref)}"
         runs[name]["speedup_vs_one_by_one"] = round(runs[name]["points_per_s"] / runs["one_by_one"]["points_per_s"], 2)
-    base = answers["prefix_reuse"]
+    base = answers.get("prefix_reuse", {})
     for name in ("exact", "template"):
-        same = sum(answers[name][i] == base[i] for i in base)
-        runs[name]["identical_to_prefix_reuse"] = f"{same}/{len(base)}"
+        if name in answers and base:
+            same = sum(answers[name][i] == base[i] for i in base)
+            runs[name]["identical_to_prefix_reuse"] = f"{same}/{len(base)}"
     parsed = {k: sum(depth_text.parse_answer(t).ok for t in v.values()) for k, v in answers.items()}
     result = {
         "benchmark": "dense_depth_grid", "model": model_name, "model_path": path,
