@@ -121,3 +121,17 @@ def test_root_help_lists_the_pipeline():
     out = CliRunner().invoke(main, ["--help"]).output
     for name in ("world", "data", "train", "predict", "eval", "report", "demo"):
         assert name in out
+
+
+def test_demo_cli_folder_and_world_mistakes_are_one_line(tmp_path, tmp_path_factory):
+    """Found by the CLI fuzz: an --out name the file system refuses, and a run folder whose
+    world was generated with another seed, end in one line (they were tracebacks)."""
+    res = CliRunner().invoke(main, ["demo", "--out", str(tmp_path / ("x" * 300))])
+    assert res.exit_code == 2 and "Traceback" not in res.output and "cannot create the folder" in res.output
+    import shutil
+
+    shutil.copytree(small_world(tmp_path_factory.mktemp("w")), tmp_path / "run" / "world")
+    res = CliRunner().invoke(main, ["demo", "--out", str(tmp_path / "run"), "--seed", "7"])
+    assert res.exit_code == 1 and isinstance(res.exception, (SystemExit, type(None))), res.output
+    last = res.output.strip().splitlines()[-1]
+    assert last.startswith("Error: ") and "generated with another seed or config" in last, res.output

@@ -209,9 +209,17 @@ def demo(overrides: tuple[str, ...], preset: str, run_dir: Path, seed: int, help
     if help_config:
         click.echo(help_text(DemoConfig))
         return
+    from vlm3.io.scenes import SceneFormatError
+
     try:
         cfg = load_demo_config(preset, overrides)
-        run_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            run_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise click.BadParameter(f"cannot create the folder {str(run_dir)[:120]}: {exc.strerror or exc}",
+                                     param_hint="--out") from None
         run_demo(cfg, run_dir, seed)
     except ConfigError as exc:
         raise click.ClickException(f"config error: {exc}") from None
+    except SceneFormatError as exc:  # e.g. an existing world of another seed under --out
+        raise click.ClickException(str(exc)) from None
