@@ -84,9 +84,6 @@ def _settings(model: str, task: str, focal_px, max_pixels, text_format, numbers)
         _run(lambda: api.check_focal_px(focal_px))
     if max_pixels is not None:
         _run(lambda: api.check_max_pixels(max_pixels))
-    if click.get_current_context().meta.get("vlm3.decoding") == "template" and (numbers or asking.numbers) != "greedy":
-        raise click.UsageError(f"--decoding template forces greedy numbers; numbers={numbers or asking.numbers!r} "
-                               f"needs --decoding exact or generate, or --numbers greedy")
     a = with_overrides(asking, task, focal_px, max_pixels, text_format)
     source = "release defaults" if saved is None else (
         f"{path}/config.yaml, the training config" if saved.learnt_from == "config.yaml" else f"{path}/vlm3.json")
