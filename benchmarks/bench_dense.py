@@ -37,6 +37,9 @@ import torch
 import yaml
 
 
+PATHS = ("template", "exact", "prefix_reuse", "one_by_one")  # in the order they are timed
+
+
 def _grid_points_px(width: int, height: int, gw: int, gh: int) -> np.ndarray:
     xs = (np.arange(gw) + 0.5) * width / gw - 0.5
     ys = (np.arange(gh) + 0.5) * height / gh - 0.5
@@ -140,7 +143,7 @@ def _timed(fn, *args):
 @click.option("--prefix-points", default=0, show_default=True, help="points timed on prefix_reuse (0 = all)")
 @click.option("--dense-points", default=0, show_default=True,
               help="points timed on the exact and template paths (0 = all; a subset only for slow CPU runs)")
-@click.option("--paths", "path_names", default="template,exact,prefix_reuse,one_by_one", show_default=True,
+@click.option("--paths", "path_names", default=",".join(PATHS), show_default=True,
               help="comma-separated paths to time (one_by_one, the reference, is always run)")
 @click.option("--work", type=click.Path(file_okay=False, path_type=Path), default=Path("runs/bench/dense"),
               show_default=True, help="trained models and data go here")
@@ -156,6 +159,10 @@ def main(model_name: str, train_steps: int, lora: bool, answer_vocab: bool, lr: 
     from vlm3.protocol import codecs
     from vlm3.tasks.depth import text as depth_text
 
+    chosen = {p.strip() for p in path_names.split(",") if p.strip()} | {"one_by_one"}
+    if chosen - set(PATHS):
+        raise click.BadParameter(f"unknown path(s) {sorted(chosen - set(PATHS))}: choose from {', '.join(PATHS)}",
+                                 param_hint="--paths")
     gw, gh = (int(v) for v in grid.lower().split("x"))
     w, h = (int(v) for v in image_size.lower().split("x"))
     path = _preset_path(model_name, work)
@@ -185,13 +192,8 @@ def main(model_name: str, train_steps: int, lora: bool, answer_vocab: bool, lr: 
         rng.choice(n, size=min(dense_points, n), replace=False), pre_idx if prefix_points > 0 else []).astype(int))
     pre_idx = np.union1d(pre_idx, ref_idx).astype(int)
     dense_idx = np.union1d(dense_idx, pre_idx).astype(int)
-    chosen = {p.strip() for p in path_names.split(",") if p.strip()} | {"one_by_one"}
-    known = ("template", "exact", "prefix_reuse", "one_by_one")
-    if chosen - set(known):
-        raise click.BadParameter(f"unknown path(s) {sorted(chosen - set(known))}: choose from {', '.join(known)}",
-                                 param_hint="--paths")
-    plan = [(p, i) for p, i in (("template", dense_idx), ("exact", dense_idx), ("prefix_reuse", pre_idx),
-                                ("one_by_one", ref_idx)) if p in chosen]
+    plan = [(name, idx) for name, idx in (("template", dense_idx), ("exact", dense_idx), ("prefix_reuse", pre_idx),
+                                          ("one_by_one", ref_idx)) if name in chosen]
     for name, idx in plan:
         if name == "one_by_one":
             texts, dt = _timed(pred.answer_one_by_one, [pil], [qs[i] for i in idx])

@@ -26,7 +26,7 @@ from vlm3.infer.loading import (VLLM_PREFIX, check_model_files, check_model_spec
 from vlm3.infer.queries import ask, predict_depth, predict_match, predict_pose
 from vlm3.infer.results import AskResult, DepthResult, MatchResult, PoseResult
 from vlm3.io.images import ImageLike
-from vlm3.predictors.base import DECODINGS, InputError, Predictor
+from vlm3.predictors.base import InputError, Predictor, check_decoding
 
 __all__ = ["MAX_QUERIES", "MAX_RESAMPLED_PIXELS", "MIN_IMAGE_PX", "AskResult", "DepthResult", "InputError",
            "IntrinsicsLike", "MatchResult", "Model", "PoseResult", "Prepared", "as_pixels", "ask", "check_focal_px",
@@ -124,9 +124,7 @@ def load(model: str | Path, numbers: str | None = None, device: str | None = Non
         name = f"{spec} (random weights)" if preset else Path(path).name or spec
         asking = release_asking(name)
     numbers = numbers or asking.numbers
-    if decoding not in DECODINGS:
-        raise InputError(f"unknown decoding {decoding!r}; choose one of {', '.join(DECODINGS)}")
-    if decoding == "template" and numbers != "greedy":
+    if check_decoding(decoding) == "template" and numbers != "greedy":
         raise InputError(f"decoding 'template' forces greedy numbers; numbers={numbers!r} (the model's vlm3.json "
                          f"or --numbers) needs --decoding exact or generate, or --numbers greedy")
     kwargs: dict[str, Any] = {"decoding": decoding}

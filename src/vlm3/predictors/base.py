@@ -25,6 +25,13 @@ from vlm3.io.images import ImageLike
 DECODINGS = ("exact", "template", "generate")
 
 
+def check_decoding(decoding: str) -> str:
+    """``decoding`` when it names one of `DECODINGS`, else InputError (one line)."""
+    if decoding not in DECODINGS:
+        raise InputError(f"unknown decoding {decoding!r}; choose one of {', '.join(DECODINGS)}")
+    return decoding
+
+
 class InputError(ValueError):
     """User input that cannot be used (missing/unreadable image, bad spec); message says what to fix."""
 

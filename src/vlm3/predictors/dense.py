@@ -36,9 +36,10 @@ from typing import Any, Sequence
 
 import torch
 
+from vlm3.predictors.base import DECODINGS
 from vlm3.predictors.templates import Grammar, GrammarState
 
-DECODING_MODES = ("exact", "template")
+DECODING_MODES = tuple(d for d in DECODINGS if d != "generate")  # "generate" is transformers' own
 
 
 @dataclass

@@ -39,11 +39,10 @@ import torch
 from transformers import LogitsProcessor, LogitsProcessorList
 
 from vlm3.io.images import read_rgb_pil
-from vlm3.predictors.base import DECODINGS, InputError, Prediction, Request
+from vlm3.predictors.base import InputError, Prediction, Request, check_decoding
 from vlm3.predictors.dense import DECODING_MODES, Head, _cache_kwarg, decode_from_prefix
 from vlm3.predictors.templates import grammar_for
 
-assert set(DECODING_MODES) | {"generate"} == set(DECODINGS)
 #: generation-config settings that add logits processors ``vlm3.predictors.dense`` does not apply
 _PROCESSOR_SETTINGS = {"repetition_penalty": (None, 1.0), "no_repeat_ngram_size": (None, 0), "bad_words_ids": (None,),
                        "begin_suppress_tokens": (None,), "min_new_tokens": (None, 0), "min_length": (None, 0),
@@ -73,8 +72,7 @@ class HFPredictor:
                  max_new_tokens: int = 48, reuse_prefix: bool = True, fingerprint_text: str = "",
                  decoding_processor: Callable[[Any], LogitsProcessor] | None = None,
                  decoding: str = "exact") -> None:
-        if decoding not in DECODINGS:
-            raise InputError(f"unknown decoding {decoding!r}; choose one of {', '.join(DECODINGS)}")
+        check_decoding(decoding)
         self.model = model.eval()
         self.processor = processor
         self.name = name

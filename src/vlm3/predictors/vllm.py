@@ -24,7 +24,7 @@ from transformers import AutoConfig, GenerationConfig
 
 from vlm3.io.images import read_rgb_pil
 from vlm3.model.factory import load_model_and_processor
-from vlm3.predictors.base import DECODINGS, InputError, Prediction, Request
+from vlm3.predictors.base import InputError, Prediction, Request, check_decoding
 from vlm3.predictors.hf import check_model_dir, file_fingerprint
 from vlm3.predictors.templates import structured_sampling_params
 
@@ -72,9 +72,7 @@ class VLLMPredictor:
         answers into the task's answer template by vLLM's structured output
         (`vlm3.predictors.templates.structured_sampling_params`; untested, no vLLM here);
         "exact" and "generate" are plain greedy (vLLM has no checked draft)."""
-        if decoding not in DECODINGS:
-            raise InputError(f"unknown decoding {decoding!r}; choose one of {', '.join(DECODINGS)}")
-        self.structured_templates = decoding == "template"
+        self.structured_templates = check_decoding(decoding) == "template"
         if vllm is None:
             raise InputError("predictor 'vllm' needs the 'vllm' package, which is not installed: "
                              "pip install 'vlm3[vllm]' (see README, Environments)")
