@@ -20,9 +20,13 @@ def test_release_defaults_restate_the_task_code():
     from vlm3.tasks.common import RELEASE_MAX_PIXELS as TASK_CAP, TaskConfig
 
     assert set(TASK_NAMES) == set(TASKS)
-    assert RELEASE_MAX_PIXELS == TASK_CAP == TaskConfig().max_pixels
-    assert RELEASE_FOCAL_PX["depth"] == TaskConfig().focal_px == 1000.0 and RELEASE_FOCAL_PX["pose"] == 750.0
+    assert RELEASE_MAX_PIXELS == TASK_CAP == TaskConfig().for_task("depth").max_pixels
+    assert RELEASE_FOCAL_PX["depth"] == TaskConfig().for_task("depth").focal_px == 1000.0
+    # pose: 750 px and a budget that keeps the release's pose frame (2830 x 1884) whole up to the grid
+    pose = TaskConfig().for_task("pose")
+    assert RELEASE_FOCAL_PX["pose"] == pose.focal_px == 750.0 and pose.max_pixels >= 2816 * 1856
     a = release_asking()
+    assert (a.task("pose").focal_px, a.task("pose").max_pixels) == (pose.focal_px, pose.max_pixels)
     assert not a.trained and a.numbers == "greedy" and a.task("pose").format_version == "vlm3-release-v1"
 
 

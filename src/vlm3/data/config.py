@@ -122,9 +122,10 @@ class DataConfig:
         for key in ("shard_size", "grid"):
             if getattr(self, key) < 1:
                 raise ConfigError(f"{key}: {getattr(self, key)} is not an integer >= 1")
-        for name, tc in self.tasks.items():
+        for name, tc in list(self.tasks.items()):
             if name not in TASKS:
                 raise ConfigError(f"tasks.{name}: unknown task; use {', '.join(TASKS)}")
+            self.tasks[name] = tc = tc.for_task(name)  # unset focal_px / max_pixels: the release's
             _validate_task(name, tc, self.grid)
         for i, s in enumerate(self.sources):
             s.validate(f"sources[{i}]")

@@ -28,8 +28,7 @@ import numpy as np
 from vlm3.data.adapters import camera_from_intrinsics, image_size, resolve_path
 from vlm3.io.records import RecordError, ViewRecord
 from vlm3.protocol import codecs
-from vlm3.standardize import standardize_view
-from vlm3.tasks.common import BuildContext, SampleDraft, draft_format_version, text_format_for
+from vlm3.tasks.common import BuildContext, SampleDraft, draft_format_version, standardize_for, text_format_for
 
 ADAPTER = "correspondence_list"
 
@@ -59,8 +58,7 @@ def build_pair(entry: Any, where: str, base: Path, ctx: BuildContext) -> SampleD
     """One correspondence sample asking the line's own matches (RecordError if unusable)."""
     if not isinstance(entry, dict) or not isinstance(entry.get("matches"), list) or not entry["matches"]:
         raise RecordError(where, "a line needs image1, image2 and a non-empty matches list")
-    views = [standardize_view(_view(where, entry, k, base), ctx.task.focal_px, ctx.task.max_pixels, ctx.grid,
-                              ctx.calibration) for k in (1, 2)]
+    views = [standardize_for("correspondence", _view(where, entry, k, base), ctx) for k in (1, 2)]
     s0, s1 = views[0].std, views[1].std
     q = s0.pixmap.to_dst(_points(where, entry["matches"], "img1_pixel_orig"))
     t = s1.pixmap.to_dst(_points(where, entry["matches"], "img2_pixel_orig"))

@@ -31,10 +31,7 @@ import numpy as np
 from vlm3.evaluate import correspondence_list as corr_list
 from vlm3.predictors.base import InputError
 from vlm3.tasks import TASKS, get_task
-from vlm3.tasks.common import RELEASE_MAX_PIXELS, BuildContext, TaskConfig
-
-#: training's focal lengths per task (the release: 1000 px; pose 750 px)
-RELEASE_FOCAL_PX = {"depth": 1000.0, "correspondence": 1000.0, "object": 1000.0, "pose": 750.0}
+from vlm3.tasks.common import BuildContext, TaskConfig
 
 
 #: the record kinds each task reads; records of other kinds are another task's, not bad input
@@ -42,14 +39,14 @@ _KINDS = {"depth": ("view",), "object": ("view", "object_qa"), "correspondence":
 
 
 def task_config(task: str, options: dict[str, Any]) -> TaskConfig:
-    """The builder's knobs: training's focal for the task unless ``focal_px`` is set."""
+    """The builder's knobs: the task's release focal and budget unless ``focal_px`` /
+    ``max_pixels`` are set (`TaskConfig.for_task`)."""
     q = int(options.get("questions_per_sample") or 10)
-    return TaskConfig(focal_px=float(options.get("focal_px") or RELEASE_FOCAL_PX[task]),
-                      max_pixels=int(options.get("max_pixels") or RELEASE_MAX_PIXELS),
+    return TaskConfig(focal_px=options.get("focal_px") or None, max_pixels=options.get("max_pixels") or None,
                       questions_per_sample=q, eval_questions_per_sample=q,
                       min_covisibility=float(options.get("min_covisibility") or 0.0),
                       text_format=str(options.get("text_format") or "release"),
-                      answer_style=str(options.get("answer_style") or "think"))
+                      answer_style=str(options.get("answer_style") or "think")).for_task(task)
 
 
 def _drafts(name: str, o: dict[str, Any], path: Path, task: str, ctx: BuildContext
@@ -107,7 +104,10 @@ def record_samples(name: str, o: dict[str, Any], path: Path, cache_root: Path
     task = str(o.get("task") or "")
     if task not in TASKS:
         raise InputError(f"benchmark {name!r}: task {task!r} is not one of {', '.join(TASKS)}")
-    ctx = BuildContext(task_config(task, o), 32, str(o.get("calibration") or "none"), dict(o.get("options") or {}))
+    # evaluation keeps every point: the whole focal-normalised image, padded to the grid, unless
+    # the benchmark (or the pipeline, for a published checkpoint: "release") says otherwise
+    options = {"preprocessing": "pad", **dict(o.get("options") or {})}
+    ctx = BuildContext(task_config(task, o), 32, str(o.get("calibration") or "none"), options)
     samples, skipped = [], []
     for sample_id, draft in _drafts(name, o, path, task, ctx):
         if isinstance(draft, dict):
@@ -122,4 +122,4 @@ def record_samples(name: str, o: dict[str, Any], path: Path, cache_root: Path
     return samples, skipped
 
 
-__all__ = ["RELEASE_FOCAL_PX", "record_samples", "task_config"]
+__all__ = ["record_samples", "task_config"]

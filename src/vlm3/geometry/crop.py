@@ -1,9 +1,12 @@
-"""Size cap on Qwen3-VL's 32-px grid: crop a standardised image without changing its focal.
+"""Qwen3-VL's 32-px grid: crop (or pad) a standardised image without changing its focal.
 
 Qwen3-VL turns each 32x32 block into one visual token (patch 16, merge 2) and would
 *resize* any other size, silently changing the focal length. So standardised images are
-cropped to multiples of ``grid`` pixels and to at most ``max_pixels`` pixels; the crop
-only shifts the principal point, recorded in the camera and the PixelMap.
+cropped to multiples of ``grid`` pixels and to at most ``max_pixels`` pixels
+(`crop_to_grid`, training); the crop only shifts the principal point, recorded in the
+camera and the PixelMap. `pad_to_grid` keeps every pixel instead (evaluation: no benchmark
+point is cut away): zeros are added on the right and bottom up to the next multiple of
+``grid``, so the camera keeps its K and only grows.
 """
 
 from __future__ import annotations
@@ -49,6 +52,24 @@ def crop(std: Standardized, x0: int, y0: int, width: int, height: int) -> Standa
     # The image is made contiguous (encoders and processors want that); the depth map
     # stays a view (callers only read it).
     return Standardized(np.ascontiguousarray(img), new_cam, std.pixmap.with_dst(new_cam), depth)
+
+
+def pad_to_grid(std: Standardized, grid: int = 32) -> Standardized:
+    """Pad (zeros, right and bottom) to the next multiple of ``grid`` on each side.
+
+    Every original pixel keeps its coordinates, so K is unchanged (the camera only grows)
+    and the PixelMap still maps the original image onto the same pixels. Padded depth is 0
+    (no measurement). Adds fewer than ``grid`` pixels per side.
+    """
+    cam = std.camera
+    w, h = -(-cam.width // grid) * grid, -(-cam.height // grid) * grid
+    if (w, h) == (cam.width, cam.height):
+        return std
+    pad = ((0, h - cam.height), (0, w - cam.width))
+    img = np.pad(std.image, pad + ((0, 0),) * (std.image.ndim - 2))
+    depth = None if std.depth_m is None else np.pad(std.depth_m, pad)
+    new_cam = cam.cropped(0, 0, w, h)
+    return Standardized(img, new_cam, std.pixmap.with_dst(new_cam), depth)
 
 
 def crop_to_grid(std: Standardized, max_pixels: int, grid: int = 32,

@@ -22,7 +22,7 @@ from vlm3.infer.results import AskResult, DepthResult, MatchResult, PoseResult
 from vlm3.io.images import ImageLike
 from vlm3.predictors.base import InputError, Predictor, Request
 from vlm3.protocol import TEXT_FORMATS, format_version_of
-from vlm3.tasks.common import RELEASE_MAX_PIXELS
+from vlm3.standardize.release import RELEASE_FOCAL_PX, RELEASE_MAX_PIXELS, RELEASE_TASK_MAX_PIXELS
 
 
 def _text_format(task: str, text_format: str) -> Any:
@@ -105,7 +105,8 @@ def predict_match(predictor: Predictor, image1: ImageLike, image2: ImageLike, xy
 
 
 def predict_pose(predictor: Predictor, image1: ImageLike, image2: ImageLike, intrinsics1: IntrinsicsLike = None,
-                 intrinsics2: IntrinsicsLike = None, focal_px: float = 750.0, max_pixels: int = RELEASE_MAX_PIXELS,
+                 intrinsics2: IntrinsicsLike = None, focal_px: float = RELEASE_FOCAL_PX["pose"],
+                 max_pixels: int = RELEASE_TASK_MAX_PIXELS["pose"],
                  calibration: str = "none", text_format: str = "release") -> PoseResult:
     """Relative pose of camera 1 (image2) w.r.t. camera 0 (image1) in camera 0's OpenCV frame,
     from the format's pose questions (rotation, direction, distance; ``PoseResult``). The release

@@ -18,10 +18,11 @@ File layout (``asking_version`` 1)::
 ``numbers`` is ``median`` when every task is in the compact format (fixed-width numbers, the
 CPU demo's small model, ``vlm3.train.small.number_decoding``) and ``greedy`` otherwise (the
 paper's protocol). A model without the file (a hub checkpoint, a preset) is asked with the
-release settings (``release_asking``): focal 1000 px (750 px for pose), the release image cap.
+release settings (``release_asking``): focal 1000 px (750 px for pose), the release image budget
+(``vlm3.standardize.release.RELEASE_TASK_DEFAULTS``, the one home of these numbers).
 
-This module knows no task code (``vlm3.tasks`` is a sibling): task names and release defaults
-are restated here and tested against ``vlm3.tasks`` (tests/test_model_asking.py).
+This module knows no task code (``vlm3.tasks`` is a sibling): task names are restated here and
+tested against ``vlm3.tasks`` (tests/test_model_asking.py).
 """
 
 from __future__ import annotations
@@ -33,15 +34,12 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 from vlm3.protocol import FORMAT_VERSIONS, TEXT_FORMATS, format_version_of
+from vlm3.standardize.release import RELEASE_FOCAL_PX, RELEASE_MAX_PIXELS, RELEASE_TASK_MAX_PIXELS
 
 ASKING_FILE = "vlm3.json"
 ASKING_VERSION = 1
 #: the tasks a model can be asked (``vlm3.tasks.TASKS``, restated: tasks is a sibling layer)
 TASK_NAMES = ("depth", "correspondence", "pose", "object")
-#: the release's canonical focal lengths (px) per task (``TaskConfig`` defaults and the pose eval's 750)
-RELEASE_FOCAL_PX = {"depth": 1000.0, "correspondence": 1000.0, "pose": 750.0, "object": 1000.0}
-#: the release image cap (``vlm3.tasks.common.RELEASE_MAX_PIXELS``): 1,280 x 1,024 px
-RELEASE_MAX_PIXELS = 1310720
 NUMBER_MODES = ("greedy", "median")
 
 
@@ -100,8 +98,9 @@ class Asking:
 
 
 def release_asking(name: str = "model") -> Asking:
-    """The release settings (a model without ``vlm3.json``): focal 1000 px (pose 750), release cap."""
-    return Asking({t: TaskAsking(RELEASE_FOCAL_PX[t], RELEASE_MAX_PIXELS) for t in TASK_NAMES},
+    """The release settings (a model without ``vlm3.json``): focal 1000 px (pose 750) and the
+    release budget per task (`vlm3.standardize.release.RELEASE_TASK_DEFAULTS`)."""
+    return Asking({t: TaskAsking(RELEASE_FOCAL_PX[t], RELEASE_TASK_MAX_PIXELS[t]) for t in TASK_NAMES},
                   name=name, learnt_from="release", trained=False)
 
 
@@ -230,7 +229,7 @@ def _from_samples(samples: Iterable[Mapping[str, Any]]) -> dict[str, TaskAsking]
     for t, info in seen.items():
         fmt = "compact" if info["formats"] == {"compact"} else "release"
         focal = sorted(info["focal"])[len(info["focal"]) // 2] if info["focal"] else RELEASE_FOCAL_PX[t]
-        area = info["area"] if info["area"] >= 1024 else RELEASE_MAX_PIXELS
+        area = info["area"] if info["area"] >= 1024 else RELEASE_TASK_MAX_PIXELS[t]
         out[t] = TaskAsking(round(focal, 1), area, fmt)
     return out
 

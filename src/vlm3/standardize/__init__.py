@@ -6,7 +6,9 @@ of the grid, H*W <= max_pixels) with its camera (focal = the task's target), the
 necessarily contiguous) and the ``PixelMap`` to the original image. Geometry comes from ``vlm3.geometry.focal`` / ``vlm3.geometry.crop``; this module
 only wires loading, calibration and depth kinds together and turns geometry errors into
 ``RecordError`` naming the file. ``preprocessing="release"`` reproduces the published
-checkpoints' resize instead (`vlm3.standardize.release`: truncated size, no grid crop).
+checkpoints' resize instead (`vlm3.standardize.release`: truncated size, no grid crop);
+``preprocessing="pad"`` keeps the whole focal-normalised image, padded to the grid (how
+evaluation feeds the project's own models: no benchmark point is cut away).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from vlm3.standardize.calibration import camera_for
 from vlm3.io.images import ImageReadError, read_depth_m, read_rgb
 from vlm3.io.records import RecordError, ViewRecord
 from vlm3.geometry.camera import Camera, GeometryError
-from vlm3.geometry.crop import crop_to_grid
+from vlm3.geometry.crop import crop_to_grid, pad_to_grid
 from vlm3.geometry.depth import ray_scale_map
 from vlm3.geometry.focal import Standardized, normalize_focal
 from vlm3.standardize.release import PREPROCESSING, release_focal_resize
@@ -68,7 +70,8 @@ def standardize_view(view: ViewRecord, focal_px: float, max_pixels: int, grid: i
         with_depth: load the depth map too (RecordError if the view has none).
         depth_kind: kind of the returned depth ("z" or "ray"); None = as stored.
         preprocessing: "project" (focal-normalise, each axis rounded, crop to the grid and
-            ``max_pixels``) or "release" (the published checkpoints' resize: truncated size,
+            ``max_pixels``), "pad" (focal-normalise, pad right/bottom to the grid; every
+            pixel kept, ``max_pixels`` unused) or "release" (the published checkpoints' resize: truncated size,
             no crop, ``max_pixels`` and ``grid`` unused; `vlm3.standardize.release`).
         one_scale: release only: scale y by target / fx too (the release's object sample).
 
@@ -97,6 +100,8 @@ def standardize_view(view: ViewRecord, focal_px: float, max_pixels: int, grid: i
     try:
         if preprocessing == "release":
             std = release_focal_resize(image, camera, focal_px, depth, one_scale)
+        elif preprocessing == "pad":
+            std = pad_to_grid(normalize_focal(image, camera, focal_px, depth), grid)
         else:
             std = normalize_focal(image, camera, focal_px, depth)
             std = crop_to_grid(std, max_pixels, grid)  # the depth map comes back as a view

@@ -13,26 +13,27 @@ either format.
 from __future__ import annotations
 
 import importlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import ModuleType
 from typing import Any
 
 import numpy as np
 
+from vlm3.io.records import ViewRecord
 from vlm3.protocol import COMPACT_FORMAT_VERSION, FORMAT_VERSION, format_version_of
-
-
-#: The release image cap: 1,280 x 1,024 = 1,310,720 pixels = 1,280 visual tokens of 32 x 32 px.
-RELEASE_MAX_PIXELS = 1310720
+from vlm3.standardize import StandardView, standardize_view
+from vlm3.standardize.release import RELEASE_FOCAL_PX, RELEASE_MAX_PIXELS, RELEASE_TASK_MAX_PIXELS, preprocessing_of
 
 
 @dataclass
 class TaskConfig:
     """Per-task standardisation and sampling knobs.
 
-    focal_px: target focal length after normalisation (release: 1000; pose 750).
+    focal_px: target focal length after normalisation; None (the default) = the task's
+        release value (`vlm3.standardize.release.RELEASE_TASK_DEFAULTS`: 1000 px; pose 750).
     max_pixels: image-size cap (pixels) after focal normalisation; a token budget of
-        N visual tokens is N * grid**2 pixels. Images are centre-cropped to fit.
+        N visual tokens is N * grid**2 pixels. Images are centre-cropped to fit. None (the
+        default) = the task's release budget (1,310,720 px; pose 5,529,600 px).
     questions_per_sample: Q&A turns packed per sample (depth, correspondence, object; <= 10).
     eval_questions_per_sample: the same for val/test samples (default: questions_per_sample).
         Evaluation asks every question on its own, so more turns there only add test points
@@ -47,8 +48,8 @@ class TaskConfig:
         matching ``format_version``.
     """
 
-    focal_px: float = 1000.0
-    max_pixels: int = RELEASE_MAX_PIXELS
+    focal_px: float | None = None
+    max_pixels: int | None = None
     questions_per_sample: int = 10
     eval_questions_per_sample: int | None = None
     samples: dict[str, int] = field(default_factory=lambda: {"train": 100, "val": 10, "test": 10})
@@ -57,6 +58,10 @@ class TaskConfig:
     answer_style: str = "think"
     text_format: str = "release"
 
+    def for_task(self, task: str) -> "TaskConfig":
+        """A copy with ``focal_px`` / ``max_pixels`` left unset filled with ``task``'s release values."""
+        return replace(self, focal_px=RELEASE_FOCAL_PX[task] if self.focal_px is None else float(self.focal_px),
+                       max_pixels=RELEASE_TASK_MAX_PIXELS[task] if self.max_pixels is None else int(self.max_pixels))
 
 
 @dataclass(frozen=True)
@@ -106,6 +111,23 @@ def text_format_for(task: str, format_version: str | None = None) -> ModuleType:
         if err.name not in (f"vlm3.tasks.{task}", f"vlm3.tasks.{task}.{_FORMAT_MODULES[fv]}"):
             raise
         raise ValueError(f"task {task!r} has no {fv} text format") from None
+
+
+def standardize_for(task: str, view: ViewRecord, ctx: BuildContext, **kwargs: Any) -> StandardView:
+    """The one place a builder standardises a view (``vlm3.standardize.standardize_view``):
+    ``task``'s focal length and image budget (``ctx.task``, unset = the release's), the grid,
+    the calibration policy and the source option ``preprocessing`` ("project", the default:
+    crop to the grid and budget; "pad": whole image padded to the grid, how evaluation asks
+    the project's own models; "release": the published checkpoints' resize). ``kwargs``:
+    ``with_depth``, ``depth_kind``, ``one_scale``. Raises RecordError as standardize_view."""
+    tc = ctx.task.for_task(task)
+    return standardize_view(view, tc.focal_px, tc.max_pixels, ctx.grid, ctx.calibration,
+                            preprocessing=preprocessing_of(ctx.options), **kwargs)
+
+
+def release_mode(ctx: BuildContext) -> bool:
+    """True when the source option ``preprocessing`` is "release" (the published checkpoints')."""
+    return preprocessing_of(ctx.options) == "release"
 
 
 def draft_format_version(ctx: BuildContext) -> str:
@@ -166,4 +188,5 @@ def spread_pick(xy: np.ndarray, width: int, height: int, n: int, rng: np.random.
     return np.asarray(picked, dtype=np.int64)
 
 
-__all__ = ["BuildContext", "SampleDraft", "TaskConfig", "draft_format_version", "spread_pick", "text_format_for"]
+__all__ = ["BuildContext", "RELEASE_MAX_PIXELS", "SampleDraft", "TaskConfig", "draft_format_version", "release_mode",
+           "spread_pick", "standardize_for", "text_format_for"]

@@ -21,9 +21,8 @@ from __future__ import annotations
 import numpy as np
 
 from vlm3.io.records import PairRecord, RecordError
-from vlm3.standardize import standardize_view
-from vlm3.standardize.release import preprocessing_of
-from vlm3.tasks.common import BuildContext, SampleDraft, draft_format_version, spread_pick, text_format_for
+from vlm3.tasks.common import (BuildContext, SampleDraft, draft_format_version, spread_pick, standardize_for,
+                               text_format_for)
 from vlm3.geometry.camera import Camera
 from vlm3.geometry.transforms import apply_T
 from vlm3.protocol import codecs
@@ -130,8 +129,7 @@ def build(record: PairRecord, ctx: BuildContext, rng: np.random.Generator) -> Sa
         raise RecordError(record.record_id, "correspondence task needs a pair record")
     if record.view0.depth is None or record.view1.depth is None:
         raise RecordError(record.record_id, "correspondence needs depth for both views")
-    views = [standardize_view(v, ctx.task.focal_px, ctx.task.max_pixels, ctx.grid, ctx.calibration,
-                              with_depth=True, depth_kind="z", preprocessing=preprocessing_of(ctx.options))
+    views = [standardize_for("correspondence", v, ctx, with_depth=True, depth_kind="z")
              for v in (record.view0, record.view1)]
     s0, s1 = views[0].std, views[1].std
     xy0, xy1, ok, n_valid, n_covisible = match_pixels(

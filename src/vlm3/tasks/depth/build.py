@@ -15,9 +15,8 @@ from __future__ import annotations
 import numpy as np
 
 from vlm3.io.records import RecordError, ViewRecord
-from vlm3.standardize import standardize_view
-from vlm3.standardize.release import preprocessing_of
-from vlm3.tasks.common import BuildContext, SampleDraft, draft_format_version, spread_pick, text_format_for
+from vlm3.tasks.common import (BuildContext, SampleDraft, draft_format_version, spread_pick, standardize_for,
+                               text_format_for)
 from vlm3.geometry.depth import convert_depth
 from vlm3.protocol import codecs
 
@@ -47,8 +46,7 @@ def build(record: ViewRecord, ctx: BuildContext, rng: np.random.Generator) -> Sa
         return build_given(record, ctx)
     kind = str(ctx.options.get("depth_label_kind", ctx.task.depth_label_kind))
     # depth as stored; only the picked points are converted to the label kind (cheap)
-    sv = standardize_view(record, ctx.task.focal_px, ctx.task.max_pixels, ctx.grid,
-                          ctx.calibration, with_depth=True, preprocessing=preprocessing_of(ctx.options))
+    sv = standardize_for("depth", record, ctx, with_depth=True)
     std = sv.std
     depth = std.depth_m
     ys, xs = _candidates(depth, rng)

@@ -23,8 +23,7 @@ import numpy as np
 from vlm3.geometry.depth import convert_depth
 from vlm3.io.records import RecordError, ViewRecord
 from vlm3.protocol import codecs
-from vlm3.standardize import standardize_view
-from vlm3.tasks.common import BuildContext, SampleDraft, draft_format_version, text_format_for
+from vlm3.tasks.common import BuildContext, SampleDraft, draft_format_version, standardize_for, text_format_for
 
 
 def build_given(record: ViewRecord, ctx: BuildContext) -> SampleDraft:
@@ -35,7 +34,7 @@ def build_given(record: ViewRecord, ctx: BuildContext) -> SampleDraft:
         raise RecordError(record.record_id, "the record has no given depth points")
     src_kind = given.kind
     kind = str(ctx.options.get("depth_label_kind", src_kind))
-    sv = standardize_view(record, ctx.task.focal_px, ctx.task.max_pixels, ctx.grid, ctx.calibration)
+    sv = standardize_for("depth", record, ctx)
     std = sv.std
     w, h = std.camera.width, std.camera.height
     src_xy = np.asarray(given.xy_px, dtype=np.float64).reshape(-1, 2)

@@ -21,7 +21,10 @@ drawn in both formats so the same seed asks the same questions.
 
 Boxes are mapped into the standardised image (PixelMap), clipped, and written on the
 1000-grid of that image. A region cut away by the size cap below ``min_box_keep`` (0.5)
-of its area is not used (pass-through: the record is refused).
+of its area is not used (pass-through: the record is refused). Under ``preprocessing:
+release`` the 1000-grid box is the release's: the ORIGINAL box against the ORIGINAL size
+(``round(v / size * 1000)``, `region_entry`), which can differ by one from the box mapped
+into the resized image (the release's object sample: 562, not 563).
 
 Labels: ``{"regions": [{"box_xyxy_px", "box_norm1000", "name"}], "questions": [{"kind",
 "predicate", "regions", "truth" | "value"}], "camera", "camera_from"}``.
@@ -34,9 +37,8 @@ import re
 import numpy as np
 
 from vlm3.io.records import ObjectQARecord, RecordError, ViewRecord
-from vlm3.standardize import standardize_view
-from vlm3.standardize.release import preprocessing_of
-from vlm3.tasks.common import BuildContext, SampleDraft, draft_format_version, text_format_for
+from vlm3.tasks.common import (BuildContext, SampleDraft, draft_format_version, release_mode, standardize_for,
+                               text_format_for)
 from vlm3.geometry.focal import PixelMap
 from vlm3.protocol import codecs
 from vlm3.tasks.object.questions import clock_from_direction
@@ -61,6 +63,16 @@ def map_box(pixmap: PixelMap, box_xyxy_px, min_keep: float = 0.5) -> list[float]
     if (c2 - c1) * (d2 - d1) / full < min_keep:
         return None
     return [c1, d1, c2, d2]
+
+
+def region_entry(box_src_px, box_std_px: list[float], name: str, pixmap: PixelMap, release: bool) -> dict:
+    """A region label: its standardised box and its 1000-grid box -- of the standardised image,
+    or (``release``) of the original box against the original size, as the release writes it."""
+    if release:
+        norm = codecs.encode_box_norm1000(np.asarray(box_src_px, float), pixmap.src.width, pixmap.src.height)
+    else:
+        norm = codecs.encode_box_norm1000(box_std_px, pixmap.dst.width, pixmap.dst.height)
+    return {"box_xyxy_px": box_std_px, "name": name, "box_norm1000": [int(v) for v in norm]}
 
 
 def qualitative_fraction(options: dict) -> float:
@@ -93,8 +105,7 @@ def _qualitative_value(pred: str, ca, cb, sa, sb, up) -> tuple[float, float]:
     return sa[0], sb[0]  # wide
 
 
-def _generated(record: ViewRecord, ctx: BuildContext, rng: np.random.Generator, pixmap: PixelMap,
-               std_w: int, std_h: int):
+def _generated(record: ViewRecord, ctx: BuildContext, rng: np.random.Generator, pixmap: PixelMap):
     keep = float(ctx.options.get("min_box_keep", 0.5))
     tie = float(ctx.options.get("tie_tol", 0.1))
     qual_fraction = qualitative_fraction(ctx.options)
@@ -105,8 +116,7 @@ def _generated(record: ViewRecord, ctx: BuildContext, rng: np.random.Generator, 
             continue
         box = map_box(pixmap, o.box_xyxy_px, keep)
         if box is not None:
-            regions.append({"box_xyxy_px": box, "name": o.name,
-                            "box_norm1000": [int(v) for v in codecs.encode_box_norm1000(box, std_w, std_h)]})
+            regions.append(region_entry(o.box_xyxy_px, box, o.name, pixmap, release_mode(ctx)))
             objs.append((np.asarray(o.center_cam_m, float), np.asarray(o.size_m, float)))
     if len(objs) < 2:
         raise RecordError(record.image_path, "fewer than two usable 3D-boxed objects in view")
@@ -158,15 +168,14 @@ def _generated(record: ViewRecord, ctx: BuildContext, rng: np.random.Generator, 
     return regions, questions, qa
 
 
-def _passthrough(record: ObjectQARecord, ctx: BuildContext, pixmap: PixelMap, std_w: int, std_h: int):
+def _passthrough(record: ObjectQARecord, ctx: BuildContext, pixmap: PixelMap):
     keep = float(ctx.options.get("min_box_keep", 0.5))
     regions = []
     for i, b in enumerate(record.boxes_xyxy_px):
         box = map_box(pixmap, b, keep)
         if box is None:
             raise RecordError(record.view.image_path, f"region {i} is cut away by the size cap")
-        regions.append({"box_xyxy_px": box, "name": f"region {i}",
-                        "box_norm1000": [int(v) for v in codecs.encode_box_norm1000(box, std_w, std_h)]})
+        regions.append(region_entry(b, box, f"region {i}", pixmap, release_mode(ctx)))
 
     region = text_format_for("object", draft_format_version(ctx)).region_text
 
@@ -186,14 +195,12 @@ def build(record: ViewRecord | ObjectQARecord, ctx: BuildContext,
           rng: np.random.Generator) -> SampleDraft:
     """One object sample (generated from 3D boxes, or passed through)."""
     view = record.view if isinstance(record, ObjectQARecord) else record
-    sv = standardize_view(view, ctx.task.focal_px, ctx.task.max_pixels, ctx.grid, ctx.calibration,
-                          preprocessing=preprocessing_of(ctx.options), one_scale=True)  # release: one scale
+    sv = standardize_for("object", view, ctx, one_scale=True)  # release: one scale
     std = sv.std
-    w, h = std.camera.width, std.camera.height
     if isinstance(record, ObjectQARecord):
-        regions, questions, qa = _passthrough(record, ctx, std.pixmap, w, h)
+        regions, questions, qa = _passthrough(record, ctx, std.pixmap)
     else:
-        regions, questions, qa = _generated(record, ctx, rng, std.pixmap, w, h)
+        regions, questions, qa = _generated(record, ctx, rng, std.pixmap)
     labels = {"regions": regions, "questions": questions, "camera": std.camera.to_dict(),
               "camera_from": sv.camera_from, "record_id": record.record_id,
               "scene_id": record.scene_id}

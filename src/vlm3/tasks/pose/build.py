@@ -19,9 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from vlm3.io.records import PairRecord, RecordError
-from vlm3.standardize import standardize_view
-from vlm3.standardize.release import preprocessing_of
-from vlm3.tasks.common import BuildContext, SampleDraft, draft_format_version, text_format_for
+from vlm3.tasks.common import BuildContext, SampleDraft, draft_format_version, standardize_for, text_format_for
 from vlm3.geometry.transforms import invert_T
 
 
@@ -32,9 +30,7 @@ def build(record: PairRecord, ctx: BuildContext, rng: np.random.Generator) -> Sa
     if record.covisibility is not None and record.covisibility < ctx.task.min_covisibility:
         raise RecordError(record.record_id, f"covisibility {record.covisibility:.2f} below "
                                             f"{ctx.task.min_covisibility}")
-    views = [standardize_view(v, ctx.task.focal_px, ctx.task.max_pixels, ctx.grid, ctx.calibration,
-                              preprocessing=preprocessing_of(ctx.options))
-             for v in (record.view0, record.view1)]
+    views = [standardize_for("pose", v, ctx) for v in (record.view0, record.view1)]
     T = np.asarray(record.T_cam1_from_cam0, dtype=np.float64)
     fmt = text_format_for("pose", draft_format_version(ctx))
     try:
