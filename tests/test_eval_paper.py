@@ -50,14 +50,17 @@ def test_paper_tables_put_the_run_beside_the_cited_published_rows(paper_run):
     assert "| VLM3-4B [paper] | .896 | .818 | .970 | .810 | .976 | .867 | .960 | .935 | .904 |" in depth
     row = next(line for line in depth.splitlines() if line.startswith("| **oracle** (this run)"))
     cells = [c.strip() for c in row.strip("|").split("|")][1:]
-    assert cells[1] == "1.000" and cells[6] == "1.000"  # DDAD, iBims1 from the fixtures
+    assert cells[1] == "1.000 (40/40)" and cells[6] == "1.000 (40/40)"  # DDAD, iBims1: every given point
     assert cells[0] == "–" and cells[-1] == "–"  # Argoverse2 missing: no average over a partial row
     qual = text.split("## SpatialRGPT-Bench qualitative")[1].split("## ")[0]
-    assert "| **oracle** (this run) | 100.00 | 100.00 | 100.00 | 100.00 | 100.00 | 100.00 | 100.00 |" in qual
+    # no intrinsics in SpatialRGPT-Bench and no AnyCalib here: every cell flagged as on a guessed camera
+    assert ("| **oracle** (this run) | " + " | ".join(["100.00 (4/4)‡"] * 6) + " | 100.00 (24/24)‡ |") in qual
+    assert "‡ spatialrgpt_bench / oracle: 30/30 scored (cameras: FoV 60° guess x 30)" in qual
     quant = text.split("## SpatialRGPT-Bench quantitative")[1]
-    assert "| **oracle** (this run) | 100.00/0.00 |" in quant and "100.00/0.0° | 100.00/0.00 |" in quant
+    assert "| **oracle** (this run) | 100.00/0.00 (1/1)‡ |" in quant and "100.00/0.0° (1/1)‡ | 100.00/0.00 (6/6)‡ |" in quant
     pose = text.split("## Pose")[1].split("## ")[0]
-    assert "| **oracle** (this run) | 100.0 | – | – |" in pose  # ETH3D from the WAI fixture + pair list
+    # ETH3D from the WAI fixture + pair list: auc30 / auc30_signed, both pairs scored
+    assert "| **oracle** (this run) | 100.0 / 100.0 (2/2) | – | – |" in pose
     summary = json.loads((run_dir / "summary.json").read_text())
     assert summary["paper_tables"]["depth"]["oracle"]["iBims1"] == 1.0
 
@@ -127,6 +130,7 @@ def test_a_fixed_correspondence_list_keeps_its_matches_through_the_standardisati
     (rec,) = read_jsonl(predictions_path(tmp_path / "run", "corr", "oracle"))
     labels = rec["labels"]
     assert labels["matches_dropped"] == 1 and len(labels["matches"]) == 12
+    assert labels["items_dropped"] == {"outside a standardised image": 1}
     pm0, pm1 = (PixelMap.from_dict(p) for p in rec["pixmaps"])
     np.testing.assert_allclose([x["query_xy_px"] for x in labels["matches"]],
                                pm0.to_dst(np.array([x["img1_pixel_orig"] for x in m[:12]])), atol=1e-9)

@@ -90,7 +90,8 @@ def test_report_headline_first_with_the_models_real_name(run_dir, built):
     assert rows[0] == MODEL_NAME and rows[-1] == "oracle" and "trivial" in rows
     assert ">train<" not in table  # the folder name is not the model's name
     # formatted numbers: oracle's depth delta1 with 3 decimals, parse rates in %, no long floats
-    assert "<td>1.000</td>" in table and "100.0%" in table
+    assert "<td>1.000<br><small" in table and "100.0%" in table
+    assert re.search(r"<small>(\d+)/\1</small>", table)  # each cell: its scored/given counts
     assert not re.search(r"\d\.\d{5,}", re.sub(r"data:image/png;base64,[^']*", "", page))
     # one sentence on what ran: name, base model, steps, training wall time
     lead = re.search(r"<p class='lead'>(.*?)</p>", page).group(1)
@@ -159,7 +160,9 @@ def test_report_renders_in_headless_chromium(run_dir, built, tmp_path):
     body = [r for r in rows if "<td>" in r]
     assert MODEL_NAME in body[0] and len(body) == 3
     for r in body:
-        assert len(re.findall(r"<td>(?:<b>)?\d+\.\d+%?(?:</b>)?</td>", r)) >= 4, r
+        # a number, and under each metric its counts (scored/given)
+        assert len(re.findall(r"<td>(?:<b>)?\d+\.\d+%?(?:</b>)?(?:<br><small[^>]*>\d+/\d+[†‡]*</small>)?</td>",
+                              r)) >= 4, r
     shot = tmp_path / "shot.png"
     res = subprocess.run([chromium, *FLAGS, f"--user-data-dir={tmp_path / 'profile2'}", "--hide-scrollbars",
                           "--enable-logging=stderr", "--v=0", "--window-size=1400,2400",

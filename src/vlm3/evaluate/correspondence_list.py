@@ -9,10 +9,11 @@ field names of the VLM3 release's correspondence sample::
      "matches": [{"img1_pixel_orig": [x, y], "img2_pixel_orig": [x, y]}, ...]}
 
 Pixels are of the original images (x = column, pixel centres at integers). Both images are
-standardised as training does (focal ``focal_px``, default 1000 px; the 32-px grid; the
-image cap); each query and its target are mapped through their image's ``PixelMap`` and
-kept in the list's order (a match that leaves either standardised image is dropped and
-counted in ``matches_dropped``). The labels are the correspondence task's
+standardised by `vlm3.tasks.common.standardize_for` (focal ``focal_px``, default 1000 px;
+evaluation: the whole image padded to the 32-px grid, or the release's resize); each query and its target are mapped through their image's ``PixelMap`` and
+kept in the list's order (a match that leaves either standardised image -- only possible
+under the training crop, ``preprocessing: project`` -- is dropped and counted in
+``matches_dropped`` and ``items_dropped``, the coverage of `vlm3.evaluate.coverage`). The labels are the correspondence task's
 (``matches``: ``query_xy_px``, ``query_xy_norm1000``, ``target_xy_px``, ...), so EPE is in
 pixels of the standardised second image. Bad lines are ``RecordError`` (a counted skip).
 """
@@ -80,7 +81,9 @@ def build_pair(entry: Any, where: str, base: Path, ctx: BuildContext) -> SampleD
         matches.append({"query_xy_px": q[i].tolist(), "query_xy_norm1000": qn, "target_xy_px": t[i].tolist(),
                         "target_xy_norm1000": tn, "target_xy_norm1000_float": tf})
         qa.append((fmt.prompt(qn, think=think), fmt.render_answer(tn)))
-    labels = {"matches": matches, "matches_dropped": int(len(q) - len(keep)),
+    dropped = int(len(q) - len(keep))
+    labels = {"matches": matches, "matches_dropped": dropped,
+              "items_dropped": {"outside a standardised image": dropped} if dropped else {},
               "cameras": [s0.camera.to_dict(), s1.camera.to_dict()],
               "camera_from": [v.camera_from for v in views], "record_id": where}
     return SampleDraft([s0.image, s1.image], qa, labels, [s0.pixmap.to_dict(), s1.pixmap.to_dict()],

@@ -2,7 +2,9 @@
 
 Used by ``vlm3 demo`` (printed at the end) and for the README table. Rows are the model
 and every baseline; columns are the summary columns of each task unit
-(``Task.summary_columns``, with the metric's direction), then the lowest parse rate.
+(``Task.summary_columns``, with the metric's direction), then the lowest parse rate. Each cell
+carries its counts, scored/given, and the marks of `vlm3.evaluate.coverage` (an incomplete
+cell, a guessed camera), explained under the table.
 (The full tables, every metric per benchmark, are table.md from ``vlm3.evaluate.stages``.)
 """
 
@@ -10,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from vlm3.evaluate.coverage import cell_text, table_notes
 from vlm3.tasks import TASKS, get_task
 
 
@@ -45,14 +48,18 @@ def headline_table(report: dict[str, Any]) -> str:
     columns = headline_columns()
     head = ["predictor"] + [title for _, _, title, _ in columns] + ["min parse rate"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    covs = {}
     for name, per_task in rows.items():
         cells = [name]
         for task, key, _, fmt in columns:
-            cells.append(_cell(per_task.get(task, {}).get(key), fmt))
+            cov = per_task.get(task, {}).get("coverage")
+            covs[f"{task} / {name}"] = cov
+            cells.append(cell_text(_cell(per_task.get(task, {}).get(key), fmt), cov))
         rates = [m.get("parse_rate") for m in per_task.values() if m.get("parse_rate") is not None]
         cells.append(f"{100 * min(rates):.1f}%" if rates else "–")
         lines.append("| " + " | ".join(cells) + " |")
+    lines += [f"{x}" for x in table_notes(covs)]
     bench = report.get("benchmark")
     if bench:
-        lines.append(f"\n(benchmark: {bench})")
+        lines.append(f"\n(benchmark: {bench}; cells: value (scored/given))")
     return "\n".join(lines)

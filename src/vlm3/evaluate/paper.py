@@ -22,6 +22,7 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from vlm3.evaluate.coverage import GUESS_MARK, INCOMPLETE_MARK, cell_text, table_notes
 from vlm3.metrics import objects as obj_m
 from vlm3.tasks import get_task
 
@@ -96,22 +97,23 @@ def _per_question(records: Sequence[Mapping[str, Any]]) -> list[tuple[dict[str, 
     return out
 
 
-def _direction(items: Sequence[Mapping[str, Any]]) -> tuple[float | None, float | None, int]:
-    """(success within one clock hour, failures counted as misses; mean error deg over parsed; n)."""
+def _direction(items: Sequence[Mapping[str, Any]]) -> tuple[float | None, float | None, int, int]:
+    """(success within one clock hour, failures counted as misses; mean error deg over parsed; n; n parsed)."""
     unit = get_task("object")
     parsed = [unit.parse(r["raw"], unit.inputs_from_labels(r["labels"], None, r.get("format_version")))[0] for r in items]
     if not items:
-        return None, None, 0
+        return None, None, 0, 0
     ok = [(p.value, r["labels"]["questions"][0]["value"]) for p, r in zip(parsed, items) if p.ok]
     if not ok:
-        return 0.0, None, len(items)
+        return 0.0, None, len(items), 0
     err = obj_m.clock_error_deg([p for p, _ in ok], [g for _, g in ok])
-    return float((err <= 30.0).sum()) / len(items), float(err.mean()), len(items)
+    return float((err <= 30.0).sum()) / len(items), float(err.mean()), len(items), len(ok)
 
 
 def object_by_category(records: Sequence[Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
     """SpatialRGPT-Bench columns from one predictor's object prediction records: per column
-    ``acc`` (qualitative, %) or ``success`` (%) and ``abs_rel`` / ``err_deg``, with ``n``."""
+    ``acc`` (qualitative, %) or ``success`` (%) and ``abs_rel`` / ``err_deg``, with ``n`` (questions
+    given) and ``n_scored`` (questions with a parsed answer)."""
     from vlm3.evaluate.scoring import score_task
 
     groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
@@ -130,25 +132,29 @@ def object_by_category(records: Sequence[Mapping[str, Any]]) -> dict[str, dict[s
     for col, _ in QUAL_GROUPS + (("overall_qualitative", ()),):
         items = qual_all if col == "overall_qualitative" else groups[col]
         s = score_task("object", items) if items else {}
-        out[col] = {"acc": None if s.get("qual_acc") is None else 100 * s["qual_acc"], "n": len(items)}
-    n_total, n_success, rel = 0, 0.0, []
+        out[col] = {"acc": None if s.get("qual_acc") is None else 100 * s["qual_acc"], "n": len(items),
+                    "n_scored": len(items) - int(s.get("n_failed") or 0)}
+    n_total, n_success, n_parsed, rel = 0, 0.0, 0, []
     for col, kind in QUANT_GROUPS:
         items = groups[col]
         if kind == "direction":
-            succ, err, n = _direction(items)
-            out[col] = {"success": None if succ is None else 100 * succ, "err_deg": err, "n": n}
+            succ, err, n, n_ok = _direction(items)
+            out[col] = {"success": None if succ is None else 100 * succ, "err_deg": err, "n": n, "n_scored": n_ok}
         else:
             s = score_task("object", items) if items else {}
             succ, n = s.get("quant_success"), s.get("n_quantitative", 0)
-            out[col] = {"success": None if succ is None else 100 * succ, "abs_rel": s.get("quant_abs_rel"), "n": n}
+            n_ok = n - int(s.get("n_failed") or 0)
+            out[col] = {"success": None if succ is None else 100 * succ, "abs_rel": s.get("quant_abs_rel"), "n": n,
+                        "n_scored": n_ok}
             if s.get("quant_abs_rel") is not None:
                 rel.append((s["quant_abs_rel"], s.get("n_scored", n)))
         if succ is not None:
             n_total += n
+            n_parsed += n_ok
             n_success += succ * n
     out["overall_quantitative"] = {"success": 100 * n_success / n_total if n_total else None,
                                    "abs_rel": sum(a * n for a, n in rel) / sum(n for _, n in rel) if rel else None,
-                                   "n": n_total}
+                                   "n": n_total, "n_scored": n_parsed}
     return out
 
 
@@ -173,34 +179,56 @@ def paper_tables(summary: Mapping[str, Any], object_records: Mapping[str, Sequen
 
     numbers: dict[str, Any] = {}
     out = [f"# The paper's tables: {summary.get('model') or 'baselines'}", "",
-           f"Rows marked [paper] are published reference numbers: {CITATION}.", ""]
-    for key, title, cols, task, metric, fmt, scale in (
-            ("depth", "Depth δ1 ↑ (Table 1)", DEPTH_COLUMNS, "depth", "delta1", "{:.3f}", 1.0),
+           f"Rows marked [paper] are published reference numbers: {CITATION}.", "",
+           f"This run's cells are `value (items scored/items the benchmark gives)`; {INCOMPLETE_MARK} marks a cell "
+           f"not scored on every item (the counted reasons are under its table), {GUESS_MARK} a cell scored on "
+           f"a guessed camera (no intrinsics, no AnyCalib: a stated field-of-view guess).", ""]
+    for key, title, cols, task, metric, second, fmt in (
+            ("depth", "Depth δ1 ↑ (Table 1)", DEPTH_COLUMNS, "depth", "delta1", None, "{:.3f}"),
             ("correspondence", "Correspondence EPE ↓ (px of the standardised image 2; the paper rescales to UFM's "
-                               "pixel range)", CORR_COLUMNS, "correspondence", "epe_px", "{:.2f}", 1.0),
-            ("pose", "Pose AUC@30 ↑ (%)", POSE_COLUMNS, "pose", "auc30", "{:.1f}", 1.0)):
-        ours, nums = {}, {}
+                               "pixel range)", CORR_COLUMNS, "correspondence", "epe_px", None, "{:.2f}"),
+            ("pose", "Pose AUC@30 ↑ (%): this run's cells are auc30 / auc30_signed (the paper's auc30 is "
+                     "sign-blind, as VGGT's; the signed one counts a negated translation as wrong)",
+             POSE_COLUMNS, "pose", "auc30", "auc30_signed", "{:.1f}")):
+        ours, nums, covs = {}, {}, {}
         for n in names:
-            vals = [res.get(b, {}).get(n, {}).get(task, {}).get(metric) for _, b in cols]
-            vals = [None if v is None else v * scale for v in vals]
+            cells = [res.get(b, {}).get(n, {}).get(task, {}) for _, b in cols]
+            vals = [c.get(metric) for c in cells]
             if all(v is None for v in vals):
                 continue
             nums[n] = dict(zip([c for c, _ in cols] + ["avg"], vals + [_avg(vals)]))
-            ours[n] = [_fmt(v, fmt) for v in vals + [_avg(vals)]]
+            text = [_fmt(v, fmt) for v in vals + [_avg(vals)]]
+            if second:
+                seconds = [c.get(second) for c in cells]
+                nums[n].update({f"{c}_{second}": v for (c, _), v in zip(cols, seconds + [_avg(seconds)])})
+                text = [t if t == "–" else f"{t} / {_fmt(v, fmt)}" for t, v in zip(text, seconds + [_avg(seconds)])]
+            for (col, _), c in zip(cols, cells):
+                covs[f"{col} / {n}"] = c.get("coverage")
+            nums[n]["coverage"] = {col: c.get("coverage") for (col, _), c in zip(cols, cells)}
+            ours[n] = [cell_text(t, c.get("coverage")) for t, c in zip(text, cells)] + [text[-1]]
         numbers[key] = nums
-        out += _table(title, [c for c, _ in cols] + ["avg"], PUBLISHED[key], ours, notes([b for _, b in cols]))
+        out += _table(title, [c for c, _ in cols] + ["avg"], PUBLISHED[key], ours,
+                      table_notes(covs) + notes([b for _, b in cols]))
     qual_cols = [c for c, _ in QUAL_GROUPS]
     quant_cols = [c for c, _ in QUANT_GROUPS]
     ours_ql, ours_qn, nums = {}, {}, {}
+    obj_covs = {}
     for n, recs in object_records.items():
         cat = object_by_category(recs)
         nums[n] = cat
-        ours_ql[n] = [_fmt(cat[c]["acc"], "{:.2f}") for c in qual_cols + ["overall_qualitative"]]
-        ours_qn[n] = [_fmt(cat[c]["success"], "{:.2f}") + "/" + (
-            _fmt(cat[c].get("err_deg"), "{:.1f}°") if c == "Direction" else _fmt(cat[c].get("abs_rel"), "{:.2f}"))
+        bench_cov = res.get(OBJECT_BENCHMARK, {}).get(n, {}).get("object", {}).get("coverage")
+        obj_covs[f"{OBJECT_BENCHMARK} / {n}"] = bench_cov
+
+        def cell(text: str, c: str) -> str:  # a category's counts; the benchmark's skips and camera marks
+            cov = None if bench_cov is None else {**bench_cov, "given": cat[c]["n"], "scored": cat[c]["n_scored"]}
+            return cell_text(text, cov)
+
+        ours_ql[n] = [cell(_fmt(cat[c]["acc"], "{:.2f}"), c) for c in qual_cols + ["overall_qualitative"]]
+        ours_qn[n] = [cell(_fmt(cat[c]["success"], "{:.2f}") + "/" + (
+            _fmt(cat[c].get("err_deg"), "{:.1f}°") if c == "Direction" else _fmt(cat[c].get("abs_rel"), "{:.2f}")), c)
             for c in quant_cols + ["overall_quantitative"]]
     numbers["object"] = nums
-    obj_notes = notes([OBJECT_BENCHMARK])
+    obj_notes = table_notes(obj_covs) + notes([OBJECT_BENCHMARK])
     out += _table("SpatialRGPT-Bench qualitative accuracy ↑ (%)", qual_cols + ["overall"],
                   PUBLISHED["object_qualitative"], ours_ql, obj_notes)
     out += _table("SpatialRGPT-Bench quantitative success ↑ (%) / AbsRel ↓ (direction: mean error)",

@@ -147,6 +147,7 @@ def run_eval(config: str | Path | EvalConfig, run_dir: str | Path, model: str | 
     timing: dict[str, float] = {}
     skipped, primary = [], None
     skipped_inputs: dict[str, list[dict[str, str]]] = {}
+    inputs_cut: dict[str, int] = {}  # inputs left out by max_samples: counted in each cell's coverage
     for b in benches:
         ok, why = b.available()
         if not ok:
@@ -162,7 +163,9 @@ def run_eval(config: str | Path | EvalConfig, run_dir: str | Path, model: str | 
             top = "; ".join(f"{n} x {r}" for r, n in Counter(x["reason"] for x in b.skipped).most_common(3))
             skipped_inputs[b.name] = b.skipped
             log(f"{b.name}: {len(b.skipped)} input(s) skipped ({top})")
-        if max_samples:
+        if max_samples and len(cases) > max_samples:
+            inputs_cut[b.name] = len(cases) - max_samples
+            log(f"{b.name}: {inputs_cut[b.name]} of {len(cases)} inputs left out (--max-samples {max_samples})")
             cases = cases[:max_samples]
         if not cases:
             skipped.append(f"{b.name}: no samples")
@@ -186,7 +189,7 @@ def run_eval(config: str | Path | EvalConfig, run_dir: str | Path, model: str | 
     model_path = str(Path(model.removeprefix("vllm:")).resolve()) if model else None  # report: vlm3.json, logs
     meta = {"model_name": predictors[0].name if model else None, "model_path": model_path, "primary_benchmark": primary,
             "config": to_dict(cfg), "config_hash": config_hash(to_dict(cfg)), "skipped_benchmarks": skipped,
-            "skipped_inputs": skipped_inputs, "timing_s": timing}
+            "skipped_inputs": skipped_inputs, "inputs_cut": inputs_cut, "timing_s": timing}
     (run_dir / "run.json").write_text(json.dumps(meta, indent=2, default=str) + "\n")
     score_run(run_dir)
     return json.loads((run_dir / "report.json").read_text())

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from vlm3.evaluate import report_figures as figs
+from vlm3.evaluate.coverage import count_text, marks, reasons_text, table_notes
 from vlm3.evaluate.stages import PRED_DIR, read_jsonl, report_json, score_run
 from vlm3.tasks import TASKS, get_task
 
@@ -181,7 +182,11 @@ def headline_html(results: dict[str, dict[str, Any]], model: str | None, label: 
         for t, key in cols:
             v = results[n].get(t, {}).get(key)
             b = v is not None and n != "oracle" and best.get((t, key)) == v and len(names) > 1
-            cells.append(f"<td>{'<b>' if b else ''}{fmt_value(key, v)}{'</b>' if b else ''}</td>")
+            cov = results[n].get(t, {}).get("coverage")
+            why = "" if cov is None else html.escape(reasons_text(cov), quote=True)
+            counts = "" if cov is None or v is None else (
+                f"<br><small{f' title={chr(34)}{why}{chr(34)}' if why else ''}>{count_text(cov)}{marks(cov)}</small>")
+            cells.append(f"<td>{'<b>' if b else ''}{fmt_value(key, v)}{'</b>' if b else ''}{counts}</td>")
         rates = [m.get("parse_rate") for m in results[n].values() if m.get("parse_rate") is not None]
         cells.append(f"<td>{fmt_value('parse_rate', min(rates)) if rates else '–'}</td>")
         note = "this model" if n == model else BASELINE_NOTES.get(n, "baseline")
@@ -208,9 +213,17 @@ def task_table(results: dict[str, dict[str, Any]], task: str, model: str | None,
     keys = list(unit.metrics) + list(unit.table_metrics) + ["parse_rate", "n_items"]
     head = "".join(f"<th title='{html.escape(METRIC_MEANING.get(k, k))}'>{html.escape(k)}"
                    f"{' ↑' if unit.higher_is_better.get(k) else ' ↓' if k in unit.higher_is_better else ''}</th>"
-                   for k in keys)
+                   for k in keys) + "<th title='items scored / items the benchmark gives; why the others were not; " \
+                                    "where the cameras came from'>coverage</th>"
+
+    def coverage(cov: dict[str, Any] | None) -> str:
+        if cov is None:
+            return "<td>–</td>"
+        return f"<td>{count_text(cov)}{marks(cov)}<br><small>{html.escape(reasons_text(cov))}</small></td>"
+
     rows = "".join(f"<tr><td>{html.escape(label.get(n, n))}</td>"
-                   + "".join(f"<td>{fmt_value(k, results[n][task].get(k))}</td>" for k in keys) + "</tr>"
+                   + "".join(f"<td>{fmt_value(k, results[n][task].get(k))}</td>" for k in keys)
+                   + coverage(results[n][task].get("coverage")) + "</tr>"
                    for n in names)
     return f"<table><tr><th>predictor</th>{head}</tr>{rows}</table>"
 
@@ -290,6 +303,11 @@ def _run_section(rd: Path, numbers: dict[str, Any]) -> str:
         results = summary["benchmarks"][bench]
         out.append(f"<h3>{'Main benchmark: ' if i == 0 else 'Benchmark: '}{html.escape(bench)}</h3>")
         out.append(headline_html(results, model, label))
+        incomplete = table_notes({f"{t} / {label.get(n, n)}": m.get("coverage") for n in _order(results, model)
+                                  for t, m in results[n].items()})
+        if incomplete:
+            out.append("<p class='warn'>Cells not scored on every item the benchmark gives, or on a guessed "
+                       "camera:<br>" + "<br>".join(html.escape(x) for x in incomplete) + "</p>")
         low = {t: m.get("parse_rate") for t, m in results.get(model, {}).items() if (m.get("parse_rate") or 0) < 0.5}
         if low:
             rates = ", ".join(f"{t} {fmt_value('parse_rate', v)}" for t, v in low.items())

@@ -34,6 +34,7 @@ from typing import Any, Sequence
 
 from tqdm import tqdm
 
+from vlm3.evaluate.coverage import cell_coverage, cell_text, table_notes
 from vlm3.evaluate.scoring import parsed_to_json, score_task
 from vlm3.predictors.base import Prediction, Predictor, Request
 from vlm3.protocol import FORMAT_VERSION
@@ -143,14 +144,20 @@ def score_run(run_dir: str | Path, model_name: str | None = None, timing_s: dict
         by_key[(bench, name)] = read_jsonl(p)
     if not by_key:
         raise FileNotFoundError(f"no predictions under {run_dir / PRED_DIR}: run stage 1 (vlm3 eval) first")
+    meta_path = run_dir / "run.json"
+    meta = json.loads(meta_path.read_text()) if meta_path.is_file() else {}
     results: dict[str, dict[str, dict[str, Any]]] = defaultdict(dict)
     for (bench, name), recs in by_key.items():
         per_task: dict[str, list[dict]] = defaultdict(list)
         for r in recs:
             per_task[r["task"]].append(r)
-        results[bench][name] = {t: score_task(t, rs) for t, rs in per_task.items()}
-    meta_path = run_dir / "run.json"
-    meta = json.loads(meta_path.read_text()) if meta_path.is_file() else {}
+        results[bench][name] = {}
+        for t, rs in per_task.items():
+            m = score_task(t, rs)
+            m["coverage"] = cell_coverage(rs, m["n_items"], m.get("n_failed") or 0,
+                                          (meta.get("skipped_inputs") or {}).get(bench, ()),
+                                          int((meta.get("inputs_cut") or {}).get(bench, 0)))
+            results[bench][name][t] = m
     model_name = model_name or meta.get("model_name")
     timing = dict(meta.get("timing_s", {}))
     timing.update(timing_s or {})
@@ -189,7 +196,7 @@ def report_json(summary: dict[str, Any], primary_benchmark: str | None = None) -
                 continue
             m = per_task[task]
             vals = {k: m.get(k) for k in get_task(task).metrics}
-            vals.update(parse_rate=m.get("parse_rate"), n_items=m.get("n_items"))
+            vals.update(parse_rate=m.get("parse_rate"), n_items=m.get("n_items"), coverage=m.get("coverage"))
             if name == model:
                 entry.update(vals)
             else:
@@ -207,7 +214,9 @@ def _fmt(v: Any) -> str:
 
 
 def markdown_tables(summary: dict[str, Any]) -> str:
-    """One table per task: predictors x benchmarks (headline metric), average, parse rate."""
+    """One table per task and metric: predictors x benchmarks, average, parse rate; each cell
+    with its counts (scored/given) and marks, the reasons of incomplete cells under the task's
+    first table (`vlm3.evaluate.coverage`)."""
     results = summary["benchmarks"]
     benches = sorted(results)
     lines = [f"# Evaluation: {summary.get('model') or 'run'}", ""]
@@ -218,7 +227,7 @@ def markdown_tables(summary: dict[str, Any]) -> str:
             continue
         cols = [b for b in benches if any(task in results[b].get(n, {}) for n in names)]
         unit = get_task(task)
-        for metric in unit.metrics + unit.table_metrics:
+        for k, metric in enumerate(unit.metrics + unit.table_metrics):
             arrow = "↑" if unit.higher_is_better[metric] else "↓"
             lines += [f"## {task}: {metric} {arrow}", "",
                       "| predictor | " + " | ".join(cols) + " | avg | parse rate |",
@@ -230,7 +239,13 @@ def markdown_tables(summary: dict[str, Any]) -> str:
                 avg = sum(have) / len(have) if have else None
                 prs = [p for p in pr if p is not None]
                 prt = f"{100 * sum(prs) / len(prs):.1f}%" if prs else "–"
-                lines.append(f"| {n} | " + " | ".join(_fmt(v) for v in vals) + f" | {_fmt(avg)} | {prt} |")
+                covs = [results[b].get(n, {}).get(task, {}).get("coverage") for b in cols]
+                lines.append(f"| {n} | " + " | ".join(cell_text(_fmt(v), c) for v, c in zip(vals, covs))
+                             + f" | {_fmt(avg)} | {prt} |")
             lines.append("")
+            if k == 0:
+                notes = table_notes({f"{b} / {n}": results[b].get(n, {}).get(task, {}).get("coverage")
+                                     for b in cols for n in names})
+                lines += [f"- {x}" for x in notes] + ([""] if notes else [])
     lines += ["Timing (s): " + ", ".join(f"{k} {v:.1f}" for k, v in summary.get("timing_s", {}).items()), ""]
     return "\n".join(lines)
