@@ -77,6 +77,20 @@ def test_sunrgbd_layout_records(sun):
     assert "options.layout: sunrgbd" in _recs(root)[0].reason  # a folder given as a JSON source
 
 
+def test_sunrgbd_layout_with_a_relative_root_finds_every_frame(sun, monkeypatch):
+    """A relative ``path`` (as configs write it, e.g. data/SUNRGBD) was joined to itself
+    (``data/SUNRGBD/data/SUNRGBD/...``: "image file not found" for every frame)."""
+    root, _ = sun
+    monkeypatch.chdir(root.parent)
+    recs = _recs(Path(root.name), layout="sunrgbd")
+    views = [r for r in recs if isinstance(r, ViewRecord)]
+    assert [v.scene_id for v in views] == ["kv1/NYUdata/NYU0001", "kv2/kinect2data/000002_2014"]
+    assert all(Path(v.image_path).is_file() and Path(v.depth.path).is_file() for v in views)
+    assert Path(views[0].image_path) == Path("SUNRGBD/kv1/NYUdata/NYU0001/image/NYU0001.jpg")
+    skips = [r for r in recs if isinstance(r, Skipped)]
+    assert len(skips) == 1 and skips[0].path == "SUNRGBD/kv2/kinect2data/bad_k/intrinsics.txt"
+
+
 def _config(tmp_path: Path, sources: list) -> Path:
     cfg = {"seed": 0, "output_dir": str(tmp_path / "out"), "grid": 16, "shard_size": 20,
            "tasks": {"depth": {"focal_px": F, "max_pixels": W * H, "questions_per_sample": 8,

@@ -124,6 +124,17 @@ def build_predictors(cfg: EvalConfig, model: str | None, baselines: list[str], b
     return predictors
 
 
+def _guessed_cameras(cases: Sequence[Any]) -> int:
+    """How many images of ``cases`` were standardised with a guessed camera (labels ``camera_from``)."""
+    from vlm3.evaluate.coverage import calibration_name, is_guess
+
+    n = 0
+    for c in cases:
+        cf = c.truth.labels.get("camera_from")
+        n += sum(is_guess(calibration_name(str(x))) for x in (cf if isinstance(cf, list) else [cf] if cf else []))
+    return n
+
+
 def run_eval(config: str | Path | EvalConfig, run_dir: str | Path, model: str | None = None,
              baselines: list[str] | tuple[str, ...] = BASELINES, max_samples: int | None = None,
              batch_size: int = 64, model_name: str | None = None,
@@ -163,6 +174,10 @@ def run_eval(config: str | Path | EvalConfig, run_dir: str | Path, model: str | 
             top = "; ".join(f"{n} x {r}" for r, n in Counter(x["reason"] for x in b.skipped).most_common(3))
             skipped_inputs[b.name] = b.skipped
             log(f"{b.name}: {len(b.skipped)} input(s) skipped ({top})")
+        guessed = _guessed_cameras(cases)
+        if guessed:
+            log(f"{b.name}: {guessed} image(s) on a guessed camera (no intrinsics and no AnyCalib: a stated "
+                f"field-of-view guess; marked in the tables)")
         if max_samples and len(cases) > max_samples:
             inputs_cut[b.name] = len(cases) - max_samples
             log(f"{b.name}: {inputs_cut[b.name]} of {len(cases)} inputs left out (--max-samples {max_samples})")

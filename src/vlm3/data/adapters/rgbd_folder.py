@@ -49,7 +49,8 @@ from vlm3.io.records import DEPTH_ENCODINGS, DepthFile, Record, RecordError, Ski
 
 
 def _sunrgbd_frames(root: Path, options: dict[str, Any]) -> Iterator[dict[str, Any] | Skipped]:
-    """Frame dicts (rgb, depth, K, scene) of a SUN RGB-D tree, sorted by folder."""
+    """Frame dicts (rgb, depth, K, scene) of a SUN RGB-D tree, sorted by folder; rgb and depth
+    relative to ``root`` (as a JSON's frames are to its folder: `iter_records` joins them once)."""
     depth_folder = str(options.get("depth_folder", "depth"))
     include = [str(p).strip("/") for p in options.get("include") or []]
     exclude = [str(p).strip("/") for p in options.get("exclude") or []]
@@ -70,7 +71,8 @@ def _sunrgbd_frames(root: Path, options: dict[str, Any]) -> Iterator[dict[str, A
         except (ValueError, UnicodeDecodeError):
             yield Skipped("", str(intr), "intrinsics.txt is not 9 numbers (3x3 K)")
             continue
-        yield {"rgb": str(rgbs[0]), "depth": str(depths[0]), "K": K, "scene": scene,
+        yield {"rgb": rgbs[0].relative_to(root).as_posix(), "depth": depths[0].relative_to(root).as_posix(),
+               "K": K, "scene": scene,
                "depth_scale": 1000.0, "depth_encoding": "sunrgbd"}
 
 
@@ -121,7 +123,7 @@ def iter_records(source: SourceConfig) -> Iterator[Record | Skipped]:
             rgb = resolve_path(base, frame["rgb"])
             width, height = image_size(rgb)
             if "K" in frame:
-                camera = camera_from_K(str(Path(frame["rgb"]).parent.parent / "intrinsics.txt"),
+                camera = camera_from_K(str(rgb.parent.parent / "intrinsics.txt"),
                                        frame["K"], width, height)
             else:
                 intr = frame.get("intrinsics_fx_fy_cx_cy", meta.get("intrinsics_fx_fy_cx_cy"))
