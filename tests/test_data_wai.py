@@ -337,3 +337,29 @@ def test_pair_list_cli_file_compares_and_feeds_the_adapter(tmp_path):
     got = _records(pair_list=str(tmp_path / "gone.json"))
     assert [type(r) for r in got] == [Skipped, Skipped]
     assert "frame missing or unusable" in got[0].reason and "'nowhere' of the pair list" in got[1].reason
+
+
+def test_covisibility_where_scene_meta_names_it(tmp_path):
+    """MapAnything's DL3DV layout: the matrix lives in covisibility/v0_mvsa_based/, named by
+    scene_meta.json's scene_modalities.pairwise_covisibility.scene_key (WAI's covisibility
+    script writes that entry); the adapter used to look in covisibility/v0/ only and lost
+    every pair of such a scene."""
+    root = _copy(tmp_path) / "plane"
+    scene = root / "metric_scene"
+    (scene / "covisibility" / "v0_mvsa_based").mkdir()
+    (scene / "covisibility" / "v0" / "pairwise_covisibility--3x3.npy").rename(
+        scene / "covisibility" / "v0_mvsa_based" / "pairwise_covisibility--3x3.npy")
+    (scene / "covisibility" / "v0").rmdir()
+    meta = json.loads((scene / "scene_meta.json").read_text())
+    meta["scene_modalities"]["pairwise_covisibility"] = {
+        "scene_key": "covisibility/v0_mvsa_based/pairwise_covisibility--3x3.npy", "format": "mmap"}
+    (scene / "scene_meta.json").write_text(json.dumps(meta))
+    recs = _records(root, min_covisibility=0.025, scenes=["metric_scene"])
+    assert sorted(r.record_id for r in recs if isinstance(r, PairRecord)) == \
+        ["plane/metric_scene/f0+f1", "plane/metric_scene/f0+f2"]
+    assert not [r for r in recs if isinstance(r, Skipped)]
+    # a scene_key naming a missing file, and no v0 folder: one counted skip naming both places
+    meta["scene_modalities"]["pairwise_covisibility"]["scene_key"] = "covisibility/v9/missing.npy"
+    (scene / "scene_meta.json").write_text(json.dumps(meta))
+    (skip,) = [r for r in _records(root, scenes=["metric_scene"]) if isinstance(r, Skipped)]
+    assert "covisibility/v9/missing.npy (scene_meta's scene_key)" in skip.reason and "covisibility/v0" in skip.reason

@@ -7,7 +7,8 @@ paper's 14 multi-view training sources and for the ETH3D / ScanNet++ test scenes
     <root>/<scene>/scene_meta.json          frames + intrinsics + modalities (used)
     <root>/<scene>/scene_meta_distorted.json not undistorted yet: the scene is skipped
     <root>/<scene>/images/..., depth/... (EXR, z-depth in metres, half float)
-    <root>/<scene>/covisibility/v0/pairwise_covisibility--NxN.npy
+    <root>/<scene>/covisibility/v0/pairwise_covisibility--NxN.npy   (or where scene_meta.json's
+        scene_modalities.pairwise_covisibility.scene_key says: DL3DV's covisibility/v0_mvsa_based/)
 
 ``source.path`` is the dataset root (a folder of scene folders) or one scene folder.
 Conventions converted here: ``transform_matrix`` is camera-to-world in OpenCV axes, so each
@@ -169,13 +170,38 @@ def frame_T_cam_from_world(frame: dict[str, Any], where: str) -> np.ndarray:
     return invert_T(c2w)
 
 
-def load_covisibility(scene_dir: Path, n_frames: int, version: str = "v0") -> np.ndarray:
-    """The scene's raw N x N covisibility matrix (float32, memory-mapped); SceneError."""
+def covisibility_file(scene_dir: Path, meta: dict[str, Any] | None = None, version: str = "v0") -> Path:
+    """Where the scene's covisibility matrix is, as MapAnything's loaders look: the file named by
+    ``scene_modalities.pairwise_covisibility.scene_key`` of scene_meta.json (relative to the
+    scene; WAI's covisibility script writes it, e.g. DL3DV's ``covisibility/v0_mvsa_based/...``),
+    else the first ``*.npy`` of ``covisibility/<version>/``. ``meta``: the scene_meta already
+    read (None: read it here). SceneError naming both places when neither has a matrix."""
+    if meta is None:
+        try:
+            meta = json.loads((scene_dir / META).read_text())
+        except (OSError, ValueError):
+            meta = {}
+    modalities = meta.get("scene_modalities") if isinstance(meta, dict) else None
+    entry = modalities.get("pairwise_covisibility") if isinstance(modalities, dict) else None
+    key = entry.get("scene_key") if isinstance(entry, dict) else None
+    if key:
+        path = resolve_path(scene_dir, str(key))
+        if path.is_file():
+            return path
     folder = scene_dir / "covisibility" / version
     files = sorted(folder.glob("*.npy")) if folder.is_dir() else []
     if not files:
-        raise SceneError(f"no covisibility matrix in {folder} (run MapAnything's "
+        named = f"{scene_dir / str(key)} (scene_meta's scene_key) nor in " if key else ""
+        raise SceneError(f"no covisibility matrix in {named}{folder} (run MapAnything's "
                          "scripts/covisibility.py); pairs of this scene are left out")
+    return files[0]
+
+
+def load_covisibility(scene_dir: Path, n_frames: int, version: str = "v0",
+                      meta: dict[str, Any] | None = None) -> np.ndarray:
+    """The scene's raw N x N covisibility matrix (float32, memory-mapped; `covisibility_file`
+    finds it); SceneError."""
+    files = [covisibility_file(scene_dir, meta, version)]
     try:
         C = np.load(files[0], mmap_mode="r", allow_pickle=False)
     except (ValueError, OSError) as err:
@@ -318,7 +344,7 @@ def _scene_records(source: SourceConfig, scene_dir: Path, split: str | None,
                         float(p["covisibility"]), metric, split)
         return
     try:
-        S = normalized_covisibility(load_covisibility(scene_dir, len(meta["frames"])))
+        S = normalized_covisibility(load_covisibility(scene_dir, len(meta["frames"]), meta=meta))
     except SceneError as err:
         yield Skipped(source.name, str(scene_dir), str(err))
         return
@@ -386,6 +412,6 @@ def iter_records(source: SourceConfig) -> Iterator[Record | Skipped]:
 
 
 __all__ = ["iter_records", "scene_dirs", "load_scene_meta", "is_metric", "modality_frame_key",
-           "default_depth_key", "frame_camera", "frame_T_cam_from_world", "load_covisibility",
+           "covisibility_file", "default_depth_key", "frame_camera", "frame_T_cam_from_world", "load_covisibility",
            "normalized_covisibility", "read_split_lists", "SceneError", "PAIR_LIST_FORMAT",
            "PairListError", "read_pair_list", "pairs_by_scene"]
