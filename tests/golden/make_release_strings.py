@@ -23,7 +23,8 @@ OUT = Path(__file__).with_name("release_strings.json")
 #: the fields the tests read: True = copy the value; a dict = copy these keys (of every
 #: element, for a list of objects)
 KEEP: dict[str, Any] = {
-    "depth": {"image_size_resized": True, "prompt_template": True, "answer_parse_regex": True,
+    "depth": {"image_size_resized": True, "intrinsics_after_focal_normalization_to_1000": True,
+              "prompt_template": True, "answer_parse_regex": True,
               "training_answer_style_of_predecessor_DepthLM": True,
               "samples": {"pixel_coord_resized": True, "pixel_coord_normalized_2000": True,
                           "depth_meters": True}},
@@ -32,9 +33,11 @@ KEEP: dict[str, Any] = {
                        "example_gt_norm_1000": True, "answer_style_in_paper": True,
                        "samples": {"img1_pixel_in_resized": True, "img2_pixel_in_resized": True,
                                    "img1_norm_1000": True, "img2_norm_1000": True}},
-    "pose": {"scale_type": True, "ground_truth_pose": True,
+    "pose": {"scale_type": True, "ground_truth_pose": True, "image_size_original": True,
+             "image_size_resized": True, "intrinsics_resized": True,
              "qa_pairs": {"question_id": True, "question": True, "answer": True}},
-    "object": {"image_size_original": True, "intrinsics_original": True, "prompt": True, "answer": True,
+    "object": {"image_size_original": True, "intrinsics_original": True, "image_size_resized": True,
+               "prompt": True, "answer": True,
                "raw_spatialrgpt_user_msg": True, "raw_spatialrgpt_assistant_msg": True,
                "bboxes": {"bbox_original_pixels": True, "bbox_normalized_1000": True}},
 }

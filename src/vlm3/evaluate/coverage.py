@@ -9,7 +9,7 @@ console headline show it) is::
      "scored": items with a parsed answer (what the metric is computed on, the rest
                counted as the failure policy says),
      "lost": {reason: items}            # "outside the standardised image", "parse failure", ...
-     "inputs_skipped": {reason: inputs} # whole inputs refused before any item was built
+     "inputs_skipped": {reason: inputs} # whole inputs refused whose item count is unknown
      "inputs_cut": inputs left out by --max-samples,
      "calibration": {source: images},   # "given K", "AnyCalib", "FoV 60° guess"
      "calibration_guessed": bool}
@@ -64,7 +64,12 @@ def cell_coverage(records: Sequence[Mapping[str, Any]], n_items: int, n_failed: 
             calib[calibration_name(str(c))] += 1
     if n_failed:
         lost[PARSE_FAILURE] += int(n_failed)
-    skipped = Counter(str(s.get("reason", "unknown")) for s in skipped_inputs)
+    skipped: Counter[str] = Counter()
+    for s in skipped_inputs:  # an input whose items are known (given depth points) counts them as lost
+        if s.get("items"):
+            lost[str(s.get("reason", "unknown"))] += int(s["items"])
+        else:
+            skipped[str(s.get("reason", "unknown"))] += 1
     given = int(n_items) + sum(n for reason, n in lost.items() if reason != PARSE_FAILURE)
     return {"given": given, "scored": int(n_items) - int(n_failed), "lost": dict(lost.most_common()),
             "inputs_skipped": dict(skipped.most_common()), "inputs_cut": int(inputs_cut),

@@ -89,8 +89,11 @@ def _drafts(name: str, o: dict[str, Any], path: Path, task: str, ctx: BuildConte
             try:
                 yield item.record_id, unit.build(item, ctx, np.random.default_rng(seed))
             except RecordError as err:
-                yield item.record_id, {"source": name, "record_id": item.record_id, "path": err.path,
-                                       "reason": err.problem}
+                skip = {"source": name, "record_id": item.record_id, "path": err.path, "reason": err.problem}
+                given = getattr(item, "depth_points", None)
+                if given is not None:  # the benchmark's own points: counted in the coverage as given, not scored
+                    skip["items"] = len(given.xy_px)
+                yield item.record_id, skip
 
 
 def record_samples(name: str, o: dict[str, Any], path: Path, cache_root: Path
