@@ -252,3 +252,24 @@ def test_release_pose_sample_through_the_pairs_txt_adapter(release_formats, tmp_
     (own,) = _release_samples("pose_scannetpp", "pairs_txt", "pose", tmp_path / "pairs.txt",
                               {"preprocessing": "project"})
     assert _image_size(tmp_path / "cache" / own["images"][0]) == (rw // 32 * 32, rh // 32 * 32)
+
+
+def test_one_home_of_the_per_task_defaults_and_the_docs_state_them():
+    """A data config that leaves focal_px / max_pixels out builds pose at the release's 750 px
+    with a budget that keeps the release's pose frame (2830x1884) whole up to the grid (before:
+    1000 px, and 1.3 Mpx kept 1376x928 of it); README and the pose recipe say those numbers."""
+    from vlm3.data.config import config_from_dict
+    from vlm3.geometry.crop import grid_crop_size
+    from vlm3.standardize.release import RELEASE_TASK_DEFAULTS
+
+    cfg = config_from_dict({"tasks": {"pose": {}, "depth": {}}})
+    assert (cfg.tasks["pose"].focal_px, cfg.tasks["pose"].max_pixels) == RELEASE_TASK_DEFAULTS["pose"]
+    assert (cfg.tasks["depth"].focal_px, cfg.tasks["depth"].max_pixels) == (1000.0, 1310720)
+    assert grid_crop_size(2830, 1884, cfg.tasks["pose"].max_pixels) == (2816, 1856)
+    repo = Path(__file__).resolve().parents[1]
+    readme = " ".join((repo / "README.md").read_text().split())
+    for task, (focal, budget) in RELEASE_TASK_DEFAULTS.items():
+        assert f"`focal_px: {focal:g}`" in readme and f"`max_pixels: {budget}`" in readme, task
+    recipe = (repo / "src/vlm3/configs/train/qwen3_vl_4b_pose.yaml").read_text()
+    assert f"focal {RELEASE_TASK_DEFAULTS['pose'][0]:g} px" in recipe
+    assert f"{RELEASE_TASK_DEFAULTS['pose'][1]:,}" in recipe
