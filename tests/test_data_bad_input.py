@@ -152,7 +152,8 @@ def test_demo_data_config_resolves_with_overrides_and_variables(tmp_path):
     paths = {s.name: s.path for s in cfg.sources}
     assert paths["world"] == str(tmp_path / "w") and paths["nyu"] == "/r/nyu/meta.json"
     assert {s.name: s.split for s in cfg.sources if s.optional} == {"nyu": "test", "kitti": "test", "scannet": None}
-    assert "tasks.<name>.focal_px = 1000.0" in CliRunner().invoke(data, ["build", "--help-config"]).output
+    helped = CliRunner().invoke(data, ["build", "--help-config"]).output
+    assert "tasks.<name>.focal_px = None" in helped and "release value: 1000, pose 750" in helped
 
 
 def test_missing_intrinsics_refused_unless_fallback(tmp_path):

@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from vlm3.config import option
 from vlm3.io.records import ViewRecord
 from vlm3.protocol import COMPACT_FORMAT_VERSION, FORMAT_VERSION, format_version_of
 from vlm3.standardize import StandardView, standardize_view
@@ -48,8 +49,10 @@ class TaskConfig:
         matching ``format_version``.
     """
 
-    focal_px: float | None = None
-    max_pixels: int | None = None
+    focal_px: float | None = option(None, "Target focal length (px) after normalisation; unset = the task's release "
+                                          "value: 1000, pose 750 (vlm3.standardize.release.RELEASE_TASK_DEFAULTS).")
+    max_pixels: int | None = option(None, "Image budget (px) per view, centre-cropped to fit; unset = the task's "
+                                          "release budget: 1310720 (1,280 tokens), pose 5529600 (5,400 tokens).")
     questions_per_sample: int = 10
     eval_questions_per_sample: int | None = None
     samples: dict[str, int] = field(default_factory=lambda: {"train": 100, "val": 10, "test": 10})
