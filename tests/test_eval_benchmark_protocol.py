@@ -273,3 +273,25 @@ def test_one_home_of_the_per_task_defaults_and_the_docs_state_them():
     recipe = (repo / "src/vlm3/configs/train/qwen3_vl_4b_pose.yaml").read_text()
     assert f"focal {RELEASE_TASK_DEFAULTS['pose'][0]:g} px" in recipe
     assert f"{RELEASE_TASK_DEFAULTS['pose'][1]:,}" in recipe
+
+
+def test_the_console_headline_carries_counts_and_marks():
+    """The headline (printed by `vlm3 demo`, README table) shows scored/given in every cell, marks
+    an incomplete cell and one on a guessed camera, and says why under the table."""
+    from vlm3.evaluate.coverage import cell_coverage
+    from vlm3.evaluate.headline import headline_table
+
+    recs = [{"labels": {"items_dropped": {"outside the standardised image (crop)": 6}, "camera_from": "given"}}]
+    guessed = [{"labels": {"camera_from": "fallback:fov60 (AnyCalib not installed)"}}] * 3
+    report = {"model": "m", "benchmark": "b",
+              "depth": {"delta1": 0.5, "abs_rel": 0.2, "parse_rate": 0.98, "coverage": cell_coverage(recs, 94, 2),
+                        "baselines": {"oracle": {"delta1": 1.0, "abs_rel": 0.0, "parse_rate": 1.0,
+                                                 "coverage": cell_coverage(recs[:0], 100, 0)}}},
+              "object": {"qual_acc": 0.7, "parse_rate": 1.0, "coverage": cell_coverage(guessed, 3, 0)}}
+    table = headline_table(report)
+    lines = table.splitlines()
+    assert lines[2].startswith("| m | 0.500 (92/100)† | 0.200 (92/100)† |") and "0.700 (3/3)‡" in lines[2]
+    assert lines[3].startswith("| oracle | 1.000 (100/100) | 0.000 (100/100) |")
+    assert "† depth / m: 92/100 scored (6 outside the standardised image (crop); 2 parse failure; " \
+           "cameras: given K x 1)" in table
+    assert "‡ object / m: 3/3 scored (cameras: FoV 60° guess x 3)" in table

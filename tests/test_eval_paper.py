@@ -72,6 +72,8 @@ def test_each_missing_dataset_is_skipped_with_one_line(paper_run):
     assert any(s.startswith("skip benchmark depth_argoverse2 (") and "not found" in s for s in skips)
     text = (run_dir / "paper.md").read_text()
     assert "- pose_scannetpp: not run (" in text and "- depth_nyuv2: not run (" in text
+    # the FoV guess for SpatialRGPT-Bench (no AnyCalib here) is said at run time too, not only per sample
+    assert any(line.startswith("spatialrgpt_bench: 30 image(s) on a guessed camera") for line in log)
 
 
 def test_own_query_benchmarks_keep_the_benchmarks_points(paper_run):

@@ -4,8 +4,9 @@
 Kinds: ``shards`` (chat samples built by the data engine: held-out synthetic scenes and any
 real dataset converted with it, i.e. focal-normalised), ``records`` (a benchmark with its
 own queries: a data adapter's records -- DepthLM jsonl points, a fixed pose pair list, ... --
-built by the task's builder with the training standardisation, focal 1000 px (pose 750),
-keeping the benchmark's points and pairs: nothing is re-sampled) and ``pairs_txt`` (image
+built by the task's builder at training's focal, 1000 px (pose 750), the whole image kept
+(padded to the grid; the release's resize for a published checkpoint), keeping the
+benchmark's points and pairs: nothing is re-sampled or cut away) and ``pairs_txt`` (image
 pairs with ground-truth pose in the SuperGlue/ScanNet text format: pose cases straight from
 the original images resized to ``resize_max_side``, NOT standardised like training, so
 only the baselines run on it: ``MODEL_REFUSAL`` says why; evaluate a model on the same

@@ -11,7 +11,9 @@ An eval config (``vlm3/configs/eval/*.yaml``) lists benchmarks; each names a ``k
 * ``records`` -- a benchmark with its own queries (vlm3.evaluate.own_queries): ``adapter``
   (a data adapter: depthlm_jsonl, pairs_txt, spatialrgpt_json, ...), ``path`` (its input),
   ``options`` (the adapter's options), ``task``; standardised as training does
-  (``focal_px``: default 1000, pose 750; ``max_pixels``; ``calibration`` for views without
+  (``focal_px``: default 1000, pose 750; every pixel kept: ``options.preprocessing`` pad by
+  default, release for a published checkpoint, project = training's crop within
+  ``max_pixels``; ``calibration`` for views without
   intrinsics, e.g. ``anycalib|fov60``), ``questions_per_sample`` (default 10), ``text_format``
   (release), ``seed`` (0), ``strict`` (bad input is one error line instead of a counted skip).
 * ``pairs_txt`` -- image pairs with ground-truth pose in the SuperGlue/ScanNet text
@@ -67,7 +69,9 @@ class BenchmarkConfig:
     task: str | None = option(None, "records: the task its records feed (depth, correspondence, pose, object).")
     focal_px: float | None = option(None, "records: focal length after normalisation (default: training's, "
                                           "1000 px; pose 750 px).")
-    max_pixels: int | None = option(None, "records: image cap in pixels (default the release's 1,310,720).")
+    max_pixels: int | None = option(None, "records: image cap in pixels under options.preprocessing: project (the "
+                                          "training crop; default the task's release budget); the default pad and "
+                                          "release keep the whole image.")
     questions_per_sample: int | None = option(None, "records: questions per case (default 10).")
     calibration: str | None = option(None, "records: views without K: none, anycalib, anycalib|fov60, fov<deg>.")
     text_format: str | None = option(None, "records: release (default) or compact.")

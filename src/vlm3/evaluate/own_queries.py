@@ -2,11 +2,14 @@
 
 A ``records`` benchmark names a data adapter (``depthlm_jsonl``, ``pairs_txt``,
 ``spatialrgpt_json``, ``wai``, ...), its input ``path`` and adapter ``options``, and one
-``task``. Every record the adapter yields is built by that task's builder exactly as the
-data engine builds training samples -- the same standardisation (focal ``focal_px``:
-1000 px, pose 750 px; the image cap ``max_pixels``; the 32-px grid; the ``calibration``
-policy for views without intrinsics) -- so a model sees what it was trained on. The
-benchmark's own queries are kept: DepthLM's given points (``depth_points``), the pair
+``task``. Every record the adapter yields is built by that task's builder as the data
+engine builds training samples -- the same focal (``focal_px``: 1000 px, pose 750 px), the
+32-px grid, the ``calibration`` policy for views without intrinsics -- except that nothing
+is cut away: the adapter option ``preprocessing`` defaults to "pad" here (the whole
+focal-normalised image padded to the grid, no pixel budget), so every point the benchmark
+gives is asked; "release" (set by ``vlm3 eval`` for a published checkpoint) is the
+release's resize; "project" is training's crop (``max_pixels``), whose dropped points are
+counted in the coverage (``vlm3.evaluate.coverage``). The benchmark's own queries are kept: DepthLM's given points (``depth_points``), the pair
 list's pairs, the bench's questions; nothing is re-sampled (the builders' seeded choices
 -- question order, template -- use seed ``seed``, default 0, per record).
 
@@ -15,7 +18,8 @@ matches (``vlm3.evaluate.correspondence_list``), which no data adapter yields (t
 engine derives matches from depth and pose).
 
 Bad input (a missing image, intrinsics of the wrong length, an RLE of the wrong size, ...)
-is a counted skip with its reason (``Benchmark.skipped``), or with ``strict: true`` one
+is a counted skip with its reason (``Benchmark.skipped``; with ``items``, the number of given
+points it held, when known), or with ``strict: true`` one
 ``InputError`` line naming the file and the problem. Standardised images are written once
 (content-addressed PNG) under the cache folder, so the cases hold paths, not pixels.
 """
