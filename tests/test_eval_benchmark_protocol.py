@@ -295,3 +295,18 @@ def test_the_console_headline_carries_counts_and_marks():
     assert "† depth / m: 92/100 scored (6 outside the standardised image (crop); 2 parse failure; " \
            "cameras: given K x 1)" in table
     assert "‡ object / m: 3/3 scored (cameras: FoV 60° guess x 3)" in table
+
+
+def test_inputs_cut_by_max_samples_are_counted(depthlm_benchmarks, tmp_path):
+    from vlm3.evaluate.config import load_eval_config
+    from vlm3.evaluate.pipeline import run_eval
+
+    bench = {"name": "depth_argoverse2", "kind": "records", "adapter": "depthlm_jsonl", "task": "depth",
+             "path": str(depthlm_benchmarks["depth_argoverse2"]), "options": {"dataset": "argoverse2"}}
+    log: list[str] = []
+    rep = run_eval(load_eval_config({"benchmarks": [bench]}), tmp_path, baselines=["oracle"], max_samples=4,
+                   log=log.append)
+    cov = rep["depth"]["baselines"]["oracle"]["coverage"]
+    assert (cov["scored"], cov["given"], cov["inputs_cut"]) == (40, 40, 6)
+    assert "depth_argoverse2: 6 of 10 inputs left out (--max-samples 4)" in log
+    assert "1.000 (40/40)†" in (tmp_path / "table.md").read_text()

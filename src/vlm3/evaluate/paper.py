@@ -2,7 +2,10 @@
 
 Tables (VLM3, arXiv 2605.30561, Tables 1-4): depth delta1 on DepthLM's 8 eval sets;
 SpatialRGPT-Bench qualitative accuracy and quantitative success (with AbsRel) per category;
-correspondence EPE (ETH3D, DTU, TA-WB); pose AUC@30 (ETH3D, ScanNet++). Each column is one
+correspondence EPE (ETH3D, DTU, TA-WB); pose AUC@30 (ETH3D, ScanNet++), this run's cells as
+``auc30 / auc30_signed``. Each of this run's cells carries its counts, items scored / items
+given, and the marks of ``vlm3.evaluate.coverage`` (incomplete; guessed camera) with the
+counted reasons under its table. Each column is one
 benchmark of the eval config, found by its name (``configs/eval/paper.yaml``); a benchmark
 the run skipped shows "–" and its one-line reason under the table.
 

@@ -13,7 +13,8 @@ resumable: records already there with the same fingerprint and config hash are r
 records from another model or config are dropped (the file is rewritten without them).
 
 Stage 2 (``score_run``) re-parses the raw text, scores every (benchmark, predictor, task)
-with ``vlm3.evaluate.scoring`` and writes ``summary.json`` (everything), ``report.json``
+with ``vlm3.evaluate.scoring`` plus each cell's ``coverage`` (``vlm3.evaluate.coverage``: items
+scored of those given, counted reasons, camera sources) and writes ``summary.json`` (everything), ``report.json``
 (the stable per-task layout of docs/evaluation.md) and ``table.md`` (paper-style tables:
 one row per predictor, one column per benchmark, the average and the parse rate); with
 ``paper_tables: true`` in the run's config also ``paper.md``, the paper's own tables with
