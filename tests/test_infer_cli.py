@@ -99,11 +99,13 @@ def test_predict_sees_the_image_size_the_data_engine_trains_on():
     from vlm3.model.asking import release_asking
     from vlm3.tasks.common import TaskConfig
 
-    cap = TaskConfig().max_pixels
-    assert cap == 1280 * 1024
-    for fn in (api.predict_depth, api.predict_match, api.predict_pose, api.ask):
-        assert inspect.signature(fn).parameters["max_pixels"].default == cap
-    assert {a.max_pixels for a in release_asking().tasks.values()} == {cap}
+    caps = {t: TaskConfig().for_task(t).max_pixels for t in ("depth", "correspondence", "pose", "object")}
+    assert caps["depth"] == caps["correspondence"] == caps["object"] == 1280 * 1024
+    assert caps["pose"] == 2880 * 1920  # the release's pose frame (2830x1884 at 750 px) whole up to the grid
+    for fn, task in ((api.predict_depth, "depth"), (api.predict_match, "correspondence"), (api.predict_pose, "pose"),
+                     (api.ask, "object")):
+        assert inspect.signature(fn).parameters["max_pixels"].default == caps[task], task
+    assert {t: a.max_pixels for t, a in release_asking().tasks.items()} == caps
     for cmd in predict.commands.values():
         opts = {p.name: p.default for p in cmd.params}
         assert opts["max_pixels"] is None and opts["focal_px"] is None and opts["text_format"] is None

@@ -48,7 +48,7 @@ def _model_option(f):
                           "[default: the model's vlm3.json, else release]")(f)
     f = click.option("--max-pixels", type=int, default=None,
                      help="pixel budget of the image the model sees (area, px) "
-                          "[default: the model's vlm3.json, else 1310720]")(f)
+                          "[default: the model's vlm3.json, else 1310720; pose 5529600]")(f)
     f = click.option("--focal-px", type=float, default=None,
                      help="canonical focal length (px) images are resampled to "
                           "[default: the model's vlm3.json, else 1000; pose 750]")(f)
