@@ -49,6 +49,12 @@ def is_guess(name: str) -> bool:
     return name.endswith("guess")
 
 
+def camera_sources(labels: Mapping[str, Any]) -> list[str]:
+    """The short calibration name of each image of a sample (labels ``camera_from``: one, or a list)."""
+    cf = labels.get("camera_from")
+    return [calibration_name(str(c)) for c in (cf if isinstance(cf, list) else [cf] if cf else [])]
+
+
 def cell_coverage(records: Sequence[Mapping[str, Any]], n_items: int, n_failed: int,
                   skipped_inputs: Sequence[Mapping[str, Any]] = (), inputs_cut: int = 0) -> dict[str, Any]:
     """The coverage of one cell from its prediction records (``labels``: ``items_dropped``,
@@ -59,9 +65,7 @@ def cell_coverage(records: Sequence[Mapping[str, Any]], n_items: int, n_failed: 
         labels = r.get("labels") or {}
         for reason, n in (labels.get("items_dropped") or {}).items():
             lost[str(reason)] += int(n)
-        cf = labels.get("camera_from")
-        for c in (cf if isinstance(cf, list) else [cf] if cf else []):
-            calib[calibration_name(str(c))] += 1
+        calib.update(camera_sources(labels))
     if n_failed:
         lost[PARSE_FAILURE] += int(n_failed)
     skipped: Counter[str] = Counter()
@@ -116,5 +120,5 @@ def table_notes(cells: Mapping[str, Mapping[str, Any] | None]) -> list[str]:
             for name, c in cells.items() if c is not None and marks(c)]
 
 
-__all__ = ["GUESS_MARK", "INCOMPLETE_MARK", "PARSE_FAILURE", "calibration_name", "cell_coverage", "cell_text",
+__all__ = ["GUESS_MARK", "INCOMPLETE_MARK", "PARSE_FAILURE", "calibration_name", "camera_sources", "cell_coverage", "cell_text",
            "complete", "count_text", "is_guess", "marks", "reasons_text", "table_notes"]

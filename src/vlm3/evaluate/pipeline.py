@@ -126,13 +126,9 @@ def build_predictors(cfg: EvalConfig, model: str | None, baselines: list[str], b
 
 def _guessed_cameras(cases: Sequence[Any]) -> int:
     """How many images of ``cases`` were standardised with a guessed camera (labels ``camera_from``)."""
-    from vlm3.evaluate.coverage import calibration_name, is_guess
+    from vlm3.evaluate.coverage import camera_sources, is_guess
 
-    n = 0
-    for c in cases:
-        cf = c.truth.labels.get("camera_from")
-        n += sum(is_guess(calibration_name(str(x))) for x in (cf if isinstance(cf, list) else [cf] if cf else []))
-    return n
+    return sum(is_guess(name) for c in cases for name in camera_sources(c.truth.labels))
 
 
 def run_eval(config: str | Path | EvalConfig, run_dir: str | Path, model: str | None = None,
