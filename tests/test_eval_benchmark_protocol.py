@@ -310,3 +310,10 @@ def test_inputs_cut_by_max_samples_are_counted(depthlm_benchmarks, tmp_path):
     assert (cov["scored"], cov["given"], cov["inputs_cut"]) == (40, 40, 6)
     assert "depth_argoverse2: 6 of 10 inputs left out (--max-samples 4)" in log
     assert "1.000 (40/40)†" in (tmp_path / "table.md").read_text()
+
+
+def test_paper_md_says_what_each_benchmarks_images_got(depthlm_benchmarks, tmp_path):
+    _, paper, _ = _paper_run(tmp_path / "pad", depthlm_benchmarks, None)
+    assert "- depth_eth3d: pad: focal 1000 px, whole image padded to the 32-px grid" in paper
+    _, paper, _ = _paper_run(tmp_path / "release", depthlm_benchmarks, "release")
+    assert "- depth_argoverse2: release: focal 1000 px, the release's resize, uncropped" in paper

@@ -170,9 +170,10 @@ def _table(title: str, columns: Sequence[str], published: Mapping[str, Sequence[
 
 
 def paper_tables(summary: Mapping[str, Any], object_records: Mapping[str, Sequence[Mapping[str, Any]]],
-                 skipped: Sequence[str] = ()) -> tuple[str, dict[str, Any]]:
+                 skipped: Sequence[str] = (), images: Mapping[str, str] | None = None) -> tuple[str, dict[str, Any]]:
     """(paper.md text, the run's numbers per table) from a scored run's summary, the object
-    prediction records of the SpatialRGPT benchmark per predictor, and run.json's skips."""
+    prediction records of the SpatialRGPT benchmark per predictor, and run.json's skips and
+    ``images`` (benchmark -> what its images got, listed under the introduction)."""
     res = summary["benchmarks"]
     names = sorted({n for b in res.values() for n in b}, key=lambda n: (n != summary.get("model"), n))
     why = {s.split(":", 1)[0]: s.split(":", 1)[1].strip() for s in skipped}
@@ -186,6 +187,9 @@ def paper_tables(summary: Mapping[str, Any], object_records: Mapping[str, Sequen
            f"This run's cells are `value (items scored/items the benchmark gives)`; {INCOMPLETE_MARK} marks a cell "
            f"not scored on every item (the counted reasons are under its table), {GUESS_MARK} a cell scored on "
            f"a guessed camera (no intrinsics, no AnyCalib: a stated field-of-view guess).", ""]
+    if images:
+        out += ["Images per benchmark (docs/evaluation.md says why):", ""]
+        out += [f"- {b}: {what}" for b, what in images.items()] + [""]
     for key, title, cols, task, metric, second, fmt in (
             ("depth", "Depth δ1 ↑ (Table 1)", DEPTH_COLUMNS, "depth", "delta1", None, "{:.3f}"),
             ("correspondence", "Correspondence EPE ↓ (px of the standardised image 2; the paper rescales to UFM's "

@@ -124,6 +124,23 @@ def build_predictors(cfg: EvalConfig, model: str | None, baselines: list[str], b
     return predictors
 
 
+def images_protocol(b: Any) -> str:
+    """What a benchmark's images get, in words (run.json ``images``, paper.md): the records
+    kind's ``preprocessing`` (pad unless set; release for a published checkpoint) and focal."""
+    if b.kind == "shards":
+        return "as the data engine built them (its shards)"
+    if b.kind == "pairs_txt":
+        side = b.options.get("resize_max_side")
+        return f"original images{f' resized to a {side}-px long side' if side else ''} (baselines only)"
+    from vlm3.standardize.release import RELEASE_FOCAL_PX, preprocessing_of
+
+    mode = preprocessing_of(b.options.get("options"), "pad")
+    focal = float(b.options.get("focal_px") or RELEASE_FOCAL_PX.get(str(b.options.get("task")), 1000.0))
+    what = {"pad": "whole image padded to the 32-px grid", "release": "the release's resize, uncropped",
+            "project": "training's grid crop within max_pixels"}[mode]
+    return f"{mode}: focal {focal:g} px, {what}"
+
+
 def _guessed_cameras(cases: Sequence[Any]) -> int:
     """How many images of ``cases`` were standardised with a guessed camera (labels ``camera_from``)."""
     from vlm3.evaluate.coverage import camera_sources, is_guess
@@ -155,6 +172,7 @@ def run_eval(config: str | Path | EvalConfig, run_dir: str | Path, model: str | 
     skipped, primary = [], None
     skipped_inputs: dict[str, list[dict[str, str]]] = {}
     inputs_cut: dict[str, int] = {}  # inputs left out by max_samples: counted in each cell's coverage
+    images: dict[str, str] = {}  # what each benchmark's images got (run.json, paper.md)
     for b in benches:
         ok, why = b.available()
         if not ok:
@@ -170,6 +188,7 @@ def run_eval(config: str | Path | EvalConfig, run_dir: str | Path, model: str | 
             top = "; ".join(f"{n} x {r}" for r, n in Counter(x["reason"] for x in b.skipped).most_common(3))
             skipped_inputs[b.name] = b.skipped
             log(f"{b.name}: {len(b.skipped)} input(s) skipped ({top})")
+        images[b.name] = images_protocol(b)
         guessed = _guessed_cameras(cases)
         if guessed:
             log(f"{b.name}: {guessed} image(s) on a guessed camera (no intrinsics and no AnyCalib: a stated "
@@ -200,7 +219,7 @@ def run_eval(config: str | Path | EvalConfig, run_dir: str | Path, model: str | 
     model_path = str(Path(model.removeprefix("vllm:")).resolve()) if model else None  # report: vlm3.json, logs
     meta = {"model_name": predictors[0].name if model else None, "model_path": model_path, "primary_benchmark": primary,
             "config": to_dict(cfg), "config_hash": config_hash(to_dict(cfg)), "skipped_benchmarks": skipped,
-            "skipped_inputs": skipped_inputs, "inputs_cut": inputs_cut, "timing_s": timing}
+            "skipped_inputs": skipped_inputs, "inputs_cut": inputs_cut, "images": images, "timing_s": timing}
     (run_dir / "run.json").write_text(json.dumps(meta, indent=2, default=str) + "\n")
     score_run(run_dir)
     return json.loads((run_dir / "report.json").read_text())

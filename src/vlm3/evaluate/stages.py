@@ -175,7 +175,7 @@ def score_run(run_dir: str | Path, model_name: str | None = None, timing_s: dict
         objects = {name: [r for r in recs if r["task"] == "object"] for (bench, name), recs in by_key.items()
                    if bench == OBJECT_BENCHMARK}
         text, numbers = paper_tables(summary, {n: r for n, r in objects.items() if r},
-                                     meta.get("skipped_benchmarks", []))
+                                     meta.get("skipped_benchmarks", []), meta.get("images") or {})
         (run_dir / "paper.md").write_text(text)
         summary["paper_tables"] = numbers
         (run_dir / "summary.json").write_text(json.dumps(summary, indent=2, default=float) + "\n")
