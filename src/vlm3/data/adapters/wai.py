@@ -43,6 +43,9 @@ Options (``source.options``):
   pair_list: a pair list file (``vlm3 data pair-list``, vlm3.data.pair_lists): yield exactly
       its pairs (and no depth records unless ``depth_views`` is set true).
 
+Scene-level files (scene_meta.json, covisibility, split lists) are read by
+`vlm3.data.adapters.wai_scene`; this module re-exports its names.
+
 Bad input becomes a ``Skipped`` with its reason: a distorted-only or unreadable scene, a
 camera model other than undistorted PINHOLE, missing intrinsics, a frame whose image or
 depth file is missing, a covisibility matrix of the wrong size. Depth pixels are read
@@ -63,54 +66,13 @@ from vlm3.data.mixture import stable_int
 from vlm3.geometry.camera import GeometryError
 from vlm3.geometry.transforms import check_T, invert_T, relative_T_cam1_from_cam0
 from vlm3.io.records import DepthFile, PairRecord, Record, RecordError, Skipped, ViewRecord
+from vlm3.data.adapters.wai_scene import (META, META_DISTORTED, SPLITS, SceneError, covisibility_file, is_metric,
+                                         load_covisibility, load_scene_meta, normalized_covisibility,
+                                         read_split_lists, scene_dirs)
 
-META = "scene_meta.json"
-META_DISTORTED = "scene_meta_distorted.json"
 DISTORTION_KEYS = ("k1", "k2", "k3", "k4", "p1", "p2")
-SPLITS = ("train", "val", "test")
 #: the pair-list file format written by ``vlm3 data pair-list`` (vlm3.data.pair_lists)
 PAIR_LIST_FORMAT = "vlm3-pair-list-v1"
-
-
-class SceneError(ValueError):
-    """A WAI scene that cannot be used at all; ``str(err)`` is the one-line reason."""
-
-
-def scene_dirs(root: str | Path) -> list[Path]:
-    """Scene folders under ``root`` (or ``root`` itself when it is one), sorted by name.
-
-    A scene folder holds ``scene_meta.json`` or ``scene_meta_distorted.json``.
-    """
-    root = Path(root)
-    if (root / META).is_file() or (root / META_DISTORTED).is_file():
-        return [root]
-    return sorted(d for d in root.iterdir()
-                  if d.is_dir() and ((d / META).is_file() or (d / META_DISTORTED).is_file()))
-
-
-def load_scene_meta(scene_dir: Path) -> dict[str, Any]:
-    """The scene's ``scene_meta.json`` (SceneError: distorted-only, missing, malformed)."""
-    path = scene_dir / META
-    if not path.is_file():
-        if (scene_dir / META_DISTORTED).is_file():
-            raise SceneError("only scene_meta_distorted.json: the scene is not undistorted yet "
-                             "(run MapAnything's undistortion step of its conversion scripts)")
-        raise SceneError("no scene_meta.json")
-    try:
-        meta = json.loads(path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise SceneError(f"malformed scene_meta.json ({err})") from None
-    if not isinstance(meta, dict) or not isinstance(meta.get("frames"), list) or not meta["frames"]:
-        raise SceneError("scene_meta.json has no 'frames' list")
-    conv = meta.get("camera_convention", "opencv")
-    if conv != "opencv":
-        raise SceneError(f"camera_convention {conv!r} is not supported (WAI writes 'opencv')")
-    return meta
-
-
-def is_metric(meta: dict[str, Any]) -> bool:
-    """True when the scene's ``scale_type`` is "metric" (absent or any other scale: False)."""
-    return str(meta.get("scale_type", "")).lower() == "metric"
 
 
 def modality_frame_key(meta: dict[str, Any], key: str) -> str:
@@ -168,77 +130,6 @@ def frame_T_cam_from_world(frame: dict[str, Any], where: str) -> np.ndarray:
     except (ValueError, TypeError, GeometryError) as err:
         raise RecordError(where, f"bad transform_matrix ({err})") from None
     return invert_T(c2w)
-
-
-def covisibility_file(scene_dir: Path, meta: dict[str, Any] | None = None, version: str = "v0") -> Path:
-    """Where the scene's covisibility matrix is, as MapAnything's loaders look: the file named by
-    ``scene_modalities.pairwise_covisibility.scene_key`` of scene_meta.json (relative to the
-    scene; WAI's covisibility script writes it, e.g. DL3DV's ``covisibility/v0_mvsa_based/...``),
-    else the first ``*.npy`` of ``covisibility/<version>/``. ``meta``: the scene_meta already
-    read (None: read it here). SceneError naming both places when neither has a matrix."""
-    if meta is None:
-        try:
-            meta = json.loads((scene_dir / META).read_text())
-        except (OSError, ValueError):
-            meta = {}
-    modalities = meta.get("scene_modalities") if isinstance(meta, dict) else None
-    entry = modalities.get("pairwise_covisibility") if isinstance(modalities, dict) else None
-    key = entry.get("scene_key") if isinstance(entry, dict) else None
-    if key:
-        path = resolve_path(scene_dir, str(key))
-        if path.is_file():
-            return path
-    folder = scene_dir / "covisibility" / version
-    files = sorted(folder.glob("*.npy")) if folder.is_dir() else []
-    if not files:
-        named = f"{scene_dir / str(key)} (scene_meta's scene_key) nor in " if key else ""
-        raise SceneError(f"no covisibility matrix in {named}{folder} (run MapAnything's "
-                         "scripts/covisibility.py); pairs of this scene are left out")
-    return files[0]
-
-
-def load_covisibility(scene_dir: Path, n_frames: int, version: str = "v0",
-                      meta: dict[str, Any] | None = None) -> np.ndarray:
-    """The scene's raw N x N covisibility matrix (float32, memory-mapped; `covisibility_file`
-    finds it); SceneError."""
-    files = [covisibility_file(scene_dir, meta, version)]
-    try:
-        C = np.load(files[0], mmap_mode="r", allow_pickle=False)
-    except (ValueError, OSError) as err:
-        raise SceneError(f"{files[0]}: unreadable covisibility matrix ({err})") from None
-    if C.shape != (n_frames, n_frames):
-        raise SceneError(f"{files[0]}: covisibility is {C.shape}, expected {n_frames}x{n_frames} "
-                         "(one row per frame of scene_meta.json)")
-    return C
-
-
-def normalized_covisibility(C: np.ndarray) -> np.ndarray:
-    """MapAnything's pair score S[i, j] = (C[i, j] + C[j, i]) / 2 / (C[i, i] + 1e-8).
-
-    Row i = reference view i: the symmetrised overlap divided by view i's own covisibility
-    (its diagonal); S is not symmetric when the diagonal is not constant. (N, N) float64.
-    """
-    C = np.asarray(C, dtype=np.float64)
-    return (C + C.T) / 2.0 / (np.diag(C)[:, None] + 1e-8)
-
-
-def read_split_lists(folder: str | Path, dataset: str) -> dict[str, str]:
-    """scene name -> split from ``<folder>/<split>/<dataset>_scene_list_<split>.npy|.txt``."""
-    out: dict[str, str] = {}
-    for split in SPLITS:
-        base = Path(folder) / split / f"{dataset}_scene_list_{split}"
-        if base.with_suffix(".npy").is_file():
-            try:
-                names = np.load(base.with_suffix(".npy"), allow_pickle=False).tolist()
-            except ValueError:
-                raise SceneError(f"{base}.npy is a pickled object array; save it as a string "
-                                 "array or a .txt list (one scene per line)") from None
-        elif base.with_suffix(".txt").is_file():
-            names = base.with_suffix(".txt").read_text().split()
-        else:
-            continue
-        out.update({str(n): split for n in names})
-    return out
 
 
 class PairListError(ValueError):
@@ -411,7 +302,7 @@ def iter_records(source: SourceConfig) -> Iterator[Record | Skipped]:
                       f"not under {root}")
 
 
-__all__ = ["iter_records", "scene_dirs", "load_scene_meta", "is_metric", "modality_frame_key",
+__all__ = ["META", "META_DISTORTED", "SPLITS", "iter_records", "scene_dirs", "load_scene_meta", "is_metric", "modality_frame_key",
            "covisibility_file", "default_depth_key", "frame_camera", "frame_T_cam_from_world", "load_covisibility",
            "normalized_covisibility", "read_split_lists", "SceneError", "PAIR_LIST_FORMAT",
            "PairListError", "read_pair_list", "pairs_by_scene"]
