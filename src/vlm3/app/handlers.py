@@ -21,7 +21,7 @@ from typing import Any, Callable
 import numpy as np
 
 from vlm3.app import show
-from vlm3.app.inputs import (image_size, intrinsics_or_none, need_grid, need_image, need_two_images,
+from vlm3.app.inputs import (intrinsics_or_none, need_grid, need_image, need_two_images,
                              parse_boxes, parse_points)
 from vlm3.app.session import Session
 from vlm3.infer import api, outputs, viz
@@ -65,6 +65,14 @@ def _chunks(n: int, size: int) -> list[np.ndarray]:
     return np.array_split(np.arange(n), max(1, -(-n // size))) if n else []
 
 
+def _model_grid(s: Session, task: str, path: str, K: str | None, calibration: str, gw: int, gh: int) -> np.ndarray:
+    """(gw * gh, 2) pixels of the uploaded image: a grid laid over the part the model sees when
+    asked ``task`` (its focal and pixel budget), row-major."""
+    st = s.model.settings(task)
+    prep = api.prepare_image(path, K, st["focal_px"], st["max_pixels"], calibration)
+    return api.grid_over_model_image(prep, gw, gh)
+
+
 # ------------------------------------------------------------------ depth
 def _depth_call(s: Session, path: str, K: str | None, calibration: str, xy: np.ndarray,
                 progress: Progress) -> tuple[Any, list[str], float]:
@@ -85,28 +93,26 @@ def _depth_call(s: Session, path: str, K: str | None, calibration: str, xy: np.n
     return res, questions, seconds
 
 
-@guarded(3)
+@guarded(4)
 def depth_points(s: Session, image: str | None, points: str | None, K: str | None, calibration: str,
-                 progress: Progress = _no_progress) -> tuple[str, str, str]:
-    """Depth at the clicked / typed points -> (picture path, table, summary with details)."""
+                 progress: Progress = _no_progress) -> tuple[str, str, str, str]:
+    """Depth at the clicked / typed points -> (picture path, table, summary line, details)."""
     path, xy, K = need_image(image), parse_points(points), intrinsics_or_none(K)
     res, questions, seconds = _depth_call(s, path, K, calibration, xy, progress)
     out = s.out_dir("depth-points")
     pic = viz.depth_png(out / "depth.png", api.read_image(path), res.xy_px, res.depth_m)
     line = show.summary(sum(res.ok), len(res.ok), [res.prepared.camera_json()], res.prepared.notes, seconds)
     return str(pic), show.depth_table(res.xy_px, res.depth_m, res.raw), \
-        line + "\n\n" + show.details(questions, res.raw, s.settings("depth"), seconds)
+        line, show.details(questions, res.raw, s.settings("depth"), seconds)
 
 
-@guarded(5)
+@guarded(6)
 def depth_grid(s: Session, image: str | None, grid: str | None, K: str | None, calibration: str,
-               progress: Progress = _no_progress) -> tuple[str, str, list[str], str, str]:
+               progress: Progress = _no_progress) -> tuple[str, str, list[str], str, str, str]:
     """A dense grid laid over what the model sees -> (coloured map picture, point cloud .ply,
-    downloads [.npy, 16-bit PNG, .ply, .json], table, summary with details)."""
+    downloads [.npy, 16-bit PNG, .ply, .json], table, summary line, details)."""
     path, (gw, gh), K = need_image(image), need_grid(grid), intrinsics_or_none(K)
-    st = s.model.settings("depth")
-    prep = api.prepare_image(path, K, st["focal_px"], st["max_pixels"], calibration)
-    xy = api.grid_over_model_image(prep, gw, gh)
+    xy = _model_grid(s, "depth", path, K, calibration, gw, gh)
     res, questions, seconds = _depth_call(s, path, K, calibration, xy, progress)
     res = replace(res, grid_shape=(gh, gw))
     progress(1.0, desc="writing the depth map and point cloud")
@@ -116,12 +122,12 @@ def depth_grid(s: Session, image: str | None, grid: str | None, K: str | None, c
     files = [str(out / n) for n in names if n != "depth.png"]
     line = show.summary(sum(res.ok), len(res.ok), [res.prepared.camera_json()], res.prepared.notes, seconds)
     return str(out / "depth.png"), str(out / "points.ply"), files, show.depth_table(res.xy_px, res.depth_m, res.raw), \
-        line + "\n\n" + show.details(questions, res.raw, s.settings("depth"), seconds)
+        line, show.details(questions, res.raw, s.settings("depth"), seconds)
 
 
 # ------------------------------------------------------------------ correspondence
 def _match(s: Session, paths: tuple[str, str], xy: np.ndarray, K1: str | None, K2: str | None, calibration: str,
-           progress: Progress) -> tuple[str, str, str]:
+           progress: Progress) -> tuple[str, str, str, str]:
     parts, questions, seconds = [], [], 0.0
     chunks = _chunks(len(xy), CHUNK_QUERIES)
     for i, idx in enumerate(chunks):
@@ -138,35 +144,34 @@ def _match(s: Session, paths: tuple[str, str], xy: np.ndarray, K1: str | None, K
                         res.xy1_px)
     line = show.summary(sum(res.ok), len(res.ok), res.cameras, res.notes, seconds)
     return str(pic), show.match_table(res.xy0_px, res.xy1_px, res.raw), \
-        line + "\n\n" + show.details(questions, res.raw, s.settings("correspondence"), seconds)
+        line, show.details(questions, res.raw, s.settings("correspondence"), seconds)
 
 
-@guarded(3)
+@guarded(4)
 def match_points(s: Session, image1: str | None, image2: str | None, points: str | None, K1: str | None,
-                 K2: str | None, calibration: str, progress: Progress = _no_progress) -> tuple[str, str, str]:
-    """Points clicked in image 1 -> (picture with lines to image 2, table, summary with details)."""
+                 K2: str | None, calibration: str, progress: Progress = _no_progress) -> tuple[str, str, str, str]:
+    """Points clicked in image 1 -> (picture with lines to image 2, table, summary line, details)."""
     paths = need_two_images(image1, image2)
     return _match(s, paths, parse_points(points), intrinsics_or_none(K1), intrinsics_or_none(K2), calibration,
                   progress)
 
 
-@guarded(3)
+@guarded(4)
 def match_grid(s: Session, image1: str | None, image2: str | None, grid: str | None, K1: str | None,
-               K2: str | None, calibration: str, progress: Progress = _no_progress) -> tuple[str, str, str]:
-    """A regular grid of points over image 1 (cell centres, ``api.grid_points_px``) -> as
-    ``match_points``."""
-    paths = need_two_images(image1, image2)
-    gw, gh = need_grid(grid)
-    xy = api.grid_points_px(*image_size(paths[0]), gw, gh)
-    return _match(s, paths, xy, intrinsics_or_none(K1), intrinsics_or_none(K2), calibration, progress)
+               K2: str | None, calibration: str, progress: Progress = _no_progress) -> tuple[str, str, str, str]:
+    """A regular grid of points over the part of image 1 the model sees -> as ``match_points``."""
+    paths, (gw, gh) = need_two_images(image1, image2), need_grid(grid)
+    K1, K2 = intrinsics_or_none(K1), intrinsics_or_none(K2)
+    xy = _model_grid(s, "correspondence", paths[0], K1, calibration, gw, gh)
+    return _match(s, paths, xy, K1, K2, calibration, progress)
 
 
 # ------------------------------------------------------------------ pose
-@guarded(3)
+@guarded(4)
 def pose(s: Session, image1: str | None, image2: str | None, K1: str | None, K2: str | None,
-         calibration: str) -> tuple[str | None, str, str]:
+         calibration: str) -> tuple[str | None, str, str, str]:
     """The relative pose -> (frustum drawing or None when the answers give no rotation, the four
-    answers with R / t / distance, summary with details)."""
+    answers with R / t / distance, summary line, details)."""
     from vlm3.geometry.transforms import make_T
 
     paths = need_two_images(image1, image2)
@@ -181,7 +186,7 @@ def pose(s: Session, image1: str | None, image2: str | None, K1: str | None, K2:
     line = show.summary(None, None, res.cameras, res.notes, call.seconds)
     if not res.ok:
         line = f"the answers do not make a complete pose ({res.reason}) · " + line
-    return pic, show.pose_text(res), line + "\n\n" + show.details(call.questions, list(res.raw.values()),
+    return pic, show.pose_text(res), line, show.details(call.questions, list(res.raw.values()),
                                                                   s.settings("pose"), call.seconds)
 
 
@@ -211,11 +216,11 @@ def question_templates(s: Session) -> dict[str, str]:
     return out
 
 
-@guarded(3)
+@guarded(4)
 def ask(s: Session, image: str | None, question: str | None, boxes: str | None, K: str | None,
-        calibration: str) -> tuple[str, str, str]:
+        calibration: str) -> tuple[str, str, str, str]:
     """A question about boxed regions -> (picture with the question's boxes (green) and the
-    answer's (red), the answer, summary with details)."""
+    answer's (red), the answer, summary line, details)."""
     path, box_list = need_image(image), parse_boxes(boxes)
     call = s.call(lambda m: m.ask(path, question or "", intrinsics_or_none(K), boxes=box_list,
                                   calibration=calibration))
@@ -223,5 +228,5 @@ def ask(s: Session, image: str | None, question: str | None, boxes: str | None, 
     out = s.out_dir("object")
     pic = viz.boxes_png(out / "boxes.png", api.read_image(path), res.boxes_px, res.answer_boxes_px)
     line = show.summary(None, None, [res.prepared.camera_json()], res.prepared.notes, call.seconds)
-    return str(pic), show.answer(res.answer), line + "\n\n" + show.details(call.questions, [res.answer], s.settings("object"),
+    return str(pic), show.answer(res.answer), line, show.details(call.questions, [res.answer], s.settings("object"),
                                                           call.seconds)

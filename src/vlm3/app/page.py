@@ -30,9 +30,11 @@ def _message(tab: str) -> gr.Markdown:
     return gr.Markdown("", elem_id=f"{tab}_msg", elem_classes=["vlm3-msg"])
 
 
-def _details(tab: str) -> gr.Markdown:
+def _details(tab: str) -> tuple[gr.Markdown, gr.Markdown]:
+    """The visible summary line (answers parsed, cameras, notes, time) and the collapsed details."""
+    summary = gr.Markdown("", elem_id=f"{tab}_summary")
     with gr.Accordion("details: questions sent, raw answers, time, settings", open=False, elem_id=f"{tab}_acc"):
-        return gr.Markdown("", elem_id=f"{tab}_details")
+        return summary, gr.Markdown("", elem_id=f"{tab}_details")
 
 
 def _depth_tab(s: Session, ex: Examples) -> None:
@@ -56,7 +58,7 @@ def _depth_tab(s: Session, ex: Examples) -> None:
             files = gr.File(label="downloads: depth.npy (m), depth_mm.png (16-bit, mm), points.ply, depth.json",
                             file_count="multiple", interactive=False, elem_id="depth_files")
             table = gr.Markdown("", elem_id="depth_table")
-            details = _details("depth")
+            summary, details = _details("depth")
     if ex.depth:
         gr.Examples(ex.depth, [image, K], label="examples (image, intrinsics)")
 
@@ -71,9 +73,9 @@ def _depth_tab(s: Session, ex: Examples) -> None:
 
     image.change(lambda: "", outputs=points)
     image.select(click, [points], [points]).then(run_points, [image, points, K, cal],
-                                                 [msg, picture, table, details])
-    ask_points.click(run_points, [image, points, K, cal], [msg, picture, table, details])
-    ask_grid.click(run_grid, [image, grid, K, cal], [msg, picture, cloud, files, table, details])
+                                                 [msg, picture, table, summary, details])
+    ask_points.click(run_points, [image, points, K, cal], [msg, picture, table, summary, details])
+    ask_grid.click(run_grid, [image, grid, K, cal], [msg, picture, cloud, files, table, summary, details])
 
 
 def _match_tab(s: Session, ex: Examples) -> None:
@@ -96,7 +98,7 @@ def _match_tab(s: Session, ex: Examples) -> None:
             msg = _message("match")
             picture = gr.Image(label="matches: image 1 | image 2", interactive=False, elem_id="match_picture")
             table = gr.Markdown("", elem_id="match_table")
-            details = _details("match")
+            summary, details = _details("match")
     if ex.pairs:
         gr.Examples(ex.pairs, [image1, image2, K1, K2], label="examples (image 1, image 2, intrinsics)")
 
@@ -111,9 +113,9 @@ def _match_tab(s: Session, ex: Examples) -> None:
 
     image1.change(lambda: "", outputs=points)
     image1.select(click, [points], [points]).then(run, [image1, image2, points, K1, K2, cal],
-                                                  [msg, picture, table, details])
-    go.click(run, [image1, image2, points, K1, K2, cal], [msg, picture, table, details])
-    go_grid.click(run_grid, [image1, image2, grid, K1, K2, cal], [msg, picture, table, details])
+                                                  [msg, picture, table, summary, details])
+    go.click(run, [image1, image2, points, K1, K2, cal], [msg, picture, table, summary, details])
+    go_grid.click(run_grid, [image1, image2, grid, K1, K2, cal], [msg, picture, table, summary, details])
 
 
 def _pose_tab(s: Session, ex: Examples) -> None:
@@ -130,13 +132,13 @@ def _pose_tab(s: Session, ex: Examples) -> None:
             go = gr.Button("relative pose", variant="primary", elem_id="pose_go")
             msg = _message("pose")
             answers = gr.Markdown("", elem_id="pose_answers")
-            details = _details("pose")
+            summary, details = _details("pose")
         picture = gr.Image(label="camera frustums (camera 2 placed by the answers, camera 1's frame)",
                            interactive=False, elem_id="pose_picture")
     if ex.pairs:
         gr.Examples(ex.pairs, [image1, image2, K1, K2], label="examples (image 1, image 2, intrinsics)")
     go.click(lambda a, b, k1, k2, c: handlers.pose(s, a, b, k1, k2, c), [image1, image2, K1, K2, cal],
-             [msg, picture, answers, details])
+             [msg, picture, answers, summary, details])
 
 
 def _object_tab(s: Session, ex: Examples) -> None:
@@ -159,7 +161,7 @@ def _object_tab(s: Session, ex: Examples) -> None:
             answer = gr.Markdown("", elem_id="object_answer")
             picture = gr.Image(label="boxes of the question (green) and of the answer (red)", interactive=False,
                                elem_id="object_picture")
-            details = _details("object")
+            summary, details = _details("object")
     if ex.objects:
         gr.Examples(ex.objects, [image, boxes, question], label="examples (image, boxes, question)")
 
@@ -170,7 +172,7 @@ def _object_tab(s: Session, ex: Examples) -> None:
     image.select(click, [boxes, pending], [boxes, pending])
     template.change(lambda t: templates.get(t, ""), [template], [question])
     go.click(lambda i, q, b, k, c: handlers.ask(s, i, q, b, k, c), [image, question, boxes, K, cal],
-             [msg, picture, answer, details])
+             [msg, picture, answer, summary, details])
 
 
 def build_page(s: Session, ex: Examples, device: str) -> gr.Blocks:

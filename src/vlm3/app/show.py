@@ -54,7 +54,7 @@ def pose_text(res: Any) -> str:
     """The four answers of a pose call (question id -> raw text), then R, t, distance and the
     yaw / pitch / roll it parses to (camera 1 = image 2 in camera 0 = image 1, OpenCV)."""
     lines = ["| question | answer |", "|---|---|"]
-    lines += [f"| {qid} | {cell(text)} |" for qid, text in res.raw.items()]
+    lines += [f"| {qid} | {cell(text)} |" for qid, text in res.raw.items()] + [""]
     if res.R_cam0_from_cam1 is not None:
         R = np.asarray(res.R_cam0_from_cam1)
         lines += ["", "**R_cam0_from_cam1** (columns: camera 2's axes in camera 1)", "```",
@@ -62,11 +62,11 @@ def pose_text(res: Any) -> str:
     if res.t_unit_cam0 is not None:
         lines.append(f"**t_unit_cam0** (direction of camera 2's centre in camera 1): "
                      f"{', '.join(f'{v:+.3f}' for v in res.t_unit_cam0)}")
-    lines.append(f"**distance**: {_num(res.distance_m)} m")
+    lines.append(f"\n**distance**: {_num(res.distance_m)} m")
     if res.yaw_pitch_roll_deg is not None:
-        lines.append("**yaw, pitch, roll**: " + ", ".join(f"{v:.1f}°" for v in res.yaw_pitch_roll_deg))
+        lines.append("\n**yaw, pitch, roll**: " + ", ".join(f"{v:.1f}°" for v in res.yaw_pitch_roll_deg))
     if not res.ok:
-        lines.append(f"**not a complete pose**: {res.reason}")
+        lines.append(f"\n**not a complete pose**: {res.reason}")
     return "\n".join(lines)
 
 
