@@ -165,8 +165,13 @@ def _details(page, tab: str, contains: str) -> str:
 def _shot(page, name: str) -> None:
     if SHOTS:
         path = Path(SHOTS) / f"app_{name}.png"
+        page.evaluate("window.scrollTo(0, 0)")
+        page.set_viewport_size({"width": 1280, "height": 1150})
+        page.wait_for_timeout(1500)
         page.screenshot(path=str(path))
-        Image.open(path).convert("RGB").quantize(colors=64).save(path, optimize=True)
+        im = Image.open(path).convert("RGB")
+        im = im.resize((960, round(im.height * 960 / im.width)), Image.LANCZOS)
+        im.quantize(colors=48).save(path, optimize=True)
 
 
 @pytest.mark.browser

@@ -52,8 +52,12 @@ def app(model: str, device: str, port: int, host: str, decoding: str, work_dir: 
     if importlib.util.find_spec("gradio") is None:
         raise click.ClickException(INSTALL_HINT)
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
-    if work_dir is not None and work_dir.exists() and not work_dir.is_dir():
-        raise click.BadParameter(f"{work_dir} is a file; --work-dir names a folder", param_hint="--work-dir")
+    if work_dir is not None:
+        try:
+            work_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as err:  # a file there, a name too long, no permission: one line, before the model loads
+            raise click.BadParameter(f"cannot use {str(work_dir)[:120]} as a folder: {err.strerror or err}",
+                                     param_hint="--work-dir") from None
     m, dev = _load(model, device, decoding)
     if m.random_weights:
         click.echo(f"warning: --model {model} is a preset with RANDOM weights: the answers are noise", err=True)

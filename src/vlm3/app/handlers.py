@@ -184,8 +184,6 @@ def pose(s: Session, image1: str | None, image2: str | None, K1: str | None, K2:
         T = make_T(res.R_cam0_from_cam1, np.asarray(res.t_unit_cam0, float) * dist)
         pic = str(viz.frustum_png(s.out_dir("pose") / "frustums.png", T))
     line = show.summary(None, None, res.cameras, res.notes, call.seconds)
-    if not res.ok:
-        line = f"the answers do not make a complete pose ({res.reason}) · " + line
     return pic, show.pose_text(res), line, show.details(call.questions, list(res.raw.values()),
                                                                   s.settings("pose"), call.seconds)
 
