@@ -134,6 +134,15 @@ def _upload(page, elem: str, path) -> None:
     page.locator(f"#{elem} img").first.wait_for()
 
 
+def _load_pair(page, tab: str, files) -> None:
+    """Both views of the pair uploaded into ``tab`` and their intrinsics typed."""
+    a, b, K1, K2 = files["pair"]
+    _upload(page, f"{tab}_image1", a)
+    _upload(page, f"{tab}_image2", b)
+    page.fill(f"#{tab}_K1 textarea", K1)
+    page.fill(f"#{tab}_K2 textarea", K2)
+
+
 def _click_image(page, elem: str, fx: float, fy: float) -> None:
     img = page.locator(f"#{elem} img").first
     box = img.bounding_box()
@@ -210,12 +219,8 @@ def test_depth_tab_click_grid_and_point_cloud(page, files, server):
 
 @pytest.mark.browser
 def test_correspondence_tab_click_and_grid(page, files):
-    a, b, K1, K2 = files["pair"]
     _tab(page, "Correspondence")
-    _upload(page, "match_image1", a)
-    _upload(page, "match_image2", b)
-    page.fill("#match_K1 textarea", K1)
-    page.fill("#match_K2 textarea", K2)
+    _load_pair(page, "match", files)
     _click_image(page, "match_image1", 0.4, 0.6)
     table = _text(page, "match_table", "image 2 (x, y px)")
     assert page.locator("#match_table tbody tr").count() == 1, table
@@ -230,12 +235,8 @@ def test_correspondence_tab_click_and_grid(page, files):
 
 @pytest.mark.browser
 def test_pose_tab_four_answers_and_frustums(page, files):
-    a, b, K1, K2 = files["pair"]
     _tab(page, "Pose")
-    _upload(page, "pose_image1", a)
-    _upload(page, "pose_image2", b)
-    page.fill("#pose_K1 textarea", K1)
-    page.fill("#pose_K2 textarea", K2)
+    _load_pair(page, "pose", files)
     page.click("#pose_go")
     answers = _text(page, "pose_answers", "distance")
     assert page.locator("#pose_answers tbody tr").count() == 4, answers

@@ -37,18 +37,29 @@ def _details(tab: str) -> tuple[gr.Markdown, gr.Markdown]:
         return summary, gr.Markdown("", elem_id=f"{tab}_details")
 
 
+def _buttons(tab: str, points_label: str, grid_label: str, grid_value: str, grid_button: str):
+    """The row under the inputs: ask at the points, the grid size, ask the grid."""
+    with gr.Row():
+        go = gr.Button(points_label, elem_id=f"{tab}_go")
+        grid = gr.Textbox(value=grid_value, label=grid_label, elem_id=f"{tab}_grid_size")
+        go_grid = gr.Button(grid_button, variant="primary", elem_id=f"{tab}_grid_go")
+    return go, grid, go_grid
+
+
+def _image(label: str, elem_id: str) -> gr.Image:
+    """An upload that can be clicked; the file is passed on as uploaded (no conversion)."""
+    return gr.Image(label=label, type="filepath", image_mode=None, sources=["upload"], elem_id=elem_id)
+
+
 def _depth_tab(s: Session, ex: Examples) -> None:
     with gr.Row():
         with gr.Column():
-            image = gr.Image(label="image (click to ask the depth there)", type="filepath", image_mode=None,
-                             sources=["upload"], elem_id="depth_image")
+            image = _image("image (click to ask the depth there)", "depth_image")
             points = gr.Textbox(label="points x,y; x,y (pixels)", elem_id="depth_points")
             K = gr.Textbox(label="intrinsics", placeholder=_K_HELP, elem_id="depth_K")
             cal = gr.Dropdown(CALIBRATIONS, value="fov60", label=_CAL_HELP, elem_id="depth_cal")
-            with gr.Row():
-                ask_points = gr.Button("depth at the points", elem_id="depth_go")
-                grid = gr.Textbox(value="16x12", label="grid (columns x rows)", elem_id="depth_grid_size")
-                ask_grid = gr.Button("dense grid", variant="primary", elem_id="depth_grid_go")
+            ask_points, grid, ask_grid = _buttons("depth", "depth at the points", "grid (columns x rows)", "16x12",
+                                                  "dense grid")
         with gr.Column():
             msg = _message("depth")
             picture = gr.Image(label="image and predicted depth (m, ray length)", interactive=False,
@@ -80,20 +91,16 @@ def _depth_tab(s: Session, ex: Examples) -> None:
 
 def _match_tab(s: Session, ex: Examples) -> None:
     with gr.Row():
-        image1 = gr.Image(label="image 1 (click points here)", type="filepath", image_mode=None,
-                          sources=["upload"], elem_id="match_image1")
-        image2 = gr.Image(label="image 2", type="filepath", image_mode=None, sources=["upload"],
-                          elem_id="match_image2")
+        image1 = _image("image 1 (click points here)", "match_image1")
+        image2 = _image("image 2", "match_image2")
     with gr.Row():
         with gr.Column():
             points = gr.Textbox(label="points in image 1: x,y; x,y (pixels)", elem_id="match_points")
             K1 = gr.Textbox(label="intrinsics of image 1", placeholder=_K_HELP, elem_id="match_K1")
             K2 = gr.Textbox(label="intrinsics of image 2", placeholder=_K_HELP, elem_id="match_K2")
             cal = gr.Dropdown(CALIBRATIONS, value="fov60", label=_CAL_HELP, elem_id="match_cal")
-            with gr.Row():
-                go = gr.Button("match the points", elem_id="match_go")
-                grid = gr.Textbox(value="8x6", label="grid over image 1 (columns x rows)", elem_id="match_grid_size")
-                go_grid = gr.Button("grid", variant="primary", elem_id="match_grid_go")
+            go, grid, go_grid = _buttons("match", "match the points", "grid over image 1 (columns x rows)", "8x6",
+                                         "grid")
         with gr.Column():
             msg = _message("match")
             picture = gr.Image(label="matches: image 1 | image 2", interactive=False, elem_id="match_picture")
@@ -120,10 +127,8 @@ def _match_tab(s: Session, ex: Examples) -> None:
 
 def _pose_tab(s: Session, ex: Examples) -> None:
     with gr.Row():
-        image1 = gr.Image(label="image 1 (camera 1: the reference)", type="filepath", image_mode=None,
-                          sources=["upload"], elem_id="pose_image1")
-        image2 = gr.Image(label="image 2 (camera 2)", type="filepath", image_mode=None, sources=["upload"],
-                          elem_id="pose_image2")
+        image1 = _image("image 1 (camera 1: the reference)", "pose_image1")
+        image2 = _image("image 2 (camera 2)", "pose_image2")
     with gr.Row():
         with gr.Column():
             K1 = gr.Textbox(label="intrinsics of image 1", placeholder=_K_HELP, elem_id="pose_K1")
@@ -145,8 +150,7 @@ def _object_tab(s: Session, ex: Examples) -> None:
     templates = handlers.question_templates(s)
     with gr.Row():
         with gr.Column():
-            image = gr.Image(label="image (click two corners to draw a box)", type="filepath", image_mode=None,
-                             sources=["upload"], elem_id="object_image")
+            image = _image("image (click two corners to draw a box)", "object_image")
             boxes = gr.Textbox(label="boxes x1,y1,x2,y2; ... (pixels; the first is [A], then [B])",
                                elem_id="object_boxes")
             pending = gr.State(None)
