@@ -41,7 +41,7 @@ def _chromium() -> str | None:
 
 def _need_browser() -> str:
     pytest.importorskip("gradio", reason="the app extra is not installed (pip install 'vlm3[app]')")
-    pytest.importorskip("playwright", reason="playwright is not installed (pip install 'vlm3[app]')")
+    pytest.importorskip("playwright", reason="playwright is not installed (pip install 'vlm3[app-test]')")
     chromium = _chromium()
     if chromium is None:
         pytest.skip("chromium not installed (apt-get install chromium)")
