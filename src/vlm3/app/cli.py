@@ -64,9 +64,9 @@ def app(model: str, device: str, port: int, host: str, decoding: str, work_dir: 
     serve(m, model, dev, port, host, work_dir)
 
 
-def serve(m, model: str, device: str, port: int, host: str, work_dir: Path | None, block: bool = True):
-    """Build the page for the loaded model ``m`` and launch it on ``host:port``; returns the
-    Gradio app (``block=False``: without waiting, for tests and scripts)."""
+def serve(m, model: str, device: str, port: int, host: str, work_dir: Path | None) -> None:
+    """Build the page for the loaded model ``m`` (a ``vlm3.infer.api.Model``) and serve it on
+    ``host:port`` until interrupted."""
     from vlm3.app.examples import all_examples, real_data_root
     from vlm3.app.page import build_page, theme
     from vlm3.app.session import Session
@@ -82,8 +82,6 @@ def serve(m, model: str, device: str, port: int, host: str, work_dir: Path | Non
     try:
         page.queue(default_concurrency_limit=1).launch(
             server_name=host, server_port=port or None, share=False, inbrowser=False, quiet=True,
-            allowed_paths=allowed, theme=theme(), footer_links=[], prevent_thread_lock=not block,
-            show_error=False)
+            allowed_paths=allowed, theme=theme(), footer_links=[], show_error=False)
     except OSError as err:
         raise click.ClickException(f"cannot serve on {host}:{port}: {str(err).splitlines()[0]}") from None
-    return page

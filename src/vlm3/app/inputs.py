@@ -8,7 +8,6 @@ centres at integers), rounded to 0.1 px.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -45,11 +44,6 @@ def need_two_images(path1: str | None, path2: str | None) -> tuple[str, str]:
         missing = "image 1" if not path1 else "image 2"
         raise InputError(f"{missing} is missing: upload both images of the pair")
     return need_image(path1, "image 1"), need_image(path2, "image 2")
-
-
-def format_points(xy_px: np.ndarray) -> str:
-    """(N, 2) pixels as the page writes them: ``"x,y; x,y"`` (0.1 px)."""
-    return "; ".join(f"{x:.1f},{y:.1f}" for x, y in np.asarray(xy_px, float).reshape(-1, 2))
 
 
 def parse_points(text: str | None) -> np.ndarray:
@@ -103,10 +97,3 @@ def intrinsics_or_none(text: str | None) -> str | None:
     """The intrinsics text as given (``"fx,fy,cx,cy"``, parsed by the API), None when empty."""
     return text.strip() if text and text.strip() else None
 
-
-def image_size(path: str | Path) -> tuple[int, int]:
-    """(width, height) in pixels of an image file."""
-    from PIL import Image
-
-    with Image.open(path) as im:
-        return im.size
