@@ -21,7 +21,7 @@ import numpy as np
 
 from vlm3.predictors.base import DECODINGS, InputError
 from vlm3.protocol import TEXT_FORMATS
-from vlm3.train.small.number_decoding import NUMBER_DECODING
+from vlm3.model.asking import NUMBER_MODES as NUMBER_DECODING  # not train.small's: that one imports torch
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 

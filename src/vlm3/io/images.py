@@ -17,7 +17,14 @@ scene files, goes through this module:
 
 Every problem raises ``ImageReadError`` whose one-line message is ``"<path>: <problem>"``
 (unreadable or truncated image or EXR, wrong size, depth with negative values or no valid
-pixel; ``missing`` is True when the file does not exist). Callers wrap it in their own
+pixel, more pixels than the limit; ``missing`` is True when the file does not exist).
+
+Size limit: an image or map file with more than ``max_image_pixels()`` pixels (width x
+height from its header) is refused before it is decoded; the message says the size, the
+limit and how to raise it. The default is Pillow's own refusal threshold (178,956,970 px,
+twice ``PIL.Image.MAX_IMAGE_PIXELS``: a guard against decompression bombs); the environment
+variable ``VLM3_MAX_IMAGE_PIXELS`` sets another (``0``: no limit), for every command and
+the Python API alike. With it set, Pillow's own guard is switched off and this one applies. Callers wrap it in their own
 error: ``RecordError`` when building data (``vlm3.standardize``, the adapters), ``InputError``
 for a user's prediction inputs (``vlm3.infer.api.read_image``).
 
@@ -30,7 +37,12 @@ data included). EXIF orientation is ignored on both paths (as Pillow's ``convert
 
 from __future__ import annotations
 
+import os
+import re
+import warnings
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 import cv2
 import numpy as np
@@ -45,6 +57,10 @@ _JPEG_SOI = b"\xff\xd8\xff"
 _PNG_SIG = b"\x89PNG\r\n\x1a\n"
 _PNG_IEND = b"IEND\xaeB`\x82"
 _PIL_ERRORS = (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError)
+#: the environment variable that sets the pixel limit (``0`` = no limit)
+MAX_PIXELS_ENV = "VLM3_MAX_IMAGE_PIXELS"
+#: the default pixel limit: Pillow's refusal threshold (2 x its default MAX_IMAGE_PIXELS)
+DEFAULT_MAX_IMAGE_PIXELS = 178_956_970
 
 
 class ImageReadError(ValueError):
@@ -84,6 +100,79 @@ def _reason(err: Exception) -> str:
     return str(err) or type(err).__name__
 
 
+def max_image_pixels() -> int | None:
+    """The most pixels (width x height) an image file may have: ``$VLM3_MAX_IMAGE_PIXELS``
+    (``0``: None, no limit), else ``DEFAULT_MAX_IMAGE_PIXELS``. ValueError for a value that is
+    not a whole number >= 0."""
+    raw = os.environ.get(MAX_PIXELS_ENV, "").strip().replace("_", "").replace(",", "")
+    if not raw:
+        return DEFAULT_MAX_IMAGE_PIXELS
+    if not raw.isdigit():
+        raise ValueError(f"{MAX_PIXELS_ENV}={os.environ[MAX_PIXELS_ENV]!r} is not a whole number of pixels "
+                         f"(0 = no limit)")
+    Image.MAX_IMAGE_PIXELS = None  # the user set the limit: Pillow's own guard would refuse first
+    return int(raw) or None
+
+
+def _check_pixels(p: Path | str, width: int, height: int) -> None:
+    """ImageReadError when a width x height image has more pixels than the limit."""
+    try:
+        limit = max_image_pixels()
+    except ValueError as err:
+        raise ImageReadError(p, str(err)) from None
+    if limit is not None and width * height > limit:
+        raise ImageReadError(p, f"image is {width}x{height} = {width * height:,} px, more than the limit of "
+                                f"{limit:,} px (a guard against decompression bombs); to read it, set "
+                                f"{MAX_PIXELS_ENV}={width * height} or more (0 = no limit)")
+
+
+def _header_size(data: bytes) -> tuple[int, int] | None:
+    """(width, height) from a PNG's IHDR or a JPEG's SOF marker, without decoding; None otherwise."""
+    if data.startswith(_PNG_SIG) and data[12:16] == b"IHDR" and len(data) >= 24:
+        return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+    if not data.startswith(_JPEG_SOI):
+        return None
+    i = 2
+    while i + 9 < len(data):
+        if data[i] != 0xFF:
+            return None
+        marker = data[i + 1]
+        if marker == 0xFF:  # fill byte
+            i += 1
+            continue
+        if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):  # SOFn: height, width
+            return int.from_bytes(data[i + 7:i + 9], "big"), int.from_bytes(data[i + 5:i + 7], "big")
+        if marker in (0xD8, 0x01) or 0xD0 <= marker <= 0xD7:  # no length field
+            i += 2
+            continue
+        i += 2 + int.from_bytes(data[i + 2:i + 4], "big")
+    return None
+
+
+@contextmanager
+def _pil_open(p: Path, check: bool = True) -> Iterator[Image.Image]:
+    """``Image.open`` (header only) with the pixel limit checked before any decoding (``check``;
+    without it, only Pillow's own guard, reported in the same words)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        try:
+            max_image_pixels()  # sets Pillow's guard off when the user set the limit
+        except ValueError as err:
+            raise ImageReadError(p, str(err)) from None
+        try:
+            im = Image.open(p)
+        except Image.DecompressionBombError as err:  # beyond Pillow's default guard (= the default limit)
+            m = re.search(r"\((\d+) pixels\)", str(err))
+            n = f"{int(m.group(1)):,} px" if m else "too many pixels"
+            raise ImageReadError(p, f"image has {n}, more than the limit of {DEFAULT_MAX_IMAGE_PIXELS:,} px (a "
+                                    f"guard against decompression bombs); to read it, set {MAX_PIXELS_ENV} to its "
+                                    f"pixel count or more (0 = no limit)") from None
+        with im:
+            if check:
+                _check_pixels(p, im.width, im.height)
+            yield im
+
+
 def _png_header(data: bytes) -> tuple[int, int] | None:
     """(bit depth, colour type) of a complete PNG (IHDR first, IEND last), else None."""
     if len(data) < 45 or not data.startswith(_PNG_SIG) or data[12:16] != b"IHDR" \
@@ -109,12 +198,18 @@ def _fast_rgb(data: bytes) -> np.ndarray | None:
 
 
 def _rgb_of_file(p: Path) -> np.ndarray:
-    arr = _fast_rgb(_read_bytes(p, "image"))
+    data = _read_bytes(p, "image")
+    size = _header_size(data)
+    if size is not None:
+        _check_pixels(p, *size)
+    arr = _fast_rgb(data)
     if arr is None:
         try:
-            with Image.open(p) as im:
+            with _pil_open(p) as im:
                 im.load()  # raises on truncated data (Pillow does not load truncated images by default)
                 arr = np.asarray(im.convert("RGB"))
+        except ImageReadError:
+            raise
         except _PIL_ERRORS as err:
             raise ImageReadError(p, f"unreadable or truncated image ({_reason(err)})") from None
     return arr
@@ -169,8 +264,10 @@ def read_image_size(path: str | Path, root: str | Path | None = None) -> tuple[i
     if not p.is_file():
         raise ImageReadError(p, "image file not found", missing=True)
     try:
-        with Image.open(p) as im:
+        with _pil_open(p, check=False) as im:
             return int(im.width), int(im.height)
+    except ImageReadError:
+        raise
     except _PIL_ERRORS as err:
         raise ImageReadError(p, f"unreadable image ({_reason(err)})") from None
 
@@ -226,7 +323,11 @@ def read_map(path: str | Path, what: str = "depth") -> np.ndarray:
     """
     p = Path(path)
     if p.suffix.lower() == ".png":
-        raw = _fast_map_png(_read_bytes(p, what))
+        data = _read_bytes(p, what)
+        size = _header_size(data)
+        if size is not None:
+            _check_pixels(p, *size)
+        raw = _fast_map_png(data)
         if raw is not None:
             return raw
     elif not p.is_file():
@@ -243,7 +344,7 @@ def read_map(path: str | Path, what: str = "depth") -> np.ndarray:
                     raise ImageReadError(p, f"npz has no 'depth' array (keys {sorted(z.keys())})")
                 raw = z["depth"]
         else:
-            with Image.open(p) as im:
+            with _pil_open(p) as im:
                 im.load()
                 raw = np.asarray(im)
     except ImageReadError:
@@ -302,5 +403,5 @@ def read_depth_m(depth: DepthFile, width: int, height: int) -> np.ndarray:
     return depth_m
 
 
-__all__ = ["ImageLike", "ImageReadError", "read_rgb", "read_rgb_pil", "read_image_size", "read_map",
+__all__ = ["ImageLike", "ImageReadError", "MAX_PIXELS_ENV", "DEFAULT_MAX_IMAGE_PIXELS", "max_image_pixels", "read_rgb", "read_rgb_pil", "read_image_size", "read_map",
            "read_depth_m", "decode_sunrgbd_depth"]

@@ -33,10 +33,8 @@ from vlm3.model.processor import (
     build_image_processor,
     build_processor,
 )
+from vlm3.model.presets import PRESET_DIR, preset_names
 from vlm3.model.tokenizer import chat_template
-
-
-_PRESET_DIR = Path(__file__).resolve().parents[1] / "configs" / "model"
 
 
 class ModelLoadError(ValueError):
@@ -52,11 +50,6 @@ class Preset:
     config_kwargs: dict
 
 
-def preset_names() -> list[str]:
-    """Names of the shipped model presets (``vlm3/configs/model/*.yaml``)."""
-    return sorted(p.stem for p in _PRESET_DIR.glob("*.yaml"))
-
-
 def load_preset(name_or_yaml: str | os.PathLike) -> Preset:
     """Read a preset by name or from a YAML file with a ``qwen3_vl_config`` mapping."""
     path = Path(name_or_yaml)
@@ -66,7 +59,7 @@ def load_preset(name_or_yaml: str | os.PathLike) -> Preset:
         name = str(name_or_yaml)
         if name not in preset_names():
             raise ModelLoadError(f"unknown model preset {name!r}; shipped presets: {', '.join(preset_names())}")
-        text = (_PRESET_DIR / f"{name}.yaml").read_text(encoding="utf-8")
+        text = (PRESET_DIR / f"{name}.yaml").read_text(encoding="utf-8")
     data = yaml.safe_load(text) or {}
     if "qwen3_vl_config" not in data:
         raise ModelLoadError(f"model preset {name!r} has no `qwen3_vl_config` mapping")
