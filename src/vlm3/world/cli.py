@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from vlm3.config import ConfigError, help_text, load
+from vlm3.io.paths import OutputPathError, check_out_dir, check_out_file
 from vlm3.io.scenes import SceneFormatError, load_index, load_scene
 from vlm3.world.config import WorldConfig
 
@@ -42,6 +43,10 @@ def generate(overrides: tuple[str, ...], n_scenes: int | None, n_views: int | No
         return
     if n_scenes is None or out_dir is None:
         raise click.UsageError("give --scenes N and --out DIR")
+    try:
+        check_out_dir(out_dir)
+    except OutputPathError as err:
+        raise click.UsageError(str(err)) from None
     from vlm3.world.generate import generate_world
 
     views = [f"views_per_scene={n_views}"] if n_views is not None else []
@@ -64,6 +69,10 @@ def generate(overrides: tuple[str, ...], n_scenes: int | None, n_views: int | No
 def show(directory: Path, scene_id: str | None, out_png: Path, max_views: int) -> None:
     """Write a contact sheet of one scene of DIRECTORY: images with labelled boxes, depth, and
     a few occlusion-checked correspondences between two views."""
+    try:
+        check_out_file(out_png, (".png",))
+    except OutputPathError as err:
+        raise click.UsageError(str(err)) from None
     from vlm3.world.show import contact_sheet
 
     try:
