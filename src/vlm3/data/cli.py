@@ -52,6 +52,7 @@ def build_cmd(config: str | None, overrides: tuple[str, ...], out_dir: str | Non
         raise click.UsageError("--var takes NAME=VALUE") from None
     try:  # the config and the output folder are checked before the data engine (torch) is imported
         cfg = load_config(config, kv, overrides)
+        cfg.check_buildable()
         check_out_dir(out_dir or cfg.output_dir, "--out" if out_dir else "output_dir")
     except ConfigError as err:
         click.echo(f"config error: {err}", err=True)
@@ -63,6 +64,9 @@ def build_cmd(config: str | None, overrides: tuple[str, ...], out_dir: str | Non
 
     try:
         manifest = build(cfg, out_dir, engine=engine, strict=strict, progress=not quiet)
+    except ConfigError as err:
+        click.echo(f"config error: {err}", err=True)
+        sys.exit(2)
     except BuildError as err:
         click.echo(f"error: {err}", err=True)
         sys.exit(2)
