@@ -10,11 +10,9 @@ from __future__ import annotations
 
 import json
 import os
-import struct
 import subprocess
 import sys
 import time
-import zlib
 from pathlib import Path
 
 import numpy as np
@@ -23,26 +21,11 @@ from click.testing import CliRunner
 from PIL import Image
 
 import vlm3
-from data_helpers import small_world
+from data_helpers import small_world, write_huge_png
 from vlm3.cli import main
 from vlm3.io.images import ImageReadError, read_rgb
 
 SRC = Path(vlm3.__file__).resolve().parents[1]  # the code under test, for the subprocesses
-
-
-def write_huge_png(path: Path, width: int = 16000, height: int = 12000) -> Path:
-    """A valid 8-bit RGB PNG of width x height black pixels (2.5 MB on disk, ~0.5 s): written
-    row by row through zlib, never held in memory as pixels."""
-    c = zlib.compressobj(1)
-    row = b"\x00" * (width * 3 + 1)  # filter byte + black pixels
-    idat = b"".join([c.compress(row) for _ in range(height)] + [c.flush()])
-
-    def chunk(tag: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data) & 0xFFFFFFFF)
-
-    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", idat) + chunk(b"IEND", b""))
-    return path
 
 
 def _invoke(args: list[str]) -> tuple[int, str]:
