@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from typing import NoReturn
 
 import click
 
@@ -16,6 +17,12 @@ from vlm3.io.paths import OutputPathError, check_out_dir, check_out_file
 @click.group("data")
 def data() -> None:
     """Turn sources (synthetic world, RGB-D folders, pair lists, object Q&A) into chat shards."""
+
+
+def _exit(err: Exception) -> NoReturn:
+    """One line (``config error: ...`` for a config, else ``error: ...``) and exit status 2."""
+    click.echo(f"{'config error' if isinstance(err, ConfigError) else 'error'}: {err}", err=True)
+    sys.exit(2)
 
 
 @data.command("build")
@@ -54,22 +61,14 @@ def build_cmd(config: str | None, overrides: tuple[str, ...], out_dir: str | Non
         cfg = load_config(config, kv, overrides)
         cfg.check_buildable()
         check_out_dir(out_dir or cfg.output_dir, "--out" if out_dir else "output_dir")
-    except ConfigError as err:
-        click.echo(f"config error: {err}", err=True)
-        sys.exit(2)
-    except OutputPathError as err:
-        click.echo(f"error: {err}", err=True)
-        sys.exit(2)
+    except (ConfigError, OutputPathError) as err:
+        _exit(err)
     from vlm3.data.build import BuildError, build
 
     try:
         manifest = build(cfg, out_dir, engine=engine, strict=strict, progress=not quiet)
-    except ConfigError as err:
-        click.echo(f"config error: {err}", err=True)
-        sys.exit(2)
-    except BuildError as err:
-        click.echo(f"error: {err}", err=True)
-        sys.exit(2)
+    except (ConfigError, BuildError) as err:
+        _exit(err)
     n_skip = len(manifest["skipped"]["adapters"]) + len(manifest["skipped"]["build"])
     click.echo(f"{manifest['total_samples']} samples, {manifest['images']} images, "
                f"{len(manifest['shards'])} shards, {n_skip} skipped -> "
