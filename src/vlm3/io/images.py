@@ -24,9 +24,11 @@ height from its header) is refused before it is decoded; the message says the si
 limit and how to raise it. The default is Pillow's own refusal threshold (178,956,970 px,
 twice ``PIL.Image.MAX_IMAGE_PIXELS``: a guard against decompression bombs); the environment
 variable ``VLM3_MAX_IMAGE_PIXELS`` sets another (``0``: no limit), for every command and
-the Python API alike. With it set, Pillow's own guard is switched off and this one applies. Callers wrap it in their own
-error: ``RecordError`` when building data (``vlm3.standardize``, the adapters), ``InputError``
-for a user's prediction inputs (``vlm3.infer.api.read_image``).
+the Python API alike. With it set, Pillow's own guard is switched off and this one applies.
+
+Callers wrap ``ImageReadError`` in their own error: ``RecordError`` when building data
+(``vlm3.standardize``, the adapters), ``InputError`` for a user's prediction inputs
+(``vlm3.infer.api.read_image``).
 
 Speed: complete 8-bit JPEG/PNG files (and 16/8-bit grayscale PNG maps) are decoded with
 OpenCV, which gives the same pixels as Pillow here at a fraction of the cost; a file is
@@ -403,5 +405,5 @@ def read_depth_m(depth: DepthFile, width: int, height: int) -> np.ndarray:
     return depth_m
 
 
-__all__ = ["ImageLike", "ImageReadError", "MAX_PIXELS_ENV", "DEFAULT_MAX_IMAGE_PIXELS", "max_image_pixels", "read_rgb", "read_rgb_pil", "read_image_size", "read_map",
-           "read_depth_m", "decode_sunrgbd_depth"]
+__all__ = ["ImageLike", "ImageReadError", "MAX_PIXELS_ENV", "DEFAULT_MAX_IMAGE_PIXELS", "max_image_pixels",
+           "read_rgb", "read_rgb_pil", "read_image_size", "read_map", "read_depth_m", "decode_sunrgbd_depth"]

@@ -33,7 +33,7 @@ from vlm3.model.processor import (
     build_image_processor,
     build_processor,
 )
-from vlm3.model.presets import PRESET_DIR, preset_names
+from vlm3.model.presets import PRESET_DIR, is_preset, preset_names
 from vlm3.model.tokenizer import chat_template
 
 
@@ -167,8 +167,7 @@ def load_model_and_processor(
     ``with_model=False`` returns ``(None, processor)``.
     """
     name = str(tiny_preset or name_or_path)
-    is_preset = tiny_preset is not None or name in preset_names() or name.endswith((".yaml", ".yml"))
-    if is_preset:
+    if tiny_preset is not None or is_preset(name):
         preset = load_preset(name)
         processor = build_processor(min_pixels or QWEN3_VL_MIN_PIXELS, max_pixels or QWEN3_VL_MAX_PIXELS)
         if not with_model:
@@ -210,7 +209,7 @@ def model_config_dict(name_or_path: str | os.PathLike) -> dict | None:
     """
     name = str(name_or_path)
     try:
-        if name in preset_names() or name.endswith((".yaml", ".yml")):
+        if is_preset(name):
             return build_config(load_preset(name)).to_dict()
         ckpt = _checkpoint_dir(name)
         if ckpt is None or not (ckpt / "config.json").is_file():
