@@ -179,6 +179,7 @@ def _cli_subprocess(args: list[str], cwd: Path) -> tuple[int, str, bool, float]:
     ["data", "index", "empty"],
     ["predict", "depth", "big.png", "--points", "1,1", "--calibration", "fov60"],
     ["predict", "depth", "nothere.png", "--points", "1,1"],
+    ["eval", "--out", "ev", "--model", "/nowhere/model"],
 ])
 def test_paths_are_checked_before_torch_loads(tmp_path, args):
     """A typo in a path costs a second: the one-line error comes before torch is imported

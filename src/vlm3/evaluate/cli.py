@@ -9,6 +9,7 @@ import click
 from vlm3.config import ConfigError, help_text
 from vlm3.io.images import ImageReadError
 from vlm3.io.paths import OutputPathError, check_out_dir, check_out_file
+from vlm3.model.presets import model_spec_problem
 from vlm3.predictors import resolve_device
 from vlm3.predictors.base import InputError
 
@@ -55,6 +56,9 @@ def eval_cmd(overrides: tuple[str, ...], config_name: str, model: str | None, ba
         raise click.UsageError("give --out RUN_DIR")
     _check(check_out_dir, run_dir)
 
+    problem = model_spec_problem(model.removeprefix("vllm:")) if model else None
+    if problem is not None:  # before torch and the predictors load
+        raise click.UsageError(f"--model {problem}")
     names = [b.strip() for b in baselines.split(",") if b.strip()]
     try:
         if model and not model.startswith("vllm:"):
