@@ -25,8 +25,6 @@ from data_helpers import small_world, write_huge_png
 from vlm3.cli import main
 
 WAI = Path(__file__).parent / "fixtures" / "wai" / "plane"
-
-
 HUGE = ("huge.png", "huge1.png")  # 16000x12000 px: 8-bit RGB (OpenCV path) and 1-bit gray (Pillow path)
 BASES: dict[str, list[str]] = {
     "world generate": ["--scenes", "1", "--preset", "demo", "--out", "OUT_DIR"],

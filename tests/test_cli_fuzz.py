@@ -142,16 +142,19 @@ def _empty_result(output: str, cwd: Path) -> str | None:
     if lines and all("no shards, skipped" in ln for ln in lines if ln.startswith("  ")) \
             and any("no shards, skipped" in ln for ln in lines):
         return "every split skipped"
-    for m in WROTE.finditer(output):
-        for name in re.split(r",\s*(?:and\s+)?|\s+and\s+", m.group(1)):
-            p = cwd / name.strip().rstrip(".")
-            if name.strip() and "<" not in name and (not p.exists() or (p.is_file() and p.stat().st_size == 0)):
-                return f"wrote {name.strip()!r}, which is missing or empty"
+    for m in WROTE.finditer(output):  # "wrote DIR/a.json, b.json and c.md": b, c beside a
+        names = [n.strip().rstrip(".") for n in re.split(r",\s*(?:and\s+)?|\s+and\s+", m.group(1)) if n.strip()]
+        names = [n for n in names if "<" not in n]
+        for name in names:
+            here = [cwd / name, (cwd / names[0]).parent / name]
+            p = next((q for q in here if q.exists()), None)
+            if p is None or (p.is_file() and p.stat().st_size == 0):
+                return f"wrote {name!r}, which is missing or empty"
     return None
 
 
 EMPTY_OUTPUT = re.compile(r"(?m)(^|[\s(])0 (pairs|samples|shards|scenes|frames|images|points)\b|\"counts\": \{\}")
-WROTE = re.compile(r"(?:\bwrote|->) ([^\s;:]+(?:,\s*(?:and\s+)?[^\s;:]+)*)")
+WROTE = re.compile(r"(?:\bwrote|->) ([^\s;:,]+(?:(?:,\s*(?:and\s+)?|\s+and\s+)[^\s;:,]+)*)")
 
 
 def _run_cases(cases: list[list[str]], budget_s: float, cwd: Path) -> tuple[Counter, list[tuple[list[str], str]]]:
