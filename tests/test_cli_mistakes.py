@@ -193,3 +193,11 @@ def test_paths_are_checked_before_torch_loads(tmp_path, args):
     assert code != 0 and "Traceback" not in out, out
     assert not torch_loaded, f"torch was imported before the error ({seconds:.1f} s): {out}"
     assert seconds < 30, seconds  # ~0.3 s idle; generous for a loaded machine
+
+
+@pytest.mark.parametrize("command", [["world", "generate", "--scenes", "1", "--out", "w"], ["demo", "--out", "d"]])
+def test_a_negative_seed(tmp_path, monkeypatch, command):
+    """Found by the CLI fuzz: `vlm3 demo --seed -1` was a numpy traceback after the world stage began."""
+    monkeypatch.chdir(tmp_path)
+    code, out = _invoke([*command, "--seed", "-1"])
+    _one_line_error(code, out, "--seed", "x>=0")

@@ -23,7 +23,8 @@ def world() -> None:
 @click.option("--scenes", "n_scenes", type=click.IntRange(min=1), default=None, help="Number of scenes (required).")
 @click.option("--views", "n_views", type=click.IntRange(min=1), default=None,
               help="Views per scene: short for views_per_scene=N (default: the config's, 6 for default, 4 for demo).")
-@click.option("--seed", type=int, default=0, show_default=True, help="World seed; scene k is a pure function of (seed, k).")
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True,
+              help="World seed (>= 0); scene k is a pure function of (seed, k).")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Output directory (required; re-running with the same settings resumes and keeps complete scenes).")
 @click.option("--preset", "config", default="default", show_default=True,
