@@ -19,12 +19,10 @@ Every problem raises ``ImageReadError`` whose one-line message is ``"<path>: <pr
 (unreadable or truncated image or EXR, wrong size, depth with negative values or no valid
 pixel, more pixels than the limit; ``missing`` is True when the file does not exist).
 
-Size limit: an image or map file with more than ``max_image_pixels()`` pixels (width x
-height from its header) is refused before it is decoded; the message says the size, the
-limit and how to raise it. The default is Pillow's own refusal threshold (178,956,970 px,
-twice ``PIL.Image.MAX_IMAGE_PIXELS``: a guard against decompression bombs); the environment
-variable ``VLM3_MAX_IMAGE_PIXELS`` sets another (``0``: no limit), for every command and
-the Python API alike. With it set, Pillow's own guard is switched off and this one applies.
+Size limit (``vlm3.io.pixel_limit``): an image or map file with more pixels than the limit
+(width x height from its header) is refused before it is decoded; the message says the
+size, the limit and how to raise it (``VLM3_MAX_IMAGE_PIXELS``; default Pillow's own
+refusal threshold, 178,956,970 px).
 
 Callers wrap ``ImageReadError`` in their own error: ``RecordError`` when building data
 (``vlm3.standardize``, the adapters), ``InputError`` for a user's prediction inputs
@@ -39,7 +37,6 @@ data included). EXIF orientation is ignored on both paths (as Pillow's ``convert
 
 from __future__ import annotations
 
-import os
 import re
 import warnings
 from contextlib import contextmanager
@@ -50,6 +47,8 @@ import cv2
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from vlm3.io.pixel_limit import (DEFAULT_MAX_IMAGE_PIXELS, MAX_PIXELS_ENV, header_size, max_image_pixels,
+                                  pixel_limit_problem)
 from vlm3.io.records import DepthFile
 
 #: what ``read_rgb`` accepts: a file path, an (H, W) / (H, W, 3|4) array, or a PIL image
@@ -59,10 +58,6 @@ _JPEG_SOI = b"\xff\xd8\xff"
 _PNG_SIG = b"\x89PNG\r\n\x1a\n"
 _PNG_IEND = b"IEND\xaeB`\x82"
 _PIL_ERRORS = (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError)
-#: the environment variable that sets the pixel limit (``0`` = no limit)
-MAX_PIXELS_ENV = "VLM3_MAX_IMAGE_PIXELS"
-#: the default pixel limit: Pillow's refusal threshold (2 x its default MAX_IMAGE_PIXELS)
-DEFAULT_MAX_IMAGE_PIXELS = 178_956_970
 
 
 class ImageReadError(ValueError):
@@ -102,53 +97,15 @@ def _reason(err: Exception) -> str:
     return str(err) or type(err).__name__
 
 
-def max_image_pixels() -> int | None:
-    """The most pixels (width x height) an image file may have: ``$VLM3_MAX_IMAGE_PIXELS``
-    (``0``: None, no limit), else ``DEFAULT_MAX_IMAGE_PIXELS``. ValueError for a value that is
-    not a whole number >= 0."""
-    raw = os.environ.get(MAX_PIXELS_ENV, "").strip().replace("_", "").replace(",", "")
-    if not raw:
-        return DEFAULT_MAX_IMAGE_PIXELS
-    if not raw.isdigit():
-        raise ValueError(f"{MAX_PIXELS_ENV}={os.environ[MAX_PIXELS_ENV]!r} is not a whole number of pixels "
-                         f"(0 = no limit)")
-    Image.MAX_IMAGE_PIXELS = None  # the user set the limit: Pillow's own guard would refuse first
-    return int(raw) or None
-
-
 def _check_pixels(p: Path | str, width: int, height: int) -> None:
-    """ImageReadError when a width x height image has more pixels than the limit."""
+    """ImageReadError when a width x height image has more pixels than the limit (or the
+    limit's setting is not a number)."""
     try:
-        limit = max_image_pixels()
+        problem = pixel_limit_problem(width, height)
     except ValueError as err:
         raise ImageReadError(p, str(err)) from None
-    if limit is not None and width * height > limit:
-        raise ImageReadError(p, f"image is {width}x{height} = {width * height:,} px, more than the limit of "
-                                f"{limit:,} px (a guard against decompression bombs); to read it, set "
-                                f"{MAX_PIXELS_ENV}={width * height} or more (0 = no limit)")
-
-
-def _header_size(data: bytes) -> tuple[int, int] | None:
-    """(width, height) from a PNG's IHDR or a JPEG's SOF marker, without decoding; None otherwise."""
-    if data.startswith(_PNG_SIG) and data[12:16] == b"IHDR" and len(data) >= 24:
-        return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
-    if not data.startswith(_JPEG_SOI):
-        return None
-    i = 2
-    while i + 9 < len(data):
-        if data[i] != 0xFF:
-            return None
-        marker = data[i + 1]
-        if marker == 0xFF:  # fill byte
-            i += 1
-            continue
-        if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):  # SOFn: height, width
-            return int.from_bytes(data[i + 7:i + 9], "big"), int.from_bytes(data[i + 5:i + 7], "big")
-        if marker in (0xD8, 0x01) or 0xD0 <= marker <= 0xD7:  # no length field
-            i += 2
-            continue
-        i += 2 + int.from_bytes(data[i + 2:i + 4], "big")
-    return None
+    if problem is not None:
+        raise ImageReadError(p, problem)
 
 
 @contextmanager
@@ -201,7 +158,7 @@ def _fast_rgb(data: bytes) -> np.ndarray | None:
 
 def _rgb_of_file(p: Path) -> np.ndarray:
     data = _read_bytes(p, "image")
-    size = _header_size(data)
+    size = header_size(data)
     if size is not None:
         _check_pixels(p, *size)
     arr = _fast_rgb(data)
@@ -326,7 +283,7 @@ def read_map(path: str | Path, what: str = "depth") -> np.ndarray:
     p = Path(path)
     if p.suffix.lower() == ".png":
         data = _read_bytes(p, what)
-        size = _header_size(data)
+        size = header_size(data)
         if size is not None:
             _check_pixels(p, *size)
         raw = _fast_map_png(data)
