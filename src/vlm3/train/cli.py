@@ -18,6 +18,7 @@ import click
 
 from vlm3.config import ConfigError, help_text, to_yaml
 from vlm3.train.config import RunConfig, load_config, recipe_names
+from vlm3.train.preflight import check_run_paths
 
 
 def interrupted_message(cfg: RunConfig, config: str, overrides: Sequence[str]) -> str:
@@ -58,6 +59,8 @@ def train(config: str | None, overrides: tuple[str, ...], help_config: bool, pri
         raise click.UsageError(f"give a CONFIG (a YAML file or one of: {', '.join(recipe_names())})")
     try:
         cfg = load_config(config, overrides)
+        if not print_config:
+            check_run_paths(cfg)  # before torch, the tokenizer and the model load
     except ConfigError as exc:
         raise click.ClickException(f"config error: {exc}") from None
     if print_config:
