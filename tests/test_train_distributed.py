@@ -34,12 +34,16 @@ ACCELERATE = Path(sys.executable).with_name("accelerate")
 def worker(argv: list[str]) -> None:
     """Run ``run_training`` in this process of a torchrun group; rank 0 records what it saw."""
     sys.path.insert(0, str(HERE))
+    import _cpu_dist_patches
+
+    _cpu_dist_patches.apply()  # accelerate's FSDP / DeepSpeed on CPU processes (test-only)
     import vlm3.train.trainer as trainer_mod
     from test_train_save import Remember
 
     from vlm3.train.config import load_config
 
-    report, overrides = Path(argv[0]), argv[1:]
+    sharded = argv[0] == "--sharded"  # FSDP / ZeRO-3: the model answers only with every rank taking part
+    report, overrides = Path(argv[int(sharded)]), argv[int(sharded) + 1:]
     rank = int(os.environ["RANK"])
     save = trainer_mod.save
 
@@ -49,7 +53,8 @@ def worker(argv: list[str]) -> None:
         return save(cfg, path)
 
     trainer_mod.save = save_and_record
-    metrics = trainer_mod.run_training(load_config(None, overrides), callbacks=[Remember(report)])
+    callbacks = [] if sharded else [Remember(report)]
+    metrics = trainer_mod.run_training(load_config(None, overrides), callbacks=callbacks)
     if rank == 0:
         report.with_suffix(".metrics.json").write_text(json.dumps(
             {k: v for k, v in metrics.items() if isinstance(v, (int, float, str, type(None)))}))
