@@ -56,3 +56,19 @@ def apply() -> None:
 
     init._vlm3_cpu_patch = True
     AcceleratorState.__init__ = init
+    _fsdp1_cpu_device()
+
+
+def _fsdp1_cpu_device() -> None:
+    """FSDP1 (kept to show its resume failure) compares its compute device ``cpu:0`` (from the CPU
+    device handle) with accelerate's ``device_id`` ``cpu`` and refuses: on CPU both are the CPU."""
+    from torch.distributed.fsdp import _init_utils
+
+    original = _init_utils._get_compute_device
+
+    def get_compute_device(module, ignored_params, device_from_device_id, rank, device_handle):
+        if device_from_device_id is not None and device_from_device_id.type == "cpu":
+            return torch.device("cpu")
+        return original(module, ignored_params, device_from_device_id, rank, device_handle)
+
+    _init_utils._get_compute_device = get_compute_device

@@ -21,6 +21,7 @@ test skips with the reason where it does not import.
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import sys
@@ -35,6 +36,13 @@ from test_train_distributed import ACCELERATE, REPO, TORCHRUN, _free_port, _laun
 
 WORKER = Path(__file__).resolve().with_name("test_train_distributed.py")
 STEPS = 3
+#: ``fsdp_config`` of configs/accelerate/fsdp_hybrid_shard.yaml as shipped before issue #27.
+FSDP1_BEFORE_ISSUE27 = {
+    "fsdp_version": 1, "fsdp_sharding_strategy": "HYBRID_SHARD", "fsdp_auto_wrap_policy": "TRANSFORMER_BASED_WRAP",
+    "fsdp_transformer_layer_cls_to_wrap": "Qwen3VLTextDecoderLayer,Qwen3VLVisionBlock",
+    "fsdp_backward_prefetch": "BACKWARD_PRE", "fsdp_forward_prefetch": False, "fsdp_state_dict_type": "SHARDED_STATE_DICT",
+    "fsdp_offload_params": False, "fsdp_sync_module_states": True, "fsdp_cpu_ram_efficient_loading": True,
+    "fsdp_use_orig_params": True, "fsdp_activation_checkpointing": False}
 
 
 def _run(tmp: Path, launcher: list[str], out: Path, model: Path) -> str:
@@ -121,6 +129,40 @@ def test_zero3_saves_the_ddp_model_under_stock_names_and_resumes_exactly(referen
     ckpt = load_file(str(tmp / "deepspeed_zero3" / "checkpoint-2" / "model.safetensors"))
     assert {k: tuple(v.shape) for k, v in ckpt.items()} == plain  # checkpoints too: stock names, fp32
     assert {v.dtype for v in ckpt.values()} == {torch.float32}
+
+
+@pytest.mark.slow
+def test_fsdp1_resume_that_restores_no_optimizer_state_stops_in_one_line(reference):
+    """The shipped config before issue #27 (FSDP1, SHARDED_STATE_DICT; sync_module_states and
+    cpu_ram_efficient_loading off, which accelerate refuses on CPU): its checkpoint's AdamW states are
+    not loaded (accelerate's load template comes from an optimizer that has not stepped); the run
+    used to continue silently with a fresh AdamW, now it stops naming the count."""
+    import subprocess
+
+    tmp, base, _, _ = reference
+    old = yaml.safe_load((REPO / "configs" / "accelerate" / "fsdp2.yaml").read_text())
+    old.update(num_processes=2, mixed_precision="no")
+    old["fsdp_config"] = dict(FSDP1_BEFORE_ISSUE27, fsdp_sharding_strategy="FULL_SHARD", fsdp_sync_module_states=False,
+                              fsdp_cpu_ram_efficient_loading=False)
+    (tmp / "fsdp1.yaml").write_text(yaml.safe_dump(old))
+    launcher = [str(ACCELERATE), "launch", "--config_file", str(tmp / "fsdp1.yaml")]
+    out = tmp / "fsdp1"
+    overrides = _overrides(tmp, out, 2)
+    overrides[0] = f"model.name_or_path={base}"
+    _launch([*launcher, "--main_process_port", _free_port(), str(WORKER), "--worker", "--sharded",
+             str(out.with_suffix(".json")), *overrides], tmp)
+    assert (out / "checkpoint-2" / "optimizer_0").is_dir()  # the state is in the checkpoint
+    overrides = _overrides(tmp, out, 3)
+    overrides[0] = f"model.name_or_path={base}"
+    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=os.pathsep.join([str(REPO / "src"), str(WORKER.parent)]))
+    res = subprocess.run([*launcher, "--main_process_port", _free_port(), str(WORKER), "--worker", "--sharded",
+                          str(tmp / "fsdp1_resumed.json"), *overrides], cwd=tmp, env=env, capture_output=True,
+                         text=True, timeout=600)
+    assert res.returncode != 0
+    line = re.search(r"ResumeError: (resume from \S*checkpoint-2: only (\d+) of (\d+) optimizer states were "
+                     r"restored[^\n]*)", res.stdout + res.stderr)
+    assert line and int(line.group(2)) < int(line.group(3)), (res.stdout + res.stderr)[-3000:]
+    print(line.group(1))
 
 
 if __name__ == "__main__":

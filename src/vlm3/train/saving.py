@@ -8,10 +8,11 @@ load it. Every path writes the same file: the stock transformers key names (the 
 the published Qwen3-VL checkpoints use them), float32 master weights, the tied embedding once.
 The full state dict is gathered first where the weights are sharded (``full_state_dict``):
 
-- FSDP (FSDP2 ``fully_shard``, shipped; FSDP1 too): torch's ``get_model_state_dict`` with
-  ``full_state_dict=True, cpu_offload=True``: gathered one tensor at a time onto rank 0's CPU
-  (a collective on every rank), at world size 1 too, so the save needs no second copy of the
-  model on the GPU; the checkpoints stay sharded for fast resume;
+- FSDP2 (``fully_shard``, configs/accelerate/fsdp2.yaml): ``Accelerator.get_state_dict``, i.e.
+  torch's ``get_model_state_dict`` with ``full_state_dict=True, cpu_offload=True``: gathered one
+  tensor at a time onto rank 0's CPU (a collective on every rank), at world size 1 too, so the
+  save needs no second copy of the model on the GPU (FSDP1 at world size 1, NO_SHARD, cloned
+  every parameter on the GPU: 18 GiB at 4B); the checkpoints stay sharded for fast resume;
 - DeepSpeed ZeRO (any stage): the fp32 master weights from the optimizer partitions
   (``deepspeed.utils.safe_get_full_fp32_param``, a collective per parameter), not the 16-bit
   gather (bf16 under bf16 compute). Checkpoints are written the same way (``save_gathered_model``,
@@ -73,10 +74,8 @@ def full_state_dict(trainer) -> dict[str, torch.Tensor] | None:
     """
     if getattr(trainer, "is_deepspeed_enabled", False):
         return _deepspeed_fp32_state_dict(trainer)
-    if getattr(trainer, "is_fsdp_enabled", False):
-        from torch.distributed.checkpoint.state_dict import StateDictOptions, get_model_state_dict
-
-        return get_model_state_dict(trainer.model, options=StateDictOptions(full_state_dict=True, cpu_offload=True))
+    if getattr(trainer, "is_fsdp_enabled", False):  # FSDP2: get_model_state_dict(full, cpu_offload=True)
+        return trainer.accelerator.get_state_dict(trainer.model)
     return None
 
 
