@@ -97,7 +97,7 @@ def layer_activation_bytes(config, tokens: int, dtype: torch.dtype = torch.bfloa
     with FakeTensorMode() if fake else contextlib.nullcontext():
         model = _build(config, dtype)
         if checkpointing:
-            model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+            model.activation_checkpointing_enable(activation_checkpointing_kwargs={"use_reentrant": False})
         model.train()
         params = {id(p.untyped_storage()) for p in model.parameters()}
         for i, layer in enumerate(model.model.language_model.layers):
