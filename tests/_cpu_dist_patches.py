@@ -25,7 +25,7 @@ def _flag(name: str) -> bool:
 
 def apply() -> None:
     """Patch ``AcceleratorState.__init__`` (idempotent). Only for CPU processes."""
-    from accelerate.state import AcceleratorState
+    from accelerate.state import AcceleratorState, PartialState
     from accelerate.utils import DistributedType
 
     if torch.cuda.is_available() or getattr(AcceleratorState.__init__, "_vlm3_cpu_patch", False):
@@ -53,6 +53,10 @@ def apply() -> None:
             if self._mixed_precision != "no":
                 fsdp_plugin.set_mixed_precision(self._mixed_precision)
             self.fsdp_plugin = fsdp_plugin
+        else:
+            return
+        # as accelerate does: later ``AcceleratorState()`` calls copy PartialState's type over this one
+        PartialState._shared_state["distributed_type"] = self.distributed_type
 
     init._vlm3_cpu_patch = True
     AcceleratorState.__init__ = init

@@ -107,6 +107,9 @@ def main() -> None:
     def train_and_probe(self, *args, **kwargs):
         result = original_train(self, *args, **kwargs)
         found["train_peak_memory_gib"] = _peak_gib()
+        plugin = getattr(self.accelerator.state, "fsdp_plugin", None)
+        found["distributed"] = f"{self.accelerator.distributed_type}" + (
+            f" (FSDP{plugin.fsdp_version})" if plugin is not None else "")
         if a.extra_data and extras:
             found["micro_batches"] = extra_micro_batches(self, a.extra_data, extras)
         return result

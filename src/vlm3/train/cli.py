@@ -3,7 +3,7 @@
 CONFIG is a YAML file or a shipped recipe name (``tiny_cpu``, ``qwen3_vl_4b_depth``,
 ``qwen3_vl_4b_object``, ``qwen3_vl_4b_correspondence``, ``qwen3_vl_4b_pose``). Multi-GPU:
 
-    accelerate launch --config_file configs/accelerate/fsdp_hybrid_shard.yaml \\
+    accelerate launch --config_file configs/accelerate/fsdp2.yaml \\
         -m vlm3.cli train qwen3_vl_4b_depth data.train_path=/data/vlm3/depth
 """
 
