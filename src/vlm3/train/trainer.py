@@ -16,7 +16,8 @@ tokens only, and the used-rows table folded into the weights before every save. 
 log line also goes to ``<output_dir>/logs.jsonl``; the resolved config is written (by the
 main process) to ``<output_dir>/config.yaml`` and into each checkpoint.
 Resuming (``train.resume=auto``) continues from the newest complete checkpoint
-(``vlm3.train.checkpoints``), data order included; log lines of steps after it are dropped
+(``vlm3.train.checkpoints``), data order included, and counts the optimizer states it
+restored (``vlm3.train.resume_check``: fewer than the trainable tensors stop the run); log lines of steps after it are dropped
 from logs.jsonl (they are re-run) and ``train_loss`` names the steps it covers.
 The final output is a complete Hugging Face model folder on every path (``vlm3.train.saving``).
 Master weights are float32 on every path (bf16 is compute only, ``train.bf16``): a bf16
@@ -41,7 +42,8 @@ from vlm3.model.asking import learn_asking, write_asking
 from vlm3.train.collator import SFTCollator, normalize_pixel_values
 from vlm3.train.sampler import LengthGroupedSampler  # transformers' order on numpy lengths
 from vlm3.config import ConfigError, save
-from vlm3.train.checkpoints import say_main, finished_step, find_resume_checkpoint, refuse_other_model
+from vlm3.train.checkpoints import (finished_step, find_resume_checkpoint, optimizer_state_missing, refuse_other_model,
+                                    say_main)
 from vlm3.train.config import RunConfig, check_master_dtype
 from vlm3.train.dataset import ShardDataset
 from vlm3.train.loss import answer_position_loss
@@ -112,7 +114,8 @@ class VLM3Trainer(Trainer):
 
     def _load_optimizer_and_scheduler(self, checkpoint: str | None) -> None:
         super()._load_optimizer_and_scheduler(checkpoint)  # DeepSpeed: loaded before, with the weights
-        if checkpoint is not None:  # a resume proves itself (vlm3.train.resume_check)
+        # a resume proves itself (vlm3.train.resume_check); a checkpoint without optimizer state was warned about
+        if checkpoint is not None and optimizer_state_missing(checkpoint) is None:
             check_optimizer_restored(self.optimizer, checkpoint, device=self.accelerator.device, say=say_main)
 
     def log(self, logs: dict[str, float], start_time: float | None = None) -> None:
