@@ -146,18 +146,21 @@ def test_fsdp1_resume_that_restores_no_optimizer_state_stops_in_one_line(referen
                               fsdp_cpu_ram_efficient_loading=False)
     (tmp / "fsdp1.yaml").write_text(yaml.safe_dump(old))
     launcher = [str(ACCELERATE), "launch", "--config_file", str(tmp / "fsdp1.yaml")]
-    out = tmp / "fsdp1"
-    overrides = _overrides(tmp, out, 2)
-    overrides[0] = f"model.name_or_path={base}"
-    _launch([*launcher, "--main_process_port", _free_port(), str(WORKER), "--worker", "--sharded",
-             str(out.with_suffix(".json")), *overrides], tmp)
-    assert (out / "checkpoint-2" / "optimizer_0").is_dir()  # the state is in the checkpoint
-    overrides = _overrides(tmp, out, 3)
-    overrides[0] = f"model.name_or_path={base}"
     env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=os.pathsep.join([str(REPO / "src"), str(WORKER.parent)]))
-    res = subprocess.run([*launcher, "--main_process_port", _free_port(), str(WORKER), "--worker", "--sharded",
-                          str(tmp / "fsdp1_resumed.json"), *overrides], cwd=tmp, env=env, capture_output=True,
-                         text=True, timeout=600)
+
+    def launch(max_steps: int, report: str) -> subprocess.CompletedProcess:
+        overrides = _overrides(tmp, tmp / "fsdp1", max_steps)
+        overrides[0] = f"model.name_or_path={base}"
+        return subprocess.run([*launcher, "--main_process_port", _free_port(), str(WORKER), "--worker", "--sharded",
+                               str(tmp / report), *overrides], cwd=tmp, env=env, capture_output=True, text=True,
+                              timeout=600)
+
+    # this launch's exit status is not checked: FSDP1's full-state-dict gather for the final save
+    # crashes rank 0 on CPU (SIGSEGV, measured); its checkpoints are written before that
+    first = launch(2, "fsdp1.json")
+    ckpt = tmp / "fsdp1" / "checkpoint-2"
+    assert (ckpt / "optimizer_0").is_dir() and (ckpt / "trainer_state.json").is_file(), first.stderr[-3000:]
+    res = launch(3, "fsdp1_resumed.json")
     assert res.returncode != 0
     line = re.search(r"ResumeError: (resume from \S*checkpoint-2: only (\d+) of (\d+) optimizer states were "
                      r"restored[^\n]*)", res.stdout + res.stderr)
