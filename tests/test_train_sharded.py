@@ -120,15 +120,39 @@ def test_fsdp2_saves_the_ddp_model_under_stock_names_and_resumes_exactly(referen
 
 @pytest.mark.slow
 def test_zero3_saves_the_ddp_model_under_stock_names_and_resumes_exactly(reference):
-    try:
-        import deepspeed  # noqa: F401
-    except Exception as exc:  # ImportError, or a DeepSpeed build that fails on import
-        pytest.skip(f"deepspeed (the `deepspeed` extra: pip install '.[deepspeed]') does not import here: {exc}")
+    _import_deepspeed_or_skip()
     _check_path(reference, "deepspeed_zero3")
     tmp, _, plain, _ = reference
     ckpt = load_file(str(tmp / "deepspeed_zero3" / "checkpoint-2" / "model.safetensors"))
     assert {k: tuple(v.shape) for k, v in ckpt.items()} == plain  # checkpoints too: stock names, fp32
     assert {v.dtype for v in ckpt.values()} == {torch.float32}
+
+
+@pytest.mark.slow
+def test_zero3_under_bf16_saves_float32_master_weights(reference):
+    """bf16 compute (the recipes' setting): ZeRO-3 keeps bf16 module weights and fp32 masters in the
+    optimizer; the saved model (final and checkpoint) holds the fp32 masters, as FSDP2 and DDP do."""
+    _import_deepspeed_or_skip()
+    tmp, base, plain, _ = reference
+    shipped = yaml.safe_load((REPO / "configs" / "accelerate" / "deepspeed_zero3.yaml").read_text())
+    shipped.update(num_processes=2)  # mixed_precision: bf16, as shipped
+    (tmp / "zero3_bf16.yaml").write_text(yaml.safe_dump(shipped))
+    out = tmp / "zero3_bf16"
+    overrides = _overrides(tmp, out, 1) + ["train.bf16=true"]
+    overrides[0] = f"model.name_or_path={base}"
+    _launch([str(ACCELERATE), "launch", "--config_file", str(tmp / "zero3_bf16.yaml"), "--main_process_port",
+             _free_port(), str(WORKER), "--worker", "--sharded", str(out.with_suffix(".json")), *overrides], tmp)
+    for path in (out / "model.safetensors", out / "checkpoint-1" / "model.safetensors"):
+        weights = load_file(str(path))
+        assert {k: tuple(v.shape) for k, v in weights.items()} == plain
+        assert {v.dtype for v in weights.values()} == {torch.float32}, path
+
+
+def _import_deepspeed_or_skip() -> None:
+    try:
+        import deepspeed  # noqa: F401
+    except Exception as exc:  # ImportError, or a DeepSpeed build that fails on import
+        pytest.skip(f"deepspeed (the `deepspeed` extra: pip install '.[deepspeed]') does not import here: {exc}")
 
 
 @pytest.mark.slow
