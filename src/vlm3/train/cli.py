@@ -3,7 +3,7 @@
 CONFIG is a YAML file or a shipped recipe name (``tiny_cpu``, ``qwen3_vl_4b_depth``,
 ``qwen3_vl_4b_object``, ``qwen3_vl_4b_correspondence``, ``qwen3_vl_4b_pose``). Multi-GPU:
 
-    accelerate launch --config_file configs/accelerate/fsdp_hybrid_shard.yaml \\
+    accelerate launch --config_file configs/accelerate/fsdp2.yaml \\
         -m vlm3.cli train qwen3_vl_4b_depth data.train_path=/data/vlm3/depth
 """
 
@@ -44,7 +44,9 @@ def interrupted_message(cfg: RunConfig, config: str, overrides: Sequence[str]) -
 @click.argument("overrides", nargs=-1)
 @click.option("--help-config", is_flag=True, help="List every config key with its default and meaning, then exit.")
 @click.option("--print-config", is_flag=True, help="Print the resolved config (after overrides) and exit.")
-def train(config: str | None, overrides: tuple[str, ...], help_config: bool, print_config: bool) -> None:
+@click.option("--plan", is_flag=True, help="Print the memory each GPU needs (world sizes 1, 8, 32; 80/141 GiB cards), "
+              "from the model on the meta device; trains nothing.")
+def train(config: str | None, overrides: tuple[str, ...], help_config: bool, print_config: bool, plan: bool) -> None:
     """Fine-tune Qwen3-VL on vlm3 shards with plain SFT (loss on answers only).
 
     CONFIG: a YAML recipe or a shipped recipe name. OVERRIDES: dotted keys with YAML
@@ -65,6 +67,11 @@ def train(config: str | None, overrides: tuple[str, ...], help_config: bool, pri
         raise click.ClickException(f"config error: {exc}") from None
     if print_config:
         click.echo(to_yaml(cfg))
+        return
+    if plan:
+        from vlm3.train.memory_plan import build_plan, format_plan
+
+        click.echo(format_plan(build_plan(cfg, config)))
         return
     from vlm3.model.factory import ModelLoadError
     from vlm3.io.images import ImageReadError
