@@ -61,7 +61,7 @@ def train(config: str | None, overrides: tuple[str, ...], help_config: bool, pri
         raise click.UsageError(f"give a CONFIG (a YAML file or one of: {', '.join(recipe_names())})")
     try:
         cfg = load_config(config, overrides)
-        if not print_config:
+        if not (print_config or plan):  # the plan reads no data and writes nothing
             check_run_paths(cfg)  # before torch, the tokenizer and the model load
     except ConfigError as exc:
         raise click.ClickException(f"config error: {exc}") from None
@@ -69,9 +69,13 @@ def train(config: str | None, overrides: tuple[str, ...], help_config: bool, pri
         click.echo(to_yaml(cfg))
         return
     if plan:
+        from vlm3.model.factory import ModelLoadError
         from vlm3.train.memory_plan import build_plan, format_plan
 
-        click.echo(format_plan(build_plan(cfg, config)))
+        try:
+            click.echo(format_plan(build_plan(cfg, config)))
+        except ModelLoadError as exc:
+            raise click.ClickException(str(exc)) from None
         return
     from vlm3.model.factory import ModelLoadError
     from vlm3.io.images import ImageReadError
