@@ -31,28 +31,12 @@ from vlm3.tasks import TASKS, get_task
 
 pose_errors_deg = figs.pose_errors_deg  # per-pair pose errors (deg), also used by the SIFT checks
 
-#: one line per metric key: what it measures (docs/metrics.md)
-METRIC_MEANING = {
-    "delta1": "depth δ1: share of points whose predicted depth is within ×1.25 of the truth (max(p/g, g/p) < 1.25)",
-    "abs_rel": "depth AbsRel: mean |predicted − true| / true depth, over parsed points",
-    "epe_px": "correspondence EPE: mean distance (pixels of image 2) from the predicted to the true match",
-    "pck_5px": "correspondence PCK@5px: share of queries matched within 5 px of the truth",
-    "auc30": "pose AUC@30: area under the pose-error curve up to 30°, error = max(rotation, "
-             "translation-direction angle), in %",
-    "rot_err_deg_median": "pose rotation error: median geodesic angle between predicted and true rotation (°)",
-    "trans_err_deg_median": "pose translation error: median angle between predicted and true direction (°, "
-                            "sign-ambiguous)",
-    "auc30_signed": "pose AUC@30 with the translation's sign counted (%)",
-    "trans_err_signed_deg_median": "pose translation error with the sign counted (°)",
-    "qual_acc": "object qualitative accuracy: share of yes/no (left of, behind, taller ...) questions right",
-    "quant_success": "object quantitative success: share of distances/sizes within 25% of the truth "
-                     "(and clock directions within 1 hour)",
-    "parse_rate": "parse rate: share of answers the protocol parser could read (unparsed answers count as "
-                  "wrong in every rate)",
-}
-#: units shown in column titles
-UNITS = {"epe_px": "px", "auc30": "%", "auc30_signed": "%", "rot_err_deg_median": "°", "trans_err_deg_median": "°",
-         "trans_err_signed_deg_median": "°", "abs_rel": "", "delta1": ""}
+#: one line per metric key: what it measures (docs/metrics.md); each task's from its unit
+METRIC_MEANING = {**{k: v for t in TASKS for k, v in get_task(t).metric_meaning.items()},
+                  "parse_rate": "parse rate: share of answers the protocol parser could read (unparsed answers "
+                                "count as wrong in every rate)"}
+#: units shown in column titles (each task's from its unit)
+UNITS = {k: v for t in TASKS for k, v in get_task(t).units.items()}
 BASELINE_NOTES = {"oracle": "answers from the ground truth (protocol round trip, upper bound)",
                   "trivial": "training-set statistics, ignores the images",
                   "sift": "classical SIFT + RANSAC"}
@@ -168,9 +152,8 @@ def headline_html(results: dict[str, dict[str, Any]], model: str | None, label: 
     head1 = "".join(f"<th colspan='{sum(1 for c in cols if c[0] == t)}'>{t}</th>" for t in tasks)
     head2 = ""
     for t, key in cols:
-        title = next(ti for k, ti, _ in get_task(t).summary_columns if k == key).removeprefix(t).strip()
-        for word in ("corr ", "object ", "pose ", "depth "):
-            title = title.removeprefix(word)
+        title = next(ti for k, ti, _ in get_task(t).summary_columns if k == key)
+        title = title.split(" ", 1)[-1]  # a summary title's first word names the task (the group header's)
         unit = UNITS.get(key)
         if unit and unit not in title:
             title += f" ({unit})"

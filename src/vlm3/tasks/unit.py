@@ -86,6 +86,10 @@ class Task(ABC):
         table_metrics: extra keys shown in table.md (not part of the report.json contract).
         higher_is_better: direction of every key in ``metrics`` and ``table_metrics``.
         summary_columns: (key, column title, format) of the one-screen headline table.
+        metric_meaning: metric key -> one line on what it measures (report glossary, column tips).
+        units: metric key -> unit shown in report column titles ("px", "%", "°"; "" = none).
+        record_kinds: the record kinds (``vlm3.io.records``) the task reads; a benchmark's records of
+            other kinds belong to another task (a multi-task source yields views and pairs).
     """
 
     name: str = ""
@@ -95,6 +99,9 @@ class Task(ABC):
     table_metrics: tuple[str, ...] = ()
     higher_is_better: Mapping[str, bool] = {}
     summary_columns: tuple[tuple[str, str, str], ...] = ()
+    metric_meaning: Mapping[str, str] = {}
+    units: Mapping[str, str] = {}
+    record_kinds: tuple[str, ...] = ("view",)
 
     # ------------------------------------------------------------------ data
     @abstractmethod

@@ -110,6 +110,17 @@ class PoseTask(Task):
                         "auc30_signed": True, "trans_err_signed_deg_median": False,
                         "auc5_trapezoid": True, "auc10_trapezoid": True, "auc20_trapezoid": True}
     summary_columns = (("auc30", "pose AUC@30", "{:.1f}"), ("rot_err_deg_median", "pose rot err°", "{:.1f}"))
+    metric_meaning = {
+        "auc30": "pose AUC@30: area under the pose-error curve up to 30°, error = max(rotation, "
+                 "translation-direction angle), in %",
+        "rot_err_deg_median": "pose rotation error: median geodesic angle between predicted and true rotation (°)",
+        "trans_err_deg_median": "pose translation error: median angle between predicted and true direction (°, "
+                                "sign-ambiguous)",
+        "auc30_signed": "pose AUC@30 with the translation's sign counted (%)",
+        "trans_err_signed_deg_median": "pose translation error with the sign counted (°)"}
+    units = {"auc30": "%", "auc30_signed": "%", "rot_err_deg_median": "°", "trans_err_deg_median": "°",
+             "trans_err_signed_deg_median": "°"}
+    record_kinds = ("pair",)
 
     def build(self, record: Record, ctx: BuildContext, rng: np.random.Generator) -> SampleDraft:
         return pose_build.build(record, ctx, rng)
