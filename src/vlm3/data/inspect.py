@@ -19,6 +19,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from vlm3.data.shard_index import parse_shard
+from vlm3.drawing import side_by_side
 from vlm3.io.images import read_rgb_pil
 from vlm3.protocol import codecs
 from vlm3.tasks.common import text_format_for
@@ -138,15 +139,11 @@ def _panel(sample: dict[str, Any], root: Path, scale: int) -> Image.Image:
     imgs = [read_rgb_pil(p, root) for p in sample["images"]]
     sizes = [im.size for im in imgs]
     pts = text_points(sample, sizes)
-    width = sum(im.width for im in imgs) * scale
-    height = max(im.height for im in imgs) * scale + 16 * (1 + (sample["task"] == "pose") * 3)
-    canvas = Image.new("RGB", (width, height), (30, 30, 30))
-    x_off = []
-    x = 0
-    for im in imgs:
-        canvas.paste(im.resize((im.width * scale, im.height * scale), Image.NEAREST), (x, 0))
-        x_off.append(x)
-        x += im.width * scale
+    row, x_off = side_by_side([np.asarray(im.convert("RGB").resize((im.width * scale, im.height * scale),
+                                                                      Image.NEAREST)) for im in imgs])
+    caption_h = 16 * (1 + (sample["task"] == "pose") * 3)
+    canvas = Image.new("RGB", (row.shape[1], row.shape[0] + caption_h), (30, 30, 30))
+    canvas.paste(Image.fromarray(row), (0, 0))
     d = ImageDraw.Draw(canvas)
 
     def S(px: float) -> float:  # pixel centre -> canvas coordinate

@@ -9,8 +9,6 @@ Legends sit outside the plotted data. A figure whose inputs are missing returns 
 
 from __future__ import annotations
 
-import base64
-import io
 import re
 from typing import Any
 
@@ -20,6 +18,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from vlm3.drawing import (draw_boxes, draw_matches, draw_points, frustum_top_down, png_data_uri,  # noqa: E402
+                          side_by_side)
 from vlm3.evaluate.scoring import parse_prediction, truths_of  # noqa: E402
 from vlm3.io.images import ImageReadError, read_rgb  # noqa: E402
 from vlm3.tasks import TASKS, get_task  # noqa: E402
@@ -27,12 +27,7 @@ from vlm3.tasks import TASKS, get_task  # noqa: E402
 _BOX = re.compile(r"\((\d+),\s*(\d+),\s*(\d+),\s*(\d+)\)")
 
 
-def png_uri(fig) -> str:
-    """The figure as a ``data:image/png;base64,...`` URI (the figure is closed)."""
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=90, bbox_inches="tight")
-    plt.close(fig)
-    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
+png_uri = png_data_uri  # the report's figures as inline PNG data URIs (vlm3.drawing)
 
 
 def load_image(ref: str) -> np.ndarray | None:
@@ -81,9 +76,7 @@ def fig_depth(recs: list[dict], title: str) -> str | None:
                                      (axes[3], err, "AbsRel error", "magma", 0.5)):
         if img is not None:
             ax.imshow(img)
-        ok = np.isfinite(vals)
-        sc = ax.scatter(xy[ok, 0], xy[ok, 1], c=vals[ok], cmap=cmap, vmin=0, vmax=vm, s=40, edgecolors="white")
-        ax.scatter(xy[~ok, 0], xy[~ok, 1], marker="x", c="red", s=40)
+        sc = draw_points(ax, xy, vals, cmap, 0, vm)
         fig.colorbar(sc, ax=ax, fraction=0.046)
         ax.set_title(name, fontsize=10)
         ax.axis("off")
@@ -98,20 +91,16 @@ def fig_matches(recs: list[dict], title: str) -> str | None:
     ims = [load_image(x) for x in r["images"][:2]]
     if len(ims) < 2 or any(im is None for im in ims):
         return None
-    a, b = ims
-    canvas = np.zeros((max(a.shape[0], b.shape[0]), a.shape[1] + b.shape[1], 3), np.uint8)
-    canvas[: a.shape[0], : a.shape[1]] = a
-    canvas[: b.shape[0], a.shape[1]:] = b
+    canvas, (_, off) = side_by_side(ims)
     fig, ax = plt.subplots(figsize=(9, 9 * canvas.shape[0] / canvas.shape[1] + 0.5))
     ax.imshow(canvas)
     parsed = parse_prediction(r)
     queries = get_task("correspondence").queries_from_labels(r["labels"])
-    colors = plt.cm.hsv(np.linspace(0, 1, max(len(parsed), 1), endpoint=False))
-    for i, (p, m, t) in enumerate(zip(parsed, queries, truths_of(r, len(parsed)))):
-        q = m["query_xy_px"]
-        ax.plot(t[0] + a.shape[1], t[1], "x", color="white", ms=7, mew=2)
-        if p.ok:
-            ax.plot([q[0], p.value[0] + a.shape[1]], [q[1], p.value[1]], "-o", color=colors[i], lw=1, ms=3)
+    n = min(len(parsed), len(queries))
+    xy0 = np.array([m["query_xy_px"] for m in queries[:n]], float).reshape(-1, 2)
+    xy1 = np.array([p.value if p.ok else (np.nan, np.nan) for p in parsed[:n]], float).reshape(-1, 2)
+    gt = np.array(truths_of(r, n), float).reshape(-1, 2)
+    draw_matches(ax, xy0, xy1, off, gt, ms=3.5)
     ax.set_title(f"{title}: predicted matches (lines, left → right) and ground truth (white x)", fontsize=10)
     ax.axis("off")
     return png_uri(fig)
@@ -153,14 +142,6 @@ def fig_parse_rates(results: dict[str, dict[str, Any]], order: list[str]) -> str
     ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     ax.set_title("share of answers that parse, per task", fontsize=10)
     return png_uri(fig)
-
-
-def _camera_xz(R: np.ndarray, t: np.ndarray, fov_deg: float, size: float) -> np.ndarray:
-    """Top-down (x, z) polygon of a camera frustum (apex, left, right corner) in camera 0's frame."""
-    half = np.tan(np.radians(fov_deg) / 2)
-    corners = np.array([[0, 0, 0], [-half * size, 0, size], [half * size, 0, size]], float)
-    pts = corners @ R.T + t
-    return pts[:, [0, 2]]
 
 
 def _pred_pose(parsed) -> tuple[np.ndarray, np.ndarray] | None:
@@ -207,7 +188,7 @@ def fig_pose_frustums(by_predictor: dict[str, list[dict]], n_pairs: int = 2) -> 
             if pose is not None:
                 polys.append((f"camera 1, {name}", pose[0], pose[1] * dist, colors[i % len(colors)], "--"))
         for name, R, t, c, ls in polys:
-            p = _camera_xz(R, t, fov, size)
+            p = frustum_top_down(R, t, fov, size)
             ax.fill(p[:, 0], p[:, 1], color=c, alpha=0.12)
             ax.plot(*np.r_[p, p[:1]].T, ls, color=c, lw=1.6, label=name)
             ax.plot(p[0, 0], p[0, 1], "o", color=c, ms=4)
@@ -242,13 +223,15 @@ def fig_object_question(recs: list[dict], title: str) -> str | None:
         ax.imshow(im)
         names = [x.get("name") for x in (r["labels"].get("regions") or [])]
         qreg = (r["labels"].get("questions") or [{}])[0].get("regions") or []
-        for k, (b, c) in enumerate(zip(boxes, ("red", "dodgerblue", "orange"))):
-            x0, y0, x1, y1 = b[0] * w / 1000, b[1] * h / 1000, b[2] * w / 1000, b[3] * h / 1000
-            ax.add_patch(plt.Rectangle((x0, y0), x1 - x0, y1 - y0, fill=False, ec=c, lw=2.5))
+        boxes = boxes[:3]
+        labels = []
+        for k in range(len(boxes)):
             label = "AB"[k] if k < 2 else str(k)
             if k < len(qreg) and qreg[k] < len(names) and names[qreg[k]]:
                 label += f": {names[qreg[k]]}"
-            ax.text(x0, y0, label, color="white", fontsize=9, va="bottom", bbox={"fc": c, "ec": "none", "pad": 1})
+            labels.append(label)
+        px = [[b[0] * w / 1000, b[1] * h / 1000, b[2] * w / 1000, b[3] * h / 1000] for b in boxes]
+        draw_boxes(ax, px, ["red", "dodgerblue", "orange"], labels, lw=2.5)
         truth = (r["labels"].get("questions") or [{}])[0]
         want = truth.get("truth", truth.get("value"))
         want = f"{want:.2f} m" if isinstance(want, float) else want
