@@ -41,7 +41,7 @@ def test_every_picture_writer_makes_a_png(tmp_path):
             viz.match_png(tmp_path / "m.png", img, img[:40], xy, xy + [[1, 1], [np.nan, np.nan], [0, 0]], xy),
             viz.frustum_png(tmp_path / "f.png", np.eye(4), np.eye(4)),
             viz.boxes_png(tmp_path / "b.png", img, [[1, 2, 20, 30]], [[5, 5, 10, 10]], title="Q")]
-    fig = drawing._plt().figure()
+    fig = drawing.pyplot().figure()
     uri = drawing.png_data_uri(fig)
     assert uri.startswith("data:image/png;base64,")
     for p in outs:

@@ -28,7 +28,8 @@ from typing import Any, Sequence
 import numpy as np
 
 
-def _plt():
+def pyplot() -> Any:
+    """matplotlib.pyplot on the Agg backend (imported on first use)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -51,7 +52,7 @@ def side_by_side(images: Sequence[np.ndarray]) -> tuple[np.ndarray, list[int]]:
 
 def match_colours(n: int) -> np.ndarray:
     """(n, 4) RGBA colours in [0, 1], evenly spaced on the hsv wheel (one per match)."""
-    return _plt().cm.hsv(np.linspace(0, 1, max(n, 1), endpoint=False))[:n]
+    return pyplot().cm.hsv(np.linspace(0, 1, max(n, 1), endpoint=False))[:n]
 
 
 def draw_matches(ax: Any, xy0_px: np.ndarray, xy1_px: np.ndarray, x_offset: float,
@@ -119,7 +120,7 @@ def frustum_top_down(R_world_from_cam: np.ndarray, t_world_from_cam: np.ndarray,
 
 def depth_colour_map() -> Any:
     """The colour map of depth pictures: turbo, masked (invalid) pixels black."""
-    return _plt().get_cmap("turbo").with_extremes(bad="black")
+    return pyplot().get_cmap("turbo").with_extremes(bad="black")
 
 
 def save_png(fig: Any, path: str | Path) -> Path:
@@ -127,7 +128,7 @@ def save_png(fig: Any, path: str | Path) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path)
-    _plt().close(fig)
+    pyplot().close(fig)
     return path
 
 
@@ -135,9 +136,9 @@ def png_data_uri(fig: Any, dpi: int = 90) -> str:
     """``fig`` as a ``data:image/png;base64,...`` URI (tight bounding box); the figure is closed."""
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight")
-    _plt().close(fig)
+    pyplot().close(fig)
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
 
 
 __all__ = ["depth_colour_map", "draw_boxes", "draw_matches", "draw_points", "frustum_segments", "frustum_top_down",
-           "match_colours", "png_data_uri", "save_png", "side_by_side"]
+           "match_colours", "png_data_uri", "pyplot", "save_png", "side_by_side"]

@@ -8,8 +8,9 @@ For each run directory (stage 1 + 2 of ``vlm3.evaluate.stages``), top to bottom:
 2. the headline table of the main benchmark (run.json's ``primary_benchmark``; then the
    others): the model's row first, then the baselines, each task's headline metrics with
    units and direction, the best non-oracle value in bold; one line per metric on its meaning;
-3. figures (``vlm3.evaluate.report_figures``): depth, matches, pose frustums with the images,
-   an object question with its boxes, the pose-error CDF, parse rates;
+3. figures: each task's own (``Task.report_figures``: depth, matches, pose frustums with the
+   images and the pose-error CDF, an object question with its boxes, calibration's predicted vs
+   true field of view), then the parse rates (``vlm3.evaluate.report_figures``);
 4. every metric per task, the timing of each stage, skipped benchmarks.
 
 The page is the jinja template ``templates/report.html.j2`` (autoescaped) filled with the
@@ -29,8 +30,6 @@ from vlm3.evaluate import report_figures as figs
 from vlm3.evaluate.coverage import count_text, marks, reasons_text, table_notes
 from vlm3.evaluate.stages import PRED_DIR, read_jsonl, report_json, score_run
 from vlm3.tasks import TASKS, get_task
-
-pose_errors_deg = figs.pose_errors_deg  # per-pair pose errors (deg), also used by the SIFT checks
 
 #: one line per metric key: what it measures (docs/metrics.md); each task's from its unit
 METRIC_MEANING = {**{k: v for t in TASKS for k, v in get_task(t).metric_meaning.items()},
@@ -223,33 +222,21 @@ def _records(run_dir: Path) -> dict[tuple[str, str], list[dict]]:
 
 def _figures(bench: str, results: dict[str, Any], recs: dict[tuple[str, str], list[dict]], model: str | None,
              label: dict[str, str]) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
-    """(the large figures, the small ones in a grid) of one benchmark: {"title", "uri"} each."""
+    """(the large figures, the small ones in a grid) of one benchmark: {"title", "uri"} each; every
+    task's figures are its unit's (``Task.report_figures``), then the parse rates."""
     order = _order(results, model)
     of = {n: rs for (b, n), rs in recs.items() if b == bench}
     focus = model if model in of else next((n for n in order if n != "oracle" and n in of), None)
-    task_recs = {t: [r for r in of.get(focus, []) if r["task"] == t] for t in TASKS} if focus else {}
-    who = label.get(focus, focus or "")
-    parts = []
-    if focus:
-        parts.append((f"depth — {who}: predicted vs true depth, and one image's points",
-                      figs.fig_depth(task_recs["depth"], who)))
-        parts.append((f"correspondence — {who}", figs.fig_matches(task_recs["correspondence"], who)))
-        pose = {label.get(n, n): [r for r in of[n] if r["task"] == "pose"] for n in order if n in of and n != "oracle"}
-        pose = {n: rs for n, rs in pose.items() if rs}
-        if pose:
-            first = label.get(focus, focus)
-            pose = {first: pose.pop(first), **pose} if first in pose else pose
-        parts.append(("pose — the two views and the cameras seen from above (truth solid, predictions dashed)",
-                      figs.fig_pose_frustums(pose)))
-        parts.append((f"object — one question with its regions drawn, and {who}'s answer",
-                      figs.fig_object_question(task_recs["object"], who)))
-    errors = {label.get(n, n): figs.pose_errors_deg(rs) for n in order for rs in
-              [[r for r in of.get(n, []) if r["task"] == "pose"]] if rs}
-    small = [("pose-error CDF", figs.fig_pose_cdf(errors)),
-             ("parse rates", figs.fig_parse_rates({label.get(n, n): results[n] for n in order},
-                                                  [label.get(n, n) for n in order]))]
+    large, small = [], []
+    for t in TASKS:
+        records = {label.get(n, n): [r for r in of[n] if r["task"] == t] for n in order if n in of}
+        for f in get_task(t).report_figures(records, None if focus is None else label.get(focus, focus),
+                                            (label.get("oracle", "oracle"),)):
+            (small if f.small else large).append((f.title, f.uri))
+    small.append(("parse rates", figs.fig_parse_rates({label.get(n, n): results[n] for n in order},
+                                                      [label.get(n, n) for n in order])))
     keep = lambda figures: [{"title": title, "uri": uri} for title, uri in figures if uri]  # noqa: E731
-    return keep(parts), keep(small)
+    return keep(large), keep(small)
 
 
 def _run_section(rd: Path, numbers: dict[str, Any]) -> dict[str, Any]:

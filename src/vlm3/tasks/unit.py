@@ -156,6 +156,15 @@ class Task(ABC):
             return list(value)
         return value
 
+    # ------------------------------------------------------------------ pictures
+    def report_figures(self, records: Mapping[str, Sequence[dict]], focus: str | None,
+                       reference: Sequence[str] = ()) -> list[Any]:
+        """The task's figures in the HTML report (``vlm3.tasks.figures.Figure``: title, PNG data
+        URI or None, small). ``records``: predictor label -> its prediction records of this task,
+        in report order; ``focus``: the label of the predictor the single-sample figures show (None:
+        none); ``reference``: labels of predictors that answer from the truth (the oracle)."""
+        return []
+
     # ------------------------------------------------------------------ baselines
     @abstractmethod
     def oracle_answers(self, asked: AskedQuestions, n_questions: int, truth: GroundTruth) -> list[str]:

@@ -143,6 +143,11 @@ class ObjectTask(Task):
         s["n_quantitative_zero_truth_skipped"] = len(metric) - n_l
         return s
 
+    def report_figures(self, records: Mapping[str, Sequence[dict]], focus: str | None,
+                       reference: Sequence[str] = ()) -> list[Any]:
+        from vlm3.tasks.object.figure import report_figures  # matplotlib: imported when a report is drawn
+        return report_figures(self, records, focus, reference)
+
     def oracle_answers(self, asked: AskedQuestions, n_questions: int, truth: GroundTruth) -> list[str]:
         """The sample's reference answers (rendered from the same labels by the data engine)."""
         if not truth.answers:

@@ -1,0 +1,45 @@
+"""What the task units' figures share: the `Figure` they return and reading stored records.
+
+Each task unit draws its own figures (``Task.report_figures`` for the HTML report,
+``Task.inspect_marks`` for ``vlm3 data inspect``) in its package's ``figure.py``, with the
+pieces of ``vlm3.drawing``. A prediction record is one line of ``RUN_DIR/predictions/*.jsonl``
+(``task``, ``raw``, ``question_ids``, ``labels``, ``format_version``, ``images``, ``id``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from vlm3.io.images import ImageReadError, read_rgb
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One report figure: caption, PNG data URI (None: nothing to draw), drawn small (in a grid)."""
+
+    title: str
+    uri: str | None
+    small: bool = False
+
+
+def load_image(ref: str) -> np.ndarray | None:
+    """(H, W, 3) uint8 RGB of an image a record names, or None when the file is gone."""
+    try:
+        return read_rgb(ref)
+    except ImageReadError as err:
+        if err.missing:
+            return None
+        raise
+
+
+def parse_record(unit: Any, record: Mapping[str, Any]) -> list:
+    """``unit``'s per-item parse of a prediction record's raw answers."""
+    asked = unit.inputs_from_labels(record["labels"], record.get("question_ids"), record.get("format_version"))
+    return unit.parse(record["raw"], asked)
+
+
+__all__ = ["Figure", "load_image", "parse_record"]
