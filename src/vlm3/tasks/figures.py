@@ -8,6 +8,8 @@ pieces of ``vlm3.drawing``. A prediction record is one line of ``RUN_DIR/predict
 
 from __future__ import annotations
 
+import functools
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -42,4 +44,18 @@ def parse_record(unit: Any, record: Mapping[str, Any]) -> list:
     return unit.parse(record["raw"], asked)
 
 
-__all__ = ["Figure", "load_image", "parse_record"]
+@functools.lru_cache(maxsize=None)
+def template_regex(template: str) -> re.Pattern:
+    """A regex reading the integers back out of a text template: every ``{}`` or ``{name}``
+    placeholder becomes ``(\\d+)``, the rest is matched literally (``vlm3 data inspect`` reads
+    what a sample's text says with its own text-format module's templates)."""
+    literal = re.split(r"\{[a-z_0-9]*\}", template)
+    return re.compile(r"(\d+)".join(re.escape(part) for part in literal))
+
+
+def turns(messages: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    """(question, answer) texts of a chat sample's alternating user / assistant messages."""
+    return [(messages[k]["content"], messages[k + 1]["content"]) for k in range(0, len(messages) - 1, 2)]
+
+
+__all__ = ["Figure", "load_image", "parse_record", "template_regex", "turns"]

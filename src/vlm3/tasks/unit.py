@@ -165,6 +165,17 @@ class Task(ABC):
         none); ``reference``: labels of predictors that answer from the truth (the oracle)."""
         return []
 
+    def inspect_marks(self, messages: list[dict[str, Any]], format_version: str | None,
+                      sizes: Sequence[tuple[int, int]]) -> dict[str, list]:
+        """What a sample's TEXT says, in pixels of its stored images, for ``vlm3 data inspect``:
+        any of ``depth`` [(x, y, answer or None)], ``matches`` [((x0, y0), (x1, y1))], ``boxes``
+        [(x1, y1, x2, y2)] and ``caption`` [lines]. ``sizes``: (width, height) per image."""
+        return {}
+
+    def label_values(self, labels: Mapping[str, Any]) -> tuple[str, list[float]] | None:
+        """(name with unit, values) of the sample's labels whose range ``vlm3 data inspect`` reports."""
+        return None
+
     # ------------------------------------------------------------------ baselines
     @abstractmethod
     def oracle_answers(self, asked: AskedQuestions, n_questions: int, truth: GroundTruth) -> list[str]:

@@ -65,8 +65,16 @@ class DepthTask(Task):
         from vlm3.tasks.depth.figure import report_figures  # matplotlib: imported when a report is drawn
         return report_figures(self, records, focus, reference)
 
+    def inspect_marks(self, messages: list[dict[str, Any]], format_version: str | None,
+                      sizes: Sequence[tuple[int, int]]) -> dict[str, list]:
+        from vlm3.tasks.depth.figure import inspect_marks
+        return inspect_marks(self, messages, format_version, sizes)
+
     def oracle_answers(self, asked: AskedQuestions, n_questions: int, truth: GroundTruth) -> list[str]:
         return [self._answer(asked, p["depth_m"]) for p in truth.labels["points"]][:n_questions]
+
+    def label_values(self, labels: Mapping[str, Any]) -> tuple[str, list[float]] | None:
+        return "depth_m", [p["depth_m"] for p in labels.get("points", [])]
 
     def trivial_defaults(self) -> dict[str, Any]:
         return {"median_depth_m": 3.0}

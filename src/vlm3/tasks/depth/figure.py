@@ -9,7 +9,9 @@ from typing import Any
 import numpy as np
 
 from vlm3.drawing import draw_points, png_data_uri, pyplot
-from vlm3.tasks.figures import Figure, load_image, parse_record
+from vlm3.protocol import codecs
+from vlm3.tasks.common import text_format_for
+from vlm3.tasks.figures import Figure, load_image, parse_record, template_regex, turns
 
 
 def fig_depth(unit: Any, recs: Sequence[dict], title: str) -> str | None:
@@ -62,3 +64,18 @@ def report_figures(unit: Any, records: Mapping[str, Sequence[dict]], focus: str 
         return []
     return [Figure(f"depth — {focus}: predicted vs true depth, and one image's points",
                    fig_depth(unit, records.get(focus, []), focus))]
+
+
+def inspect_marks(unit: Any, messages: list[dict[str, Any]], format_version: str | None,
+                  sizes: Sequence[tuple[int, int]]) -> dict[str, list]:
+    """Each question's point (its 2000-grid cell decoded) with the answered metres (None: unparsed)."""
+    fmt = text_format_for(unit.name, format_version)  # the sample's own format
+    question = template_regex(fmt.PROMPT_TEMPLATE)
+    out = []
+    for q, a in turns(messages):
+        m = question.search(q)
+        val = fmt.parse_answer(a)
+        if m:
+            x, y = codecs.decode_xy_norm2000((int(m[1]), int(m[2])), *sizes[0])
+            out.append((float(x), float(y), val.value if val.ok else None))
+    return {"depth": out}

@@ -8,7 +8,9 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from vlm3.drawing import draw_boxes, png_data_uri, pyplot
-from vlm3.tasks.figures import Figure, load_image
+from vlm3.protocol import codecs
+from vlm3.tasks.common import text_format_for
+from vlm3.tasks.figures import Figure, load_image, template_regex, turns
 
 _BOX = re.compile(r"\((\d+),\s*(\d+),\s*(\d+),\s*(\d+)\)")
 
@@ -62,3 +64,17 @@ def report_figures(unit: Any, records: Mapping[str, Sequence[dict]], focus: str 
         return []
     return [Figure(f"object — one question with its regions drawn, and {focus}'s answer",
                    fig_object_question(unit, records.get(focus, []), focus))]
+
+
+def inspect_marks(unit: Any, messages: list[dict[str, Any]], format_version: str | None,
+                  sizes: Sequence[tuple[int, int]]) -> dict[str, list]:
+    """The regions the questions name (1000-grid boxes decoded), each once."""
+    fmt = text_format_for(unit.name, format_version)
+    region = template_regex(fmt.REGION_TEMPLATE)
+    out: list[tuple[float, ...]] = []
+    for q, _ in turns(messages):
+        for r in region.findall(q):
+            box = tuple(float(v) for v in codecs.decode_box_norm1000([int(v) for v in r], *sizes[0]))
+            if box not in out:
+                out.append(box)
+    return {"boxes": out}
