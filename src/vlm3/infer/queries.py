@@ -1,5 +1,6 @@
-"""The four questions a user asks a model: depth at pixels, matches between two images, the
-relative pose of two cameras, and a free question about one image.
+"""The questions a user asks a model: depth at pixels, matches between two images, the
+relative pose of two cameras, a free question about one image, and any task asked about one
+image alone (``predict_image_task``: the task unit's ``predict_verb``, e.g. ``calibrate``).
 
 Each function prepares the images like the data engine (``vlm3.infer.inputs.prepare_image``),
 writes the questions in the text format the model was trained on (``text_format``: "release",
@@ -16,8 +17,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from vlm3.infer.inputs import (IntrinsicsLike, as_pixels, grid_over_model_image, parse_box, parse_grid,
-                               prepare_image, to_model_px)
+from vlm3.infer.inputs import (IntrinsicsLike, as_pixels, check_max_pixels, grid_over_model_image, parse_box,
+                               parse_grid, prepare_image, read_image, to_model_px)
 from vlm3.infer.results import AskResult, DepthResult, MatchResult, PoseResult
 from vlm3.io.images import ImageLike
 from vlm3.predictors.base import InputError, Predictor, Request
@@ -123,6 +124,26 @@ def predict_pose(predictor: Predictor, image1: ImageLike, image2: ImageLike, int
     v = p.value if isinstance(p.value, fmt.PoseText) else fmt.PoseText()
     return PoseResult(p.ok, v.R_cam0_from_cam1, v.t_unit_cam0, v.distance_m, v.yaw_pitch_roll_deg, raw, p.reason,
                       [p1.camera_json(), p2.camera_json()], p1.notes + p2.notes)
+
+
+def predict_image_task(predictor: Predictor, task: str, image: ImageLike, max_pixels: int,
+                       text_format: str = "release") -> Any:
+    """Ask a task that needs nothing but one image (its unit's ``predict_verb``: calibration's
+    ``calibrate``): the unit prepares the image as its data engine does (``Task.prepare_image``),
+    writes its questions in ``text_format`` and turns the answers into its result type
+    (``Task.image_result``: ``to_json()``, ``lines()``). The image is read once."""
+    from vlm3.tasks import get_task
+
+    unit = get_task(task)
+    if unit.predict_verb is None:
+        raise InputError(f"task {task!r} is not asked about an image alone")
+    _text_format(task, text_format)  # InputError for an unknown format name
+    pixels = read_image(image)
+    shown = unit.prepare_image(pixels, check_max_pixels(max_pixels))
+    fv = format_version_of(text_format)
+    texts = predictor.predict([Request(unit.predict_verb, task, [shown], unit.image_questions(fv),
+                                       format_version=fv)])[0].texts
+    return unit.image_result(texts, fv, (pixels.shape[1], pixels.shape[0]), (shown.shape[1], shown.shape[0]))
 
 
 _PLACEHOLDERS = ("[A]", "[B]", "[C]", "[D]")

@@ -156,6 +156,28 @@ class Task(ABC):
             return list(value)
         return value
 
+    # ------------------------------------------------------------------ asking a model (vlm3 predict)
+    #: for a task asked about ONE image with nothing but the image: the verb of ``vlm3 predict <verb>``
+    #: and ``Model.<verb>(image)``, generated from the registry (None: a hand-written command, or none)
+    predict_verb: str | None = None
+    #: one line for the verb's ``--help``
+    predict_help: str = ""
+
+    def prepare_image(self, image: np.ndarray, max_pixels: int) -> np.ndarray:
+        """The (H, W, 3) uint8 image the model is shown for a ``predict_verb`` question (the data
+        engine's preprocessing of this task); ``max_pixels``: the image budget (px area)."""
+        raise NotImplementedError(f"task {self.name!r} is not asked about an image alone")
+
+    def image_questions(self, format_version: str | None) -> list[str]:
+        """The questions of a ``predict_verb`` call, in the text format ``format_version``."""
+        raise NotImplementedError(f"task {self.name!r} is not asked about an image alone")
+
+    def image_result(self, answers: Sequence[str], format_version: str | None, size: tuple[int, int],
+                     model_size: tuple[int, int]) -> Any:
+        """The task's result type from the answers of a ``predict_verb`` call (``size``: (w, h) of the
+        image given; ``model_size``: what the model saw); it has ``to_json()`` and ``lines()``."""
+        raise NotImplementedError(f"task {self.name!r} is not asked about an image alone")
+
     # ------------------------------------------------------------------ pictures
     def report_figures(self, records: Mapping[str, Sequence[dict]], focus: str | None,
                        reference: Sequence[str] = ()) -> list[Any]:

@@ -27,6 +27,7 @@ from vlm3.metrics import calibration as calib_m
 from vlm3.protocol.parsing import Parsed
 from vlm3.tasks.calibration import build as calib_build
 from vlm3.tasks.calibration import text as calib_text
+from vlm3.tasks.calibration.result import CalibrationResult
 from vlm3.tasks.common import BuildContext, SampleDraft, text_format_for
 from vlm3.tasks.failure_policy import score_counting_failures
 from vlm3.tasks.unit import AskedQuestions, GroundTruth, Task
@@ -68,6 +69,36 @@ class CalibrationTask(Task):
                  for t in calib_m.THRESHOLDS_DEG}
         return score_counting_failures(parsed, truths, rates, {"fov_err_deg_median": calib_m.median_fov_error_deg})
 
+    # ------------------------------------------------------------------ vlm3 predict calibrate
+    predict_verb = "calibrate"
+    predict_help = "The horizontal field of view (and so fx = fy, centred cx, cy) of an image."
+
+    def prepare_image(self, image: np.ndarray, max_pixels: int) -> np.ndarray:
+        """Downsized to the budget, nothing else (as the data engine: `build.cap_image`)."""
+        return calib_build.cap_image(image, max_pixels)
+
+    def image_questions(self, format_version: str | None) -> list[str]:
+        return [text_format_for(self.name, format_version).prompt()]
+
+    def image_result(self, answers: Sequence[str], format_version: str | None, size: tuple[int, int],
+                     model_size: tuple[int, int]) -> CalibrationResult:
+        p = text_format_for(self.name, format_version).parse_answer(answers[0] if answers else "")
+        return CalibrationResult(float(p.value) if p.ok else float("nan"), int(size[0]), int(size[1]),
+                                 answers[0] if answers else "", p.ok, p.reason, model_size)
+
+    def report_figures(self, records: Mapping[str, Sequence[dict]], focus: str | None,
+                       reference: Sequence[str] = ()) -> list[Any]:
+        from vlm3.tasks.calibration.figure import report_figures  # matplotlib: imported when a report is drawn
+        return report_figures(self, records, focus, reference)
+
+    def inspect_marks(self, messages: list[dict[str, Any]], format_version: str | None,
+                      sizes: Sequence[tuple[int, int]]) -> dict[str, list]:
+        from vlm3.tasks.calibration.figure import inspect_marks
+        return inspect_marks(self, messages, format_version, sizes)
+
+    def label_values(self, labels: Mapping[str, Any]) -> tuple[str, list[float]] | None:
+        return "hfov_deg", [float(labels["hfov_deg"])] if "hfov_deg" in labels else []
+
     def oracle_answers(self, asked: AskedQuestions, n_questions: int, truth: GroundTruth) -> list[str]:
         return [self._answer(asked, truth.labels["hfov_deg"])] * min(n_questions, 1)
 
@@ -88,4 +119,4 @@ class CalibrationTask(Task):
 
 TASK = CalibrationTask()
 
-__all__ = ["CalibrationTask", "TASK"]
+__all__ = ["CalibrationResult", "CalibrationTask", "TASK"]
