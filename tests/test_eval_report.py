@@ -18,7 +18,7 @@ from eval_helpers import corr_case, depth_case, object_case, pose_case
 from vlm3.evaluate.report import build_report, fmt_seconds, fmt_value
 from vlm3.evaluate.stages import predict_benchmark, score_run
 from vlm3.predictors.oracle import OraclePredictor
-from vlm3.model.asking import release_asking, write_asking
+from vlm3.tasks.asking import release_asking, write_asking
 from vlm3.predictors.trivial import TrivialPredictor
 
 CHROMIUM = Path("/usr/bin/chromium")

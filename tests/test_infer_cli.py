@@ -96,7 +96,7 @@ def test_predict_sees_the_image_size_the_data_engine_trains_on():
 
     from vlm3.infer import api
     from vlm3.infer.cli import predict
-    from vlm3.model.asking import release_asking
+    from vlm3.tasks.asking import release_asking
     from vlm3.tasks.common import TaskConfig
 
     caps = {t: TaskConfig().for_task(t).max_pixels for t in ("depth", "correspondence", "pose", "object")}

@@ -2,7 +2,7 @@
 
 ``load`` checks a model folder (weights intact, tokenizer present; ``vlm3.infer.loading``),
 silences transformers' loading bars and deprecation warnings, reads the settings the model
-was trained with (its ``vlm3.json``, ``vlm3.model.asking``) and wraps the task functions of
+was trained with (its ``vlm3.json``, ``vlm3.tasks.asking``) and wraps the task functions of
 ``vlm3.infer.queries`` in a ``Model``: ``model.depth``, ``.match``, ``.pose``, ``.ask``, and one
 method per task asked about an image alone, generated from the task registry (its unit's
 ``predict_verb``: ``model.calibrate``).
@@ -41,7 +41,7 @@ __all__ = ["MAX_QUERIES", "MAX_RESAMPLED_PIXELS", "MIN_IMAGE_PX", "AskResult", "
 
 @dataclass
 class Model:
-    """A loaded model with the settings it must be asked with (``vlm3.model.asking.Asking``).
+    """A loaded model with the settings it must be asked with (``vlm3.tasks.asking.Asking``).
 
     Every method takes images as paths, PIL images or (H, W, 3) uint8 RGB arrays, intrinsics K as
     ``"fx,fy,cx,cy"``, 4 numbers or a 3x3 matrix in pixels of that image (None: the guess policy
@@ -63,7 +63,7 @@ class Model:
                  text_format: str | None = None) -> dict[str, Any]:
         """``focal_px`` / ``max_pixels`` / ``text_format`` a ``task`` is asked with: the saved ones,
         overridden where given."""
-        from vlm3.model.asking import with_overrides
+        from vlm3.tasks.asking import with_overrides
 
         a = with_overrides(self.asking, task, focal_px, max_pixels, text_format)
         return {"focal_px": a.focal_px, "max_pixels": a.max_pixels, "text_format": a.text_format}
@@ -165,7 +165,7 @@ def load(model: str | Path, numbers: str | None = None, device: str | None = Non
     a checked draft, the fastest exact path for dense grids), template (forced: faster, greedy
     only where the model writes the template) or generate. InputError (one line) when it
     cannot be loaded."""
-    from vlm3.model.asking import release_asking
+    from vlm3.tasks.asking import release_asking
     from vlm3.predictors import make_predictor
     from vlm3.train.small.number_decoding import predictor_kwargs
 

@@ -23,7 +23,8 @@ from vlm3.infer.results import AskResult, DepthResult, MatchResult, PoseResult
 from vlm3.io.images import ImageLike
 from vlm3.predictors.base import InputError, Predictor, Request
 from vlm3.protocol import TEXT_FORMATS, format_version_of
-from vlm3.standardize.release import RELEASE_FOCAL_PX, RELEASE_MAX_PIXELS, RELEASE_TASK_MAX_PIXELS
+from vlm3.standardize.release import RELEASE_MAX_PIXELS
+from vlm3.tasks import get_task
 
 
 def _text_format(task: str, text_format: str) -> Any:
@@ -106,8 +107,8 @@ def predict_match(predictor: Predictor, image1: ImageLike, image2: ImageLike, xy
 
 
 def predict_pose(predictor: Predictor, image1: ImageLike, image2: ImageLike, intrinsics1: IntrinsicsLike = None,
-                 intrinsics2: IntrinsicsLike = None, focal_px: float = RELEASE_FOCAL_PX["pose"],
-                 max_pixels: int = RELEASE_TASK_MAX_PIXELS["pose"],
+                 intrinsics2: IntrinsicsLike = None, focal_px: float = get_task("pose").focal_px,
+                 max_pixels: int = get_task("pose").max_pixels,
                  calibration: str = "none", text_format: str = "release") -> PoseResult:
     """Relative pose of camera 1 (image2) w.r.t. camera 0 (image1) in camera 0's OpenCV frame,
     from the format's pose questions (rotation, direction, distance; ``PoseResult``). The release
@@ -132,8 +133,6 @@ def predict_image_task(predictor: Predictor, task: str, image: ImageLike, max_pi
     ``calibrate``): the unit prepares the image as its data engine does (``Task.prepare_image``),
     writes its questions in ``text_format`` and turns the answers into its result type
     (``Task.image_result``: ``to_json()``, ``lines()``). The image is read once."""
-    from vlm3.tasks import get_task
-
     unit = get_task(task)
     if unit.predict_verb is None:
         raise InputError(f"task {task!r} is not asked about an image alone")

@@ -32,6 +32,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from vlm3.protocol.parsing import Parsed
+from vlm3.standardize.release import RELEASE_MAX_PIXELS
 
 
 class AskedQuestions(Protocol):
@@ -90,6 +91,11 @@ class Task(ABC):
         units: metric key -> unit shown in report column titles ("px", "%", "°"; "" = none).
         record_kinds: the record kinds (``vlm3.io.records``) the task reads; a benchmark's records of
             other kinds belong to another task (a multi-task source yields views and pairs).
+        focal_px: how the task is asked by default: the target focal (px) of focal normalisation
+            (the release's 1000 px; pose 750), None for a task asked before it (calibration).
+            ``TaskConfig``, a model's ``vlm3.json`` and the eval read it here (the one home).
+        max_pixels: the default image budget of one view (px area; the release's 1,310,720).
+        in_release: the published VLM3 checkpoints were trained on it (release defaults apply).
     """
 
     name: str = ""
@@ -102,6 +108,9 @@ class Task(ABC):
     metric_meaning: Mapping[str, str] = {}
     units: Mapping[str, str] = {}
     record_kinds: tuple[str, ...] = ("view",)
+    focal_px: float | None = 1000.0
+    max_pixels: int = RELEASE_MAX_PIXELS
+    in_release: bool = True
 
     # ------------------------------------------------------------------ data
     @abstractmethod

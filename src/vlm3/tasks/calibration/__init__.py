@@ -50,6 +50,8 @@ class CalibrationTask(Task):
         "within_5deg": "calibration <5°: share of images whose field of view is within 5° of the truth"}
     units = {"fov_err_deg_median": "°"}
     record_kinds = ("view",)
+    focal_px = None  # asked on the image as given (only downsized): focal normalisation would erase the answer
+    in_release = False
 
     def build(self, record: Record, ctx: BuildContext, rng: np.random.Generator) -> SampleDraft:
         return calib_build.build(record, ctx, rng)

@@ -121,6 +121,10 @@ class PoseTask(Task):
     units = {"auc30": "%", "auc30_signed": "%", "rot_err_deg_median": "°", "trans_err_deg_median": "°",
              "trans_err_signed_deg_median": "°"}
     record_kinds = ("pair",)
+    # the release's pose sample: 1752 x 1168 -> 2830 x 1884 at 750 px ("~5k visual tokens" each); a budget
+    # of 2,880 x 1,920 = 5,529,600 px (5,400 tokens) keeps that frame whole up to the 32-px grid (2816 x 1856)
+    focal_px = 750.0
+    max_pixels = 2880 * 1920
 
     def build(self, record: Record, ctx: BuildContext, rng: np.random.Generator) -> SampleDraft:
         return pose_build.build(record, ctx, rng)
