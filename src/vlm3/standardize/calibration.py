@@ -135,7 +135,8 @@ def camera_for(path: str, image: np.ndarray, camera: Camera | None,
                policy: str) -> tuple[Camera, str]:
     """The view's camera and where it came from ("given", "calibrated:...", "fallback:...").
 
-    Raises RecordError(path, reason) when there is no K and the policy gives none.
+    Raises RecordError(path, reason) when there is no K and the policy gives none, or when the
+    calibrator cannot calibrate this image (a model whose answer does not parse): a counted skip.
     """
     if camera is not None:
         return camera, "given"
@@ -144,7 +145,10 @@ def camera_for(path: str, image: np.ndarray, camera: Camera | None,
     calibrator, label = _CACHE[policy]
     if calibrator is None:
         raise RecordError(path, label)
-    return calibrator(image), label
+    try:
+        return calibrator(image), label
+    except ValueError as err:  # e.g. model:DIR: the model's answer is no field of view
+        raise RecordError(path, f"{label}: {err}") from None
 
 
 __all__ = ["Calibrator", "anycalib_calibrator", "camera_for", "fov_calibrator", "fov_camera", "get_calibrator",
