@@ -34,7 +34,7 @@ from functools import lru_cache
 from typing import Any, Sequence
 
 from vlm3.protocol import COMPACT_FORMAT_VERSION, FORMAT_VERSION
-from vlm3.protocol.answer_templates import UNSIGNED, Copy, Piece, Slot, Templates, alternatives  # noqa: F401
+from vlm3.protocol.answer_templates import Copy, Piece, Slot, Templates
 from vlm3.tasks import TASKS
 from vlm3.tasks.common import text_format_for
 from vlm3.tasks.pose import text as _pose_text

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from vlm3.io.images import ImageReadError, read_rgb
+from vlm3.tasks.common import text_format_for
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,29 @@ def parse_record(unit: Any, record: Mapping[str, Any]) -> list:
     return unit.parse(record["raw"], asked)
 
 
+def parsed_with_truths(unit: Any, records: Sequence[Mapping[str, Any]]) -> tuple[list, list]:
+    """(truths, predicted values) of every parsed item of ``records`` (unparsed items left out)."""
+    truths, values = [], []
+    for r in records:
+        parsed = parse_record(unit, r)
+        for p, g in zip(parsed, unit.truths(r["labels"], len(parsed))):
+            if p.ok:
+                truths.append(g)
+                values.append(p.value)
+    return truths, values
+
+
+def question_turns(unit: Any, messages: list[dict[str, Any]], format_version: str | None,
+                   template: str) -> Iterator[tuple[re.Match | None, Any]]:
+    """Per turn of a sample: the match of the format's question template ``template`` (an
+    attribute name of the text module, e.g. ``PROMPT_TEMPLATE``) in the question, and the
+    parsed answer -- in the sample's own text format."""
+    fmt = text_format_for(unit.name, format_version)
+    question = template_regex(getattr(fmt, template))
+    for q, a in turns(messages):
+        yield question.search(q), fmt.parse_answer(a)
+
+
 @functools.lru_cache(maxsize=None)
 def template_regex(template: str) -> re.Pattern:
     """A regex reading the integers back out of a text template: every ``{}`` or ``{name}``
@@ -58,4 +82,4 @@ def turns(messages: list[dict[str, Any]]) -> list[tuple[str, str]]:
     return [(messages[k]["content"], messages[k + 1]["content"]) for k in range(0, len(messages) - 1, 2)]
 
 
-__all__ = ["Figure", "load_image", "parse_record", "template_regex", "turns"]
+__all__ = ["Figure", "load_image", "parse_record", "parsed_with_truths", "question_turns", "template_regex", "turns"]

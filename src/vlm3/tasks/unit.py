@@ -23,6 +23,7 @@ Two small value types travel with it:
 
 from __future__ import annotations
 
+import importlib
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -188,20 +189,35 @@ class Task(ABC):
         raise NotImplementedError(f"task {self.name!r} is not asked about an image alone")
 
     # ------------------------------------------------------------------ pictures
+    def _figure(self, name: str) -> Any:
+        """Function ``name`` of the unit's ``figure`` module (``vlm3.tasks.<task>.figure``, imported
+        when a picture is drawn: it brings matplotlib), or None when the task draws none."""
+        try:
+            module = importlib.import_module(f"{type(self).__module__}.figure")
+        except ModuleNotFoundError as err:
+            if err.name != f"{type(self).__module__}.figure":
+                raise
+            return None
+        return getattr(module, name, None)
+
     def report_figures(self, records: Mapping[str, Sequence[dict]], focus: str | None,
                        reference: Sequence[str] = ()) -> list[Any]:
         """The task's figures in the HTML report (``vlm3.tasks.figures.Figure``: title, PNG data
-        URI or None, small). ``records``: predictor label -> its prediction records of this task,
-        in report order; ``focus``: the label of the predictor the single-sample figures show (None:
-        none); ``reference``: labels of predictors that answer from the truth (the oracle)."""
-        return []
+        URI or None, small): its figure module's ``report_figures(unit, records, focus, reference)``.
+        ``records``: predictor label -> its prediction records of this task, in report order;
+        ``focus``: the label of the predictor the single-sample figures show (None: none);
+        ``reference``: labels of predictors that answer from the truth (the oracle)."""
+        draw = self._figure("report_figures")
+        return [] if draw is None else draw(self, records, focus, reference)
 
     def inspect_marks(self, messages: list[dict[str, Any]], format_version: str | None,
                       sizes: Sequence[tuple[int, int]]) -> dict[str, list]:
-        """What a sample's TEXT says, in pixels of its stored images, for ``vlm3 data inspect``:
-        any of ``depth`` [(x, y, answer or None)], ``matches`` [((x0, y0), (x1, y1))], ``boxes``
-        [(x1, y1, x2, y2)] and ``caption`` [lines]. ``sizes``: (width, height) per image."""
-        return {}
+        """What a sample's TEXT says, in pixels of its stored images, for ``vlm3 data inspect``
+        (its figure module's ``inspect_marks``): any of ``depth`` [(x, y, answer or None)],
+        ``matches`` [((x0, y0), (x1, y1))], ``boxes`` [(x1, y1, x2, y2)] and ``caption`` [lines].
+        ``sizes``: (width, height) per image."""
+        mark = self._figure("inspect_marks")
+        return {} if mark is None else mark(self, messages, format_version, sizes)
 
     def label_values(self, labels: Mapping[str, Any]) -> tuple[str, list[float]] | None:
         """(name with unit, values) of the sample's labels whose range ``vlm3 data inspect`` reports."""

@@ -88,16 +88,6 @@ class CalibrationTask(Task):
         return CalibrationResult(float(p.value) if p.ok else float("nan"), int(size[0]), int(size[1]),
                                  answers[0] if answers else "", p.ok, p.reason, model_size)
 
-    def report_figures(self, records: Mapping[str, Sequence[dict]], focus: str | None,
-                       reference: Sequence[str] = ()) -> list[Any]:
-        from vlm3.tasks.calibration.figure import report_figures  # matplotlib: imported when a report is drawn
-        return report_figures(self, records, focus, reference)
-
-    def inspect_marks(self, messages: list[dict[str, Any]], format_version: str | None,
-                      sizes: Sequence[tuple[int, int]]) -> dict[str, list]:
-        from vlm3.tasks.calibration.figure import inspect_marks
-        return inspect_marks(self, messages, format_version, sizes)
-
     def label_values(self, labels: Mapping[str, Any]) -> tuple[str, list[float]] | None:
         return "hfov_deg", [float(labels["hfov_deg"])] if "hfov_deg" in labels else []
 

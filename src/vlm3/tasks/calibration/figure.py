@@ -10,18 +10,12 @@ import numpy as np
 
 from vlm3.drawing import png_data_uri, pyplot
 from vlm3.tasks.common import text_format_for
-from vlm3.tasks.figures import Figure, parse_record, turns
+from vlm3.tasks.figures import Figure, parsed_with_truths, turns
 
 
 def fov_pairs(unit: Any, recs: Sequence[dict]) -> tuple[np.ndarray, np.ndarray]:
     """(true, predicted) horizontal fields of view (degrees) of the parsed answers of ``recs``."""
-    gt, pr = [], []
-    for r in recs:
-        parsed = parse_record(unit, r)
-        for p, g in zip(parsed, unit.truths(r["labels"], len(parsed))):
-            if p.ok:
-                gt.append(g)
-                pr.append(p.value)
+    gt, pr = parsed_with_truths(unit, recs)
     return np.asarray(gt, float), np.asarray(pr, float)
 
 

@@ -66,15 +66,21 @@ def fov_from_text(cleaned: str) -> Parsed[float]:
     return Parsed(True, value)
 
 
-def parse_answer(text: str) -> Parsed[float]:
-    """The horizontal field of view (degrees) in an answer; never raises (see module doc)."""
+def parse_fov(text: str, shape: re.Pattern, mismatch: str) -> Parsed[float]:
+    """The one field of view (degrees) of an answer whose cleaned text has ``shape`` (``mismatch``:
+    the failure reason otherwise); the parsers of both formats."""
     cleaned, reason = clean_answer(text)
     if reason:
         return Parsed.failure(reason)
-    if _ANSWER.search(cleaned) is None:
-        return Parsed.failure("no number in the answer")
+    if shape.search(cleaned) is None:
+        return Parsed.failure(mismatch)
     return fov_from_text(cleaned)
 
 
+def parse_answer(text: str) -> Parsed[float]:
+    """The horizontal field of view (degrees) in an answer; never raises (see module doc)."""
+    return parse_fov(text, _ANSWER, "no number in the answer")
+
+
 __all__ = ["ANSWER_TEMPLATE", "ANSWER_TEMPLATES", "PROMPT_TEMPLATE", "check_fov_deg", "fov_from_text",
-           "parse_answer", "prompt", "render_answer"]
+           "parse_answer", "parse_fov", "prompt", "render_answer"]

@@ -75,16 +75,6 @@ class CorrespondenceTask(Task):
     def score(self, parsed: Sequence[Parsed], truths: Sequence[Any]) -> dict[str, Any]:
         return score_counting_failures(parsed, truths, {"pck_5px": _pck5}, {"epe_px": corr_m.mean_epe_px})
 
-    def report_figures(self, records: Mapping[str, Sequence[dict]], focus: str | None,
-                       reference: Sequence[str] = ()) -> list[Any]:
-        from vlm3.tasks.correspondence.figure import report_figures  # matplotlib: imported when a report is drawn
-        return report_figures(self, records, focus, reference)
-
-    def inspect_marks(self, messages: list[dict[str, Any]], format_version: str | None,
-                      sizes: Sequence[tuple[int, int]]) -> dict[str, list]:
-        from vlm3.tasks.correspondence.figure import inspect_marks
-        return inspect_marks(self, messages, format_version, sizes)
-
     def oracle_answers(self, asked: AskedQuestions, n_questions: int, truth: GroundTruth) -> list[str]:
         return [self.answer(asked, m["target_xy_norm1000"]) for m in truth.labels["matches"]][:n_questions]
 

@@ -10,8 +10,7 @@ import numpy as np
 
 from vlm3.drawing import draw_matches, png_data_uri, pyplot, side_by_side
 from vlm3.protocol import codecs
-from vlm3.tasks.common import text_format_for
-from vlm3.tasks.figures import Figure, load_image, parse_record, template_regex, turns
+from vlm3.tasks.figures import Figure, load_image, parse_record, question_turns
 
 
 def fig_matches(unit: Any, recs: Sequence[dict], title: str) -> str | None:
@@ -48,12 +47,8 @@ def report_figures(unit: Any, records: Mapping[str, Sequence[dict]], focus: str 
 def inspect_marks(unit: Any, messages: list[dict[str, Any]], format_version: str | None,
                   sizes: Sequence[tuple[int, int]]) -> dict[str, list]:
     """Each question's query (image 1) joined to the answered match (image 2), 1000-grids decoded."""
-    fmt = text_format_for(unit.name, format_version)
-    question = template_regex(fmt.PROMPT_TEMPLATE)
     out = []
-    for q, a in turns(messages):
-        m = question.search(q)
-        t = fmt.parse_answer(a)
+    for m, t in question_turns(unit, messages, format_version, "PROMPT_TEMPLATE"):
         if m and t.ok:
             p0 = codecs.decode_xy_norm1000((int(m[1]), int(m[2])), *sizes[0])
             p1 = codecs.decode_xy_norm1000(t.value, *sizes[1])

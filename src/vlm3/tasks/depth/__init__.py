@@ -60,16 +60,6 @@ class DepthTask(Task):
     def score(self, parsed: Sequence[Parsed], truths: Sequence[Any]) -> dict[str, Any]:
         return score_counting_failures(parsed, truths, {"delta1": depth_m.delta1}, {"abs_rel": depth_m.abs_rel})
 
-    def report_figures(self, records: Mapping[str, Sequence[dict]], focus: str | None,
-                       reference: Sequence[str] = ()) -> list[Any]:
-        from vlm3.tasks.depth.figure import report_figures  # matplotlib: imported when a report is drawn
-        return report_figures(self, records, focus, reference)
-
-    def inspect_marks(self, messages: list[dict[str, Any]], format_version: str | None,
-                      sizes: Sequence[tuple[int, int]]) -> dict[str, list]:
-        from vlm3.tasks.depth.figure import inspect_marks
-        return inspect_marks(self, messages, format_version, sizes)
-
     def oracle_answers(self, asked: AskedQuestions, n_questions: int, truth: GroundTruth) -> list[str]:
         return [self._answer(asked, p["depth_m"]) for p in truth.labels["points"]][:n_questions]
 

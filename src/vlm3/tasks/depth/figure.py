@@ -10,21 +10,14 @@ import numpy as np
 
 from vlm3.drawing import draw_points, png_data_uri, pyplot
 from vlm3.protocol import codecs
-from vlm3.tasks.common import text_format_for
-from vlm3.tasks.figures import Figure, load_image, parse_record, template_regex, turns
+from vlm3.tasks.figures import Figure, load_image, parse_record, parsed_with_truths, question_turns
 
 
 def fig_depth(unit: Any, recs: Sequence[dict], title: str) -> str | None:
     """Scatter of predicted vs GT depth (m), and one image's GT / predicted / error point maps."""
     if not recs:
         return None
-    gt, pr = [], []
-    for r in recs:
-        parsed = parse_record(unit, r)
-        for p, d in zip(parsed, unit.truths(r["labels"], len(parsed))):
-            if p.ok:
-                gt.append(d)
-                pr.append(p.value)
+    gt, pr = parsed_with_truths(unit, recs)
     r0 = recs[0]
     img = load_image(r0["images"][0]) if r0.get("images") else None
     fig, axes = pyplot().subplots(1, 4, figsize=(16, 3.6))
@@ -69,12 +62,8 @@ def report_figures(unit: Any, records: Mapping[str, Sequence[dict]], focus: str 
 def inspect_marks(unit: Any, messages: list[dict[str, Any]], format_version: str | None,
                   sizes: Sequence[tuple[int, int]]) -> dict[str, list]:
     """Each question's point (its 2000-grid cell decoded) with the answered metres (None: unparsed)."""
-    fmt = text_format_for(unit.name, format_version)  # the sample's own format
-    question = template_regex(fmt.PROMPT_TEMPLATE)
     out = []
-    for q, a in turns(messages):
-        m = question.search(q)
-        val = fmt.parse_answer(a)
+    for m, val in question_turns(unit, messages, format_version, "PROMPT_TEMPLATE"):
         if m:
             x, y = codecs.decode_xy_norm2000((int(m[1]), int(m[2])), *sizes[0])
             out.append((float(x), float(y), val.value if val.ok else None))

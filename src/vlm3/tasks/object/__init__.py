@@ -143,16 +143,6 @@ class ObjectTask(Task):
         s["n_quantitative_zero_truth_skipped"] = len(metric) - n_l
         return s
 
-    def report_figures(self, records: Mapping[str, Sequence[dict]], focus: str | None,
-                       reference: Sequence[str] = ()) -> list[Any]:
-        from vlm3.tasks.object.figure import report_figures  # matplotlib: imported when a report is drawn
-        return report_figures(self, records, focus, reference)
-
-    def inspect_marks(self, messages: list[dict[str, Any]], format_version: str | None,
-                      sizes: Sequence[tuple[int, int]]) -> dict[str, list]:
-        from vlm3.tasks.object.figure import inspect_marks
-        return inspect_marks(self, messages, format_version, sizes)
-
     def oracle_answers(self, asked: AskedQuestions, n_questions: int, truth: GroundTruth) -> list[str]:
         """The sample's reference answers (rendered from the same labels by the data engine)."""
         if not truth.answers:

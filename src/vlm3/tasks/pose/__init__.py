@@ -195,16 +195,6 @@ class PoseTask(Task):
                     "distance_m": value.distance_m, "yaw_pitch_roll_deg": value.yaw_pitch_roll_deg}
         return super().value_to_json(value)
 
-    def report_figures(self, records: Mapping[str, Sequence[dict]], focus: str | None,
-                       reference: Sequence[str] = ()) -> list[Any]:
-        from vlm3.tasks.pose.figure import report_figures  # matplotlib: imported when a report is drawn
-        return report_figures(self, records, focus, reference)
-
-    def inspect_marks(self, messages: list[dict[str, Any]], format_version: str | None,
-                      sizes: Sequence[tuple[int, int]]) -> dict[str, list]:
-        from vlm3.tasks.pose.figure import inspect_marks
-        return inspect_marks(self, messages, format_version, sizes)
-
     def oracle_answers(self, asked: AskedQuestions, n_questions: int, truth: GroundTruth) -> list[str]:
         lab = truth.labels
         return self.answers(asked, np.asarray(lab["R_cam0_from_cam1"]), np.asarray(lab["t_cam0_from_cam1_m"]))
