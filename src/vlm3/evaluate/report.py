@@ -269,8 +269,9 @@ def _run_section(rd: Path, numbers: dict[str, Any]) -> dict[str, Any]:
             "name": bench, "headline": headline(results, model, label), "glossary": glossary,
             "incomplete": table_notes({f"{t} / {label.get(n, n)}": m.get("coverage") for n in _order(results, model)
                                        for t, m in results[n].items()}),
-            "low_parse": {"model": label.get(model, str(model)),
-                          "rates": ", ".join(f"{t} {fmt_value('parse_rate', v)}" for t, v in low.items())} if low else None,
+            "low_parse": None if not low else {
+                "model": label.get(model, str(model)),
+                "rates": ", ".join(f"{t} {fmt_value('parse_rate', v)}" for t, v in low.items())},
             "figures": figures, "small_figures": small})
     tables = [dict(tab, bench=bench) for bench in benches for task in TASKS
               for tab in [task_table(summary["benchmarks"][bench], task, model, label)] if tab]

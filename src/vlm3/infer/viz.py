@@ -16,7 +16,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from vlm3.drawing import depth_colour_map, draw_boxes, draw_matches, frustum_segments, save_png, side_by_side  # noqa: E402
+from vlm3.drawing import (depth_colour_map, draw_boxes, draw_matches, frustum_segments, save_png,  # noqa: E402
+                          side_by_side)
 
 
 def _dense_from_points(xy_px: np.ndarray, depth_m: np.ndarray, width: int, height: int) -> np.ndarray:

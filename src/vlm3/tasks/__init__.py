@@ -4,8 +4,9 @@ A task unit (``vlm3.tasks.unit.Task``; one package per task: ``vlm3.tasks.<name>
 the task's data building, how it is asked (focal, image budget), text formats and answer
 templates, question inputs, parsing, scoring, metric meanings and units, baseline answers,
 its pictures (report figures, ``data inspect`` marks) and, for a task asked about one image
-alone, its ``vlm3 predict`` verb and result type. Evaluation, the baselines and the data engine look a task up here instead of
-branching on its name. Adding a task = adding its package and one line in ``_UNITS``.
+alone, its ``vlm3 predict`` verb and result type. Evaluation, the baselines, the data engine,
+the report, ``data inspect`` and ``vlm3 predict`` look a task up here instead of branching on
+its name. Adding a task = adding its package and one line in ``_UNITS`` (docs/modules.md).
 
 `TASKS` (the task names, in report order) is defined here and nowhere else.
 """

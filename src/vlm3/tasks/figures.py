@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,6 +43,15 @@ def parse_record(unit: Any, record: Mapping[str, Any]) -> list:
     """``unit``'s per-item parse of a prediction record's raw answers."""
     asked = unit.inputs_from_labels(record["labels"], record.get("question_ids"), record.get("format_version"))
     return unit.parse(record["raw"], asked)
+
+
+def focus_figure(title: str, draw: Callable[[Any, Sequence[dict], str], str | None], unit: Any,
+                 records: Mapping[str, Sequence[dict]], focus: str | None) -> list[Figure]:
+    """The one figure ``draw(unit, records of the focus predictor, focus)`` titled ``title`` (with
+    ``{focus}`` filled in), or none without a focus predictor."""
+    if focus is None:
+        return []
+    return [Figure(title.format(focus=focus), draw(unit, records.get(focus, []), focus))]
 
 
 def parsed_with_truths(unit: Any, records: Sequence[Mapping[str, Any]]) -> tuple[list, list]:
@@ -82,4 +91,4 @@ def turns(messages: list[dict[str, Any]]) -> list[tuple[str, str]]:
     return [(messages[k]["content"], messages[k + 1]["content"]) for k in range(0, len(messages) - 1, 2)]
 
 
-__all__ = ["Figure", "load_image", "parse_record", "parsed_with_truths", "question_turns", "template_regex", "turns"]
+__all__ = ["Figure", "focus_figure", "load_image", "parse_record", "parsed_with_truths", "question_turns", "template_regex", "turns"]

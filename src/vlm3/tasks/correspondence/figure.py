@@ -10,7 +10,7 @@ import numpy as np
 
 from vlm3.drawing import draw_matches, png_data_uri, pyplot, side_by_side
 from vlm3.protocol import codecs
-from vlm3.tasks.figures import Figure, load_image, parse_record, question_turns
+from vlm3.tasks.figures import Figure, focus_figure, load_image, parse_record, question_turns
 
 
 def fig_matches(unit: Any, recs: Sequence[dict], title: str) -> str | None:
@@ -39,9 +39,7 @@ def fig_matches(unit: Any, recs: Sequence[dict], title: str) -> str | None:
 def report_figures(unit: Any, records: Mapping[str, Sequence[dict]], focus: str | None,
                    reference: Sequence[str] = ()) -> list[Figure]:
     """The match figure of the focus predictor's records (see ``Task.report_figures``)."""
-    if focus is None:
-        return []
-    return [Figure(f"correspondence — {focus}", fig_matches(unit, records.get(focus, []), focus))]
+    return focus_figure("correspondence — {focus}", fig_matches, unit, records, focus)
 
 
 def inspect_marks(unit: Any, messages: list[dict[str, Any]], format_version: str | None,

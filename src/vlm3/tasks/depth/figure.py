@@ -10,7 +10,7 @@ import numpy as np
 
 from vlm3.drawing import draw_points, png_data_uri, pyplot
 from vlm3.protocol import codecs
-from vlm3.tasks.figures import Figure, load_image, parse_record, parsed_with_truths, question_turns
+from vlm3.tasks.figures import Figure, focus_figure, load_image, parse_record, parsed_with_truths, question_turns
 
 
 def fig_depth(unit: Any, recs: Sequence[dict], title: str) -> str | None:
@@ -53,10 +53,8 @@ def fig_depth(unit: Any, recs: Sequence[dict], title: str) -> str | None:
 def report_figures(unit: Any, records: Mapping[str, Sequence[dict]], focus: str | None,
                    reference: Sequence[str] = ()) -> list[Figure]:
     """The depth figure of the focus predictor's records (see ``Task.report_figures``)."""
-    if focus is None:
-        return []
-    return [Figure(f"depth — {focus}: predicted vs true depth, and one image's points",
-                   fig_depth(unit, records.get(focus, []), focus))]
+    return focus_figure("depth — {focus}: predicted vs true depth, and one image's points", fig_depth, unit, records,
+                        focus)
 
 
 def inspect_marks(unit: Any, messages: list[dict[str, Any]], format_version: str | None,

@@ -10,7 +10,7 @@ from typing import Any
 from vlm3.drawing import draw_boxes, png_data_uri, pyplot
 from vlm3.protocol import codecs
 from vlm3.tasks.common import text_format_for
-from vlm3.tasks.figures import Figure, load_image, template_regex, turns
+from vlm3.tasks.figures import Figure, focus_figure, load_image, template_regex, turns
 
 _BOX = re.compile(r"\((\d+),\s*(\d+),\s*(\d+),\s*(\d+)\)")
 
@@ -60,10 +60,8 @@ def fig_object_question(unit: Any, recs: Sequence[dict], title: str) -> str | No
 def report_figures(unit: Any, records: Mapping[str, Sequence[dict]], focus: str | None,
                    reference: Sequence[str] = ()) -> list[Figure]:
     """One question of the focus predictor's records (see ``Task.report_figures``)."""
-    if focus is None:
-        return []
-    return [Figure(f"object — one question with its regions drawn, and {focus}'s answer",
-                   fig_object_question(unit, records.get(focus, []), focus))]
+    return focus_figure("object — one question with its regions drawn, and {focus}'s answer", fig_object_question,
+                        unit, records, focus)
 
 
 def inspect_marks(unit: Any, messages: list[dict[str, Any]], format_version: str | None,
