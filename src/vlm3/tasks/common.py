@@ -49,8 +49,9 @@ class TaskConfig:
         matching ``format_version``.
     """
 
-    focal_px: float | None = option(None, "Target focal length (px) after normalisation; unset = the task's own: "
-                                          "1000, pose 750 (the release's; vlm3.tasks.unit.Task.focal_px).")
+    focal_px: float | None = option(None, "Target focal length (px) after normalisation; unset = the task's release "
+                                          "value: 1000, pose 750 (vlm3.tasks.unit.Task.focal_px); calibration has none "
+                                          "(asked on the image as given).")
     max_pixels: int | None = option(None, "Image budget (px) per view, centre-cropped to fit; unset = the task's "
                                           "release budget: 1310720 (1,280 tokens), pose 5529600 (5,400 tokens).")
     questions_per_sample: int = 10
