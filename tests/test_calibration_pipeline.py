@@ -80,3 +80,31 @@ benchmarks:
     assert "<th colspan='2'>calibration</th>" in page and "FoV err° ↓" in page
     assert "calibration FoV error: median" in page and "predicted vs true horizontal field of view" in page
     assert numbers[str(run)]["report"]["calibration"]["baselines"]["trivial"]["fov_err_deg_median"] > 1.0
+
+
+@pytest.mark.parametrize("adapter, path", [
+    ("depthlm_jsonl", "depthlm/ibims1/ibims1_val.jsonl"),   # DepthLM lines: K per line
+    ("wai", "wai/plane"),                                    # WAI scenes: K per frame
+])
+def test_a_records_benchmark_labels_any_view_with_known_k(tmp_path, adapter, path):
+    """`kind: records` feeds the calibration task from any adapter whose views carry K; every
+    label is the field of view of the image the model sees, and the oracle is exact to 0.05 deg."""
+    import shutil
+
+    from vlm3.evaluate.own_queries import record_samples
+
+    fixtures = Path(__file__).parent / "fixtures"
+    src = fixtures / path
+    if adapter == "wai":  # the adapter writes nothing, but keep the fixture read-only all the same
+        shutil.copytree(fixtures / "wai", tmp_path / "wai")
+        src = tmp_path / path
+    samples, skipped = record_samples("b", {"adapter": adapter, "task": "calibration", "max_pixels": 2048},
+                                      src, tmp_path / "cache")
+    assert samples and not skipped, skipped
+    for s in samples:
+        cam = s["labels"]["camera"]
+        assert cam["width"] * cam["height"] <= 2048 < s["pixmaps"][0]["src"]["width"] * s["pixmaps"][0]["src"]["height"]
+        assert s["labels"]["hfov_deg"] == pytest.approx(math.degrees(2 * math.atan(cam["width"] / (2 * cam["fx"]))))
+        src_cam = s["pixmaps"][0]["src"]  # the original K: resizing kept the field of view
+        assert s["labels"]["hfov_deg"] == pytest.approx(
+            math.degrees(2 * math.atan(src_cam["width"] / (2 * src_cam["fx"]))), abs=1e-9)
