@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import struct
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -43,6 +45,21 @@ def write_rgbd_folder(root: Path, n: int = 4, width: int = 320, height: int = 24
             "depth_scale": 1000.0, "frames": frames}
     (root / "meta.json").write_text(json.dumps(meta))
     return root / "meta.json"
+
+
+def write_huge_png(path: Path, width: int = 16000, height: int = 12000, bits: int = 8) -> Path:
+    """A valid PNG of width x height black pixels, never held in memory as pixels: 8-bit RGB
+    (2.5 MB on disk, ~0.5 s; decoded by OpenCV) or ``bits=1`` gray (0.1 MB; decoded by Pillow)."""
+    c = zlib.compressobj(1)
+    row = b"\x00" * ((width * (3 * bits if bits == 8 else bits) + 7) // 8 + 1)  # filter byte + black pixels
+    idat = b"".join([c.compress(row) for _ in range(height)] + [c.flush()])
+
+    def chunk(tag: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data) & 0xFFFFFFFF)
+
+    ihdr = struct.pack(">IIBBBBB", width, height, bits, 2 if bits == 8 else 0, 0, 0, 0)
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", idat) + chunk(b"IEND", b""))
+    return path
 
 
 def write_config(path: Path, text: str) -> Path:

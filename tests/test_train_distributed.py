@@ -4,14 +4,11 @@ DDP: two processes train the micro preset, the final output is one complete HF m
 that stock transformers loads and that answers (greedy) as the in-memory model did; config.yaml
 is written by rank 0 only; a second launch resumes from that run's checkpoint.
 
-FSDP: accelerate 1.15 runs FSDP only on an accelerator device. On CPU its
-``FullyShardedDataParallelPlugin`` raises "There are currently no available devices found" (with
-``fsdp_sync_module_states: true``, as in configs/accelerate/fsdp_hybrid_shard.yaml), and with
-sync off ``Accelerator`` silently falls back to MULTI_CPU DDP (measured: the checkpoints hold
-``model.safetensors``, not ``pytorch_model_fsdp_0/``). ``test_fsdp_two_processes`` therefore
-skips with that reason where the plugin refuses and runs the shipped config where it does not.
+FSDP2 and DeepSpeed ZeRO-3 (and the FSDP1 resume failure) run through the same worker in
+tests/test_train_sharded.py: accelerate refuses them on a CPU-only machine, so the worker first
+applies the test-only patches of tests/_cpu_dist_patches.py.
 
-This file is also the worker: ``torchrun ... tests/test_train_distributed.py --worker OUT ARGS``.
+This file is also the worker: ``torchrun ... tests/test_train_distributed.py --worker [--sharded] OUT ARGS``.
 """
 
 from __future__ import annotations
@@ -23,7 +20,6 @@ import sys
 from pathlib import Path
 
 import pytest
-import yaml
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
@@ -34,12 +30,16 @@ ACCELERATE = Path(sys.executable).with_name("accelerate")
 def worker(argv: list[str]) -> None:
     """Run ``run_training`` in this process of a torchrun group; rank 0 records what it saw."""
     sys.path.insert(0, str(HERE))
+    import _cpu_dist_patches
+
+    _cpu_dist_patches.apply()  # accelerate's FSDP / DeepSpeed on CPU processes (test-only)
     import vlm3.train.trainer as trainer_mod
     from test_train_save import Remember
 
     from vlm3.train.config import load_config
 
-    report, overrides = Path(argv[0]), argv[1:]
+    sharded = argv[0] == "--sharded"  # FSDP / ZeRO-3: the model answers only with every rank taking part
+    report, overrides = Path(argv[int(sharded)]), argv[int(sharded) + 1:]
     rank = int(os.environ["RANK"])
     save = trainer_mod.save
 
@@ -49,7 +49,8 @@ def worker(argv: list[str]) -> None:
         return save(cfg, path)
 
     trainer_mod.save = save_and_record
-    metrics = trainer_mod.run_training(load_config(None, overrides), callbacks=[Remember(report)])
+    callbacks = [] if sharded else [Remember(report)]
+    metrics = trainer_mod.run_training(load_config(None, overrides), callbacks=callbacks)
     if rank == 0:
         report.with_suffix(".metrics.json").write_text(json.dumps(
             {k: v for k, v in metrics.items() if isinstance(v, (int, float, str, type(None)))}))
@@ -107,34 +108,6 @@ def test_ddp_two_processes_save_a_loadable_model_and_resume(tmp_path):
     steps = [json.loads(x)["step"] for x in (out / "logs.jsonl").read_text().splitlines() if '"loss"' in x]
     assert steps == [1, 2, 3]  # each step logged once, by one rank
     check_hf_model_dir(out, json.loads((tmp_path / "run2.json").read_text()))
-
-
-@pytest.mark.slow
-def test_fsdp_two_processes(tmp_path):
-    from accelerate.utils import FullyShardedDataParallelPlugin
-
-    try:
-        FullyShardedDataParallelPlugin(sync_module_states=True)
-    except RuntimeError as exc:
-        pytest.skip(f"accelerate runs FSDP only on an accelerator device; on this CPU: {exc}")
-    from _train_helpers import write_synthetic_depth_set
-    from test_train_save import check_hf_model_dir
-
-    write_synthetic_depth_set(tmp_path / "data", images=2, n_per_image=2)
-    shipped = yaml.safe_load((REPO / "configs" / "accelerate" / "fsdp_hybrid_shard.yaml").read_text())
-    shipped.update(num_processes=2, mixed_precision="no")
-    shipped["fsdp_config"]["fsdp_sharding_strategy"] = "FULL_SHARD"  # one node: hybrid = full shard
-    (tmp_path / "fsdp.yaml").write_text(yaml.safe_dump(shipped))
-    out = tmp_path / "out"
-    _launch([str(ACCELERATE), "launch", "--config_file", str(tmp_path / "fsdp.yaml"), "--main_process_port", _free_port(),
-             str(Path(__file__).resolve()), "--worker", str(tmp_path / "run1.json"), *_overrides(tmp_path, out, 2)],
-            tmp_path)
-    assert (out / "checkpoint-2" / "pytorch_model_fsdp_0").is_dir()  # sharded checkpoints for resume
-    check_hf_model_dir(out, json.loads((tmp_path / "run1.json").read_text()))  # a full model at the end
-    _launch([str(ACCELERATE), "launch", "--config_file", str(tmp_path / "fsdp.yaml"), "--main_process_port", _free_port(),
-             str(Path(__file__).resolve()), "--worker", str(tmp_path / "run2.json"), *_overrides(tmp_path, out, 3)],
-            tmp_path)
-    assert json.loads((tmp_path / "run2.metrics.json").read_text())["resumed_from"].endswith("checkpoint-2")
 
 
 if __name__ == "__main__" and sys.argv[1:2] == ["--worker"]:

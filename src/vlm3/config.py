@@ -211,6 +211,21 @@ def _container_mismatch(base: DictConfig, raw: Mapping, origin: str) -> ConfigEr
     return ConfigError(f"{key}: {what} (from {origin})")
 
 
+def _check_override(override: str) -> None:
+    """ConfigError (one line naming the override) unless it is ``dotted.key=<one YAML value>``."""
+    key, eq, value = override.partition("=")
+    if not eq:
+        raise ConfigError(f"override {override!r} must look like key=value (e.g. train.learning_rate=1e-4)")
+    if not all(part.strip() for part in key.split(".")):
+        raise ConfigError(f"override {override!r} has an empty key (or key part); write dotted.key=value")
+    try:
+        OmegaConf.from_dotlist([override])
+    except yaml.YAMLError as err:
+        problem = getattr(err, "problem", None) or str(err).splitlines()[0]
+        raise ConfigError(f"override {override!r}: the value {value!r} is not valid YAML ({problem}); "
+                          f"close its brackets and quotes, e.g. key={{a: 1}} or key='text'") from None
+
+
 def load(schema: type[T], source: str | Path | Mapping | None = None, overrides: Sequence[str] = (), *,
          kind: str | None = None, variables: Mapping[str, str] | None = None) -> T:
     """Read ``source`` into ``schema``, apply ``overrides``, resolve, type-check and validate.
@@ -235,9 +250,8 @@ def load(schema: type[T], source: str | Path | Mapping | None = None, overrides:
         raise _one_line(err, origin) from None
     except TypeError:  # OmegaConf: "Cannot merge incompatible container types" (a list for a mapping)
         raise _container_mismatch(base, raw, origin) from None
-    bad = [o for o in overrides if "=" not in o]
-    if bad:
-        raise ConfigError(f"override {bad[0]!r} must look like key=value (e.g. train.learning_rate=1e-4)")
+    for o in overrides:
+        _check_override(o)
     try:
         dotted = _shell_to_oc_env(OmegaConf.to_container(OmegaConf.from_dotlist(list(overrides)),
                                                          resolve=False))

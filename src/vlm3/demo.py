@@ -195,7 +195,7 @@ def load_demo_config(preset: str, overrides: Sequence[str] = ()) -> DemoConfig:
                    "cores (incl. ~2 min of set-up); full: 4,000 steps on 400 scenes (hours on a CPU)")
 @click.option("--out", "run_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("runs/demo"),
               show_default=True, help="run folder (re-running resumes every stage)")
-@click.option("--seed", default=0, show_default=True, help="world seed")
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True, help="world seed (>= 0)")
 @click.option("--help-config", is_flag=True, help="List every demo config key with its default and meaning, then exit.")
 def demo(overrides: tuple[str, ...], preset: str, run_dir: Path, seed: int, help_config: bool) -> None:
     """Generate the synthetic world, build the four-task mixture, train the tiny Qwen3-VL on

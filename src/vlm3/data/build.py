@@ -292,9 +292,9 @@ def build(cfg: DataConfig, out_dir: str | Path | None = None, engine: str = "loc
     """Build (or resume) the dataset described by ``cfg``; returns the manifest."""
     cfg.check_buildable()
     root = Path(out_dir or cfg.output_dir)
-    root.mkdir(parents=True, exist_ok=True)
     records, adapter_skips, sources = enumerate_sources(cfg, strict)
     specs, mixture = make_specs(cfg, records)
+    root.mkdir(parents=True, exist_ok=True)  # after the sources are found: a missing one leaves no folder
     if engine == "local":
         markers = run_local(specs, root, strict, progress)
     elif engine == "ray":

@@ -4,17 +4,25 @@ from __future__ import annotations
 
 import json
 import sys
+from typing import NoReturn
 
 import click
 
 from vlm3.config import ConfigError, help_text
 from vlm3.data.config import DataConfig, load_config
 from vlm3.data.index_cli import index_cmd
+from vlm3.io.paths import OutputPathError, check_out_dir, check_out_file
 
 
 @click.group("data")
 def data() -> None:
     """Turn sources (synthetic world, RGB-D folders, pair lists, object Q&A) into chat shards."""
+
+
+def _exit(err: Exception) -> NoReturn:
+    """One line (``config error: ...`` for a config, else ``error: ...``) and exit status 2."""
+    click.echo(f"{'config error' if isinstance(err, ConfigError) else 'error'}: {err}", err=True)
+    sys.exit(2)
 
 
 @data.command("build")
@@ -45,21 +53,22 @@ def build_cmd(config: str | None, overrides: tuple[str, ...], out_dir: str | Non
         return
     if config is None:
         raise click.UsageError("give a CONFIG (a YAML file or a shipped name, e.g. demo)")
-    from vlm3.data.build import BuildError, build
-
     try:
         kv = dict(v.split("=", 1) for v in variables)
     except ValueError:
         raise click.UsageError("--var takes NAME=VALUE") from None
-    try:
+    try:  # the config and the output folder are checked before the data engine (torch) is imported
         cfg = load_config(config, kv, overrides)
+        cfg.check_buildable()
+        check_out_dir(out_dir or cfg.output_dir, "--out" if out_dir else "output_dir")
+    except (ConfigError, OutputPathError) as err:
+        _exit(err)
+    from vlm3.data.build import BuildError, build
+
+    try:
         manifest = build(cfg, out_dir, engine=engine, strict=strict, progress=not quiet)
-    except ConfigError as err:
-        click.echo(f"config error: {err}", err=True)
-        sys.exit(2)
-    except BuildError as err:
-        click.echo(f"error: {err}", err=True)
-        sys.exit(2)
+    except (ConfigError, BuildError) as err:
+        _exit(err)
     n_skip = len(manifest["skipped"]["adapters"]) + len(manifest["skipped"]["build"])
     click.echo(f"{manifest['total_samples']} samples, {manifest['images']} images, "
                f"{len(manifest['shards'])} shards, {n_skip} skipped -> "
@@ -85,8 +94,15 @@ def build_cmd(config: str | None, overrides: tuple[str, ...], out_dir: str | Non
 @click.option("--scale", default=2, show_default=True, type=click.IntRange(1, 16),
               help="Pixel zoom of the drawing.")
 def inspect_cmd(shards: str, out_png: str | None, per_task: int, scale: int) -> None:
-    """Print statistics of SHARDS (a dataset folder, a shards folder or one .jsonl file)."""
+    """Print statistics of SHARDS (a dataset folder, a shards folder or one .jsonl file).
+    A set without samples is an error (there is nothing to inspect)."""
+    if out_png:
+        try:
+            check_out_file(out_png, (".png",))
+        except OutputPathError as err:
+            raise click.UsageError(str(err)) from None
     from vlm3.data.inspect import draw_samples, pick_samples, read_shard_samples, resolve_shards, stats
+    from vlm3.io.images import ImageReadError
 
     try:
         root, files = resolve_shards(shards)
@@ -94,9 +110,17 @@ def inspect_cmd(shards: str, out_png: str | None, per_task: int, scale: int) -> 
     except (FileNotFoundError, ValueError) as err:
         click.echo(f"error: {err}", err=True)
         sys.exit(2)
+    if not samples:
+        click.echo(f"error: {shards} holds no samples ({len(files)} shard file(s), all empty); "
+                   f"build the set with `vlm3 data build`", err=True)
+        sys.exit(1)
     click.echo(json.dumps(stats(samples), indent=1))
     if out_png:
-        path = draw_samples(pick_samples(samples, per_task), root, out_png, scale)
+        try:
+            path = draw_samples(pick_samples(samples, per_task), root, out_png, scale)
+        except ImageReadError as err:
+            click.echo(f"error: cannot draw the samples: {err}", err=True)
+            sys.exit(1)
         click.echo(f"wrote {path}")
 
 

@@ -28,6 +28,8 @@ from typing import Any, Sequence
 import click
 import numpy as np
 
+from vlm3.io.paths import OutputPathError, check_out_file
+
 from vlm3.data.adapters.wai import (PAIR_LIST_FORMAT, PairListError, SceneError, load_covisibility,
                                     load_scene_meta, normalized_covisibility, pairs_by_scene,
                                     read_pair_list, read_split_lists, scene_dirs)
@@ -109,6 +111,21 @@ def write_pair_list(doc: dict[str, Any], path: str | Path) -> Path:
     return path
 
 
+def _why_no_pairs(doc: dict[str, Any], root: str, scenes: Sequence[str], split_lists: str | None,
+                  min_covisibility: float) -> str:
+    """One line saying why a pair-list document holds no pairs."""
+    if doc["scenes"]:
+        return (f"0 pairs: no frame pair of the {len(doc['scenes'])} scene(s) has a normalised covisibility "
+                f"above --min-covisibility {min_covisibility:g}")
+    if doc["skipped"]:
+        first = doc["skipped"][0]
+        return f"0 pairs: all {len(doc['skipped'])} scene(s) unusable (first: {first['scene']}: {first['reason']})"
+    if scenes or split_lists:
+        return f"0 pairs: no WAI scene under {root} matches --scene / --split-lists"
+    return (f"0 pairs: no WAI scenes under {root} (a scene is a folder with scene_meta.json); give a WAI "
+            f"dataset folder or one scene folder")
+
+
 @click.command("pair-list")
 @click.argument("root", type=click.Path(exists=True, file_okay=False))
 @click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False),
@@ -124,17 +141,28 @@ def write_pair_list(doc: dict[str, Any], path: str | Path) -> Path:
 @click.option("--dataset", default=None, help="Dataset name in the split-list file names (default: ROOT's name).")
 @click.option("--split", "splits", multiple=True, default=("test",), show_default=True,
               help="Splits to keep with --split-lists (repeatable).")
+@click.option("--allow-empty", is_flag=True, help="Write the list even when it holds no pairs (default: "
+              "an error saying why, and no file).")
 def pair_list_cmd(root: str, out_path: str, min_covisibility: float, max_frames: int, seed: int,
                   scenes: tuple[str, ...], split_lists: str | None, dataset: str | None,
-                  splits: tuple[str, ...]) -> None:
+                  splits: tuple[str, ...], allow_empty: bool) -> None:
     """Write the pose pair list of the WAI scenes under ROOT: DA3's frames (up to 100,
-    random.seed(42)), all their pairs above MapAnything's covisibility threshold."""
+    random.seed(42)), all their pairs above MapAnything's covisibility threshold.
+    A list without pairs is an error unless --allow-empty."""
+    try:
+        check_out_file(out_path, (".json",))
+    except OutputPathError as err:
+        raise click.UsageError(str(err)) from None
     try:
         doc = pose_pair_list(root, min_covisibility, max_frames, seed, scenes, split_lists,
                              dataset, splits)
     except (SceneError, OSError) as err:
         click.echo(f"error: {err}", err=True)
         sys.exit(2)
+    if not doc["pairs"] and not allow_empty:
+        click.echo(f"error: {_why_no_pairs(doc, root, scenes, split_lists, min_covisibility)}; nothing written "
+                   f"(--allow-empty writes the empty list)", err=True)
+        sys.exit(1)
     path = write_pair_list(doc, out_path)
     n_frames = int(np.sum([len(s["frames"]) for s in doc["scenes"].values()]))
     click.echo(f"{len(doc['pairs'])} pairs from {len(doc['scenes'])} scenes ({n_frames} frames) -> {path}")

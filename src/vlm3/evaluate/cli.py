@@ -8,8 +8,18 @@ import click
 
 from vlm3.config import ConfigError, help_text
 from vlm3.io.images import ImageReadError
+from vlm3.io.paths import OutputPathError, check_out_dir, check_out_file
+from vlm3.model.presets import model_spec_problem
 from vlm3.predictors import resolve_device
 from vlm3.predictors.base import InputError
+
+
+def _check(check, *args) -> None:
+    """An output path check (vlm3.io.paths) as a one-line usage error."""
+    try:
+        check(*args)
+    except OutputPathError as err:
+        raise click.UsageError(str(err)) from None
 
 
 @click.command("eval")
@@ -25,7 +35,8 @@ from vlm3.predictors.base import InputError
               help="comma-separated baselines: oracle, trivial, sift (empty for none)")
 @click.option("--out", "run_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="run directory (required; predictions are cached here; rerunning resumes)")
-@click.option("--max-samples", type=int, default=None, help="cap samples per benchmark (quick checks)")
+@click.option("--max-samples", type=click.IntRange(min=1), default=None,
+              help="cap samples per benchmark (quick checks)")
 @click.option("--batch-size", default=64, show_default=True, help="questions decoded together (model)")
 @click.option("--help-config", is_flag=True, help="List every eval config key with its default and meaning, then exit.")
 def eval_cmd(overrides: tuple[str, ...], config_name: str, model: str | None, baselines: str, run_dir: Path | None,
@@ -43,7 +54,11 @@ def eval_cmd(overrides: tuple[str, ...], config_name: str, model: str | None, ba
         return
     if run_dir is None:
         raise click.UsageError("give --out RUN_DIR")
+    _check(check_out_dir, run_dir)
 
+    problem = model_spec_problem(model.removeprefix("vllm:")) if model else None
+    if problem is not None:  # before torch and the predictors load
+        raise click.UsageError(f"--model {problem}")
     names = [b.strip() for b in baselines.split(",") if b.strip()]
     try:
         if model and not model.startswith("vllm:"):
@@ -69,6 +84,7 @@ def report_cmd(run_dirs: tuple[Path, ...], out_html: Path | None) -> None:
     from vlm3.evaluate.report import build_report
 
     out_html = out_html or run_dirs[0] / "report.html"
+    _check(check_out_file, out_html, (".html", ".htm"))
     try:
         build_report(list(run_dirs), out_html)
     except FileNotFoundError as err:

@@ -21,7 +21,7 @@ import numpy as np
 
 from vlm3.predictors.base import DECODINGS, InputError
 from vlm3.protocol import TEXT_FORMATS
-from vlm3.train.small.number_decoding import NUMBER_DECODING
+from vlm3.model.asking import NUMBER_MODES as NUMBER_DECODING  # not train.small's: that one imports torch
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 
@@ -111,13 +111,12 @@ def _load(model: str, numbers: str):
 
 
 def _check_out(out_dir: Path) -> None:
-    from vlm3.infer.api import path_exists
+    from vlm3.io.paths import OutputPathError, check_out_dir
 
-    if path_exists(out_dir) and not out_dir.is_dir():
-        raise click.BadParameter(f"{out_dir} is a file; --out names a folder", param_hint="--out")
-    if any(len(part.encode()) > 255 for part in out_dir.parts):
-        raise click.BadParameter(f"a folder name in {str(out_dir)[:120]}... is longer than 255 bytes",
-                                 param_hint="--out")
+    try:
+        check_out_dir(out_dir)
+    except OutputPathError as err:
+        raise click.UsageError(str(err)) from None
 
 
 def _mkdir(out: Path) -> None:

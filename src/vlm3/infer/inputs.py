@@ -175,8 +175,8 @@ def exif_orientation(image: ImageLike) -> int:
     try:
         with Image.open(image) as im:
             return int(im.getexif().get(0x0112, 1) or 1)
-    except (OSError, UnidentifiedImageError, ValueError, SyntaxError):
-        return 1
+    except (OSError, UnidentifiedImageError, ValueError, SyntaxError, Image.DecompressionBombError):
+        return 1  # read_image has said what is wrong with the file
 
 
 def prepare_image(image: ImageLike, intrinsics: IntrinsicsLike, focal_px: float, max_pixels: int,

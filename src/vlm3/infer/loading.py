@@ -10,11 +10,11 @@ must be asked with (its ``vlm3.json``, ``vlm3.tasks.asking``) without loading we
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Any
 
 from vlm3.infer.inputs import path_exists
+from vlm3.model.presets import is_preset, model_spec_problem
 from vlm3.predictors.base import InputError
 
 VLLM_PREFIX = "vllm:"
@@ -79,23 +79,13 @@ def check_model_files(path: str | Path) -> None:
 def check_model_spec(spec: str) -> None:
     """InputError (one line) unless ``spec`` can name a model: an existing model directory
     (checked by ``check_model_files``), ``vllm:DIR``, a preset, or a hub id ``owner/name``."""
-    from vlm3.model.factory import preset_names
-
     path = model_path(spec)
     if is_preset(path) and not spec.startswith(VLLM_PREFIX):
         return
     if path_exists(path) or spec.startswith(VLLM_PREFIX):
         check_model_files(path)
         return
-    if re.fullmatch(r"[A-Za-z0-9][\w.-]*/[\w.-]+", spec):
-        return  # a hub id: the factory looks in the local cache and says how to fetch it
-    raise InputError(f"--model {spec!r} is neither a model directory (not found), a preset "
-                     f"({', '.join(preset_names())}) nor a hub id owner/name")
-
-
-def is_preset(spec: str) -> bool:
-    """True when ``spec`` names a random-weight preset (a name or a preset YAML), not weights."""
-    from vlm3.model.factory import preset_names
-
-    return spec in preset_names() or str(spec).endswith((".yaml", ".yml"))
+    problem = model_spec_problem(spec)
+    if problem is not None:
+        raise InputError(f"--model {problem}")
 

@@ -17,9 +17,16 @@ scene files, goes through this module:
 
 Every problem raises ``ImageReadError`` whose one-line message is ``"<path>: <problem>"``
 (unreadable or truncated image or EXR, wrong size, depth with negative values or no valid
-pixel; ``missing`` is True when the file does not exist). Callers wrap it in their own
-error: ``RecordError`` when building data (``vlm3.standardize``, the adapters), ``InputError``
-for a user's prediction inputs (``vlm3.infer.api.read_image``).
+pixel, more pixels than the limit; ``missing`` is True when the file does not exist).
+
+Size limit (``vlm3.io.pixel_limit``): an image or map file with more pixels than the limit
+(width x height from its header) is refused before it is decoded; the message says the
+size, the limit and how to raise it (``VLM3_MAX_IMAGE_PIXELS``; default Pillow's own
+refusal threshold, 178,956,970 px).
+
+Callers wrap ``ImageReadError`` in their own error: ``RecordError`` when building data
+(``vlm3.standardize``, the adapters), ``InputError`` for a user's prediction inputs
+(``vlm3.infer.api.read_image``).
 
 Speed: complete 8-bit JPEG/PNG files (and 16/8-bit grayscale PNG maps) are decoded with
 OpenCV, which gives the same pixels as Pillow here at a fraction of the cost; a file is
@@ -30,12 +37,18 @@ data included). EXIF orientation is ignored on both paths (as Pillow's ``convert
 
 from __future__ import annotations
 
+import re
+import warnings
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 import cv2
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from vlm3.io.pixel_limit import (DEFAULT_MAX_IMAGE_PIXELS, MAX_PIXELS_ENV, header_size, max_image_pixels,
+                                  pixel_limit_problem)
 from vlm3.io.records import DepthFile
 
 #: what ``read_rgb`` accepts: a file path, an (H, W) / (H, W, 3|4) array, or a PIL image
@@ -84,6 +97,41 @@ def _reason(err: Exception) -> str:
     return str(err) or type(err).__name__
 
 
+def _check_pixels(p: Path | str, width: int, height: int) -> None:
+    """ImageReadError when a width x height image has more pixels than the limit (or the
+    limit's setting is not a number)."""
+    try:
+        problem = pixel_limit_problem(width, height)
+    except ValueError as err:
+        raise ImageReadError(p, str(err)) from None
+    if problem is not None:
+        raise ImageReadError(p, problem)
+
+
+@contextmanager
+def _pil_open(p: Path, check: bool = True) -> Iterator[Image.Image]:
+    """``Image.open`` (header only) with the pixel limit checked before any decoding (``check``;
+    without it, only Pillow's own guard, reported in the same words)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        try:
+            max_image_pixels()  # sets Pillow's guard off when the user set the limit
+        except ValueError as err:
+            raise ImageReadError(p, str(err)) from None
+        try:
+            im = Image.open(p)
+        except Image.DecompressionBombError as err:  # beyond Pillow's default guard (= the default limit)
+            m = re.search(r"\((\d+) pixels\)", str(err))
+            n = f"{int(m.group(1)):,} px" if m else "too many pixels"
+            raise ImageReadError(p, f"image has {n}, more than the limit of {DEFAULT_MAX_IMAGE_PIXELS:,} px (a "
+                                    f"guard against decompression bombs); to read it, set {MAX_PIXELS_ENV} to its "
+                                    f"pixel count or more (0 = no limit)") from None
+        with im:
+            if check:
+                _check_pixels(p, im.width, im.height)
+            yield im
+
+
 def _png_header(data: bytes) -> tuple[int, int] | None:
     """(bit depth, colour type) of a complete PNG (IHDR first, IEND last), else None."""
     if len(data) < 45 or not data.startswith(_PNG_SIG) or data[12:16] != b"IHDR" \
@@ -109,12 +157,18 @@ def _fast_rgb(data: bytes) -> np.ndarray | None:
 
 
 def _rgb_of_file(p: Path) -> np.ndarray:
-    arr = _fast_rgb(_read_bytes(p, "image"))
+    data = _read_bytes(p, "image")
+    size = header_size(data)
+    if size is not None:
+        _check_pixels(p, *size)
+    arr = _fast_rgb(data)
     if arr is None:
         try:
-            with Image.open(p) as im:
+            with _pil_open(p) as im:
                 im.load()  # raises on truncated data (Pillow does not load truncated images by default)
                 arr = np.asarray(im.convert("RGB"))
+        except ImageReadError:
+            raise
         except _PIL_ERRORS as err:
             raise ImageReadError(p, f"unreadable or truncated image ({_reason(err)})") from None
     return arr
@@ -169,8 +223,10 @@ def read_image_size(path: str | Path, root: str | Path | None = None) -> tuple[i
     if not p.is_file():
         raise ImageReadError(p, "image file not found", missing=True)
     try:
-        with Image.open(p) as im:
+        with _pil_open(p, check=False) as im:
             return int(im.width), int(im.height)
+    except ImageReadError:
+        raise
     except _PIL_ERRORS as err:
         raise ImageReadError(p, f"unreadable image ({_reason(err)})") from None
 
@@ -226,7 +282,11 @@ def read_map(path: str | Path, what: str = "depth") -> np.ndarray:
     """
     p = Path(path)
     if p.suffix.lower() == ".png":
-        raw = _fast_map_png(_read_bytes(p, what))
+        data = _read_bytes(p, what)
+        size = header_size(data)
+        if size is not None:
+            _check_pixels(p, *size)
+        raw = _fast_map_png(data)
         if raw is not None:
             return raw
     elif not p.is_file():
@@ -243,7 +303,7 @@ def read_map(path: str | Path, what: str = "depth") -> np.ndarray:
                     raise ImageReadError(p, f"npz has no 'depth' array (keys {sorted(z.keys())})")
                 raw = z["depth"]
         else:
-            with Image.open(p) as im:
+            with _pil_open(p) as im:
                 im.load()
                 raw = np.asarray(im)
     except ImageReadError:
@@ -302,5 +362,5 @@ def read_depth_m(depth: DepthFile, width: int, height: int) -> np.ndarray:
     return depth_m
 
 
-__all__ = ["ImageLike", "ImageReadError", "read_rgb", "read_rgb_pil", "read_image_size", "read_map",
-           "read_depth_m", "decode_sunrgbd_depth"]
+__all__ = ["ImageLike", "ImageReadError", "MAX_PIXELS_ENV", "DEFAULT_MAX_IMAGE_PIXELS", "max_image_pixels",
+           "read_rgb", "read_rgb_pil", "read_image_size", "read_map", "read_depth_m", "decode_sunrgbd_depth"]

@@ -33,10 +33,8 @@ from vlm3.model.processor import (
     build_image_processor,
     build_processor,
 )
+from vlm3.model.presets import PRESET_DIR, is_preset, preset_names
 from vlm3.model.tokenizer import chat_template
-
-
-_PRESET_DIR = Path(__file__).resolve().parents[1] / "configs" / "model"
 
 
 class ModelLoadError(ValueError):
@@ -52,11 +50,6 @@ class Preset:
     config_kwargs: dict
 
 
-def preset_names() -> list[str]:
-    """Names of the shipped model presets (``vlm3/configs/model/*.yaml``)."""
-    return sorted(p.stem for p in _PRESET_DIR.glob("*.yaml"))
-
-
 def load_preset(name_or_yaml: str | os.PathLike) -> Preset:
     """Read a preset by name or from a YAML file with a ``qwen3_vl_config`` mapping."""
     path = Path(name_or_yaml)
@@ -66,7 +59,7 @@ def load_preset(name_or_yaml: str | os.PathLike) -> Preset:
         name = str(name_or_yaml)
         if name not in preset_names():
             raise ModelLoadError(f"unknown model preset {name!r}; shipped presets: {', '.join(preset_names())}")
-        text = (_PRESET_DIR / f"{name}.yaml").read_text(encoding="utf-8")
+        text = (PRESET_DIR / f"{name}.yaml").read_text(encoding="utf-8")
     data = yaml.safe_load(text) or {}
     if "qwen3_vl_config" not in data:
         raise ModelLoadError(f"model preset {name!r} has no `qwen3_vl_config` mapping")
@@ -174,8 +167,7 @@ def load_model_and_processor(
     ``with_model=False`` returns ``(None, processor)``.
     """
     name = str(tiny_preset or name_or_path)
-    is_preset = tiny_preset is not None or name in preset_names() or name.endswith((".yaml", ".yml"))
-    if is_preset:
+    if tiny_preset is not None or is_preset(name):
         preset = load_preset(name)
         processor = build_processor(min_pixels or QWEN3_VL_MIN_PIXELS, max_pixels or QWEN3_VL_MAX_PIXELS)
         if not with_model:
@@ -217,7 +209,7 @@ def model_config_dict(name_or_path: str | os.PathLike) -> dict | None:
     """
     name = str(name_or_path)
     try:
-        if name in preset_names() or name.endswith((".yaml", ".yml")):
+        if is_preset(name):
             return build_config(load_preset(name)).to_dict()
         ckpt = _checkpoint_dir(name)
         if ckpt is None or not (ckpt / "config.json").is_file():

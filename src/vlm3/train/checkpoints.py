@@ -119,17 +119,17 @@ def find_resume_checkpoint(cfg: RunConfig) -> str | None:
     if r == "never":
         return None
     if r == "auto":
-        found = last_complete_checkpoint(Path(cfg.train.output_dir), say=_say)
+        found = last_complete_checkpoint(Path(cfg.train.output_dir), say=say_main)
     elif not Path(r).is_dir():
         raise ConfigError(f"train.resume={r!r} is not a checkpoint directory")
     else:
         found = r
     if found is not None and (line := optimizer_state_missing(found)):
-        _say(line)
+        say_main(line)
     return found
 
 
-def _say(line: str) -> None:
+def say_main(line: str) -> None:
     """Print once per run (the main process), not once per rank."""
     if int(os.environ.get("RANK", "0")) == 0:
         print(line, flush=True)

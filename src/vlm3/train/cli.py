@@ -3,7 +3,7 @@
 CONFIG is a YAML file or a shipped recipe name (``tiny_cpu``, ``qwen3_vl_4b_depth``,
 ``qwen3_vl_4b_object``, ``qwen3_vl_4b_correspondence``, ``qwen3_vl_4b_pose``). Multi-GPU:
 
-    accelerate launch --config_file configs/accelerate/fsdp_hybrid_shard.yaml \\
+    accelerate launch --config_file configs/accelerate/fsdp2.yaml \\
         -m vlm3.cli train qwen3_vl_4b_depth data.train_path=/data/vlm3/depth
 """
 
@@ -18,6 +18,7 @@ import click
 
 from vlm3.config import ConfigError, help_text, to_yaml
 from vlm3.train.config import RunConfig, load_config, recipe_names
+from vlm3.train.preflight import check_run_paths
 
 
 def interrupted_message(cfg: RunConfig, config: str, overrides: Sequence[str]) -> str:
@@ -43,7 +44,9 @@ def interrupted_message(cfg: RunConfig, config: str, overrides: Sequence[str]) -
 @click.argument("overrides", nargs=-1)
 @click.option("--help-config", is_flag=True, help="List every config key with its default and meaning, then exit.")
 @click.option("--print-config", is_flag=True, help="Print the resolved config (after overrides) and exit.")
-def train(config: str | None, overrides: tuple[str, ...], help_config: bool, print_config: bool) -> None:
+@click.option("--plan", is_flag=True, help="Print the memory each GPU needs (world sizes 1, 8, 32; 80/141 GiB cards), "
+              "from the model on the meta device; trains nothing.")
+def train(config: str | None, overrides: tuple[str, ...], help_config: bool, print_config: bool, plan: bool) -> None:
     """Fine-tune Qwen3-VL on vlm3 shards with plain SFT (loss on answers only).
 
     CONFIG: a YAML recipe or a shipped recipe name. OVERRIDES: dotted keys with YAML
@@ -58,10 +61,21 @@ def train(config: str | None, overrides: tuple[str, ...], help_config: bool, pri
         raise click.UsageError(f"give a CONFIG (a YAML file or one of: {', '.join(recipe_names())})")
     try:
         cfg = load_config(config, overrides)
+        if not (print_config or plan):  # the plan reads no data and writes nothing
+            check_run_paths(cfg)  # before torch, the tokenizer and the model load
     except ConfigError as exc:
         raise click.ClickException(f"config error: {exc}") from None
     if print_config:
         click.echo(to_yaml(cfg))
+        return
+    if plan:
+        from vlm3.model.factory import ModelLoadError
+        from vlm3.train.memory_plan import build_plan, format_plan
+
+        try:
+            click.echo(format_plan(build_plan(cfg, config)))
+        except ModelLoadError as exc:
+            raise click.ClickException(str(exc)) from None
         return
     from vlm3.model.factory import ModelLoadError
     from vlm3.io.images import ImageReadError

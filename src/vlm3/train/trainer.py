@@ -16,7 +16,8 @@ tokens only, and the used-rows table folded into the weights before every save. 
 log line also goes to ``<output_dir>/logs.jsonl``; the resolved config is written (by the
 main process) to ``<output_dir>/config.yaml`` and into each checkpoint.
 Resuming (``train.resume=auto``) continues from the newest complete checkpoint
-(``vlm3.train.checkpoints``), data order included; log lines of steps after it are dropped
+(``vlm3.train.checkpoints``), data order included, and counts the optimizer states it
+restored (``vlm3.train.resume_check``: fewer than the trainable tensors stop the run); log lines of steps after it are dropped
 from logs.jsonl (they are re-run) and ``train_loss`` names the steps it covers.
 The final output is a complete Hugging Face model folder on every path (``vlm3.train.saving``).
 Master weights are float32 on every path (bf16 is compute only, ``train.bf16``): a bf16
@@ -41,11 +42,13 @@ from vlm3.model.asking import learn_asking, write_asking
 from vlm3.train.collator import SFTCollator, normalize_pixel_values
 from vlm3.train.sampler import LengthGroupedSampler  # transformers' order on numpy lengths
 from vlm3.config import ConfigError, save
-from vlm3.train.checkpoints import finished_step, find_resume_checkpoint, refuse_other_model
+from vlm3.train.checkpoints import (finished_step, find_resume_checkpoint, optimizer_state_missing, refuse_other_model,
+                                    say_main)
 from vlm3.train.config import RunConfig, check_master_dtype
 from vlm3.train.dataset import ShardDataset
 from vlm3.train.loss import answer_position_loss
-from vlm3.train.saving import save_final_model, save_sharded_checkpoint_metadata
+from vlm3.train.resume_check import check_optimizer_restored
+from vlm3.train.saving import save_final_model, save_gathered_model, save_sharded_checkpoint_metadata
 from vlm3.train.small.answer_vocab import AnswerHead, answer_vocab_loss
 from vlm3.train.small.embedding_rows import used_rows_of
 from vlm3.train.small.options import check_options, prepare
@@ -105,8 +108,15 @@ class VLM3Trainer(Trainer):
 
     def save_model(self, output_dir: str | None = None, _internal_call: bool = False) -> None:
         self.fold_used_rows()
-        super().save_model(output_dir, _internal_call)
+        if not save_gathered_model(self, output_dir or self.args.output_dir):  # ZeRO-3: stock names, fp32
+            super().save_model(output_dir, _internal_call)
         save_sharded_checkpoint_metadata(self, output_dir or self.args.output_dir)
+
+    def _load_optimizer_and_scheduler(self, checkpoint: str | None) -> None:
+        super()._load_optimizer_and_scheduler(checkpoint)  # DeepSpeed: loaded before, with the weights
+        # a resume proves itself (vlm3.train.resume_check); a checkpoint without optimizer state was warned about
+        if checkpoint is not None and optimizer_state_missing(checkpoint) is None:
+            check_optimizer_restored(self.optimizer, checkpoint, device=self.accelerator.device, say=say_main)
 
     def log(self, logs: dict[str, float], start_time: float | None = None) -> None:
         if "loss" in logs and self._t_last is not None:

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from vlm3.config import ConfigError, help_text, load
+from vlm3.io.paths import OutputPathError, check_out_dir, check_out_file
 from vlm3.io.scenes import SceneFormatError, load_index, load_scene
 from vlm3.world.config import WorldConfig
 
@@ -22,7 +23,8 @@ def world() -> None:
 @click.option("--scenes", "n_scenes", type=click.IntRange(min=1), default=None, help="Number of scenes (required).")
 @click.option("--views", "n_views", type=click.IntRange(min=1), default=None,
               help="Views per scene: short for views_per_scene=N (default: the config's, 6 for default, 4 for demo).")
-@click.option("--seed", type=int, default=0, show_default=True, help="World seed; scene k is a pure function of (seed, k).")
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True,
+              help="World seed (>= 0); scene k is a pure function of (seed, k).")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Output directory (required; re-running with the same settings resumes and keeps complete scenes).")
 @click.option("--preset", "config", default="default", show_default=True,
@@ -42,6 +44,10 @@ def generate(overrides: tuple[str, ...], n_scenes: int | None, n_views: int | No
         return
     if n_scenes is None or out_dir is None:
         raise click.UsageError("give --scenes N and --out DIR")
+    try:
+        check_out_dir(out_dir)
+    except OutputPathError as err:
+        raise click.UsageError(str(err)) from None
     from vlm3.world.generate import generate_world
 
     views = [f"views_per_scene={n_views}"] if n_views is not None else []
@@ -64,6 +70,10 @@ def generate(overrides: tuple[str, ...], n_scenes: int | None, n_views: int | No
 def show(directory: Path, scene_id: str | None, out_png: Path, max_views: int) -> None:
     """Write a contact sheet of one scene of DIRECTORY: images with labelled boxes, depth, and
     a few occlusion-checked correspondences between two views."""
+    try:
+        check_out_file(out_png, (".png",))
+    except OutputPathError as err:
+        raise click.UsageError(str(err)) from None
     from vlm3.world.show import contact_sheet
 
     try:
