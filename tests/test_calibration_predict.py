@@ -132,3 +132,51 @@ def test_the_model_policy_labels_views_without_k(tmp_path, micro, monkeypatch):
         assert f"calibrated:{policy}: calibration model {micro / 'model'} gave no field of view" in str(err)
     else:
         assert all(s["labels"]["camera_from"] == f"calibrated:{policy}" for s in samples)
+
+
+def test_predict_calibrate_cli_is_generated_from_the_registry(micro, tmp_path):
+    """`vlm3 predict calibrate IMAGE --model DIR`: the saved settings, one JSON per image, one-line errors."""
+    from click.testing import CliRunner
+
+    from vlm3.cli import main
+
+    out = tmp_path / "out"
+    res = CliRunner().invoke(main, ["predict", "calibrate", str(micro / "img.png"), "--model", str(micro / "model"),
+                                    "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    assert "asking vlm3-micro-calib: the image as given, at most 3,072 px, compact format" in res.output
+    js = json.loads((out / "calibrate.json").read_text())
+    assert js["model"] == "vlm3-micro-calib" and js["width"] == 320 and js["model_size"] == [64, 48]
+    assert "answers parsed" in res.output
+    bad = CliRunner().invoke(main, ["predict", "calibrate", str(micro / "img.png"), "--model", str(micro / "model"),
+                                    "--focal-px", "500"])
+    assert bad.exit_code == 2 and "--focal-px does not apply" in bad.output and "Traceback" not in bad.output
+    missing = CliRunner().invoke(main, ["predict", "calibrate", str(tmp_path / "nope.png"), "--model",
+                                        str(micro / "model")])
+    assert missing.exit_code == 2 and "image not found" in missing.output
+    helped = CliRunner().invoke(main, ["predict", "--help"]).output
+    assert "calibrate" in helped
+
+
+def test_the_vlm3_command_provides_the_model_policy_to_data_build(micro, tmp_path, monkeypatch):
+    """`vlm3 data build` with `calibration: model:DIR` reaches the model (no 'has not loaded' error)."""
+    from click.testing import CliRunner
+
+    from data_helpers import write_rgbd_folder
+    from vlm3.cli import main
+
+    monkeypatch.setattr(calib_policy, "_PROVIDED", {})
+    monkeypatch.setattr(calib_policy, "_CACHE", {})
+    meta = write_rgbd_folder(tmp_path / "rgbd", n=2, width=160, height=120)
+    raw = json.loads(meta.read_text())
+    del raw["intrinsics_fx_fy_cx_cy"]
+    meta.write_text(json.dumps(raw))
+    (tmp_path / "d.yaml").write_text(f"""\
+output_dir: {tmp_path / 'data'}
+calibration: model:{micro / 'model'}
+tasks: {{depth: {{focal_px: 100, max_pixels: 6144, questions_per_sample: 2, samples: {{train: 2, val: 0, test: 0}}}}}}
+sources: [{{name: r, adapter: rgbd_folder, path: {meta}, split: train, weights: {{depth: 1}}}}]
+""")
+    res = CliRunner().invoke(main, ["data", "build", str(tmp_path / "d.yaml"), "--quiet"])
+    assert "has not loaded" not in res.output and "Traceback" not in res.output, res.output
+    assert res.exit_code == 0 or "gave no field of view" in res.output, res.output
