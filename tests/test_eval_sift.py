@@ -38,6 +38,16 @@ def test_too_few_matches_gives_none_and_nan():
     assert np.isnan(transfer_points(m, np.array([[1.0, 2.0]]))).all()
 
 
+def test_degenerate_matches_give_none_not_an_opencv_error():
+    """Matches with no motion (every point where it was) or on one line: OpenCV 5.1's essential-
+    matrix solver raises (solvePoly assertion; the demo's SIFT row stopped on such a pair)."""
+    K = np.array([[200.0, 0, 128], [0, 200, 96], [0, 0, 1]])
+    xy = np.random.default_rng(0).uniform(0, 200, (10, 2))
+    line = np.c_[np.linspace(0, 200, 10), np.full(10, 50.0)]
+    assert estimate_relative_pose(SiftMatches(xy, xy.copy()), K, K) is None
+    assert estimate_relative_pose(SiftMatches(line, line.copy()), K, K) is None
+
+
 def test_transfer_points_follows_a_homography():
     rng = np.random.default_rng(1)
     img = cv2.GaussianBlur((rng.random((240, 320)) * 255).astype(np.uint8), (0, 0), 1.2)

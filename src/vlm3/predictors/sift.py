@@ -127,7 +127,8 @@ def estimate_relative_pose(
         ransac_thresh_px: inlier threshold in pixels (divided by the mean focal length).
         confidence: RANSAC confidence.
     Returns:
-        SiftPose, or None when fewer than 5 matches or RANSAC finds no model.
+        SiftPose, or None when fewer than 5 matches or RANSAC finds no model (degenerate matches
+        included: OpenCV 5's solver raises on them).
     """
     if len(matches) < 5:
         return None
@@ -137,9 +138,12 @@ def estimate_relative_pose(
     n0 = cv2.undistortPoints(matches.xy0_px.reshape(-1, 1, 2), K0, None).reshape(-1, 2)
     n1 = cv2.undistortPoints(matches.xy1_px.reshape(-1, 1, 2), K1, None).reshape(-1, 2)
     f_mean = float(np.mean([K0[0, 0], K0[1, 1], K1[0, 0], K1[1, 1]]))
-    E, mask = cv2.findEssentialMat(
-        n0, n1, np.eye(3), method=cv2.RANSAC, prob=confidence, threshold=ransac_thresh_px / f_mean
-    )
+    try:
+        E, mask = cv2.findEssentialMat(
+            n0, n1, np.eye(3), method=cv2.RANSAC, prob=confidence, threshold=ransac_thresh_px / f_mean
+        )
+    except cv2.error:  # OpenCV 5 asserts in its polynomial solver on degenerate matches (no motion, a line)
+        return None
     if E is None or mask is None:
         return None
     best: SiftPose | None = None
