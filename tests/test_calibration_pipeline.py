@@ -108,3 +108,13 @@ def test_a_records_benchmark_labels_any_view_with_known_k(tmp_path, adapter, pat
         src_cam = s["pixmaps"][0]["src"]  # the original K: resizing kept the field of view
         assert s["labels"]["hfov_deg"] == pytest.approx(
             math.degrees(2 * math.atan(src_cam["width"] / (2 * src_cam["fx"]))), abs=1e-9)
+
+
+def test_a_focal_for_the_calibration_task_is_a_one_line_config_error(tmp_path):
+    """Calibration is asked on the image as given: a focal_px for it would be silently unused."""
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("tasks: {calibration: {focal_px: 500}}\nsources: []\n")
+    res = CliRunner().invoke(data, ["build", str(cfg)])
+    assert res.exit_code == 2 and "Traceback" not in res.output
+    assert "tasks.calibration.focal_px" in res.output and "without focal normalisation" in res.output
+    assert len(res.output.strip().splitlines()) == 1
