@@ -19,6 +19,8 @@ import math
 
 import numpy as np
 
+from vlm3.metrics.values import paired_values
+
 #: thresholds (degrees) of the reported fractions
 THRESHOLDS_DEG = (1.0, 2.0, 5.0)
 
@@ -39,18 +41,7 @@ def focal_px_from_hfov_deg(hfov_deg: float, width_px: float) -> float:
 
 
 def _check(pred_deg, gt_deg) -> tuple[np.ndarray, np.ndarray]:
-    p = np.asarray(pred_deg, dtype=np.float64).reshape(-1)
-    g = np.asarray(gt_deg, dtype=np.float64).reshape(-1)
-    if p.shape != g.shape:
-        raise ValueError(f"pred and gt must have the same length, got {p.size} and {g.size}")
-    if p.size == 0:
-        raise ValueError("no fields of view to score")
-    for name, a in (("pred", p), ("gt", g)):
-        if not np.all(np.isfinite(a)):
-            raise ValueError(f"{name} fields of view contain NaN or inf")
-        if np.any((a <= 0) | (a >= 180)):
-            raise ValueError(f"{name} fields of view must be in (0, 180) degrees")
-    return p, g
+    return paired_values(pred_deg, gt_deg, "fields of view", 0.0, 180.0)
 
 
 def fov_errors_deg(pred_deg, gt_deg) -> np.ndarray:
