@@ -6,7 +6,7 @@ Each function prepares the images like the data engine (``vlm3.infer.inputs.prep
 writes the questions in the text format the model was trained on (``text_format``: "release",
 the VLM3 prompts, or "compact", vlm3-compact-v3 of the CPU demo), asks the ``Predictor``
 once, parses the answers and maps coordinates back to the ORIGINAL image pixels. Settings
-(``focal_px`` in px, ``max_pixels`` in px area) default to the release ones; ``vlm3.load``'s
+(``focal_px`` in px, ``max_pixels`` in px area) default to each task unit's (the release's); ``vlm3.load``'s
 ``Model`` fills them from the model's ``vlm3.json``.
 """
 
@@ -23,7 +23,6 @@ from vlm3.infer.results import AskResult, DepthResult, MatchResult, PoseResult
 from vlm3.io.images import ImageLike
 from vlm3.predictors.base import InputError, Predictor, Request
 from vlm3.protocol import TEXT_FORMATS, format_version_of
-from vlm3.standardize.release import RELEASE_MAX_PIXELS
 from vlm3.tasks import get_task
 
 
@@ -38,8 +37,8 @@ def _text_format(task: str, text_format: str) -> Any:
 
 
 def predict_depth(predictor: Predictor, image: ImageLike, xy_px: np.ndarray | None = None,
-                  intrinsics: IntrinsicsLike = None, focal_px: float = 1000.0, max_pixels: int = RELEASE_MAX_PIXELS,
-                  calibration: str = "none", text_format: str = "release",
+                  intrinsics: IntrinsicsLike = None, focal_px: float = get_task("depth").focal_px,
+                  max_pixels: int = get_task("depth").max_pixels, calibration: str = "none", text_format: str = "release",
                   grid: tuple[int, int] | str | None = None) -> DepthResult:
     """Metric depth (ray length, metres) at original-image pixels ``xy_px`` (N, 2), or on a
     ``grid`` (W, H) laid over the image the model sees (result rows row-major, ``grid_shape`` (H, W)).
@@ -76,8 +75,9 @@ def predict_depth(predictor: Predictor, image: ImageLike, xy_px: np.ndarray | No
 
 
 def predict_match(predictor: Predictor, image1: ImageLike, image2: ImageLike, xy1_px: np.ndarray,
-                  intrinsics1: IntrinsicsLike = None, intrinsics2: IntrinsicsLike = None, focal_px: float = 1000.0,
-                  max_pixels: int = RELEASE_MAX_PIXELS, calibration: str = "fov60",
+                  intrinsics1: IntrinsicsLike = None, intrinsics2: IntrinsicsLike = None,
+                  focal_px: float = get_task("correspondence").focal_px,
+                  max_pixels: int = get_task("correspondence").max_pixels, calibration: str = "fov60",
                   text_format: str = "release") -> MatchResult:
     """Pixels of image 2 matching ``xy1_px`` (N, 2) of image 1 (original pixels both). An image
     without intrinsics gets the ``calibration`` guess (default a 60 deg field of view), said in
@@ -150,8 +150,8 @@ _ANSWER_REGION = re.compile(r"region\s*\(\s*(\d+)\s*,\s*(\d+)\s*,\s*(\d+)\s*,\s*
 
 
 def ask(predictor: Predictor, image: ImageLike, question: str, intrinsics: IntrinsicsLike = None,
-        focal_px: float = 1000.0,
-        max_pixels: int = RELEASE_MAX_PIXELS, calibration: str = "fov60", text_format: str = "release",
+        focal_px: float = get_task("object").focal_px,
+        max_pixels: int = get_task("object").max_pixels, calibration: str = "fov60", text_format: str = "release",
         boxes_px: Sequence[Sequence[float] | str] = ()) -> AskResult:
     """Free question about one image. ``boxes_px`` ([x1, y1, x2, y2] in ORIGINAL pixels) replace the
     placeholders ``[A]``, ``[B]``, ... of the question, written as the text format's region (its
