@@ -6,8 +6,8 @@ Each function prepares the images like the data engine (``vlm3.infer.inputs.prep
 writes the questions in the text format the model was trained on (``text_format``: "release",
 the VLM3 prompts, or "compact", vlm3-compact-v3 of the CPU demo), asks the ``Predictor``
 once, parses the answers and maps coordinates back to the ORIGINAL image pixels. Settings
-(``focal_px`` in px, ``max_pixels`` in px area) default to each task unit's (the release's); ``vlm3.load``'s
-``Model`` fills them from the model's ``vlm3.json``.
+(``focal_px`` in px, ``max_pixels`` in px area) default to each task unit's (the release's);
+``vlm3.load``'s ``Model`` fills them from the model's ``vlm3.json``.
 """
 
 from __future__ import annotations
