@@ -39,6 +39,7 @@ BASES: dict[str, list[str]] = {
     "predict pose": ["ok.png", "ok.png", "--intrinsics1", "60,60,32,24", "--intrinsics2", "60,60,32,24",
                      "--out", "OUT_DIR"],
     "predict ask": ["ok.png", "Is [A] far?", "--box", "1,1,20,20", "--out", "OUT_DIR"],
+    "predict calibrate": ["ok.png", "--out", "OUT_DIR"],
     "eval": ["--out", "OUT_DIR", "--baselines", "trivial", "trivial_fit.root=set"],
     "report": ["set", "--out", "OUT_FILE.html"],
     "demo": ["--preset", "quick", "--out", "OUT_DIR"],

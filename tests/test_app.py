@@ -60,7 +60,7 @@ def files(tmp_path_factory):
     images a user uploads: two views of a procedural scene with their K, a 16-bit depth map."""
     d = tmp_path_factory.mktemp("app")
     from vlm3.app.examples import world_examples
-    from vlm3.model.asking import TaskAsking, release_asking, write_asking
+    from vlm3.tasks.asking import TaskAsking, release_asking, write_asking
     from vlm3.model.factory import load_model_and_processor
 
     model, proc = load_model_and_processor(str(write_micro_preset(d)), min_pixels=1024)

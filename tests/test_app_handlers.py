@@ -19,7 +19,7 @@ from vlm3.app import handlers
 from vlm3.app.session import Session
 from vlm3.geometry.euler import R_from_yaw_pitch_roll_deg
 from vlm3.infer import api
-from vlm3.model.asking import TaskAsking, release_asking
+from vlm3.tasks.asking import TaskAsking, release_asking
 from vlm3.predictors.base import Prediction
 from vlm3.tasks.correspondence import compact as corr_compact
 from vlm3.tasks.depth import compact as depth_compact

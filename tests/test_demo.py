@@ -15,8 +15,8 @@ from vlm3.evaluate.headline import headline_table
 from vlm3.train.config import load_config as load_train_config
 from vlm3.world.config import preset
 
-TRAIN_SAMPLES = {"quick": {"depth": 1400, "correspondence": 500, "pose": 400, "object": 1000},
-                 "full": {"depth": 8000, "correspondence": 4000, "pose": 3000, "object": 6600}}
+TRAIN_SAMPLES = {"quick": {"depth": 1400, "correspondence": 500, "pose": 400, "object": 1000, "calibration": 300},
+                 "full": {"depth": 8000, "correspondence": 4000, "pose": 3000, "object": 6600, "calibration": 1800}}
 
 
 def test_presets_are_shipped():
@@ -63,7 +63,8 @@ def test_demo_eval_config(tmp_path):
     assert real.name == "real_test" and real.optional and real.tasks == ["depth", "pose"]
     # the options of the synthetic benchmark are the keys the earlier demo wrote (same cache key)
     assert synthetic.benchmark().options == {"root": str(tmp_path / "data"), "split": "test",
-                                             "tasks": ["depth", "correspondence", "pose", "object"],
+                                             "tasks": ["depth", "correspondence", "pose", "object",
+                                                       "calibration"],
                                              "sources": ["world"]}
 
 

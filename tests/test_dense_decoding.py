@@ -64,6 +64,21 @@ def test_grammars_accept_the_rendered_answers(tok):
     assert grammar_for(tok, "object", None, [EOS]) is None
 
 
+def test_calibration_grammars_accept_the_rendered_answers(tok):
+    """The fifth task's answer templates live in its own text modules and compile like the others."""
+    from vlm3.predictors.templates import TEMPLATES, grammar_for
+    from vlm3.tasks.calibration import compact, text
+
+    assert ("calibration", COMPACT_FORMAT_VERSION) in TEMPLATES
+    for fv, fmt in ((None, text), (COMPACT_FORMAT_VERSION, compact)):
+        g = grammar_for(tok, "calibration", fv, [EOS])
+        assert g is not None, fv
+        for fov in (7.0, 45.25, 63.4, 120.0, 179.9):
+            ids = tok(fmt.render_answer(fov), add_special_tokens=False)["input_ids"] + [EOS]
+            state, _ = _walk(g, ids)
+            assert state is not None and state.complete, (fv, fov)
+
+
 def test_pose_grammars_accept_the_rendered_answers(tok):
     """One grammar per pose question id, in both formats: every rendered answer (random
     rotations, translations from 1 cm to 10 m: signs and direction words vary) walks to the end."""

@@ -260,7 +260,7 @@ def test_one_home_of_the_per_task_defaults_and_the_docs_state_them():
     1000 px, and 1.3 Mpx kept 1376x928 of it); README and the pose recipe say those numbers."""
     from vlm3.data.config import config_from_dict
     from vlm3.geometry.crop import grid_crop_size
-    from vlm3.standardize.release import RELEASE_TASK_DEFAULTS
+    from vlm3.tasks import RELEASE_TASK_DEFAULTS
 
     cfg = config_from_dict({"tasks": {"pose": {}, "depth": {}}})
     assert (cfg.tasks["pose"].focal_px, cfg.tasks["pose"].max_pixels) == RELEASE_TASK_DEFAULTS["pose"]

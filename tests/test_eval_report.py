@@ -18,7 +18,7 @@ from eval_helpers import corr_case, depth_case, object_case, pose_case
 from vlm3.evaluate.report import build_report, fmt_seconds, fmt_value
 from vlm3.evaluate.stages import predict_benchmark, score_run
 from vlm3.predictors.oracle import OraclePredictor
-from vlm3.model.asking import release_asking, write_asking
+from vlm3.tasks.asking import release_asking, write_asking
 from vlm3.predictors.trivial import TrivialPredictor
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -107,15 +107,18 @@ def test_report_headline_first_with_the_models_real_name(run_dir, built):
 
 
 def test_pose_frustums_and_object_boxes_draw_from_records(run_dir):
-    from vlm3.evaluate.report_figures import _boxes_of, fig_object_question, fig_pose_frustums
     from vlm3.evaluate.stages import read_jsonl
+    from vlm3.tasks import get_task
+    from vlm3.tasks.object.figure import _boxes_of, fig_object_question
+    from vlm3.tasks.pose.figure import fig_pose_frustums
 
     recs = read_jsonl(run_dir / "predictions" / "synthetic__train.jsonl")
     obj = [r for r in recs if r["task"] == "object"]
-    assert _boxes_of(obj[0], 0) == [[10.0, 20.0, 300.0, 400.0], [500.0, 500.0, 900.0, 990.0]]  # read off the text
-    assert fig_object_question(obj, "m").startswith("data:image/png;base64,")
-    assert fig_pose_frustums({"m": [r for r in recs if r["task"] == "pose"]}).startswith("data:image/png;base64,")
-    assert fig_pose_frustums({"m": []}) is None
+    o, p = get_task("object"), get_task("pose")
+    assert _boxes_of(o, obj[0], 0) == [[10.0, 20.0, 300.0, 400.0], [500.0, 500.0, 900.0, 990.0]]  # read off the text
+    assert fig_object_question(o, obj, "m").startswith("data:image/png;base64,")
+    assert fig_pose_frustums(p, {"m": [r for r in recs if r["task"] == "pose"]}).startswith("data:image/png;base64,")
+    assert fig_pose_frustums(p, {"m": []}) is None
 
 
 def test_report_is_self_contained(run_dir, built):

@@ -70,7 +70,8 @@ def test_sift_on_real_scannet_pairs(capsys):
     if not (SCANNET / "pairs_with_gt.txt").is_file():
         pytest.skip("../shared/data/real/scannet_pairs not present")
     from vlm3.evaluate.benchmarks import Benchmark
-    from vlm3.evaluate.report import pose_errors_deg
+    from vlm3.tasks import get_task
+    from vlm3.tasks.pose.figure import pose_errors_deg
     from vlm3.evaluate.scoring import parse_prediction
     from vlm3.evaluate.stages import _record
 
@@ -81,7 +82,7 @@ def test_sift_on_real_scannet_pairs(capsys):
     sift = SiftPredictor()
     preds = sift.predict([c.request for c in cases])
     recs = [_record(c, p.texts, p.seconds, "sift", "", "") for c, p in zip(cases, preds)]
-    err = pose_errors_deg(recs)
+    err = pose_errors_deg(get_task("pose"), recs)
     assert err.shape == (15,) and np.all(err >= 0)
     n_parsed = sum(parse_prediction(r)[0].ok for r in recs)
     trap = pose_m.pose_auc_trapezoid_deg(err, (5, 10, 20))

@@ -17,7 +17,7 @@ import vlm3
 from _train_helpers import write_micro_preset
 from vlm3.infer import api, outputs
 from vlm3.infer.cli import predict
-from vlm3.model.asking import TaskAsking, release_asking, write_asking
+from vlm3.tasks.asking import TaskAsking, release_asking, write_asking
 from vlm3.predictors.base import Prediction
 from vlm3.tasks.pose import compact as pose_compact
 

@@ -42,7 +42,7 @@ def test_depth_command_writes_outputs(tmp_path, monkeypatch, tiny):
     from vlm3.infer import cli
 
     from vlm3.infer.api import Model
-    from vlm3.model.asking import release_asking
+    from vlm3.tasks.asking import release_asking
 
     model = Model(tiny, release_asking("tiny"))  # the CLI's loader, without loading twice
     monkeypatch.setattr(cli, "_load", lambda model_spec, numbers="greedy": model)

@@ -10,9 +10,12 @@ import pytest
 
 from _train_helpers import write_micro_preset
 from data_helpers import write_rgbd_folder
-from vlm3.model.asking import (ASKING_FILE, RELEASE_FOCAL_PX, RELEASE_MAX_PIXELS, TASK_NAMES, AskingError,
-                               asking_from_dict, learn_asking, read_asking, release_asking, with_overrides,
-                               write_asking)
+from vlm3.standardize.release import RELEASE_MAX_PIXELS
+from vlm3.tasks import RELEASE_TASK_DEFAULTS
+from vlm3.tasks.asking import (ASKING_FILE, TASK_NAMES, AskingError, asking_from_dict, learn_asking, read_asking,
+                               release_asking, with_overrides, write_asking)
+
+RELEASE_FOCAL_PX = {t: focal for t, (focal, _) in RELEASE_TASK_DEFAULTS.items()}
 
 
 def test_release_defaults_restate_the_task_code():

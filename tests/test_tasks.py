@@ -34,7 +34,7 @@ def cases():
 
 
 def test_tasks_is_defined_once_and_every_unit_is_registered():
-    assert TASKS == ("depth", "correspondence", "pose", "object")
+    assert TASKS == ("depth", "correspondence", "pose", "object", "calibration")
     defs = [p for p in SRC.rglob("*.py") if re.search(r"^TASKS\b.*=", p.read_text(), re.MULTILINE)]
     assert [p.relative_to(SRC).as_posix() for p in defs] == ["tasks/__init__.py"]
     for name in TASKS:

@@ -15,7 +15,8 @@ _SUBCOMMANDS: dict[str, tuple[str, str, str]] = {
     "world": ("vlm3.world.cli", "world", "Generate and look at the procedural 3D world (embedded default data)."),
     "data": ("vlm3.data.cli", "data", "Build and inspect mixed multi-task SFT sets from 3D sources."),
     "train": ("vlm3.train.cli", "train", "Supervised fine-tuning of Qwen3-VL on vlm3 shards."),
-    "predict": ("vlm3.infer.cli", "predict", "Ask a model for depth, matches, pose or object answers."),
+    "predict": ("vlm3.infer.cli", "predict", "Ask a model for depth, matches, pose, object answers or the field "
+                                             "of view."),
     "eval": ("vlm3.evaluate.cli", "eval_cmd", "Evaluate models and baselines on declared benchmarks."),
     "report": ("vlm3.evaluate.cli", "report", "Write an HTML + JSON report from evaluation runs."),
     "demo": ("vlm3.demo", "demo", "Run world -> data -> train -> eval -> report on the CPU."),
@@ -49,11 +50,28 @@ class LazyGroup(click.Group):
             formatter.write_dl(rows)
 
 
+#: the subcommands that standardise views and so may meet ``calibration: model:DIR``
+_CALIBRATING = ("data", "eval", "demo")
+
+
+def _model_calibrator(model_dir: str):
+    """The ``calibration: model:DIR`` policy: a vlm3 model asked for the field of view
+    (``vlm3.infer.api.model_calibrator``, imported when a config names the policy)."""
+    from vlm3.infer.api import model_calibrator
+
+    return model_calibrator(model_dir)
+
+
 @click.group(cls=LazyGroup)
 @click.version_option(package_name="vlm3")
-def main() -> None:
-    """vlm3 -- teach a standard VLM (Qwen3-VL) metric depth, correspondence, camera pose and
-    object-level 3D with nothing but text supervision (the VLM3 recipe)."""
+@click.pass_context
+def main(ctx: click.Context) -> None:
+    """vlm3 -- teach a standard VLM (Qwen3-VL) metric depth, correspondence, camera pose,
+    object-level 3D and camera calibration with nothing but text supervision (the VLM3 recipe)."""
+    if ctx.invoked_subcommand in _CALIBRATING:  # the data engine sits below the models: the command wires them
+        from vlm3.standardize.calibration import register_policy
+
+        register_policy("model", _model_calibrator)
 
 
 if __name__ == "__main__":

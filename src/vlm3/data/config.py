@@ -92,7 +92,7 @@ def _validate_task(name: str, tc: TaskConfig, grid: int) -> None:
         q = getattr(tc, key)
         if q is not None and not 1 <= q <= 10:
             raise ConfigError(f"{where}.{key}: {q} is not an integer in 1..10")
-    if tc.focal_px <= 0:
+    if tc.focal_px is not None and tc.focal_px <= 0:  # None: a task asked without focal normalisation
         raise ConfigError(f"{where}.focal_px: {tc.focal_px} is not > 0")
     if tc.max_pixels < grid * grid:
         raise ConfigError(f"{where}.max_pixels: {tc.max_pixels} is below grid^2 = {grid * grid}")
@@ -125,7 +125,10 @@ class DataConfig:
         for name, tc in list(self.tasks.items()):
             if name not in TASKS:
                 raise ConfigError(f"tasks.{name}: unknown task; use {', '.join(TASKS)}")
-            self.tasks[name] = tc = tc.for_task(name)  # unset focal_px / max_pixels: the release's
+            try:
+                self.tasks[name] = tc = tc.for_task(name)  # unset focal_px / max_pixels: the task's own
+            except ValueError as err:
+                raise ConfigError(f"tasks.{name}.focal_px: {err}") from None
             _validate_task(name, tc, self.grid)
         for i, s in enumerate(self.sources):
             s.validate(f"sources[{i}]")

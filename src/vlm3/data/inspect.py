@@ -3,14 +3,13 @@
 ``draw_samples`` decodes the coordinates written in each sample's prompts and answers
 (not the labels) and draws them on the stored standardised images: depth queries as
 dots with the answered metres, correspondences as query/target dots joined across the
-two images, object regions as boxes, pose answers as a caption. A person (or a test) can
+two images, object regions as boxes, pose answers as a caption -- each task unit says what its
+text marks (``Task.inspect_marks``). A person (or a test) can
 then check that the text and the pixels agree.
 """
 
 from __future__ import annotations
 
-import functools
-import re
 from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any, Iterable
@@ -19,11 +18,10 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from vlm3.data.shard_index import parse_shard
+from vlm3.drawing import side_by_side
 from vlm3.io.images import read_rgb_pil
-from vlm3.protocol import codecs
-from vlm3.tasks.common import text_format_for
+from vlm3.tasks import get_task
 
-_TEMPLATE_KEYS = {"depth": "PROMPT_TEMPLATE", "correspondence": "PROMPT_TEMPLATE", "object": "REGION_TEMPLATE"}
 _COLOURS = [(255, 60, 60), (60, 200, 60), (60, 120, 255), (255, 200, 0), (255, 0, 255),
             (0, 220, 220), (255, 128, 0), (160, 80, 255), (255, 255, 255), (0, 0, 0)]
 
@@ -64,73 +62,39 @@ def read_shard_samples(files: list[Path]) -> list[dict[str, Any]]:
 
 
 def stats(samples: Iterable[dict[str, Any]]) -> dict[str, Any]:
-    """Counts per split/task/source, Q&A turns per sample, image sizes, depth label range."""
+    """Counts per split/task/source, Q&A turns per sample, image sizes, the range of each task's
+    labels (``Task.label_values``: depth_m, hfov_deg)."""
     counts: dict = defaultdict(Counter)
     turns: dict[str, list[int]] = defaultdict(list)
     sizes: Counter = Counter()
-    depth_m: list[float] = []
+    values: dict[str, list[float]] = defaultdict(list)
     for s in samples:
         counts[f"{s['split']}/{s['task']}"][s["source"]] += 1
         turns[s["task"]].append(len(s["messages"]) // 2)
         for pm in s["pixmaps"]:
             sizes[f"{pm['dst']['width']}x{pm['dst']['height']}"] += 1
-        if s["task"] == "depth":
-            depth_m.extend(p["depth_m"] for p in s["labels"]["points"])
+        found = get_task(s["task"]).label_values(s["labels"])
+        if found is not None:
+            values[found[0]].extend(found[1])
     out = {"counts": {k: dict(v) for k, v in sorted(counts.items())},
            "qa_per_sample_mean": {k: float(np.mean(v)) for k, v in sorted(turns.items())},
            "image_sizes": dict(sizes.most_common(10))}
-    if depth_m:
-        out["depth_m"] = {"min": float(np.min(depth_m)), "median": float(np.median(depth_m)),
-                          "max": float(np.max(depth_m))}
+    for name, v in values.items():
+        if v:
+            out[name] = {"min": float(np.min(v)), "median": float(np.median(v)), "max": float(np.max(v))}
     return out
 
 
-@functools.lru_cache(maxsize=None)
-def _template_regex(template: str) -> re.Pattern:
-    """A regex reading the integers back out of a text template: every ``{}`` or ``{name}``
-    placeholder becomes ``(\\d+)``, the rest is matched literally. The templates come from
-    the sample's own text-format module, so release and compact text are both read."""
-    literal = re.split(r"\{[a-z_0-9]*\}", template)
-    return re.compile(r"(\d+)".join(re.escape(part) for part in literal))
-
-
-def _question_regex(task: str, fmt: Any) -> re.Pattern | None:
-    template = getattr(fmt, _TEMPLATE_KEYS.get(task, ""), None)
-    return _template_regex(template) if isinstance(template, str) else None
-
-
 def text_points(sample: dict[str, Any], sizes: list[tuple[int, int]]) -> dict[str, Any]:
-    """Coordinates written in the sample's text, decoded to pixels of the stored images.
+    """What the sample's text says, in pixels of the stored images (its task unit's
+    ``inspect_marks``, read with the sample's own text format).
 
     Returns {"depth": [(x, y, answer_m)], "matches": [((x0, y0), (x1, y1))],
-    "boxes": [(x1, y1, x2, y2)]} (pixels of image 0, or of image 1 for match targets).
+    "boxes": [(x1, y1, x2, y2)], "caption": [lines]} (pixels of image 0, or of image 1 for
+    match targets); a task fills the keys it has.
     """
-    msgs = sample["messages"]
-    out: dict[str, Any] = {"depth": [], "matches": [], "boxes": []}
-    fmt = text_format_for(sample["task"], sample.get("format_version"))  # the sample's own format
-    question = _question_regex(sample["task"], fmt)
-    for k in range(0, len(msgs), 2):
-        q, a = msgs[k]["content"], msgs[k + 1]["content"]
-        if question is None:
-            break
-        if sample["task"] == "depth":
-            m = question.search(q)
-            val = fmt.parse_answer(a)
-            if m:
-                x, y = codecs.decode_xy_norm2000((int(m[1]), int(m[2])), *sizes[0])
-                out["depth"].append((float(x), float(y), val.value if val.ok else None))
-        elif sample["task"] == "correspondence":
-            m = question.search(q)
-            t = fmt.parse_answer(a)
-            if m and t.ok:
-                p0 = codecs.decode_xy_norm1000((int(m[1]), int(m[2])), *sizes[0])
-                p1 = codecs.decode_xy_norm1000(t.value, *sizes[1])
-                out["matches"].append((tuple(map(float, p0)), tuple(map(float, p1))))
-        elif sample["task"] == "object":
-            for r in question.findall(q):
-                box = tuple(float(v) for v in codecs.decode_box_norm1000([int(v) for v in r], *sizes[0]))
-                if box not in out["boxes"]:
-                    out["boxes"].append(box)
+    out: dict[str, Any] = {"depth": [], "matches": [], "boxes": [], "caption": []}
+    out.update(get_task(sample["task"]).inspect_marks(sample["messages"], sample.get("format_version"), sizes))
     return out
 
 
@@ -138,15 +102,11 @@ def _panel(sample: dict[str, Any], root: Path, scale: int) -> Image.Image:
     imgs = [read_rgb_pil(p, root) for p in sample["images"]]
     sizes = [im.size for im in imgs]
     pts = text_points(sample, sizes)
-    width = sum(im.width for im in imgs) * scale
-    height = max(im.height for im in imgs) * scale + 16 * (1 + (sample["task"] == "pose") * 3)
-    canvas = Image.new("RGB", (width, height), (30, 30, 30))
-    x_off = []
-    x = 0
-    for im in imgs:
-        canvas.paste(im.resize((im.width * scale, im.height * scale), Image.NEAREST), (x, 0))
-        x_off.append(x)
-        x += im.width * scale
+    row, x_off = side_by_side([np.asarray(im.convert("RGB").resize((im.width * scale, im.height * scale),
+                                                                      Image.NEAREST)) for im in imgs])
+    caption_h = 16 * (1 + len(pts["caption"]))
+    canvas = Image.new("RGB", (row.shape[1], row.shape[0] + caption_h), (30, 30, 30))
+    canvas.paste(Image.fromarray(row), (0, 0))
     d = ImageDraw.Draw(canvas)
 
     def S(px: float) -> float:  # pixel centre -> canvas coordinate
@@ -166,9 +126,7 @@ def _panel(sample: dict[str, Any], root: Path, scale: int) -> Image.Image:
     for i, (x1, y1, x2, y2) in enumerate(pts["boxes"]):
         c = _COLOURS[i % len(_COLOURS)]
         d.rectangle([S(x1), S(y1), S(x2), S(y2)], outline=c, width=2)
-    caption = [f"{sample['task']} | {sample['source']} | {sample['id']}"]
-    if sample["task"] == "pose":
-        caption += [m["content"][:110] for m in sample["messages"][1::2]]
+    caption = [f"{sample['task']} | {sample['source']} | {sample['id']}"] + pts["caption"]
     for k, line in enumerate(caption):
         d.text((4, max(im.height for im in imgs) * scale + 2 + 16 * k), line, fill=(230, 230, 230))
     return canvas

@@ -38,10 +38,6 @@ from vlm3.tasks import TASKS, get_task
 from vlm3.tasks.common import BuildContext, TaskConfig
 
 
-#: the record kinds each task reads; records of other kinds are another task's, not bad input
-_KINDS = {"depth": ("view",), "object": ("view", "object_qa"), "correspondence": ("pair",), "pose": ("pair",)}
-
-
 def task_config(task: str, options: dict[str, Any]) -> TaskConfig:
     """The builder's knobs: the task's release focal and budget unless ``focal_px`` /
     ``max_pixels`` are set (`TaskConfig.for_task`)."""
@@ -84,7 +80,7 @@ def _drafts(name: str, o: dict[str, Any], path: Path, task: str, ctx: BuildConte
                                                   options=dict(ctx.options))):
         if isinstance(item, Skipped):
             yield item.record_id, item.to_dict()
-        elif item.kind not in _KINDS[task]:
+        elif item.kind not in unit.record_kinds:
             continue  # another task's record (a multi-task source such as wai yields views and pairs)
         elif not unit.usable(item):
             yield item.record_id, {"source": name, "record_id": item.record_id, "path": item.record_id,

@@ -43,7 +43,7 @@ def published_checkpoint(model: str) -> bool:
     release's checkpoints): their records benchmarks are built with the release's own
     preprocessing (``vlm3.standardize.release``: uncropped resize), not the project's grid crop.
     Presets and vlm3 training outputs are not."""
-    from vlm3.model.asking import AskingError, read_asking
+    from vlm3.tasks.asking import AskingError, read_asking
     from vlm3.model.factory import preset_names
 
     if model in preset_names() or not Path(model).is_dir():
@@ -67,7 +67,7 @@ def use_release_preprocessing(benches: list, log: Callable[[str], None] = print)
 def _model_name(model: str) -> str:
     """The name a model reports under: the one its training saved (vlm3.json, e.g. vlm3-micro),
     else its folder's or preset's name."""
-    from vlm3.model.asking import AskingError, read_asking
+    from vlm3.tasks.asking import AskingError, read_asking
 
     try:
         asking = read_asking(model) if Path(model).is_dir() else None
@@ -132,10 +132,15 @@ def images_protocol(b: Any) -> str:
     if b.kind == "pairs_txt":
         side = b.options.get("resize_max_side")
         return f"original images{f' resized to a {side}-px long side' if side else ''} (baselines only)"
-    from vlm3.standardize.release import RELEASE_FOCAL_PX, preprocessing_of
+    from vlm3.standardize.release import preprocessing_of
+    from vlm3.tasks import TASKS, get_task
 
     mode = preprocessing_of(b.options.get("options"), "pad")
-    focal = float(b.options.get("focal_px") or RELEASE_FOCAL_PX.get(str(b.options.get("task")), 1000.0))
+    task = str(b.options.get("task"))
+    unit_focal = get_task(task).focal_px if task in TASKS else 1000.0
+    if unit_focal is None:  # asked on the image as given (calibration)
+        return "the image as given, downsized to the image budget (no focal normalisation)"
+    focal = float(b.options.get("focal_px") or unit_focal)
     what = {"pad": "whole image padded to the 32-px grid", "release": "the release's resize, uncropped",
             "project": "training's grid crop within max_pixels"}[mode]
     return f"{mode}: focal {focal:g} px, {what}"

@@ -8,18 +8,20 @@ For each run directory (stage 1 + 2 of ``vlm3.evaluate.stages``), top to bottom:
 2. the headline table of the main benchmark (run.json's ``primary_benchmark``; then the
    others): the model's row first, then the baselines, each task's headline metrics with
    units and direction, the best non-oracle value in bold; one line per metric on its meaning;
-3. figures (``vlm3.evaluate.report_figures``): depth, matches, pose frustums with the images,
-   an object question with its boxes, the pose-error CDF, parse rates;
+3. figures: each task's own (``Task.report_figures``: depth, matches, pose frustums with the
+   images and the pose-error CDF, an object question with its boxes, calibration's predicted vs
+   true field of view), then the parse rates (``vlm3.evaluate.report_figures``);
 4. every metric per task, the timing of each stage, skipped benchmarks.
 
-No external resources: images are inline PNG data URIs, styles inline, no scripts.
+The page is the jinja template ``templates/report.html.j2`` (autoescaped) filled with the
+facts computed here. No external resources: images are inline PNG data URIs, styles inline,
+no scripts.
 ``<out stem>_numbers.json`` holds the same numbers (summary, report.json layout, run facts).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import html
 import json
 from pathlib import Path
 from typing import Any
@@ -29,30 +31,12 @@ from vlm3.evaluate.coverage import count_text, marks, reasons_text, table_notes
 from vlm3.evaluate.stages import PRED_DIR, read_jsonl, report_json, score_run
 from vlm3.tasks import TASKS, get_task
 
-pose_errors_deg = figs.pose_errors_deg  # per-pair pose errors (deg), also used by the SIFT checks
-
-#: one line per metric key: what it measures (docs/metrics.md)
-METRIC_MEANING = {
-    "delta1": "depth δ1: share of points whose predicted depth is within ×1.25 of the truth (max(p/g, g/p) < 1.25)",
-    "abs_rel": "depth AbsRel: mean |predicted − true| / true depth, over parsed points",
-    "epe_px": "correspondence EPE: mean distance (pixels of image 2) from the predicted to the true match",
-    "pck_5px": "correspondence PCK@5px: share of queries matched within 5 px of the truth",
-    "auc30": "pose AUC@30: area under the pose-error curve up to 30°, error = max(rotation, "
-             "translation-direction angle), in %",
-    "rot_err_deg_median": "pose rotation error: median geodesic angle between predicted and true rotation (°)",
-    "trans_err_deg_median": "pose translation error: median angle between predicted and true direction (°, "
-                            "sign-ambiguous)",
-    "auc30_signed": "pose AUC@30 with the translation's sign counted (%)",
-    "trans_err_signed_deg_median": "pose translation error with the sign counted (°)",
-    "qual_acc": "object qualitative accuracy: share of yes/no (left of, behind, taller ...) questions right",
-    "quant_success": "object quantitative success: share of distances/sizes within 25% of the truth "
-                     "(and clock directions within 1 hour)",
-    "parse_rate": "parse rate: share of answers the protocol parser could read (unparsed answers count as "
-                  "wrong in every rate)",
-}
-#: units shown in column titles
-UNITS = {"epe_px": "px", "auc30": "%", "auc30_signed": "%", "rot_err_deg_median": "°", "trans_err_deg_median": "°",
-         "trans_err_signed_deg_median": "°", "abs_rel": "", "delta1": ""}
+#: one line per metric key: what it measures (docs/metrics.md); each task's from its unit
+METRIC_MEANING = {**{k: v for t in TASKS for k, v in get_task(t).metric_meaning.items()},
+                  "parse_rate": "parse rate: share of answers the protocol parser could read (unparsed answers "
+                                "count as wrong in every rate)"}
+#: units shown in column titles (each task's from its unit)
+UNITS = {k: v for t in TASKS for k, v in get_task(t).units.items()}
 BASELINE_NOTES = {"oracle": "answers from the ground truth (protocol round trip, upper bound)",
                   "trivial": "training-set statistics, ignores the images",
                   "sift": "classical SIFT + RANSAC"}
@@ -76,7 +60,7 @@ def fmt_value(key: str, v: Any) -> str:
     if v is None:
         return "–"
     if not isinstance(v, (int, float)):
-        return html.escape(str(v))
+        return str(v)  # the page template escapes it
     if key == "parse_rate":
         return f"{100 * v:.1f}%"
     if key.startswith("n_"):
@@ -124,29 +108,26 @@ def demo_stages(run_dir: Path) -> dict[str, float]:
         return {}
 
 
-def _sentence(facts: dict[str, Any], summary: dict[str, Any], meta: dict[str, Any], when: str | None,
-              n_items: dict[str, int]) -> str:
-    benches = ", ".join(f"{html.escape(b)} ({n:,} scored items)" for b, n in n_items.items())
+def _lead(facts: dict[str, Any], summary: dict[str, Any], meta: dict[str, Any], when: str | None,
+          n_items: dict[str, int]) -> dict[str, Any]:
+    """The facts of the one sentence on what ran (the template writes the sentence)."""
     eval_s = sum(v for k, v in summary.get("timing_s", {}).items() if isinstance(v, (int, float)))
+    trained = []
     if facts["key"]:
-        trained = []
         if facts["base_model"]:
-            trained.append(f"from {html.escape(str(facts['base_model']))}")
+            trained.append(f"from {facts['base_model']}")
         if facts["steps"]:
             trained.append(f"{int(facts['steps']):,} training steps")
         if facts["train_s"] is not None:
             trained.append(f"in {fmt_seconds(facts['train_s'])}")
         if facts["trained_at"]:
             trained.append(f"finished {facts['trained_at']}")
-        who = f"<b class='model'>{html.escape(str(facts['name']))}</b>"
-        who += f" ({', '.join(trained)})" if trained else " (no training record found next to the model)"
-    else:
-        who = "Baselines only (no model)"
     stages = meta.get("demo_stages_s") or {}
-    demo = (f" The whole demo took {fmt_seconds(sum(stages.values()))} ("
+    demo = (f"The whole demo took {fmt_seconds(sum(stages.values()))} ("
             + ", ".join(f"{k} {fmt_seconds(v)}" for k, v in stages.items()) + ").") if stages else ""
-    return (f"<p class='lead'>{who} was evaluated on {benches}"
-            f"{' on ' + when if when else ''}; evaluation took {fmt_seconds(eval_s)}.{demo}</p>")
+    return {"model": str(facts["name"]) if facts["key"] else None, "trained": trained,
+            "benches": [f"{b} ({n:,} scored items)" for b, n in n_items.items()], "when": when,
+            "eval_s": fmt_seconds(eval_s), "demo": demo}
 
 
 def _order(results: dict[str, Any], model: str | None) -> list[str]:
@@ -154,7 +135,7 @@ def _order(results: dict[str, Any], model: str | None) -> list[str]:
     return sorted(results, key=lambda n: (n != model, rank.get(n, 1), n))
 
 
-def headline_html(results: dict[str, dict[str, Any]], model: str | None, label: dict[str, str]) -> str:
+def headline(results: dict[str, dict[str, Any]], model: str | None, label: dict[str, str]) -> dict[str, Any]:
     """The headline table of one benchmark: predictors x (task's summary metrics + parse rate)."""
     names = [n for n in _order(results, model) if results[n]]
     cols = [(t, key) for t in TASKS if any(t in results[n] for n in names) for key, _, _ in get_task(t).summary_columns]
@@ -165,67 +146,50 @@ def headline_html(results: dict[str, dict[str, Any]], model: str | None, label: 
         vals = [results[n][t][key] for n in names if n != "oracle" and results[n].get(t, {}).get(key) is not None]
         if vals:
             best[(t, key)] = (max if get_task(t).higher_is_better[key] else min)(vals)
-    head1 = "".join(f"<th colspan='{sum(1 for c in cols if c[0] == t)}'>{t}</th>" for t in tasks)
-    head2 = ""
+    columns = []
     for t, key in cols:
-        title = next(ti for k, ti, _ in get_task(t).summary_columns if k == key).removeprefix(t).strip()
-        for word in ("corr ", "object ", "pose ", "depth "):
-            title = title.removeprefix(word)
+        title = next(ti for k, ti, _ in get_task(t).summary_columns if k == key)
+        title = title.split(" ", 1)[-1]  # a summary title's first word names the task (the group header's)
         unit = UNITS.get(key)
         if unit and unit not in title:
             title += f" ({unit})"
-        arrow = "↑" if get_task(t).higher_is_better[key] else "↓"
-        head2 += f"<th title='{html.escape(METRIC_MEANING.get(key, key))}'>{html.escape(title)} {arrow}</th>"
+        columns.append({"title": title, "meaning": METRIC_MEANING.get(key, key),
+                        "arrow": "↑" if get_task(t).higher_is_better[key] else "↓"})
     rows = []
     for n in names:
         cells = []
         for t, key in cols:
             v = results[n].get(t, {}).get(key)
-            b = v is not None and n != "oracle" and best.get((t, key)) == v and len(names) > 1
             cov = results[n].get(t, {}).get("coverage")
-            why = "" if cov is None else html.escape(reasons_text(cov), quote=True)
-            counts = "" if cov is None or v is None else (
-                f"<br><small{f' title={chr(34)}{why}{chr(34)}' if why else ''}>{count_text(cov)}{marks(cov)}</small>")
-            cells.append(f"<td>{'<b>' if b else ''}{fmt_value(key, v)}{'</b>' if b else ''}{counts}</td>")
+            cells.append({"value": fmt_value(key, v),
+                          "best": v is not None and n != "oracle" and best.get((t, key)) == v and len(names) > 1,
+                          "counts": "" if cov is None or v is None else f"{count_text(cov)}{marks(cov)}",
+                          "why": "" if cov is None else reasons_text(cov)})
         rates = [m.get("parse_rate") for m in results[n].values() if m.get("parse_rate") is not None]
-        cells.append(f"<td>{fmt_value('parse_rate', min(rates)) if rates else '–'}</td>")
-        note = "this model" if n == model else BASELINE_NOTES.get(n, "baseline")
-        cls = " class='model'" if n == model else ""
-        rows.append(f"<tr{cls}><td><b>{html.escape(label.get(n, n))}</b><br><small>{html.escape(note)}</small></td>"
-                    f"{''.join(cells)}</tr>")
-    return (f"<table class='headline'><thead><tr><th rowspan='2' class='left'>predictor</th>{head1}"
-            f"<th rowspan='2'>lowest parse rate</th></tr><tr>{head2}</tr></thead>"
-            f"<tbody>{''.join(rows)}</tbody></table>")
+        rows.append({"name": label.get(n, n), "note": "this model" if n == model else BASELINE_NOTES.get(n, "baseline"),
+                     "is_model": n == model, "cells": cells,
+                     "parse": fmt_value("parse_rate", min(rates)) if rates else "–"})
+    return {"groups": [(t, sum(1 for c in cols if c[0] == t)) for t in tasks], "columns": columns, "rows": rows}
 
 
-def glossary_html(keys: list[str]) -> str:
-    """One line per metric on what it means."""
-    items = "".join(f"<li>{html.escape(METRIC_MEANING[k])}</li>" for k in keys if k in METRIC_MEANING)
-    return f"<ul class='glossary'>{items}</ul>"
-
-
-def task_table(results: dict[str, dict[str, Any]], task: str, model: str | None, label: dict[str, str]) -> str:
-    """Every report.json metric of one task, one row per predictor."""
+def task_table(results: dict[str, dict[str, Any]], task: str, model: str | None, label: dict[str, str]
+               ) -> dict[str, Any] | None:
+    """Every report.json metric of one task, one row per predictor (None: no predictor has it)."""
     names = [n for n in _order(results, model) if task in results[n]]
     if not names:
-        return ""
+        return None
     unit = get_task(task)
     keys = list(unit.metrics) + list(unit.table_metrics) + ["parse_rate", "n_items"]
-    head = "".join(f"<th title='{html.escape(METRIC_MEANING.get(k, k))}'>{html.escape(k)}"
-                   f"{' ↑' if unit.higher_is_better.get(k) else ' ↓' if k in unit.higher_is_better else ''}</th>"
-                   for k in keys) + "<th title='items scored / items the benchmark gives; why the others were not; " \
-                                    "where the cameras came from'>coverage</th>"
+    columns = [{"key": k, "meaning": METRIC_MEANING.get(k, k),
+                "arrow": " ↑" if unit.higher_is_better.get(k) else " ↓" if k in unit.higher_is_better else ""}
+               for k in keys]
 
-    def coverage(cov: dict[str, Any] | None) -> str:
-        if cov is None:
-            return "<td>–</td>"
-        return f"<td>{count_text(cov)}{marks(cov)}<br><small>{html.escape(reasons_text(cov))}</small></td>"
+    def coverage(cov: dict[str, Any] | None) -> dict[str, str] | None:
+        return None if cov is None else {"counts": f"{count_text(cov)}{marks(cov)}", "reasons": reasons_text(cov)}
 
-    rows = "".join(f"<tr><td>{html.escape(label.get(n, n))}</td>"
-                   + "".join(f"<td>{fmt_value(k, results[n][task].get(k))}</td>" for k in keys)
-                   + coverage(results[n][task].get("coverage")) + "</tr>"
-                   for n in names)
-    return f"<table><tr><th>predictor</th>{head}</tr>{rows}</table>"
+    rows = [{"name": label.get(n, n), "cells": [fmt_value(k, results[n][task].get(k)) for k in keys],
+             "coverage": coverage(results[n][task].get("coverage"))} for n in names]
+    return {"task": task, "columns": columns, "rows": rows}
 
 
 STYLE = ("body{font-family:system-ui,sans-serif;margin:24px auto;max-width:1300px;color:#222;line-height:1.4}"
@@ -239,6 +203,15 @@ STYLE = ("body{font-family:system-ui,sans-serif;margin:24px auto;max-width:1300p
          ".grid{display:flex;flex-wrap:wrap;gap:18px}.grid figure{flex:1 1 560px}")
 
 
+def _template() -> Any:
+    """The page template (``templates/report.html.j2``, package data), HTML-escaping every value."""
+    import jinja2
+
+    env = jinja2.Environment(loader=jinja2.PackageLoader("vlm3.evaluate", "templates"), autoescape=True,
+                             trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=False)
+    return env.get_template("report.html.j2")
+
+
 def _records(run_dir: Path) -> dict[tuple[str, str], list[dict]]:
     out = {}
     for p in sorted((run_dir / PRED_DIR).glob("*__*.jsonl")):
@@ -247,41 +220,27 @@ def _records(run_dir: Path) -> dict[tuple[str, str], list[dict]]:
     return out
 
 
-def _figure(title: str, uri: str | None) -> str:
-    return (f"<figure><img alt='{html.escape(title)}' src='{uri}'><figcaption>{html.escape(title)}</figcaption>"
-            f"</figure>") if uri else ""
-
-
 def _figures(bench: str, results: dict[str, Any], recs: dict[tuple[str, str], list[dict]], model: str | None,
-             label: dict[str, str]) -> str:
+             label: dict[str, str]) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
+    """(the large figures, the small ones in a grid) of one benchmark: {"title", "uri"} each; every
+    task's figures are its unit's (``Task.report_figures``), then the parse rates."""
     order = _order(results, model)
     of = {n: rs for (b, n), rs in recs.items() if b == bench}
     focus = model if model in of else next((n for n in order if n != "oracle" and n in of), None)
-    task_recs = {t: [r for r in of.get(focus, []) if r["task"] == t] for t in TASKS} if focus else {}
-    who = label.get(focus, focus or "")
-    parts = []
-    if focus:
-        parts.append(_figure(f"depth — {who}: predicted vs true depth, and one image's points",
-                             figs.fig_depth(task_recs["depth"], who)))
-        parts.append(_figure(f"correspondence — {who}", figs.fig_matches(task_recs["correspondence"], who)))
-        pose = {label.get(n, n): [r for r in of[n] if r["task"] == "pose"] for n in order if n in of and n != "oracle"}
-        pose = {n: rs for n, rs in pose.items() if rs}
-        if pose:
-            first = label.get(focus, focus)
-            pose = {first: pose.pop(first), **pose} if first in pose else pose
-        parts.append(_figure("pose — the two views and the cameras seen from above (truth solid, predictions dashed)",
-                             figs.fig_pose_frustums(pose)))
-        parts.append(_figure(f"object — one question with its regions drawn, and {who}'s answer",
-                             figs.fig_object_question(task_recs["object"], who)))
-    errors = {label.get(n, n): figs.pose_errors_deg(rs) for n in order for rs in
-              [[r for r in of.get(n, []) if r["task"] == "pose"]] if rs}
-    small = [_figure("pose-error CDF", figs.fig_pose_cdf(errors)),
-             _figure("parse rates", figs.fig_parse_rates({label.get(n, n): results[n] for n in order},
-                                                          [label.get(n, n) for n in order]))]
-    return "".join(parts) + f"<div class='grid'>{''.join(small)}</div>"
+    large, small = [], []
+    for t in TASKS:
+        records = {label.get(n, n): [r for r in of[n] if r["task"] == t] for n in order if n in of}
+        for f in get_task(t).report_figures(records, None if focus is None else label.get(focus, focus),
+                                            (label.get("oracle", "oracle"),)):
+            (small if f.small else large).append((f.title, f.uri))
+    small.append(("parse rates", figs.fig_parse_rates({label.get(n, n): results[n] for n in order},
+                                                      [label.get(n, n) for n in order])))
+    keep = lambda figures: [{"title": title, "uri": uri} for title, uri in figures if uri]  # noqa: E731
+    return keep(large), keep(small)
 
 
-def _run_section(rd: Path, numbers: dict[str, Any]) -> str:
+def _run_section(rd: Path, numbers: dict[str, Any]) -> dict[str, Any]:
+    """What the template shows of one run directory (and its numbers added to ``numbers``)."""
     summary_path = rd / "summary.json"
     summary = json.loads(summary_path.read_text()) if summary_path.is_file() else score_run(rd)
     meta_path = rd / "run.json"
@@ -296,54 +255,40 @@ def _run_section(rd: Path, numbers: dict[str, Any]) -> str:
                for b in benches}
     numbers[str(rd)] = {"summary": summary, "report": report_json(summary, meta.get("primary_benchmark")),
                         "model": facts, "evaluated_at": _when(summary_path)}
-    out = [f"<h2>{html.escape(str(facts['name'] or 'baselines'))} — run {html.escape(rd.name)}</h2>",
-           _sentence(facts, summary, meta, _when(summary_path), n_items)]
     recs = _records(rd)
+    sections = []
     for i, bench in enumerate(benches):
         results = summary["benchmarks"][bench]
-        out.append(f"<h3>{'Main benchmark: ' if i == 0 else 'Benchmark: '}{html.escape(bench)}</h3>")
-        out.append(headline_html(results, model, label))
-        incomplete = table_notes({f"{t} / {label.get(n, n)}": m.get("coverage") for n in _order(results, model)
-                                  for t, m in results[n].items()})
-        if incomplete:
-            out.append("<p class='warn'>Cells not scored on every item the benchmark gives, or on a guessed "
-                       "camera:<br>" + "<br>".join(html.escape(x) for x in incomplete) + "</p>")
         low = {t: m.get("parse_rate") for t, m in results.get(model, {}).items() if (m.get("parse_rate") or 0) < 0.5}
-        if low:
-            rates = ", ".join(f"{t} {fmt_value('parse_rate', v)}" for t, v in low.items())
-            out.append(f"<p class='warn'>{html.escape(label.get(model, str(model)))}'s answers mostly do not parse "
-                       f"({html.escape(rates)}): its numbers there count unparsed answers as wrong. Check that it is "
-                       f"asked as it was trained (text format, focal length and image size in its vlm3.json).</p>")
+        glossary = []
         if i == 0:
             keys = [k for t in TASKS if any(t in results[n] for n in results) for k, _, _ in get_task(t).summary_columns]
-            out.append(glossary_html(keys + ["parse_rate"]))
-        out.append(_figures(bench, results, recs, model, label))
-    out.append("<h3>All metrics</h3>")
-    for bench in benches:
-        for task in TASKS:
-            t = task_table(summary["benchmarks"][bench], task, model, label)
-            if t:
-                out.append(f"<h4>{html.escape(bench)} — {task}</h4>{t}")
-    timing = summary.get("timing_s", {})
-    if timing:
-        rows = "".join(f"<tr><td>{html.escape(k.replace(':', ' · '))}</td><td>{fmt_seconds(v)}</td></tr>"
-                       for k, v in timing.items() if isinstance(v, (int, float)))
-        out.append(f"<h3>Timing</h3><table><tr><th>stage</th><th>wall time</th></tr>{rows}</table>")
-    skipped = meta.get("skipped_benchmarks") or []
-    if skipped:
-        out.append("<h3>Skipped</h3><ul>" + "".join(f"<li>{html.escape(s)}</li>" for s in skipped) + "</ul>")
-    return "".join(out)
+            glossary = [METRIC_MEANING[k] for k in keys + ["parse_rate"] if k in METRIC_MEANING]
+        figures, small = _figures(bench, results, recs, model, label)
+        sections.append({
+            "name": bench, "headline": headline(results, model, label), "glossary": glossary,
+            "incomplete": table_notes({f"{t} / {label.get(n, n)}": m.get("coverage") for n in _order(results, model)
+                                       for t, m in results[n].items()}),
+            "low_parse": None if not low else {
+                "model": label.get(model, str(model)),
+                "rates": ", ".join(f"{t} {fmt_value('parse_rate', v)}" for t, v in low.items())},
+            "figures": figures, "small_figures": small})
+    tables = [dict(tab, bench=bench) for bench in benches for task in TASKS
+              for tab in [task_table(summary["benchmarks"][bench], task, model, label)] if tab]
+    timing = [(k.replace(":", " · "), fmt_seconds(v)) for k, v in summary.get("timing_s", {}).items()
+              if isinstance(v, (int, float))]
+    return {"title": str(facts["name"] or "baselines"), "folder": rd.name,
+            "lead": _lead(facts, summary, meta, _when(summary_path), n_items), "benchmarks": sections,
+            "tables": tables, "timing": timing, "skipped": meta.get("skipped_benchmarks") or []}
 
 
 def build_report(run_dirs: list[str | Path], out_html: str | Path) -> dict[str, Any]:
     """Write the HTML page (and ``<out stem>_numbers.json`` with the same numbers); returns the JSON dict."""
     out_html = Path(out_html)
     numbers: dict[str, Any] = {}
-    sections = [_run_section(Path(rd), numbers) for rd in run_dirs]
+    runs = [_run_section(Path(rd), numbers) for rd in run_dirs]
     names = ", ".join(dict.fromkeys(str(v["model"]["name"] or "baselines") for v in numbers.values()))
-    page = (f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>vlm3 evaluation: "
-            f"{html.escape(names)}</title><style>{STYLE}</style></head><body>"
-            f"<h1>vlm3 evaluation: {html.escape(names)}</h1>{''.join(sections)}</body></html>")
+    page = _template().render(names=names, style=STYLE, runs=runs)
     out_html.parent.mkdir(parents=True, exist_ok=True)
     out_html.write_text(page, encoding="utf-8")
     out_html.with_name(out_html.stem + "_numbers.json").write_text(json.dumps(numbers, indent=2, default=float) + "\n")

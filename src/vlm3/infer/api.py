@@ -2,8 +2,10 @@
 
 ``load`` checks a model folder (weights intact, tokenizer present; ``vlm3.infer.loading``),
 silences transformers' loading bars and deprecation warnings, reads the settings the model
-was trained with (its ``vlm3.json``, ``vlm3.model.asking``) and wraps the task functions of
-``vlm3.infer.queries`` in a ``Model``: ``model.depth``, ``.match``, ``.pose``, ``.ask``.
+was trained with (its ``vlm3.json``, ``vlm3.tasks.asking``) and wraps the task functions of
+``vlm3.infer.queries`` in a ``Model``: ``model.depth``, ``.match``, ``.pose``, ``.ask``, and one
+method per task asked about an image alone, generated from the task registry (its unit's
+``predict_verb``: ``model.calibrate``).
 Results are in the pixels of the images given (``vlm3.infer.results``); bad input raises
 ``InputError`` (one line, ``vlm3.infer.inputs``).
 
@@ -23,7 +25,7 @@ from vlm3.infer.inputs import (MAX_QUERIES, MAX_RESAMPLED_PIXELS, MIN_IMAGE_PX, 
                                read_image, to_model_px)
 from vlm3.infer.loading import (VLLM_PREFIX, check_model_files, check_model_spec, is_preset, model_path,
                                 quiet_transformers, saved_asking)
-from vlm3.infer.queries import ask, predict_depth, predict_match, predict_pose
+from vlm3.infer.queries import ask, predict_depth, predict_image_task, predict_match, predict_pose
 from vlm3.infer.results import AskResult, DepthResult, MatchResult, PoseResult
 from vlm3.io.images import ImageLike
 from vlm3.predictors.base import InputError, Predictor, check_decoding
@@ -31,14 +33,15 @@ from vlm3.predictors.base import InputError, Predictor, check_decoding
 __all__ = ["MAX_QUERIES", "MAX_RESAMPLED_PIXELS", "MIN_IMAGE_PX", "AskResult", "DepthResult", "InputError",
            "IntrinsicsLike", "MatchResult", "Model", "PoseResult", "Prepared", "as_pixels", "ask", "check_focal_px",
            "check_max_pixels", "check_model_files", "check_model_spec", "exif_orientation", "grid_over_model_image",
-           "grid_points_px", "is_preset", "load", "model_path", "parse_box", "parse_grid", "parse_intrinsics",
-           "path_exists", "predict_depth", "predict_match", "predict_pose", "prepare_image", "quiet_transformers",
-           "read_image", "saved_asking", "to_model_px", "VLLM_PREFIX"]
+           "grid_points_px", "image_task_verbs", "is_preset", "load", "model_calibrator", "model_path", "parse_box", "parse_grid", "parse_intrinsics",
+           "path_exists", "predict_depth", "predict_image_task", "predict_match", "predict_pose", "prepare_image",
+           "quiet_transformers", "read_image", "register_model_calibration", "saved_asking", "to_model_px",
+           "VLLM_PREFIX"]
 
 
 @dataclass
 class Model:
-    """A loaded model with the settings it must be asked with (``vlm3.model.asking.Asking``).
+    """A loaded model with the settings it must be asked with (``vlm3.tasks.asking.Asking``).
 
     Every method takes images as paths, PIL images or (H, W, 3) uint8 RGB arrays, intrinsics K as
     ``"fx,fy,cx,cy"``, 4 numbers or a 3x3 matrix in pixels of that image (None: the guess policy
@@ -60,7 +63,7 @@ class Model:
                  text_format: str | None = None) -> dict[str, Any]:
         """``focal_px`` / ``max_pixels`` / ``text_format`` a ``task`` is asked with: the saved ones,
         overridden where given."""
-        from vlm3.model.asking import with_overrides
+        from vlm3.tasks.asking import with_overrides
 
         a = with_overrides(self.asking, task, focal_px, max_pixels, text_format)
         return {"focal_px": a.focal_px, "max_pixels": a.max_pixels, "text_format": a.text_format}
@@ -98,6 +101,59 @@ class Model:
                    **self.settings("object", focal_px, max_pixels, text_format))
 
 
+def _image_task_method(task: str) -> Any:
+    """``Model.<verb>(image)`` of a task asked about one image alone (its unit's ``predict_verb``)."""
+    from vlm3.tasks import get_task
+
+    unit = get_task(task)
+
+    def method(self: Model, image: ImageLike, max_pixels: int | None = None, text_format: str | None = None) -> Any:
+        s = self.settings(task, None, max_pixels, text_format)
+        return predict_image_task(self.predictor, task, image, s["max_pixels"], s["text_format"])
+
+    method.__name__ = method.__qualname__ = str(unit.predict_verb)
+    method.__doc__ = (f"{unit.predict_help} The {task} task: the image downsized to the saved image budget "
+                      f"(``max_pixels`` overrides it), asked in the saved text format; returns its result type "
+                      f"(``to_json()``, ``lines()``).")
+    return method
+
+
+def image_task_verbs() -> dict[str, str]:
+    """verb -> task of every registered task asked about one image alone (``vlm3 predict <verb>``)."""
+    from vlm3.tasks import TASKS, get_task
+
+    return {get_task(t).predict_verb: t for t in TASKS if get_task(t).predict_verb}
+
+
+for _verb, _task in image_task_verbs().items():  # Model.calibrate, ...: generated from the registry
+    setattr(Model, _verb, _image_task_method(_task))
+
+
+def model_calibrator(model_dir: str) -> Any:
+    """The ``calibration: model:DIR`` policy (`vlm3.standardize.calibration`): a calibrator asking the
+    vlm3 model in ``model_dir`` for the horizontal field of view of a view without intrinsics.
+    ValueError (one line) when the model cannot be loaded or its answer does not parse."""
+    from vlm3.standardize.calibration import fov_camera
+
+    model = load(model_dir)
+
+    def calibrate(image: Any) -> Any:
+        res = model.calibrate(image)
+        if not res.ok:
+            raise InputError(f"calibration model {model_dir} gave no field of view ({res.reason}): {res.raw[:80]!r}")
+        return fov_camera(image.shape[1], image.shape[0], res.hfov_deg)
+
+    return calibrate
+
+
+def register_model_calibration() -> None:
+    """Provide the ``calibration: model:DIR`` policy to the data engine and evaluation in this process
+    (the ``vlm3`` command does it for ``data``, ``eval`` and ``demo``)."""
+    from vlm3.standardize.calibration import register_policy
+
+    register_policy("model", model_calibrator)
+
+
 def load(model: str | Path, numbers: str | None = None, device: str | None = None, quiet: bool = True,
          decoding: str = "exact") -> Model:
     """A model from a training output / checkpoint directory, a cached hub id, ``vllm:DIR`` or a
@@ -109,7 +165,7 @@ def load(model: str | Path, numbers: str | None = None, device: str | None = Non
     a checked draft, the fastest exact path for dense grids), template (forced: faster, greedy
     only where the model writes the template) or generate. InputError (one line) when it
     cannot be loaded."""
-    from vlm3.model.asking import release_asking
+    from vlm3.tasks.asking import release_asking
     from vlm3.predictors import make_predictor
     from vlm3.train.small.number_decoding import predictor_kwargs
 

@@ -1,9 +1,10 @@
-"""``vlm3 predict ...``: depth / match / pose / ask on your own images.
+"""``vlm3 predict ...``: depth / match / pose / ask on your own images, and one subcommand per task
+asked about one image alone, generated from the task registry (``Task.predict_verb``: calibrate).
 
 Every subcommand loads a model (``--model``: a training output or checkpoint directory, a
 cached hub id, ``vllm:DIR``, or a random-weight preset such as ``tiny``) together with the
 settings it must be asked with (its ``vlm3.json``: focal per task, image cap, text format,
-number decoding; ``vlm3.model.asking``). Flags override those settings; without the file the
+number decoding; ``vlm3.tasks.asking``). Flags override those settings; without the file the
 release settings apply. Images are prepared like the data engine prepares them, results are
 printed and written in original-image pixels. Bad input ends with one line that says what
 to fix, before any weights are loaded; a random-weight model, guessed intrinsics and a run
@@ -21,7 +22,7 @@ import numpy as np
 
 from vlm3.predictors.base import DECODINGS, InputError
 from vlm3.protocol import TEXT_FORMATS
-from vlm3.model.asking import NUMBER_MODES as NUMBER_DECODING  # not train.small's: that one imports torch
+from vlm3.tasks.asking import NUMBER_MODES as NUMBER_DECODING  # not train.small's: that one imports torch
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 
@@ -72,7 +73,7 @@ def _run(fn: Callable[[], Any]) -> Any:
 def _settings(model: str, task: str, focal_px, max_pixels, text_format, numbers) -> tuple[dict, str, str]:
     """(settings for the api call, number decoding, where they came from) without loading weights."""
     from vlm3.infer import api
-    from vlm3.model.asking import release_asking, with_overrides
+    from vlm3.tasks.asking import release_asking, with_overrides
 
     path = api.model_path(model)
     if model.startswith(api.VLLM_PREFIX) and numbers == "median":
@@ -181,7 +182,8 @@ def _meta(m, s: dict, numbers: str, source: str) -> dict:
 
 @click.group("predict")
 def predict() -> None:
-    """Ask a model about your images (depth, matches, relative pose, free questions)."""
+    """Ask a model about your images (depth, matches, relative pose, free questions, and every task
+    asked about one image alone: calibrate)."""
 
 
 @predict.command("depth")
@@ -365,3 +367,56 @@ class _NoAnswer:
         from vlm3.predictors.base import Prediction
 
         return [Prediction(r.id, [""] * len(r.questions)) for r in requests]
+
+
+def _image_task_command(verb: str, task: str, help_line: str) -> click.Command:
+    """``vlm3 predict <verb> IMAGE``: a task asked about one image alone (its unit's ``predict_verb``),
+    generated from the task registry; the image as the data engine prepares it for that task."""
+
+    @click.command(verb, help=f"{help_line} IMAGE is a file or a folder of images; writes {verb}.json "
+                              f"(one subfolder per image of a folder).")
+    @click.argument("image", type=str)
+    @_model_option
+    def command(image, model, out_dir, calibration, focal_px, max_pixels, text_format, numbers) -> None:
+        from vlm3.infer import api
+
+        for flag, value in (("--focal-px", focal_px), ("--calibration", calibration)):
+            if value is not None:
+                raise click.UsageError(f"{flag} does not apply to `vlm3 predict {verb}`: the {task} task asks about "
+                                       f"the image as given, downsized to --max-pixels")
+        _check_out(out_dir)
+        files = _images(image)
+        for f in files:  # every input checked before the weights load
+            _run(lambda: api.read_image(f))
+        s, numbers, source = _settings(model, task, None, max_pixels, text_format, numbers)
+        m = _load(model, numbers)
+        click.echo(f"asking {m.name}: the image as given, at most {s['max_pixels']:,} px, {s['text_format']} "
+                   f"format, {numbers} numbers (from {source}; flags override)")
+        n_ok = 0
+        for f in files:
+            res = _run(lambda: api.predict_image_task(m.predictor, task, f, s["max_pixels"], s["text_format"]))
+            out = out_dir / Path(f).stem if len(files) > 1 else out_dir
+            _mkdir(out)
+            (out / f"{verb}.json").write_text(json.dumps({**_meta(m, s, numbers, source), "image": str(f),
+                                                          **res.to_json()}, indent=1))
+            n_ok += bool(res.ok)
+            for line in res.lines():
+                click.echo(f"{Path(f).name}: {line}" if len(files) > 1 else line)
+        click.echo(f"{n_ok}/{len(files)} answers parsed; wrote {out_dir}/{'<image>/' if len(files) > 1 else ''}"
+                   f"{verb}.json")
+        _parsed_line(n_ok, len(files), s, numbers)
+
+    return command
+
+
+def _add_image_task_commands() -> None:
+    """One ``vlm3 predict`` subcommand per task asked about one image alone (the task registry)."""
+    from vlm3.tasks import TASKS, get_task
+
+    for t in TASKS:
+        unit = get_task(t)
+        if unit.predict_verb:
+            predict.add_command(_image_task_command(unit.predict_verb, t, unit.predict_help))
+
+
+_add_image_task_commands()

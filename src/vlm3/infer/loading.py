@@ -5,7 +5,7 @@ a random-weight preset (``is_preset``) or a hub id ``owner/name``; ``check_model
 one line what is wrong with a directory (no Qwen3-VL config.json, truncated weights, a tokenizer
 config without its tokenizer). ``quiet_transformers`` removes the loading bars and deprecation
 warnings transformers prints on every predict. ``saved_asking`` reads the settings a local model
-must be asked with (its ``vlm3.json``, ``vlm3.model.asking``) without loading weights.
+must be asked with (its ``vlm3.json``, ``vlm3.tasks.asking``) without loading weights.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ def saved_asking(spec: str) -> Any:
     """The ``Asking`` saved with a local model directory (its ``vlm3.json``, else learnt from its
     training config), None for presets, hub ids and directories without one; InputError (one line)
     for an unusable file."""
-    from vlm3.model.asking import AskingError, read_asking
+    from vlm3.tasks.asking import AskingError, read_asking
 
     path = model_path(spec)
     if is_preset(spec) or not path_exists(path):

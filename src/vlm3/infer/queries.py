@@ -1,12 +1,13 @@
-"""The four questions a user asks a model: depth at pixels, matches between two images, the
-relative pose of two cameras, and a free question about one image.
+"""The questions a user asks a model: depth at pixels, matches between two images, the
+relative pose of two cameras, a free question about one image, and any task asked about one
+image alone (``predict_image_task``: the task unit's ``predict_verb``, e.g. ``calibrate``).
 
 Each function prepares the images like the data engine (``vlm3.infer.inputs.prepare_image``),
 writes the questions in the text format the model was trained on (``text_format``: "release",
 the VLM3 prompts, or "compact", vlm3-compact-v3 of the CPU demo), asks the ``Predictor``
 once, parses the answers and maps coordinates back to the ORIGINAL image pixels. Settings
-(``focal_px`` in px, ``max_pixels`` in px area) default to the release ones; ``vlm3.load``'s
-``Model`` fills them from the model's ``vlm3.json``.
+(``focal_px`` in px, ``max_pixels`` in px area) default to each task unit's (the release's);
+``vlm3.load``'s ``Model`` fills them from the model's ``vlm3.json``.
 """
 
 from __future__ import annotations
@@ -16,13 +17,13 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from vlm3.infer.inputs import (IntrinsicsLike, as_pixels, grid_over_model_image, parse_box, parse_grid,
-                               prepare_image, to_model_px)
+from vlm3.infer.inputs import (IntrinsicsLike, as_pixels, check_max_pixels, grid_over_model_image, parse_box,
+                               parse_grid, prepare_image, read_image, to_model_px)
 from vlm3.infer.results import AskResult, DepthResult, MatchResult, PoseResult
 from vlm3.io.images import ImageLike
 from vlm3.predictors.base import InputError, Predictor, Request
 from vlm3.protocol import TEXT_FORMATS, format_version_of
-from vlm3.standardize.release import RELEASE_FOCAL_PX, RELEASE_MAX_PIXELS, RELEASE_TASK_MAX_PIXELS
+from vlm3.tasks import get_task
 
 
 def _text_format(task: str, text_format: str) -> Any:
@@ -36,8 +37,8 @@ def _text_format(task: str, text_format: str) -> Any:
 
 
 def predict_depth(predictor: Predictor, image: ImageLike, xy_px: np.ndarray | None = None,
-                  intrinsics: IntrinsicsLike = None, focal_px: float = 1000.0, max_pixels: int = RELEASE_MAX_PIXELS,
-                  calibration: str = "none", text_format: str = "release",
+                  intrinsics: IntrinsicsLike = None, focal_px: float = get_task("depth").focal_px,
+                  max_pixels: int = get_task("depth").max_pixels, calibration: str = "none", text_format: str = "release",
                   grid: tuple[int, int] | str | None = None) -> DepthResult:
     """Metric depth (ray length, metres) at original-image pixels ``xy_px`` (N, 2), or on a
     ``grid`` (W, H) laid over the image the model sees (result rows row-major, ``grid_shape`` (H, W)).
@@ -74,8 +75,9 @@ def predict_depth(predictor: Predictor, image: ImageLike, xy_px: np.ndarray | No
 
 
 def predict_match(predictor: Predictor, image1: ImageLike, image2: ImageLike, xy1_px: np.ndarray,
-                  intrinsics1: IntrinsicsLike = None, intrinsics2: IntrinsicsLike = None, focal_px: float = 1000.0,
-                  max_pixels: int = RELEASE_MAX_PIXELS, calibration: str = "fov60",
+                  intrinsics1: IntrinsicsLike = None, intrinsics2: IntrinsicsLike = None,
+                  focal_px: float = get_task("correspondence").focal_px,
+                  max_pixels: int = get_task("correspondence").max_pixels, calibration: str = "fov60",
                   text_format: str = "release") -> MatchResult:
     """Pixels of image 2 matching ``xy1_px`` (N, 2) of image 1 (original pixels both). An image
     without intrinsics gets the ``calibration`` guess (default a 60 deg field of view), said in
@@ -105,8 +107,8 @@ def predict_match(predictor: Predictor, image1: ImageLike, image2: ImageLike, xy
 
 
 def predict_pose(predictor: Predictor, image1: ImageLike, image2: ImageLike, intrinsics1: IntrinsicsLike = None,
-                 intrinsics2: IntrinsicsLike = None, focal_px: float = RELEASE_FOCAL_PX["pose"],
-                 max_pixels: int = RELEASE_TASK_MAX_PIXELS["pose"],
+                 intrinsics2: IntrinsicsLike = None, focal_px: float = get_task("pose").focal_px,
+                 max_pixels: int = get_task("pose").max_pixels,
                  calibration: str = "none", text_format: str = "release") -> PoseResult:
     """Relative pose of camera 1 (image2) w.r.t. camera 0 (image1) in camera 0's OpenCV frame,
     from the format's pose questions (rotation, direction, distance; ``PoseResult``). The release
@@ -125,13 +127,31 @@ def predict_pose(predictor: Predictor, image1: ImageLike, image2: ImageLike, int
                       [p1.camera_json(), p2.camera_json()], p1.notes + p2.notes)
 
 
+def predict_image_task(predictor: Predictor, task: str, image: ImageLike, max_pixels: int,
+                       text_format: str = "release") -> Any:
+    """Ask a task that needs nothing but one image (its unit's ``predict_verb``: calibration's
+    ``calibrate``): the unit prepares the image as its data engine does (``Task.prepare_image``),
+    writes its questions in ``text_format`` and turns the answers into its result type
+    (``Task.image_result``: ``to_json()``, ``lines()``). The image is read once."""
+    unit = get_task(task)
+    if unit.predict_verb is None:
+        raise InputError(f"task {task!r} is not asked about an image alone")
+    _text_format(task, text_format)  # InputError for an unknown format name
+    pixels = read_image(image)
+    shown = unit.prepare_image(pixels, check_max_pixels(max_pixels))
+    fv = format_version_of(text_format)
+    texts = predictor.predict([Request(unit.predict_verb, task, [shown], unit.image_questions(fv),
+                                       format_version=fv)])[0].texts
+    return unit.image_result(texts, fv, (pixels.shape[1], pixels.shape[0]), (shown.shape[1], shown.shape[0]))
+
+
 _PLACEHOLDERS = ("[A]", "[B]", "[C]", "[D]")
 _ANSWER_REGION = re.compile(r"region\s*\(\s*(\d+)\s*,\s*(\d+)\s*,\s*(\d+)\s*,\s*(\d+)\s*\)", re.IGNORECASE)
 
 
 def ask(predictor: Predictor, image: ImageLike, question: str, intrinsics: IntrinsicsLike = None,
-        focal_px: float = 1000.0,
-        max_pixels: int = RELEASE_MAX_PIXELS, calibration: str = "fov60", text_format: str = "release",
+        focal_px: float = get_task("object").focal_px,
+        max_pixels: int = get_task("object").max_pixels, calibration: str = "fov60", text_format: str = "release",
         boxes_px: Sequence[Sequence[float] | str] = ()) -> AskResult:
     """Free question about one image. ``boxes_px`` ([x1, y1, x2, y2] in ORIGINAL pixels) replace the
     placeholders ``[A]``, ``[B]``, ... of the question, written as the text format's region (its

@@ -16,6 +16,9 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from vlm3.drawing import (depth_colour_map, draw_boxes, draw_matches, frustum_segments, save_png,  # noqa: E402
+                          side_by_side)
+
 
 def _dense_from_points(xy_px: np.ndarray, depth_m: np.ndarray, width: int, height: int) -> np.ndarray:
     """(H, W) nearest-query depth map (Voronoi fill) from sparse query points."""
@@ -40,48 +43,26 @@ def depth_png(path: str | Path, image: np.ndarray, xy_px: np.ndarray, depth_m: n
     axes[0].set_title("input with queried points")
     if ok.any():
         dense = _dense_from_points(xy_px[ok], depth_m[ok], w, h)
-        im = axes[1].imshow(dense, cmap="turbo")
+        im = axes[1].imshow(dense, cmap=depth_colour_map())
         axes[1].scatter(xy_px[ok, 0], xy_px[ok, 1], s=4, c="black")
         fig.colorbar(im, ax=axes[1], fraction=0.046, pad=0.04)
     axes[1].set_title(title)
     for a in axes:
         a.axis("off")
     fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
-    return path
+    return save_png(fig, path)
 
 
 def match_png(path: str | Path, image0: np.ndarray, image1: np.ndarray, xy0_px: np.ndarray,
               xy1_px: np.ndarray, gt_xy1_px: np.ndarray | None = None) -> Path:
     """Side-by-side images with a line per match (NaN rows skipped); GT targets as crosses."""
-    path = Path(path)
-    h = max(image0.shape[0], image1.shape[0])
-    canvas = np.zeros((h, image0.shape[1] + image1.shape[1], 3), np.uint8)
-    canvas[: image0.shape[0], : image0.shape[1]] = image0
-    canvas[: image1.shape[0], image0.shape[1]:] = image1
-    off = image0.shape[1]
-    fig = plt.figure(figsize=(10, 10 * h / canvas.shape[1] + 0.3), dpi=100)
+    canvas, (_, off) = side_by_side([image0, image1])
+    fig = plt.figure(figsize=(10, 10 * canvas.shape[0] / canvas.shape[1] + 0.3), dpi=100)
     ax = fig.add_axes([0, 0, 1, 1])
     ax.imshow(canvas)
-    colors = plt.cm.hsv(np.linspace(0, 1, max(len(xy0_px), 1), endpoint=False))
-    for i, (a, b) in enumerate(zip(xy0_px, xy1_px)):
-        if np.all(np.isfinite(b)):
-            ax.plot([a[0], b[0] + off], [a[1], b[1]], "-", color=colors[i], lw=1.0)
-            ax.plot([a[0], b[0] + off], [a[1], b[1]], "o", color=colors[i], ms=3)
-        if gt_xy1_px is not None:
-            ax.plot(gt_xy1_px[i][0] + off, gt_xy1_px[i][1], "x", color="white", ms=5)
+    draw_matches(ax, xy0_px, xy1_px, off, gt_xy1_px)
     ax.axis("off")
-    fig.savefig(path)
-    plt.close(fig)
-    return path
-
-
-def _frustum_lines(T_world_from_cam: np.ndarray, scale: float) -> list[np.ndarray]:
-    c = np.array([[0, 0, 0], [-1, -0.75, 1.5], [1, -0.75, 1.5], [1, 0.75, 1.5], [-1, 0.75, 1.5]]) * scale
-    p = c @ T_world_from_cam[:3, :3].T + T_world_from_cam[:3, 3]
-    idx = [(0, 1), (0, 2), (0, 3), (0, 4), (1, 2), (2, 3), (3, 4), (4, 1)]
-    return [p[[i, j]] for i, j in idx]
+    return save_png(fig, path)
 
 
 def frustum_png(path: str | Path, T_cam0_from_cam1: np.ndarray, T_cam0_from_cam1_gt: np.ndarray | None = None) -> Path:
@@ -97,36 +78,26 @@ def frustum_png(path: str | Path, T_cam0_from_cam1: np.ndarray, T_cam0_from_cam1
                                    (T_cam0_from_cam1_gt, "tab:green", "--", "camera 1 (image 2, ground truth)")):
         if T is None:
             continue
-        for k, seg in enumerate(_frustum_lines(np.asarray(T, float), scale)):
+        for k, seg in enumerate(frustum_segments(np.asarray(T, float), scale)):
             ax.plot(seg[:, 0], seg[:, 2], -seg[:, 1], style, color=color, label=label if k == 0 else None)
     ax.set_xlabel("x right (m)")
     ax.set_ylabel("z forward (m)")
     ax.set_zlabel("up (m)")
     ax.legend(loc="upper left", fontsize=8)
     fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
-    return path
+    return save_png(fig, path)
 
 
 def boxes_png(path: str | Path, image: np.ndarray, boxes_px: list, answer_boxes_px: list, title: str = "") -> Path:
     """The image with the question's boxes (green, labelled A, B, ...) and the answer's boxes (red).
     Boxes are [x1, y1, x2, y2] in pixels of ``image`` (H, W, 3) uint8."""
-    from matplotlib.patches import Rectangle
-
-    path = Path(path)
     h, w = image.shape[:2]
     fig = plt.figure(figsize=(8, 8 * h / w + 0.6), dpi=100)
     ax = fig.add_axes([0, 0, 1, 0.94 if title else 1])
     ax.imshow(image)
-    for boxes, color, labels in ((boxes_px, "lime", "ABCD"), (answer_boxes_px, "red", "")):
-        for i, (x1, y1, x2, y2) in enumerate(boxes):
-            ax.add_patch(Rectangle((x1, y1), x2 - x1, y2 - y1, fill=False, color=color, lw=2))
-            if i < len(labels):
-                ax.text(x1, y1, labels[i], color="black", backgroundcolor=color, fontsize=9, va="bottom")
+    draw_boxes(ax, boxes_px, "lime", list("ABCD"), label_colour="black")
+    draw_boxes(ax, answer_boxes_px, "red")
     ax.axis("off")
     if title:
         fig.suptitle(title[:120], fontsize=9)
-    fig.savefig(path)
-    plt.close(fig)
-    return path
+    return save_png(fig, path)

@@ -9,20 +9,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from vlm3.metrics.values import paired_values
+
 
 def _check(pred_m, gt_m) -> tuple[np.ndarray, np.ndarray]:
-    p = np.asarray(pred_m, dtype=np.float64).reshape(-1)
-    g = np.asarray(gt_m, dtype=np.float64).reshape(-1)
-    if p.shape != g.shape:
-        raise ValueError(f"pred and gt must have the same length, got {p.size} and {g.size}")
-    if p.size == 0:
-        raise ValueError("no depth values to score")
-    for name, a in (("pred", p), ("gt", g)):
-        if not np.all(np.isfinite(a)):
-            raise ValueError(f"{name} depths contain NaN or inf")
-        if np.any(a <= 0):
-            raise ValueError(f"{name} depths must be positive (got min {a.min():g})")
-    return p, g
+    return paired_values(pred_m, gt_m, "depth values", 0.0)
 
 
 def delta_accuracy(pred_m, gt_m, k: int = 1) -> float:

@@ -5,7 +5,7 @@
 - ``factory.load_model_and_processor``: presets (tiny, qwen3_vl_4b) or checkpoints.
 - ``chat``: the Jinja template shared by train (``tokenize_chats``) and infer (``build_generation_inputs``).
 
-The names below are imported on first use: the light modules of this package (``asking``)
+The names below are imported on first use: the light modules of this package (``presets``)
 must not pull torch and transformers into a command that only checks its inputs.
 """
 

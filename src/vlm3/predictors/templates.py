@@ -18,100 +18,50 @@ which tokens may come next (`allowed`), whether that is one token (`forced`), an
 on a token (`advance` -> None when the token leaves every template). The answer ends with
 one of the model's end-of-sequence ids.
 
-Templates exist for depth (release ``think`` and ``plain``, compact), correspondence (release,
-compact) and the four pose questions (release, compact; one set per question id, signs and
-direction words as alternatives, since the tokenizer merges a sign with the text before it:
-``=-``, `` (+``). Object answers are phrased from SpatialRGPT's many templates and get none:
-they are decoded freely, still batched against the image prefix.
+Each task states its templates in its text modules (``ANSWER_TEMPLATES``, pieces from
+`vlm3.protocol.answer_templates`); `TEMPLATES` collects them from the registry. Depth (release
+``think`` and ``plain``, compact), correspondence, the four pose questions (one set per question
+id, signs and direction words as alternatives, since the tokenizer merges a sign with the text
+before it: ``=-``, `` (+``) and calibration have them. Object answers are phrased from
+SpatialRGPT's many templates and get none: they are decoded freely, still batched against the
+image prefix.
 """
 
 from __future__ import annotations
 
-import itertools
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Sequence
 
 from vlm3.protocol import COMPACT_FORMAT_VERSION, FORMAT_VERSION
-from vlm3.tasks.pose.text import AXIS_WORDS
+from vlm3.protocol.answer_templates import Copy, Piece, Slot, Templates
+from vlm3.tasks import TASKS
+from vlm3.tasks.common import text_format_for
+from vlm3.tasks.pose import text as _pose_text
 
-UNSIGNED = "0123456789."
 SAMPLE_NUMBERS = ("0.73", "3.17", "12.05", "105.40", "7", "042", "999", "1000", "003.2")
-
-
-@dataclass(frozen=True)
-class Slot:
-    """A number written with characters of ``charset`` (each one token), 1..max_tokens long."""
-
-    name: str
-    charset: str = UNSIGNED
-    max_tokens: int = 8
-
-
-@dataclass(frozen=True)
-class Copy:
-    """The tokens of slot ``name``, written again."""
-
-    name: str
-
-
-Piece = str | Slot | Copy
-Templates = tuple[tuple[Piece, ...], ...]
-
-
-def alternatives(*parts: Piece | tuple[str, ...]) -> Templates:
-    """Templates from ``parts`` where a tuple is a choice among texts (every combination;
-    adjacent texts joined, so a choice tokenizes with its neighbours)."""
-    out = []
-    for combo in itertools.product(*[p if isinstance(p, tuple) else (p,) for p in parts]):
-        pieces: list[Piece] = []
-        for p in combo:
-            if isinstance(p, str) and pieces and isinstance(pieces[-1], str):
-                pieces[-1] += p
-            elif p != "":
-                pieces.append(p)
-        out.append(tuple(pieces))
-    return tuple(out)
-
-
-SIGN = ("+", "-")
 #: every non-empty choice of one word per axis, in axis order (`vlm3.tasks.pose.text.direction_words`)
-DIRECTION_WORDS = tuple(", ".join(w for w in combo if w)
-                        for combo in itertools.product(*[(pos, neg, "") for pos, neg in AXIS_WORDS]) if any(combo))
+DIRECTION_WORDS = _pose_text.DIRECTION_WORDS
 
-_RELEASE_POSE = {
-    "rotation_angle": alternatives("Rotation angle: ", Slot("a"), " degrees"),
-    "euler_natural": alternatives("Yaw=", SIGN, Slot("y"), "°, Pitch=", SIGN, Slot("p"), "°, Roll=", SIGN,
-                                  Slot("r"), "°"),
-    "translation_direction": alternatives("The camera moves ", DIRECTION_WORDS, ", unit vector (", SIGN, Slot("x"),
-                                          ", ", SIGN, Slot("y"), ", ", SIGN, Slot("z"), ")."),
-    "translation_distance": alternatives("Translation distance: ", Slot("d"), " meters"),
-}
-_COMPACT_POSE = {
-    "rotation_angle": alternatives(Slot("a")),
-    "euler_natural": alternatives(SIGN, Slot("y"), ", ", SIGN, Slot("p"), ", ", SIGN, Slot("r")),
-    "translation_direction": alternatives(SIGN, Slot("x"), ", ", SIGN, Slot("y"), ", ", SIGN, Slot("z")),
-    "translation_distance": alternatives(Slot("d")),
-}
+
+def _task_templates() -> dict[tuple[str, str], Templates | dict[str, Templates]]:
+    """(task, format_version) -> ``ANSWER_TEMPLATES`` of that task's text module, for every
+    registered task and text format that has them (``vlm3.tasks.common.text_format_for``)."""
+    out: dict[tuple[str, str], Templates | dict[str, Templates]] = {}
+    for task in TASKS:
+        for fv in (FORMAT_VERSION, COMPACT_FORMAT_VERSION):
+            try:
+                found = getattr(text_format_for(task, fv), "ANSWER_TEMPLATES", None)
+            except ValueError:  # the task has no text module of this format
+                continue
+            if found is not None:
+                out[(task, fv)] = found
+    return out
+
 
 #: (task, format_version) -> the answer templates of that format (alternatives), or per question
-#: id (pose) a mapping id -> templates.
-TEMPLATES: dict[tuple[str, str], Templates | dict[str, Templates]] = {
-    ("depth", FORMAT_VERSION): (
-        ("<think> The point is around ", Slot("d"), " meters away from the camera. </think>\n\n<answer> ",
-         Copy("d"), " </answer>"),
-        ("<answer> ", Slot("d"), " </answer>"),
-    ),
-    ("depth", COMPACT_FORMAT_VERSION): ((Slot("d", "0123456789", 3), ".", Slot("f", "0123456789", 1)),),
-    ("correspondence", FORMAT_VERSION): (
-        ("The corresponding pixel is (", Slot("x", "0123456789"), ", ", Slot("y", "0123456789"), ")"),
-    ),
-    ("correspondence", COMPACT_FORMAT_VERSION): (
-        ("(", Slot("x", "0123456789"), ", ", Slot("y", "0123456789"), ")"),
-    ),
-    ("pose", FORMAT_VERSION): _RELEASE_POSE,
-    ("pose", COMPACT_FORMAT_VERSION): _COMPACT_POSE,
-}
+#: id (pose) a mapping id -> templates; each task's own (its text modules' ``ANSWER_TEMPLATES``).
+TEMPLATES: dict[tuple[str, str], Templates | dict[str, Templates]] = _task_templates()
 
 
 def templates_of(task: str | None, format_version: str | None, question_id: str | None = None) -> Templates | None:

@@ -12,6 +12,13 @@ Policies (``calibration:`` in the data config):
   point at the image centre, horizontal field of view <deg> degrees. Labels built from such
   views carry ``camera_from: "fallback:fov60"`` so they can be filtered later.
 
+- ``"model:<DIR>"``: a vlm3 model trained on the calibration task (``vlm3.tasks.calibration``)
+  is asked "what is the horizontal field of view of this image?"; its answer becomes the camera
+  as ``fov<deg>`` would (square pixels, centred principal point). Labels say
+  ``calibrated:model:<DIR>``. The model lives in a higher layer (``vlm3.infer``), which provides
+  the policy with `register_policy`; the ``vlm3`` command line registers it for ``vlm3 data`` /
+  ``vlm3 eval`` / ``vlm3 demo`` (``vlm3.infer.api.register_model_calibration`` in Python).
+
 A calibrator is any callable ``(image (H, W, 3) uint8) -> Camera``; ``get_calibrator``
 resolves a policy name to one (``None`` for "none").
 """
@@ -64,6 +71,24 @@ def anycalib_calibrator(model_id: str = "anycalib_pinhole") -> Calibrator:
     return calibrate
 
 
+#: policies ``<prefix>:<argument>`` provided by higher layers: prefix -> factory(argument) -> Calibrator
+_PROVIDED: dict[str, Callable[[str], Calibrator]] = {}
+
+
+def register_policy(prefix: str, factory: Callable[[str], Calibrator]) -> None:
+    """Provide the policy ``<prefix>:<argument>`` (e.g. ``model:DIR``): ``factory(argument)`` returns
+    the calibrator, or raises ValueError (one line) when the argument cannot be used."""
+    _PROVIDED[prefix] = factory
+    for key in [k for k in _CACHE if k.startswith(prefix + ":")]:
+        del _CACHE[key]
+
+
+def fov_camera(width: int, height: int, hfov_deg: float) -> Camera:
+    """The camera of a ``width`` x ``height`` image with horizontal field of view ``hfov_deg``
+    (square pixels, principal point at the centre)."""
+    return fov_calibrator(hfov_deg)(np.zeros((height, width, 1), np.uint8))
+
+
 def get_calibrator(policy: str) -> tuple[Calibrator | None, str]:
     """Resolve a policy to (calibrator or None, label written into labels as ``camera_from``).
 
@@ -91,7 +116,16 @@ def get_calibrator(policy: str) -> tuple[Calibrator | None, str]:
     m = _FOV.fullmatch(policy)
     if m:
         return fov_calibrator(float(m.group(1))), f"fallback:{policy}"
-    raise ValueError(f"unknown calibration policy {policy!r}; use none, anycalib or fov<deg> (e.g. fov60)")
+    prefix, sep, argument = policy.partition(":")
+    if sep and prefix in _PROVIDED:
+        if not argument:
+            raise ValueError(f"calibration {policy!r}: name the model folder after '{prefix}:'")
+        return _PROVIDED[prefix](argument), f"calibrated:{policy}"
+    if sep and prefix == "model":
+        raise ValueError(f"calibration {policy!r} asks a vlm3 model, which this process has not loaded: run it "
+                         f"through the vlm3 command, or call vlm3.infer.api.register_model_calibration() first")
+    raise ValueError(f"unknown calibration policy {policy!r}; use none, anycalib, fov<deg> (e.g. fov60) or "
+                     f"model:DIR (a vlm3 model trained on the calibration task)")
 
 
 _CACHE: dict[str, tuple[Calibrator | None, str]] = {}
@@ -101,7 +135,8 @@ def camera_for(path: str, image: np.ndarray, camera: Camera | None,
                policy: str) -> tuple[Camera, str]:
     """The view's camera and where it came from ("given", "calibrated:...", "fallback:...").
 
-    Raises RecordError(path, reason) when there is no K and the policy gives none.
+    Raises RecordError(path, reason) when there is no K and the policy gives none, or when the
+    calibrator cannot calibrate this image (a model whose answer does not parse): a counted skip.
     """
     if camera is not None:
         return camera, "given"
@@ -110,7 +145,11 @@ def camera_for(path: str, image: np.ndarray, camera: Camera | None,
     calibrator, label = _CACHE[policy]
     if calibrator is None:
         raise RecordError(path, label)
-    return calibrator(image), label
+    try:
+        return calibrator(image), label
+    except ValueError as err:  # e.g. model:DIR: the model's answer is no field of view
+        raise RecordError(path, f"{label}: {err}") from None
 
 
-__all__ = ["Calibrator", "fov_calibrator", "anycalib_calibrator", "get_calibrator", "camera_for"]
+__all__ = ["Calibrator", "anycalib_calibrator", "camera_for", "fov_calibrator", "fov_camera", "get_calibrator",
+           "register_policy"]

@@ -38,19 +38,9 @@ from vlm3.geometry.focal import PixelMap, Standardized, resize, undistort_square
 PREPROCESSING = ("project", "pad", "release")
 
 #: The release image budget of one view: 1,280 x 1,024 = 1,310,720 pixels = 1,280 visual
-#: tokens of 32 x 32 px (depth, correspondence, object).
+#: tokens of 32 x 32 px (depth, correspondence, object). Each task's focal length and budget
+#: are its unit's (``vlm3.tasks.unit.Task.focal_px`` / ``max_pixels``; pose: 750 px, 5,529,600 px).
 RELEASE_MAX_PIXELS = 1310720
-#: The per-task defaults, the ONE place they live (``TaskConfig``, ``vlm3.json`` of a model
-#: without one, the eval's records benchmarks read them): the release's focal length (px)
-#: and image budget (px) per view. Pose is asked at 750 px (the release's pose sample:
-#: 1752 x 1168 -> 2830 x 1884, "~5k visual tokens" each); its budget of 2,880 x 1,920 =
-#: 5,529,600 px (5,400 tokens) keeps that frame whole up to the 32-px grid (2816 x 1856).
-RELEASE_TASK_DEFAULTS: dict[str, tuple[float, int]] = {
-    "depth": (1000.0, RELEASE_MAX_PIXELS), "correspondence": (1000.0, RELEASE_MAX_PIXELS),
-    "pose": (750.0, 2880 * 1920), "object": (1000.0, RELEASE_MAX_PIXELS)}
-#: task -> focal (px) and task -> budget (px), views of `RELEASE_TASK_DEFAULTS`
-RELEASE_FOCAL_PX = {t: f for t, (f, _) in RELEASE_TASK_DEFAULTS.items()}
-RELEASE_TASK_MAX_PIXELS = {t: m for t, (_, m) in RELEASE_TASK_DEFAULTS.items()}
 
 
 def preprocessing_of(options, default: str = "project") -> str:
@@ -114,6 +104,5 @@ def release_focal_resize(image: np.ndarray, camera: Camera, target_focal_px: flo
     return resize(std, w, h)
 
 
-__all__ = ["PREPROCESSING", "RELEASE_FOCAL_PX", "RELEASE_MAX_PIXELS", "RELEASE_TASK_DEFAULTS",
-           "RELEASE_TASK_MAX_PIXELS", "preprocessing_of", "release_box_px", "release_focal_resize", "release_intrinsics",
+__all__ = ["PREPROCESSING", "RELEASE_MAX_PIXELS", "preprocessing_of", "release_box_px", "release_focal_resize", "release_intrinsics",
            "release_scales", "release_size"]

@@ -23,15 +23,15 @@ from vlm3.config import option
 from vlm3.io.records import ViewRecord
 from vlm3.protocol import COMPACT_FORMAT_VERSION, FORMAT_VERSION, format_version_of
 from vlm3.standardize import StandardView, standardize_view
-from vlm3.standardize.release import RELEASE_FOCAL_PX, RELEASE_MAX_PIXELS, RELEASE_TASK_MAX_PIXELS, preprocessing_of
+from vlm3.standardize.release import RELEASE_MAX_PIXELS, preprocessing_of
 
 
 @dataclass
 class TaskConfig:
     """Per-task standardisation and sampling knobs.
 
-    focal_px: target focal length after normalisation; None (the default) = the task's
-        release value (`vlm3.standardize.release.RELEASE_TASK_DEFAULTS`: 1000 px; pose 750).
+    focal_px: target focal length after normalisation; None (the default) = the task's own
+        (``Task.focal_px``: the release's 1000 px; pose 750; calibration is not focal-normalised).
     max_pixels: image-size cap (pixels) after focal normalisation; a token budget of
         N visual tokens is N * grid**2 pixels. Images are centre-cropped to fit. None (the
         default) = the task's release budget (1,310,720 px; pose 5,529,600 px).
@@ -50,7 +50,8 @@ class TaskConfig:
     """
 
     focal_px: float | None = option(None, "Target focal length (px) after normalisation; unset = the task's release "
-                                          "value: 1000, pose 750 (vlm3.standardize.release.RELEASE_TASK_DEFAULTS).")
+                                          "value: 1000, pose 750 (vlm3.tasks.unit.Task.focal_px); calibration has none "
+                                          "(asked on the image as given).")
     max_pixels: int | None = option(None, "Image budget (px) per view, centre-cropped to fit; unset = the task's "
                                           "release budget: 1310720 (1,280 tokens), pose 5529600 (5,400 tokens).")
     questions_per_sample: int = 10
@@ -62,9 +63,17 @@ class TaskConfig:
     text_format: str = "release"
 
     def for_task(self, task: str) -> "TaskConfig":
-        """A copy with ``focal_px`` / ``max_pixels`` left unset filled with ``task``'s release values."""
-        return replace(self, focal_px=RELEASE_FOCAL_PX[task] if self.focal_px is None else float(self.focal_px),
-                       max_pixels=RELEASE_TASK_MAX_PIXELS[task] if self.max_pixels is None else int(self.max_pixels))
+        """A copy with ``focal_px`` / ``max_pixels`` left unset filled with ``task``'s defaults (its
+        unit's ``focal_px`` / ``max_pixels``; a task asked before focal normalisation keeps None)."""
+        from vlm3.tasks import get_task  # the registry imports the units, which import this module
+
+        unit = get_task(task)
+        if unit.focal_px is None and self.focal_px is not None:
+            raise ValueError(f"task {task!r} is asked on the image as given, without focal normalisation: "
+                             f"leave its focal_px unset (got {self.focal_px})")
+        focal = None if unit.focal_px is None else (unit.focal_px if self.focal_px is None else float(self.focal_px))
+        return replace(self, focal_px=focal,
+                       max_pixels=unit.max_pixels if self.max_pixels is None else int(self.max_pixels))
 
 
 @dataclass(frozen=True)

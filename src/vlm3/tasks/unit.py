@@ -23,6 +23,7 @@ Two small value types travel with it:
 
 from __future__ import annotations
 
+import importlib
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -32,6 +33,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from vlm3.protocol.parsing import Parsed
+from vlm3.standardize.release import RELEASE_MAX_PIXELS
 
 
 class AskedQuestions(Protocol):
@@ -86,6 +88,15 @@ class Task(ABC):
         table_metrics: extra keys shown in table.md (not part of the report.json contract).
         higher_is_better: direction of every key in ``metrics`` and ``table_metrics``.
         summary_columns: (key, column title, format) of the one-screen headline table.
+        metric_meaning: metric key -> one line on what it measures (report glossary, column tips).
+        units: metric key -> unit shown in report column titles ("px", "%", "°"; "" = none).
+        record_kinds: the record kinds (``vlm3.io.records``) the task reads; a benchmark's records of
+            other kinds belong to another task (a multi-task source yields views and pairs).
+        focal_px: how the task is asked by default: the target focal (px) of focal normalisation
+            (the release's 1000 px; pose 750), None for a task asked before it (calibration).
+            ``TaskConfig``, a model's ``vlm3.json`` and the eval read it here (the one home).
+        max_pixels: the default image budget of one view (px area; the release's 1,310,720).
+        in_release: the published VLM3 checkpoints were trained on it (release defaults apply).
     """
 
     name: str = ""
@@ -95,6 +106,12 @@ class Task(ABC):
     table_metrics: tuple[str, ...] = ()
     higher_is_better: Mapping[str, bool] = {}
     summary_columns: tuple[tuple[str, str, str], ...] = ()
+    metric_meaning: Mapping[str, str] = {}
+    units: Mapping[str, str] = {}
+    record_kinds: tuple[str, ...] = ("view",)
+    focal_px: float | None = 1000.0
+    max_pixels: int = RELEASE_MAX_PIXELS
+    in_release: bool = True
 
     # ------------------------------------------------------------------ data
     @abstractmethod
@@ -148,6 +165,63 @@ class Task(ABC):
         if isinstance(value, tuple):
             return list(value)
         return value
+
+    # ------------------------------------------------------------------ asking a model (vlm3 predict)
+    #: for a task asked about ONE image with nothing but the image: the verb of ``vlm3 predict <verb>``
+    #: and ``Model.<verb>(image)``, generated from the registry (None: a hand-written command, or none)
+    predict_verb: str | None = None
+    #: one line for the verb's ``--help``
+    predict_help: str = ""
+
+    def prepare_image(self, image: np.ndarray, max_pixels: int) -> np.ndarray:
+        """The (H, W, 3) uint8 image the model is shown for a ``predict_verb`` question (the data
+        engine's preprocessing of this task); ``max_pixels``: the image budget (px area)."""
+        raise NotImplementedError(f"task {self.name!r} is not asked about an image alone")
+
+    def image_questions(self, format_version: str | None) -> list[str]:
+        """The questions of a ``predict_verb`` call, in the text format ``format_version``."""
+        raise NotImplementedError(f"task {self.name!r} is not asked about an image alone")
+
+    def image_result(self, answers: Sequence[str], format_version: str | None, size: tuple[int, int],
+                     model_size: tuple[int, int]) -> Any:
+        """The task's result type from the answers of a ``predict_verb`` call (``size``: (w, h) of the
+        image given; ``model_size``: what the model saw); it has ``to_json()`` and ``lines()``."""
+        raise NotImplementedError(f"task {self.name!r} is not asked about an image alone")
+
+    # ------------------------------------------------------------------ pictures
+    def _figure(self, name: str) -> Any:
+        """Function ``name`` of the unit's ``figure`` module (``vlm3.tasks.<task>.figure``, imported
+        when a picture is drawn: it brings matplotlib), or None when the task draws none."""
+        try:
+            module = importlib.import_module(f"{type(self).__module__}.figure")
+        except ModuleNotFoundError as err:
+            if err.name != f"{type(self).__module__}.figure":
+                raise
+            return None
+        return getattr(module, name, None)
+
+    def report_figures(self, records: Mapping[str, Sequence[dict]], focus: str | None,
+                       reference: Sequence[str] = ()) -> list[Any]:
+        """The task's figures in the HTML report (``vlm3.tasks.figures.Figure``: title, PNG data
+        URI or None, small): its figure module's ``report_figures(unit, records, focus, reference)``.
+        ``records``: predictor label -> its prediction records of this task, in report order;
+        ``focus``: the label of the predictor the single-sample figures show (None: none);
+        ``reference``: labels of predictors that answer from the truth (the oracle)."""
+        draw = self._figure("report_figures")
+        return [] if draw is None else draw(self, records, focus, reference)
+
+    def inspect_marks(self, messages: list[dict[str, Any]], format_version: str | None,
+                      sizes: Sequence[tuple[int, int]]) -> dict[str, list]:
+        """What a sample's TEXT says, in pixels of its stored images, for ``vlm3 data inspect``
+        (its figure module's ``inspect_marks``): any of ``depth`` [(x, y, answer or None)],
+        ``matches`` [((x0, y0), (x1, y1))], ``boxes`` [(x1, y1, x2, y2)] and ``caption`` [lines].
+        ``sizes``: (width, height) per image."""
+        mark = self._figure("inspect_marks")
+        return {} if mark is None else mark(self, messages, format_version, sizes)
+
+    def label_values(self, labels: Mapping[str, Any]) -> tuple[str, list[float]] | None:
+        """(name with unit, values) of the sample's labels whose range ``vlm3 data inspect`` reports."""
+        return None
 
     # ------------------------------------------------------------------ baselines
     @abstractmethod

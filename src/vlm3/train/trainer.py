@@ -38,7 +38,7 @@ import torch
 from transformers import Trainer, TrainerCallback, TrainingArguments
 
 from vlm3.model.factory import load_model_and_processor, model_config_dict
-from vlm3.model.asking import learn_asking, write_asking
+from vlm3.tasks.asking import learn_asking, write_asking
 from vlm3.train.collator import SFTCollator, normalize_pixel_values
 from vlm3.train.sampler import LengthGroupedSampler  # transformers' order on numpy lengths
 from vlm3.config import ConfigError, save

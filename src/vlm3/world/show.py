@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from vlm3.drawing import depth_colour_map, draw_boxes, draw_matches, save_png, side_by_side
 from vlm3.io.scenes import SceneRecord
 from vlm3.world.pairs import dense_correspondences
 
@@ -26,7 +27,6 @@ def contact_sheet(scene: SceneRecord, out_png: str | Path, max_views: int = 4, n
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    from matplotlib.patches import Rectangle
 
     views = scene.views[:max_views]
     if not views or views[0].image is None:
@@ -43,45 +43,32 @@ def contact_sheet(scene: SceneRecord, out_png: str | Path, max_views: int = 4, n
         cam = v.camera
         ax.set_title(f"view {v.index}: {cam.width}x{cam.height} f={cam.fx:.0f}px", fontsize=9)
         shown = sorted(v.objects, key=lambda o: -o.n_visible_px)[:max_boxes]
-        for k, vo in enumerate(shown):
-            x1, y1, x2, y2 = vo.box_xyxy_px
-            col = cmap(k % 10)
-            ax.add_patch(Rectangle((x1 - 0.5, y1 - 0.5), x2 - x1 + 1, y2 - y1 + 1, fill=False, lw=1.2, ec=col))
-            obj = scene.object(vo.instance_id)
-            ax.text(x1, y1 - 2, f"{obj.colour} {obj.category}", fontsize=6, color="white",
-                    bbox={"facecolor": col, "alpha": 0.75, "pad": 0.8, "lw": 0})
+        edges = [[x1 - 0.5, y1 - 0.5, x2 + 0.5, y2 + 0.5] for x1, y1, x2, y2 in (vo.box_xyxy_px for vo in shown)]
+        draw_boxes(ax, edges, [cmap(k % 10) for k in range(len(shown))],
+                   [f"{scene.object(vo.instance_id).colour} {scene.object(vo.instance_id).category}" for vo in shown],
+                   lw=1.2)
         ax.axis("off")
         ax = fig.add_subplot(gs[1, c])
         d = np.ma.masked_equal(v.depth_z_m, 0.0)
         vmax = float(np.percentile(v.depth_z_m[v.depth_z_m > 0], 98)) if np.any(v.depth_z_m > 0) else 1.0
-        im = ax.imshow(d, cmap=plt.get_cmap("turbo").with_extremes(bad="black"), vmin=0.0, vmax=vmax)
+        im = ax.imshow(d, cmap=depth_colour_map(), vmin=0.0, vmax=vmax)
         fig.colorbar(im, ax=ax, fraction=0.035, pad=0.02).set_label("z-depth (m)", fontsize=7)
         ax.set_title("depth (black: sky / invalid)", fontsize=8)
         ax.axis("off")
     if pair:
         i, j = pair
         vi, vj = scene.views[i], scene.views[j]
-        h = max(vi.camera.height, vj.camera.height)
-        canvas = np.zeros((h, vi.camera.width + vj.camera.width, 3), dtype=np.uint8)
-        canvas[:vi.camera.height, :vi.camera.width] = vi.image
-        canvas[:vj.camera.height, vi.camera.width:] = vj.image
+        canvas, (_, off) = side_by_side([vi.image, vj.image])
         ax = fig.add_subplot(gs[2, :])
         ax.imshow(canvas)
         xy1, xy2 = dense_correspondences(scene, i, j, stride=4)
         if len(xy1):
             pick = np.random.default_rng(seed).choice(len(xy1), size=min(n_matches, len(xy1)), replace=False)
-            for k, m in enumerate(pick):
-                col = plt.get_cmap("hsv")(k / max(1, len(pick)))
-                ax.plot([xy1[m, 0], xy2[m, 0] + vi.camera.width], [xy1[m, 1], xy2[m, 1]], "-", color=col, lw=0.8)
-                ax.plot([xy1[m, 0], xy2[m, 0] + vi.camera.width], [xy1[m, 1], xy2[m, 1]], "o", color=col, ms=2.5)
+            draw_matches(ax, xy1[pick], xy2[pick], off, lw=0.8, ms=2.5)
         ax.set_title(f"correspondences view {i} -> view {j} (covisibility {scene.covisibility(i, j):.2f}, "
                      f"occlusion-checked)", fontsize=9)
         ax.axis("off")
     fig.suptitle(f"{scene.scene_id} ({scene.kind}, split {scene.split}): {len(scene.objects)} objects, "
                  f"{len(scene.views)} views", fontsize=11)
     fig.tight_layout()
-    out = Path(out_png)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out)
-    plt.close(fig)
-    return out
+    return save_png(fig, out_png)

@@ -40,6 +40,11 @@ class CorrespondenceTask(Task):
     metrics = ("epe_px", "pck_5px")
     higher_is_better = {"epe_px": False, "pck_5px": True}
     summary_columns = (("epe_px", "corr EPE px", "{:.2f}"), ("pck_5px", "corr PCK@5px", "{:.3f}"))
+    metric_meaning = {
+        "epe_px": "correspondence EPE: mean distance (pixels of image 2) from the predicted to the true match",
+        "pck_5px": "correspondence PCK@5px: share of queries matched within 5 px of the truth"}
+    units = {"epe_px": "px"}
+    record_kinds = ("pair",)
 
     def build(self, record: Record, ctx: BuildContext, rng: np.random.Generator) -> SampleDraft:
         return corr_build.build(record, ctx, rng)

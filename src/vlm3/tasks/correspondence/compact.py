@@ -20,6 +20,7 @@ from __future__ import annotations
 import re
 
 from vlm3.protocol import codecs
+from vlm3.protocol.answer_templates import Slot
 from vlm3.protocol.parsing import NUMBER_PATTERN, Parsed, clean_answer
 from vlm3.tasks.correspondence.text import THINK_INSTRUCTION, coordinate  # the release's wording and coordinate rule
 
@@ -27,6 +28,9 @@ PROMPT_TEMPLATE = "Match ({x1}, {y1}) in image 2?"
 ANSWER_TEMPLATE = "({x}, {y})"
 
 _PAIR = re.compile(rf"^\s*\(\s*({NUMBER_PATTERN})\s*,\s*({NUMBER_PATTERN})\s*\)\s*\.?\s*$")
+
+#: answer templates for template-forced decoding (`vlm3.predictors.templates`)
+ANSWER_TEMPLATES = (("(", Slot("x", "0123456789"), ", ", Slot("y", "0123456789"), ")"),)
 
 
 def prompt(xy_norm1000, think: bool = False) -> str:

@@ -29,6 +29,7 @@ from __future__ import annotations
 import re
 
 from vlm3.protocol import codecs
+from vlm3.protocol.answer_templates import Slot
 from vlm3.protocol.parsing import NUMBER_PATTERN, Parsed, clean_answer, find_numbers, to_finite_float
 
 PROMPT_TEMPLATE = (
@@ -46,6 +47,9 @@ PLAUSIBLE_RANGE = (-1000.0, 2000.0)
 _TUPLE = re.compile(r"\(([^()]*)\)")
 _LEAD = re.compile(r"corresponding\s+pixel\s+is\s*:?\s*\(([^()]*)\)", re.IGNORECASE)
 _BARE_PAIR = re.compile(r"^\s*\([^()]*\)\s*\.?\s*$")
+
+#: answer templates for template-forced decoding (`vlm3.predictors.templates`)
+ANSWER_TEMPLATES = (("The corresponding pixel is (", Slot("x", "0123456789"), ", ", Slot("y", "0123456789"), ")"),)
 
 
 def prompt(xy_norm1000, think: bool = False) -> str:

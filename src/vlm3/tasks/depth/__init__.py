@@ -34,6 +34,11 @@ class DepthTask(Task):
     metrics = ("delta1", "abs_rel")
     higher_is_better = {"delta1": True, "abs_rel": False}
     summary_columns = (("delta1", "depth δ1", "{:.3f}"), ("abs_rel", "depth AbsRel", "{:.3f}"))
+    metric_meaning = {
+        "delta1": "depth δ1: share of points whose predicted depth is within ×1.25 of the truth (max(p/g, g/p) < 1.25)",
+        "abs_rel": "depth AbsRel: mean |predicted − true| / true depth, over parsed points"}
+    units = {"abs_rel": "", "delta1": ""}
+    record_kinds = ("view",)
 
     def build(self, record: Record, ctx: BuildContext, rng: np.random.Generator) -> SampleDraft:
         return depth_build.build(record, ctx, rng)
@@ -57,6 +62,9 @@ class DepthTask(Task):
 
     def oracle_answers(self, asked: AskedQuestions, n_questions: int, truth: GroundTruth) -> list[str]:
         return [self._answer(asked, p["depth_m"]) for p in truth.labels["points"]][:n_questions]
+
+    def label_values(self, labels: Mapping[str, Any]) -> tuple[str, list[float]] | None:
+        return "depth_m", [p["depth_m"] for p in labels.get("points", [])]
 
     def trivial_defaults(self) -> dict[str, Any]:
         return {"median_depth_m": 3.0}

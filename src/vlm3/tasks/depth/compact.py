@@ -19,10 +19,13 @@ from __future__ import annotations
 import re
 
 from vlm3.protocol import codecs
+from vlm3.protocol.answer_templates import Slot
 from vlm3.protocol.parsing import NUMBER_PATTERN, Parsed, clean_answer
 from vlm3.tasks.depth.text import depth_m  # the release's depth rule
 
 PROMPT_TEMPLATE = "Distance at ({norm_x}, {norm_y})?"
+#: answer templates for template-forced decoding (`vlm3.predictors.templates`)
+ANSWER_TEMPLATES = ((Slot("d", "0123456789", 3), ".", Slot("f", "0123456789", 1)),)
 
 _BARE = re.compile(rf"^\s*({NUMBER_PATTERN})\s*(?:m|meters?|metres?)?\s*\.?\s*$", re.IGNORECASE)
 

@@ -28,6 +28,7 @@ from __future__ import annotations
 import re
 
 from vlm3.protocol import codecs
+from vlm3.protocol.answer_templates import Copy, Slot
 from vlm3.protocol.parsing import (
     NUMBER_PATTERN,
     Parsed,
@@ -56,6 +57,12 @@ ANSWER_STYLES = ("think", "plain")
 _UNIT = r"(?:m|meters?|metres?)"
 _TAG_WITH_UNIT = re.compile(rf"<answer>\s*({NUMBER_PATTERN})\s*{_UNIT}?\s*\.?\s*</answer>", re.IGNORECASE)
 
+#: answer templates (``think`` and ``plain`` styles) for template-forced decoding (`vlm3.predictors.templates`)
+ANSWER_TEMPLATES = (
+    ("<think> The point is around ", Slot("d"), " meters away from the camera. </think>\n\n<answer> ",
+     Copy("d"), " </answer>"),
+    ("<answer> ", Slot("d"), " </answer>"),
+)
 
 def prompt(xy_norm2000) -> str:
     """The release depth prompt for one point (x, y) on the 2000-grid (integers)."""

@@ -50,6 +50,11 @@ class ObjectTask(Task):
     higher_is_better = {"qual_acc": True, "quant_success": True, "qual_acc_reference_rules": True,
                         "quant_length_success": True, "direction_success": True}
     summary_columns = (("qual_acc", "object qual acc", "{:.3f}"), ("quant_success", "object quant succ", "{:.3f}"))
+    metric_meaning = {
+        "qual_acc": "object qualitative accuracy: share of yes/no (left of, behind, taller ...) questions right",
+        "quant_success": "object quantitative success: share of distances/sizes within 25% of the truth "
+                         "(and clock directions within 1 hour)"}
+    record_kinds = ("view", "object_qa")
 
     def build(self, record: Record, ctx: BuildContext, rng: np.random.Generator) -> SampleDraft:
         return obj_build.build(record, ctx, rng)

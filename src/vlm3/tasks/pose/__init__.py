@@ -110,6 +110,21 @@ class PoseTask(Task):
                         "auc30_signed": True, "trans_err_signed_deg_median": False,
                         "auc5_trapezoid": True, "auc10_trapezoid": True, "auc20_trapezoid": True}
     summary_columns = (("auc30", "pose AUC@30", "{:.1f}"), ("rot_err_deg_median", "pose rot err°", "{:.1f}"))
+    metric_meaning = {
+        "auc30": "pose AUC@30: area under the pose-error curve up to 30°, error = max(rotation, "
+                 "translation-direction angle), in %",
+        "rot_err_deg_median": "pose rotation error: median geodesic angle between predicted and true rotation (°)",
+        "trans_err_deg_median": "pose translation error: median angle between predicted and true direction (°, "
+                                "sign-ambiguous)",
+        "auc30_signed": "pose AUC@30 with the translation's sign counted (%)",
+        "trans_err_signed_deg_median": "pose translation error with the sign counted (°)"}
+    units = {"auc30": "%", "auc30_signed": "%", "rot_err_deg_median": "°", "trans_err_deg_median": "°",
+             "trans_err_signed_deg_median": "°"}
+    record_kinds = ("pair",)
+    # the release's pose sample: 1752 x 1168 -> 2830 x 1884 at 750 px ("~5k visual tokens" each); a budget
+    # of 2,880 x 1,920 = 5,529,600 px (5,400 tokens) keeps that frame whole up to the 32-px grid (2816 x 1856)
+    focal_px = 750.0
+    max_pixels = 2880 * 1920
 
     def build(self, record: Record, ctx: BuildContext, rng: np.random.Generator) -> SampleDraft:
         return pose_build.build(record, ctx, rng)

@@ -25,6 +25,7 @@ import numpy as np
 
 from vlm3.geometry.transforms import rotation_angle_deg
 from vlm3.protocol import codecs
+from vlm3.protocol.answer_templates import SIGN, Slot, alternatives
 from vlm3.protocol.parsing import NUMBER_PATTERN, Parsed, clean_answer, to_finite_float
 from vlm3.tasks.pose.quantities import (
     QUESTION_IDS,
@@ -45,6 +46,13 @@ _NUM = NUMBER_PATTERN
 _BARE_NUM = re.compile(rf"^\s*({_NUM})\s*°?\s*\.?\s*$")
 _BARE_TRIPLE = re.compile(rf"^\s*\(?\s*({_NUM})\s*°?\s*,\s*({_NUM})\s*°?\s*,\s*({_NUM})\s*°?\s*\)?\s*\.?\s*$")
 _BARE_DIST = re.compile(rf"^\s*({_NUM})\s*(?:m|meters?|metres?)?\s*\.?\s*$", re.IGNORECASE)
+#: answer templates per question id for template-forced decoding (`vlm3.predictors.templates`)
+ANSWER_TEMPLATES = {
+    "rotation_angle": alternatives(Slot("a")),
+    "euler_natural": alternatives(SIGN, Slot("y"), ", ", SIGN, Slot("p"), ", ", SIGN, Slot("r")),
+    "translation_direction": alternatives(SIGN, Slot("x"), ", ", SIGN, Slot("y"), ", ", SIGN, Slot("z")),
+    "translation_distance": alternatives(Slot("d")),
+}
 
 
 def render_answers(R_cam0_from_cam1, t_cam0_from_cam1_m, metric: bool = True) -> dict[str, str]:

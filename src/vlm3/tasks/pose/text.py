@@ -28,11 +28,13 @@ vector is >= 0.577).
 
 from __future__ import annotations
 
+import itertools
 import re
 
 import numpy as np
 
 from vlm3.geometry.transforms import rotation_angle_deg
+from vlm3.protocol.answer_templates import SIGN, Slot, alternatives
 from vlm3.protocol.parsing import (
     LENGTH_UNIT_PATTERN,
     NUMBER_PATTERN,
@@ -73,6 +75,18 @@ QUESTIONS: dict[str, str] = {
 
 DIRECTION_WORD_MIN = 0.3
 AXIS_WORDS = (("right", "left"), ("down", "up"), ("forward", "backward"))
+#: every non-empty choice of one word per axis, in axis order (`direction_words`)
+DIRECTION_WORDS = tuple(", ".join(w for w in combo if w)
+                        for combo in itertools.product(*[(pos, neg, "") for pos, neg in AXIS_WORDS]) if any(combo))
+#: answer templates per question id for template-forced decoding (`vlm3.predictors.templates`)
+ANSWER_TEMPLATES = {
+    "rotation_angle": alternatives("Rotation angle: ", Slot("a"), " degrees"),
+    "euler_natural": alternatives("Yaw=", SIGN, Slot("y"), "°, Pitch=", SIGN, Slot("p"), "°, Roll=", SIGN,
+                                  Slot("r"), "°"),
+    "translation_direction": alternatives("The camera moves ", DIRECTION_WORDS, ", unit vector (", SIGN, Slot("x"),
+                                          ", ", SIGN, Slot("y"), ", ", SIGN, Slot("z"), ")."),
+    "translation_distance": alternatives("Translation distance: ", Slot("d"), " meters"),
+}
 
 _NUM = NUMBER_PATTERN
 _ANGLE_RE = re.compile(rf"({_NUM})\s*(?:degrees?|deg\b|°)", re.IGNORECASE)

@@ -17,12 +17,13 @@ File layout (``asking_version`` 1)::
 
 ``numbers`` is ``median`` when every task is in the compact format (fixed-width numbers, the
 CPU demo's small model, ``vlm3.train.small.number_decoding``) and ``greedy`` otherwise (the
-paper's protocol). A model without the file (a hub checkpoint, a preset) is asked with the
-release settings (``release_asking``): focal 1000 px (750 px for pose), the release image budget
-(``vlm3.standardize.release.RELEASE_TASK_DEFAULTS``, the one home of these numbers).
+paper's protocol). A model without the file (a hub checkpoint, a preset) is asked with each task's
+defaults (``release_asking``): its unit's ``focal_px`` and ``max_pixels`` (``vlm3.tasks.unit.Task``,
+the one home of these numbers: the release's 1000 px, 750 px for pose, and its image budget; a task
+asked before focal normalisation, such as calibration, has no focal: ``focal_px`` None).
 
-This module knows no task code (``vlm3.tasks`` is a sibling): task names are restated here and
-tested against ``vlm3.tasks`` (tests/test_model_asking.py).
+The tasks are the registry's (``vlm3.tasks.TASKS``); this module lives with them so that a new task
+needs no line here.
 """
 
 from __future__ import annotations
@@ -34,12 +35,12 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 from vlm3.protocol import FORMAT_VERSIONS, TEXT_FORMATS, format_version_of
-from vlm3.standardize.release import RELEASE_FOCAL_PX, RELEASE_MAX_PIXELS, RELEASE_TASK_MAX_PIXELS
+from vlm3.tasks import TASKS, get_task
 
 ASKING_FILE = "vlm3.json"
 ASKING_VERSION = 1
-#: the tasks a model can be asked (``vlm3.tasks.TASKS``, restated: tasks is a sibling layer)
-TASK_NAMES = ("depth", "correspondence", "pose", "object")
+#: the tasks a model can be asked: the registry's
+TASK_NAMES = TASKS
 NUMBER_MODES = ("greedy", "median")
 
 
@@ -49,9 +50,10 @@ class AskingError(ValueError):
 
 @dataclass(frozen=True)
 class TaskAsking:
-    """How one task is asked: target focal (px), image cap (px area), text format name."""
+    """How one task is asked: target focal (px; None: the task is asked before focal normalisation),
+    image cap (px area), text format name."""
 
-    focal_px: float
+    focal_px: float | None
     max_pixels: int
     text_format: str = "release"
 
@@ -98,9 +100,9 @@ class Asking:
 
 
 def release_asking(name: str = "model") -> Asking:
-    """The release settings (a model without ``vlm3.json``): focal 1000 px (pose 750) and the
-    release budget per task (`vlm3.standardize.release.RELEASE_TASK_DEFAULTS`)."""
-    return Asking({t: TaskAsking(RELEASE_FOCAL_PX[t], RELEASE_TASK_MAX_PIXELS[t]) for t in TASK_NAMES},
+    """The default settings (a model without ``vlm3.json``): each task unit's ``focal_px`` and
+    ``max_pixels`` (the release's: focal 1000 px, pose 750, and its budget per task)."""
+    return Asking({t: TaskAsking(get_task(t).focal_px, get_task(t).max_pixels) for t in TASK_NAMES},
                   name=name, learnt_from="release", trained=False)
 
 
@@ -108,11 +110,12 @@ def _number_mode(tasks: Mapping[str, TaskAsking]) -> str:
     return "median" if all(a.text_format == "compact" for a in tasks.values()) else "greedy"
 
 
-def _task_from(raw: Any, where: str) -> TaskAsking:
+def _task_from(raw: Any, where: str, task: str | None = None) -> TaskAsking:
     if not isinstance(raw, Mapping):
         raise AskingError(f"{where} must be a mapping with focal_px, max_pixels, text_format")
+    unfocused = task is not None and get_task(task).focal_px is None  # asked before focal normalisation
     try:
-        focal = float(raw["focal_px"])
+        focal = None if unfocused else float(raw["focal_px"])
         max_pixels = int(raw["max_pixels"])
     except (KeyError, TypeError, ValueError):
         raise AskingError(f"{where} needs a number focal_px and an integer max_pixels, got {dict(raw)}") from None
@@ -120,7 +123,7 @@ def _task_from(raw: Any, where: str) -> TaskAsking:
     if fmt is None and raw.get("format_version") is not None:  # format_version alone names the format too
         fmt = next((k for k, v in FORMAT_VERSIONS.items() if v == raw["format_version"]), None)
     fmt = fmt or "release"
-    if not math.isfinite(focal) or focal <= 0:
+    if focal is not None and (not math.isfinite(focal) or focal <= 0):
         raise AskingError(f"{where}.focal_px must be a positive number, got {raw['focal_px']!r}")
     if max_pixels < 1024:
         raise AskingError(f"{where}.max_pixels must be at least 1024 (one 32-px cell), got {max_pixels}")
@@ -141,7 +144,7 @@ def asking_from_dict(data: Mapping[str, Any], where: str = ASKING_FILE) -> Askin
     for t, raw in raw_tasks.items():
         if t not in TASK_NAMES:
             raise AskingError(f"{where}: unknown task {t!r} (use {', '.join(TASK_NAMES)})")
-        tasks[t] = _task_from(raw, f"{where}: tasks.{t}")
+        tasks[t] = _task_from(raw, f"{where}: tasks.{t}", t)
     numbers = str(data.get("numbers") or _number_mode(tasks))
     if numbers not in NUMBER_MODES:
         raise AskingError(f"{where}: numbers {numbers!r} is not one of {', '.join(NUMBER_MODES)}")
@@ -203,7 +206,7 @@ def _from_manifest(root: Path) -> tuple[dict[str, TaskAsking], int] | None:
                 cfg = json.loads(p.read_text(encoding="utf-8")).get("config") or {}
             except (json.JSONDecodeError, UnicodeDecodeError, AttributeError):
                 return None
-            tasks = {t: _task_from(v, f"{p}: config.tasks.{t}") for t, v in (cfg.get("tasks") or {}).items()
+            tasks = {t: _task_from(v, f"{p}: config.tasks.{t}", t) for t, v in (cfg.get("tasks") or {}).items()
                      if t in TASK_NAMES and isinstance(v, Mapping)}
             return (tasks, int(cfg.get("grid") or 32)) if tasks else None
     return None
@@ -228,9 +231,10 @@ def _from_samples(samples: Iterable[Mapping[str, Any]]) -> dict[str, TaskAsking]
     out = {}
     for t, info in seen.items():
         fmt = "compact" if info["formats"] == {"compact"} else "release"
-        focal = sorted(info["focal"])[len(info["focal"]) // 2] if info["focal"] else RELEASE_FOCAL_PX[t]
-        area = info["area"] if info["area"] >= 1024 else RELEASE_TASK_MAX_PIXELS[t]
-        out[t] = TaskAsking(round(focal, 1), area, fmt)
+        unit = get_task(t)
+        focal = sorted(info["focal"])[len(info["focal"]) // 2] if info["focal"] else unit.focal_px
+        area = info["area"] if info["area"] >= 1024 else unit.max_pixels
+        out[t] = TaskAsking(None if unit.focal_px is None or focal is None else round(focal, 1), area, fmt)
     return out
 
 
@@ -266,6 +270,6 @@ def with_overrides(asking: Asking, task: str, focal_px: float | None = None, max
     return replace(a, **changes)
 
 
-__all__ = ["ASKING_FILE", "ASKING_VERSION", "TASK_NAMES", "RELEASE_FOCAL_PX", "RELEASE_MAX_PIXELS", "NUMBER_MODES",
+__all__ = ["ASKING_FILE", "ASKING_VERSION", "TASK_NAMES", "NUMBER_MODES",
            "Asking", "AskingError", "TaskAsking", "release_asking", "asking_from_dict", "read_asking",
            "write_asking", "learn_asking", "with_overrides"]
