@@ -46,6 +46,21 @@ def _buttons(tab: str, points_label: str, grid_label: str, grid_value: str, grid
     return go, grid, go_grid
 
 
+def _cameras(tab: str, *boxes: tuple[str, str]) -> tuple[Any, ...]:
+    """One intrinsics box per image (``(id suffix, label)``: ``#<tab>_<suffix>``) and the
+    calibration policy for images without them (``#<tab>_cal``)."""
+    Ks = [gr.Textbox(label=label, placeholder=_K_HELP, elem_id=f"{tab}_{suffix}") for suffix, label in boxes]
+    return (*Ks, gr.Dropdown(CALIBRATIONS, value="fov60", label=_CAL_HELP, elem_id=f"{tab}_cal"))
+
+
+_PAIR_K = (("K1", "intrinsics of image 1"), ("K2", "intrinsics of image 2"))
+
+
+def _add_point(points: str, evt: gr.SelectData) -> str:
+    """A click on an image appends its pixel to the points box."""
+    return inputs.add_point(points, evt.index)
+
+
 def _image(label: str, elem_id: str) -> gr.Image:
     """An upload that can be clicked; the file is passed on as uploaded (no conversion)."""
     return gr.Image(label=label, type="filepath", image_mode=None, sources=["upload"], elem_id=elem_id)
@@ -56,8 +71,7 @@ def _depth_tab(s: Session, ex: Examples) -> None:
         with gr.Column():
             image = _image("image (click to ask the depth there)", "depth_image")
             points = gr.Textbox(label="points x,y; x,y (pixels)", elem_id="depth_points")
-            K = gr.Textbox(label="intrinsics", placeholder=_K_HELP, elem_id="depth_K")
-            cal = gr.Dropdown(CALIBRATIONS, value="fov60", label=_CAL_HELP, elem_id="depth_cal")
+            K, cal = _cameras("depth", ("K", "intrinsics"))
             ask_points, grid, ask_grid = _buttons("depth", "depth at the points", "grid (columns x rows)", "16x12",
                                                   "dense grid")
         with gr.Column():
@@ -79,11 +93,8 @@ def _depth_tab(s: Session, ex: Examples) -> None:
     def run_grid(img, g, k, c, progress=gr.Progress()):
         return handlers.depth_grid(s, img, g, k, c, progress=progress)
 
-    def click(pts, evt: gr.SelectData):
-        return inputs.add_point(pts, evt.index)
-
     image.change(lambda: "", outputs=points)
-    image.select(click, [points], [points]).then(run_points, [image, points, K, cal],
+    image.select(_add_point, [points], [points]).then(run_points, [image, points, K, cal],
                                                  [msg, picture, table, summary, details])
     ask_points.click(run_points, [image, points, K, cal], [msg, picture, table, summary, details])
     ask_grid.click(run_grid, [image, grid, K, cal], [msg, picture, cloud, files, table, summary, details])
@@ -96,9 +107,7 @@ def _match_tab(s: Session, ex: Examples) -> None:
     with gr.Row():
         with gr.Column():
             points = gr.Textbox(label="points in image 1: x,y; x,y (pixels)", elem_id="match_points")
-            K1 = gr.Textbox(label="intrinsics of image 1", placeholder=_K_HELP, elem_id="match_K1")
-            K2 = gr.Textbox(label="intrinsics of image 2", placeholder=_K_HELP, elem_id="match_K2")
-            cal = gr.Dropdown(CALIBRATIONS, value="fov60", label=_CAL_HELP, elem_id="match_cal")
+            K1, K2, cal = _cameras("match", *_PAIR_K)
             go, grid, go_grid = _buttons("match", "match the points", "grid over image 1 (columns x rows)", "8x6",
                                          "grid")
         with gr.Column():
@@ -115,11 +124,8 @@ def _match_tab(s: Session, ex: Examples) -> None:
     def run_grid(a, b, g, k1, k2, c, progress=gr.Progress()):
         return handlers.match_grid(s, a, b, g, k1, k2, c, progress=progress)
 
-    def click(pts, evt: gr.SelectData):
-        return inputs.add_point(pts, evt.index)
-
     image1.change(lambda: "", outputs=points)
-    image1.select(click, [points], [points]).then(run, [image1, image2, points, K1, K2, cal],
+    image1.select(_add_point, [points], [points]).then(run, [image1, image2, points, K1, K2, cal],
                                                   [msg, picture, table, summary, details])
     go.click(run, [image1, image2, points, K1, K2, cal], [msg, picture, table, summary, details])
     go_grid.click(run_grid, [image1, image2, grid, K1, K2, cal], [msg, picture, table, summary, details])
@@ -131,9 +137,7 @@ def _pose_tab(s: Session, ex: Examples) -> None:
         image2 = _image("image 2 (camera 2)", "pose_image2")
     with gr.Row():
         with gr.Column():
-            K1 = gr.Textbox(label="intrinsics of image 1", placeholder=_K_HELP, elem_id="pose_K1")
-            K2 = gr.Textbox(label="intrinsics of image 2", placeholder=_K_HELP, elem_id="pose_K2")
-            cal = gr.Dropdown(CALIBRATIONS, value="fov60", label=_CAL_HELP, elem_id="pose_cal")
+            K1, K2, cal = _cameras("pose", *_PAIR_K)
             go = gr.Button("relative pose", variant="primary", elem_id="pose_go")
             msg = _message("pose")
             answers = gr.Markdown("", elem_id="pose_answers")
@@ -157,8 +161,7 @@ def _object_tab(s: Session, ex: Examples) -> None:
             template = gr.Dropdown(list(templates), value=None, label="SpatialRGPT-style question (fills the "
                                    "question below)", elem_id="object_template")
             question = gr.Textbox(label="question ([A], [B] where the boxes go)", elem_id="object_question")
-            K = gr.Textbox(label="intrinsics", placeholder=_K_HELP, elem_id="object_K")
-            cal = gr.Dropdown(CALIBRATIONS, value="fov60", label=_CAL_HELP, elem_id="object_cal")
+            K, cal = _cameras("object", ("K", "intrinsics"))
             go = gr.Button("ask", variant="primary", elem_id="object_go")
         with gr.Column():
             msg = _message("object")
