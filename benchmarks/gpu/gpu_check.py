@@ -95,9 +95,10 @@ def run_step(result: dict, name: str, log: Log, fn: Callable[[], dict]) -> dict 
     """Run one step; its numbers (or its error line) go into ``result["steps"][name]``."""
     log(f"=== {name}")
     left = result.get("deadline", float("inf")) - time.monotonic()
-    if left < MIN_STEP_S.get(name, 0):
+    need = MIN_STEP_S.get(name, 0)
+    if left < need:
         result["steps"][name] = {"ok": False, "seconds": 0.0, "error": f"skipped: {left:.0f} s of the budget left, "
-                                 f"{name} needs about {MIN_STEP_S[name]} s (--budget-s)"}
+                                 f"{name} needs about {need} s (--budget-s)"}
         log(f"{name}: {result['steps'][name]['error']}")
         write_result(result)
         return None

@@ -50,10 +50,6 @@ class LazyGroup(click.Group):
             formatter.write_dl(rows)
 
 
-#: the subcommands that standardise views and so may meet ``calibration: model:DIR``
-_CALIBRATING = ("data", "eval", "demo")
-
-
 def _model_calibrator(model_dir: str):
     """The ``calibration: model:DIR`` policy: a vlm3 model asked for the field of view
     (``vlm3.infer.api.model_calibrator``, imported when a config names the policy)."""
@@ -64,14 +60,14 @@ def _model_calibrator(model_dir: str):
 
 @click.group(cls=LazyGroup)
 @click.version_option(package_name="vlm3")
-@click.pass_context
-def main(ctx: click.Context) -> None:
+def main() -> None:
     """vlm3 -- teach a standard VLM (Qwen3-VL) metric depth, correspondence, camera pose,
     object-level 3D and camera calibration with nothing but text supervision (the VLM3 recipe)."""
-    if ctx.invoked_subcommand in _CALIBRATING:  # the data engine sits below the models: the command wires them
-        from vlm3.standardize.calibration import register_policy
+    # any command may standardise a view (data, eval, demo, predict, app) and so meet
+    # ``calibration: model:DIR``; the data engine sits below the models, so the command wires them
+    from vlm3.standardize.calibration import register_policy
 
-        register_policy("model", _model_calibrator)
+    register_policy("model", _model_calibrator)
 
 
 if __name__ == "__main__":

@@ -35,6 +35,7 @@ import click
 from vlm3.config import ConfigError, load, option, save, shipped_names, to_dict
 from vlm3.data.config import DataConfig
 from vlm3.evaluate.config import EvalConfig
+from vlm3.io.paths import real_data_root
 from vlm3.train.config import RunConfig
 from vlm3.world.config import WorldConfig
 
@@ -84,13 +85,6 @@ class DemoPlan:
     @property
     def world_dir(self) -> Path:
         return self.run_dir / "world"
-
-
-def real_data_root() -> Path | None:
-    """Real sample data: $VLM3_REAL_DATA, else ../shared/data/real next to this checkout."""
-    env = os.environ.get("VLM3_REAL_DATA")
-    root = Path(env) if env else Path.cwd().parent / "shared" / "data" / "real"
-    return root.resolve() if root.is_dir() else None
 
 
 def stage_variables(run_dir: Path, real: Path | None) -> dict[str, str]:

@@ -53,9 +53,14 @@ def app(model: str, device: str, port: int, host: str, decoding: str, work_dir: 
         raise click.ClickException(INSTALL_HINT)
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     if work_dir is not None:
+        from vlm3.io.paths import OutputPathError, check_out_dir
+
         try:
+            check_out_dir(work_dir, "--work-dir")  # the checks every command makes of its output folder
             work_dir.mkdir(parents=True, exist_ok=True)
-        except OSError as err:  # a file there, a name too long, no permission: one line, before the model loads
+        except OutputPathError as err:
+            raise click.BadParameter(str(err), param_hint="--work-dir") from None
+        except OSError as err:  # no permission, a full disk: one line, before the model loads
             raise click.BadParameter(f"cannot use {str(work_dir)[:120]} as a folder: {err.strerror or err}",
                                      param_hint="--work-dir") from None
     m, dev = _load(model, device, decoding)
@@ -67,7 +72,8 @@ def app(model: str, device: str, port: int, host: str, decoding: str, work_dir: 
 def serve(m, model: str, device: str, port: int, host: str, work_dir: Path | None) -> None:
     """Build the page for the loaded model ``m`` (a ``vlm3.infer.api.Model``) and serve it on
     ``host:port`` until interrupted."""
-    from vlm3.app.examples import all_examples, real_data_root
+    from vlm3.app.examples import all_examples
+    from vlm3.io.paths import real_data_root
     from vlm3.app.page import build_page, theme
     from vlm3.app.session import Session
 

@@ -11,7 +11,6 @@ K is ``"fx,fy,cx,cy"`` in pixels of that image, boxes ``"x1,y1,x2,y2; ..."`` in 
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -58,14 +57,6 @@ def world_examples(out: Path, seed: int = 0, views: int = 3) -> Examples:
         boxes = "; ".join(",".join(str(int(v)) for v in o.box_xyxy_px) for o in objs)
         ex.objects.append([paths[0], boxes, "Is [A] bigger than [B]?"])
     return ex
-
-
-def real_data_root() -> Path | None:
-    """The real sample data: ``$VLM3_REAL_DATA``, else ``../shared/data/real`` beside the
-    working directory; None when absent."""
-    env = os.environ.get("VLM3_REAL_DATA")
-    root = Path(env) if env else Path.cwd().parent / "shared" / "data" / "real"
-    return root.resolve() if root.is_dir() else None
 
 
 def real_examples(root: Path) -> Examples:

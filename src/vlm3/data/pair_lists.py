@@ -58,7 +58,7 @@ def scene_pairs(scene_dir: Path, min_covisibility: float, max_frames: int = 100,
     frames = meta["frames"]
     names = [str(f.get("frame_name", i)) if isinstance(f, dict) else str(i)
              for i, f in enumerate(frames)]
-    S = normalized_covisibility(load_covisibility(scene_dir, len(frames)))
+    S = normalized_covisibility(load_covisibility(scene_dir, len(frames), meta=meta))
     kept = da3_sample_frames(len(frames), max_frames, seed)
     pairs = []
     for a in range(len(kept)):

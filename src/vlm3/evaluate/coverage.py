@@ -115,8 +115,7 @@ def reasons_text(cov: Mapping[str, Any]) -> str:
 
 def table_notes(cells: Mapping[str, Mapping[str, Any] | None]) -> list[str]:
     """Notes under a table: one line per incomplete or guessed cell (``cells``: cell name -> coverage)."""
-    return [f"{INCOMPLETE_MARK if not complete(c) else ''}{GUESS_MARK if c.get('calibration_guessed') else ''} "
-            f"{name}: {count_text(c)} scored ({reasons_text(c)})"
+    return [f"{marks(c)} {name}: {count_text(c)} scored ({reasons_text(c)})"
             for name, c in cells.items() if c is not None and marks(c)]
 
 

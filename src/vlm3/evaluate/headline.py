@@ -58,7 +58,8 @@ def headline_table(report: dict[str, Any]) -> str:
         rates = [m.get("parse_rate") for m in per_task.values() if m.get("parse_rate") is not None]
         cells.append(f"{100 * min(rates):.1f}%" if rates else "–")
         lines.append("| " + " | ".join(cells) + " |")
-    lines += [f"{x}" for x in table_notes(covs)]
+    notes = table_notes(covs)
+    lines += [""] + notes if notes else []  # a blank line: a line right under a table would be read as a row
     bench = report.get("benchmark")
     if bench:
         lines.append(f"\n(benchmark: {bench}; cells: value (scored/given))")

@@ -37,6 +37,10 @@ from vlm3.predictors.base import InputError
 from vlm3.tasks import TASKS, get_task
 from vlm3.tasks.common import BuildContext, TaskConfig
 
+#: how evaluation standardises a benchmark's own queries unless the benchmark (or the pipeline, for a
+#: published checkpoint: "release") says otherwise: the whole focal-normalised image, padded to the grid
+EVAL_PREPROCESSING = "pad"
+
 
 def task_config(task: str, options: dict[str, Any]) -> TaskConfig:
     """The builder's knobs: the task's release focal and budget unless ``focal_px`` /
@@ -109,7 +113,7 @@ def record_samples(name: str, o: dict[str, Any], path: Path, cache_root: Path
         raise InputError(f"benchmark {name!r}: task {task!r} is not one of {', '.join(TASKS)}")
     # evaluation keeps every point: the whole focal-normalised image, padded to the grid, unless
     # the benchmark (or the pipeline, for a published checkpoint: "release") says otherwise
-    options = {"preprocessing": "pad", **dict(o.get("options") or {})}
+    options = {"preprocessing": EVAL_PREPROCESSING, **dict(o.get("options") or {})}
     ctx = BuildContext(task_config(task, o), 32, str(o.get("calibration") or "none"), options)
     samples, skipped = [], []
     for sample_id, draft in _drafts(name, o, path, task, ctx):

@@ -17,6 +17,7 @@ from typing import Any
 
 from vlm3.config import save, to_dict
 from vlm3.evaluate.config import EvalConfig, load_eval_config
+from vlm3.evaluate.own_queries import EVAL_PREPROCESSING
 from vlm3.evaluate.stages import config_hash, predict_benchmark, score_run
 from vlm3.predictors.base import InputError
 from vlm3.tasks import get_task
@@ -135,7 +136,7 @@ def images_protocol(b: Any) -> str:
     from vlm3.standardize.release import preprocessing_of
     from vlm3.tasks import TASKS, get_task
 
-    mode = preprocessing_of(b.options.get("options"), "pad")
+    mode = preprocessing_of(b.options.get("options"), EVAL_PREPROCESSING)
     task = str(b.options.get("task"))
     unit_focal = get_task(task).focal_px if task in TASKS else 1000.0
     if unit_focal is None:  # asked on the image as given (calibration)
@@ -194,14 +195,14 @@ def run_eval(config: str | Path | EvalConfig, run_dir: str | Path, model: str | 
             skipped_inputs[b.name] = b.skipped
             log(f"{b.name}: {len(b.skipped)} input(s) skipped ({top})")
         images[b.name] = images_protocol(b)
-        guessed = _guessed_cameras(cases)
-        if guessed:
-            log(f"{b.name}: {guessed} image(s) on a guessed camera (no intrinsics and no AnyCalib: a stated "
-                f"field-of-view guess; marked in the tables)")
         if max_samples and len(cases) > max_samples:
             inputs_cut[b.name] = len(cases) - max_samples
             log(f"{b.name}: {inputs_cut[b.name]} of {len(cases)} inputs left out (--max-samples {max_samples})")
             cases = cases[:max_samples]
+        guessed = _guessed_cameras(cases)
+        if guessed:
+            log(f"{b.name}: {guessed} image(s) on a guessed camera (no intrinsics and no AnyCalib: a stated "
+                f"field-of-view guess; marked in the tables)")
         if not cases:
             skipped.append(f"{b.name}: no samples")
             log(f"skip benchmark {b.name} (no samples)")

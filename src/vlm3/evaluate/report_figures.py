@@ -14,7 +14,6 @@ import numpy as np
 from vlm3.drawing import png_data_uri, pyplot
 from vlm3.tasks import TASKS
 
-png_uri = png_data_uri  # the report's figures as inline PNG data URIs (vlm3.drawing)
 
 
 def fig_parse_rates(results: dict[str, dict[str, Any]], order: list[str]) -> str:
@@ -29,5 +28,5 @@ def fig_parse_rates(results: dict[str, dict[str, Any]], order: list[str]) -> str
     ax.set_ylim(0, 105)
     ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     ax.set_title("share of answers that parse, per task", fontsize=10)
-    return png_uri(fig)
+    return png_data_uri(fig)
 

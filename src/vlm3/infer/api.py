@@ -29,6 +29,7 @@ from vlm3.infer.queries import ask, predict_depth, predict_image_task, predict_m
 from vlm3.infer.results import AskResult, DepthResult, MatchResult, PoseResult
 from vlm3.io.images import ImageLike
 from vlm3.predictors.base import InputError, Predictor, check_decoding
+from vlm3.tasks import image_task_verbs
 
 __all__ = ["MAX_QUERIES", "MAX_RESAMPLED_PIXELS", "MIN_IMAGE_PX", "AskResult", "DepthResult", "InputError",
            "IntrinsicsLike", "MatchResult", "Model", "PoseResult", "Prepared", "as_pixels", "ask", "check_focal_px",
@@ -116,13 +117,6 @@ def _image_task_method(task: str) -> Any:
                       f"(``max_pixels`` overrides it), asked in the saved text format; returns its result type "
                       f"(``to_json()``, ``lines()``).")
     return method
-
-
-def image_task_verbs() -> dict[str, str]:
-    """verb -> task of every registered task asked about one image alone (``vlm3 predict <verb>``)."""
-    from vlm3.tasks import TASKS, get_task
-
-    return {get_task(t).predict_verb: t for t in TASKS if get_task(t).predict_verb}
 
 
 for _verb, _task in image_task_verbs().items():  # Model.calibrate, ...: generated from the registry

@@ -411,12 +411,10 @@ def _image_task_command(verb: str, task: str, help_line: str) -> click.Command:
 
 def _add_image_task_commands() -> None:
     """One ``vlm3 predict`` subcommand per task asked about one image alone (the task registry)."""
-    from vlm3.tasks import TASKS, get_task
+    from vlm3.tasks import get_task, image_task_verbs
 
-    for t in TASKS:
-        unit = get_task(t)
-        if unit.predict_verb:
-            predict.add_command(_image_task_command(unit.predict_verb, t, unit.predict_help))
+    for verb, t in image_task_verbs().items():
+        predict.add_command(_image_task_command(verb, t, get_task(t).predict_help))
 
 
 _add_image_task_commands()

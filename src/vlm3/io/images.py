@@ -47,15 +47,13 @@ import cv2
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from vlm3.io.pixel_limit import (DEFAULT_MAX_IMAGE_PIXELS, MAX_PIXELS_ENV, header_size, max_image_pixels,
-                                  pixel_limit_problem)
+from vlm3.io.pixel_limit import (_JPEG_SOI, _PNG_SIG, DEFAULT_MAX_IMAGE_PIXELS, MAX_PIXELS_ENV, header_size,
+                                  max_image_pixels, pixel_limit_problem)
 from vlm3.io.records import DepthFile
 
 #: what ``read_rgb`` accepts: a file path, an (H, W) / (H, W, 3|4) array, or a PIL image
 ImageLike = str | Path | np.ndarray | Image.Image
 
-_JPEG_SOI = b"\xff\xd8\xff"
-_PNG_SIG = b"\x89PNG\r\n\x1a\n"
 _PNG_IEND = b"IEND\xaeB`\x82"
 _PIL_ERRORS = (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError)
 
@@ -95,6 +93,13 @@ def _reason(err: Exception) -> str:
     if isinstance(err, UnidentifiedImageError):
         return "not an image format Pillow can identify"
     return str(err) or type(err).__name__
+
+
+def _check_header_pixels(p: Path, data: bytes) -> None:
+    """The pixel limit checked from a PNG/JPEG header, before anything is decoded."""
+    size = header_size(data)
+    if size is not None:
+        _check_pixels(p, *size)
 
 
 def _check_pixels(p: Path | str, width: int, height: int) -> None:
@@ -158,9 +163,7 @@ def _fast_rgb(data: bytes) -> np.ndarray | None:
 
 def _rgb_of_file(p: Path) -> np.ndarray:
     data = _read_bytes(p, "image")
-    size = header_size(data)
-    if size is not None:
-        _check_pixels(p, *size)
+    _check_header_pixels(p, data)
     arr = _fast_rgb(data)
     if arr is None:
         try:
@@ -283,9 +286,7 @@ def read_map(path: str | Path, what: str = "depth") -> np.ndarray:
     p = Path(path)
     if p.suffix.lower() == ".png":
         data = _read_bytes(p, what)
-        size = header_size(data)
-        if size is not None:
-            _check_pixels(p, *size)
+        _check_header_pixels(p, data)
         raw = _fast_map_png(data)
         if raw is not None:
             return raw

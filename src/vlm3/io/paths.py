@@ -6,16 +6,26 @@ file somewhere above the path (``--out notes.txt/run``), a name longer than the 
 allows, or a file name whose extension picks a format the writer does not have
 (``--out sheet.txt`` for a PNG). ``check_out_dir`` and ``check_out_file`` raise
 ``OutputPathError`` with one line saying what to change; the CLIs turn it into their
-usage error. Nothing is created here.
+usage error. Nothing is created here. ``real_data_root`` finds the real sample frames the
+demo and the app read (``$VLM3_REAL_DATA`` or the dev workspace's ``../shared/data/real``).
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Sequence
 
 #: the longest name of one path component most file systems accept (bytes)
 MAX_NAME_BYTES = 255
+
+
+def real_data_root() -> Path | None:
+    """Real sample data: ``$VLM3_REAL_DATA``, else ``../shared/data/real`` beside the working
+    directory; None when absent."""
+    env = os.environ.get("VLM3_REAL_DATA")
+    root = Path(env) if env else Path.cwd().parent / "shared" / "data" / "real"
+    return root.resolve() if root.is_dir() else None
 
 
 class OutputPathError(ValueError):

@@ -46,8 +46,7 @@ def fov_calibrator(hfov_deg: float) -> Calibrator:
 
     def calibrate(image: np.ndarray) -> Camera:
         h, w = image.shape[:2]
-        f = (w / 2.0) / math.tan(math.radians(hfov_deg) / 2.0)
-        return Camera.from_fx_fy_cx_cy(f, f, (w - 1) / 2.0, (h - 1) / 2.0, w, h)
+        return fov_camera(w, h, hfov_deg)
 
     return calibrate
 
@@ -86,7 +85,8 @@ def register_policy(prefix: str, factory: Callable[[str], Calibrator]) -> None:
 def fov_camera(width: int, height: int, hfov_deg: float) -> Camera:
     """The camera of a ``width`` x ``height`` image with horizontal field of view ``hfov_deg``
     (square pixels, principal point at the centre)."""
-    return fov_calibrator(hfov_deg)(np.zeros((height, width, 1), np.uint8))
+    f = (width / 2.0) / math.tan(math.radians(hfov_deg) / 2.0)
+    return Camera.from_fx_fy_cx_cy(f, f, (width - 1) / 2.0, (height - 1) / 2.0, width, height)
 
 
 def get_calibrator(policy: str) -> tuple[Calibrator | None, str]:

@@ -44,4 +44,9 @@ def get_task(name: str) -> Task:
         raise ValueError(f"unknown task {name!r}; choose one of {', '.join(TASKS)}") from None
 
 
-__all__ = ["RELEASE_TASK_DEFAULTS", "TASKS", "Task", "get_task"]
+def image_task_verbs() -> dict[str, str]:
+    """verb -> task of every task asked about one image alone (``vlm3 predict <verb>``, ``Model.<verb>``)."""
+    return {u.predict_verb: t for t, u in _UNITS.items() if u.predict_verb}
+
+
+__all__ = ["RELEASE_TASK_DEFAULTS", "TASKS", "Task", "get_task", "image_task_verbs"]

@@ -68,8 +68,9 @@ def train(config: str | None, overrides: tuple[str, ...], help_config: bool, pri
     if print_config:
         click.echo(to_yaml(cfg))
         return
+    from vlm3.model.factory import ModelLoadError
+
     if plan:
-        from vlm3.model.factory import ModelLoadError
         from vlm3.train.memory_plan import build_plan, format_plan
 
         try:
@@ -77,7 +78,6 @@ def train(config: str | None, overrides: tuple[str, ...], help_config: bool, pri
         except ModelLoadError as exc:
             raise click.ClickException(str(exc)) from None
         return
-    from vlm3.model.factory import ModelLoadError
     from vlm3.io.images import ImageReadError
     from vlm3.train.dataset import DatasetFormatError
     from vlm3.train.trainer import TransformersVersionError, run_training

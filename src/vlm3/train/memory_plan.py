@@ -6,7 +6,7 @@ every figure is per GPU, for FSDP2 full sharding over ``world`` GPUs (world 1 = 
 everything, as DDP), in GiB:
 
 - ``params`` fp32 master weights, ``grads`` fp32, ``adamw`` two fp32 moments: 4 + 4 + 8 bytes
-  per trainable parameter, divided by ``world``;
+  per parameter (grads and moments: per trainable one), divided by ``world``;
 - ``gathered``: what FSDP2 unshards at once: the largest unit (the root module: embeddings,
   final norm, vision merger) as bf16 parameters plus its fp32 gradient, plus one prefetched
   decoder layer (bf16), not divided (at world 1 too: the bf16 compute copy of each unit);
@@ -133,7 +133,8 @@ class MemoryPlan:
     """Per-GPU bytes of one recipe (see the module docstring for each figure)."""
 
     recipe: str
-    trainable: int
+    parameters: int  # all of them: fp32 weights on the GPUs and in the save
+    trainable: int  # those with gradients and AdamW moments (fewer with model.freeze_vision)
     largest_unit: int
     largest_tensor: int
     tokens: int
@@ -143,7 +144,7 @@ class MemoryPlan:
 
     def per_gpu(self, world: int) -> dict[str, float]:
         n = self.trainable
-        row = {"params": 4 * n / world, "grads": 4 * n / world, "adamw": 8 * n / world,
+        row = {"params": 4 * self.parameters / world, "grads": 4 * n / world, "adamw": 8 * n / world,
                "gathered": (2 + 4) * self.largest_unit,
                "activations": float(self.activations), "save": 4.0 * self.largest_tensor}
         row["total"] = sum(row.values())
@@ -166,7 +167,7 @@ def build_plan(cfg: RunConfig, recipe: str) -> MemoryPlan:
     config = plan_config(cfg.model.name_or_path)
     with torch.device("meta"):
         model = _build(config, torch.float32)
-    trainable = count_parameters(model)
+    parameters = trainable = count_parameters(model)
     if cfg.model.freeze_vision:
         trainable -= sum(p.numel() for p in model.model.visual.parameters())
     unit, largest = _units(model)
@@ -177,7 +178,8 @@ def build_plan(cfg: RunConfig, recipe: str) -> MemoryPlan:
     layers = config.text_config.num_hidden_layers
     text = layers * kept["layer1"] + (full["layer1"] if ckpt else 0) + full["outside"]
     vision = vision_activation_bytes(config, 4 * tokens, ckpt)
-    return MemoryPlan(recipe, trainable, unit, largest, tokens, text + vision, full["layer1"], kept["layer1"])
+    return MemoryPlan(recipe, parameters, trainable, unit, largest, tokens, text + vision, full["layer1"],
+                      kept["layer1"])
 
 
 def format_plan(plan: MemoryPlan, worlds=WORLDS, cards=CARDS_GIB) -> str:
@@ -193,5 +195,5 @@ def format_plan(plan: MemoryPlan, worlds=WORLDS, cards=CARDS_GIB) -> str:
         lines.append(" | ".join([str(world)] + [f"{row[k]:.1f}" for k in head[1:]] + fits))
     lines.append(f"fits: total + {RESERVE_GIB:.0f} GiB kept free for what is not counted (CUDA context, NCCL "
                  "buffers, fragmentation); the final save also needs "
-                 f"{4 * plan.trainable / GIB:.1f} GiB of CPU RAM on rank 0")
+                 f"{4 * plan.parameters / GIB:.1f} GiB of CPU RAM on rank 0")
     return "\n".join(lines)

@@ -64,8 +64,8 @@ def covisibility_file(scene_dir: Path, meta: dict[str, Any] | None = None, versi
     scene_meta's ``scene_modalities.pairwise_covisibility.scene_key`` (relative to the scene,
     e.g. DL3DV's ``covisibility/v0_mvsa_based/...``), else the first ``covisibility/<version>/*.npy``.
     ``meta``: scene_meta.json already read (None: read here). SceneError naming where it looked."""
+    meta = load_scene_meta(scene_dir) if meta is None else meta
     try:
-        meta = json.loads((scene_dir / META).read_text()) if meta is None else meta
         key = meta["scene_modalities"]["pairwise_covisibility"]["scene_key"]
     except (OSError, ValueError, KeyError, TypeError):
         key = None
@@ -84,13 +84,13 @@ def load_covisibility(scene_dir: Path, n_frames: int, version: str = "v0",
                       meta: dict[str, Any] | None = None) -> np.ndarray:
     """The scene's raw N x N covisibility matrix (float32, memory-mapped; `covisibility_file`
     finds it); SceneError."""
-    files = [covisibility_file(scene_dir, meta, version)]
+    path = covisibility_file(scene_dir, meta, version)
     try:
-        C = np.load(files[0], mmap_mode="r", allow_pickle=False)
+        C = np.load(path, mmap_mode="r", allow_pickle=False)
     except (ValueError, OSError) as err:
-        raise SceneError(f"{files[0]}: unreadable covisibility matrix ({err})") from None
+        raise SceneError(f"{path}: unreadable covisibility matrix ({err})") from None
     if C.shape != (n_frames, n_frames):
-        raise SceneError(f"{files[0]}: covisibility is {C.shape}, expected {n_frames}x{n_frames} "
+        raise SceneError(f"{path}: covisibility is {C.shape}, expected {n_frames}x{n_frames} "
                          "(one row per frame of scene_meta.json)")
     return C
 

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from vlm3.drawing import frustum_top_down, png_data_uri, pyplot
+from vlm3.metrics.calibration import hfov_deg_from_focal_px
 from vlm3.tasks.figures import Figure, load_image, parse_record
 
 
@@ -69,7 +70,7 @@ def fig_pose_frustums(unit: Any, by_predictor: Mapping[str, Sequence[dict]], n_p
         dist = float(np.linalg.norm(t_gt)) or 1.0
         cams = lab.get("cameras") or [{}]
         c0 = cams[0]
-        fov = float(np.degrees(2 * np.arctan(c0.get("width", 2) / (2 * c0.get("fx", 1))))) if c0.get("fx") else 60.0
+        fov = hfov_deg_from_focal_px(c0["fx"], c0["width"]) if c0.get("fx") and c0.get("width") else 60.0
         size = 0.35 * dist
         ax = row[2]
         polys = [("camera 0", np.eye(3), np.zeros(3), "k", "-"), ("camera 1, truth", R_gt, t_gt, "green", "-")]
