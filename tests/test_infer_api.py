@@ -201,3 +201,20 @@ def test_bad_decoding_is_one_line(setup):
     r = CliRunner().invoke(predict, ["depth", str(d / "img0.png"), "--grid", "2x2", "--model", str(d / "model"),
                                      "--decoding", "template", "--numbers", "median", "--out", str(d / "x"), "--intrinsics", "100,100,80,60"])
     assert r.exit_code == 2 and "Traceback" not in r.output and "--decoding exact or generate" in r.output
+
+
+def test_pose_result_places_camera_1_at_the_answered_distance_else_1_m():
+    """One pose matrix for the CLI's and the app's frustum pictures: a missing or non-finite
+    distance draws camera 1 at 1 m (before, the CLI put NaN into the matrix for a NaN distance)."""
+    import math
+
+    import numpy as np
+
+    from vlm3.infer.results import PoseResult
+
+    R = np.eye(3)
+    t = np.array([1.0, 0.0, 0.0])
+    for dist, expected in ((2.5, 2.5), (None, 1.0), (math.nan, 1.0)):
+        T = PoseResult(True, R, t, dist, (0.0, 0.0, 0.0)).T_cam0_from_cam1()
+        assert T.shape == (4, 4) and np.allclose(T[:3, 3], [expected, 0, 0]) and np.allclose(T[:3, :3], R)
+    assert PoseResult(False, None, None, None, None).T_cam0_from_cam1() is None

@@ -65,6 +65,21 @@ def _chunks(n: int, size: int) -> list[np.ndarray]:
     return np.array_split(np.arange(n), max(1, -(-n // size))) if n else []
 
 
+def _chunked(s: Session, n: int, ask: Callable[[Any, np.ndarray], Any], what: str,
+             progress: Progress) -> tuple[list[Any], list[str], float]:
+    """Ask ``n`` points in chunks of ``CHUNK_QUERIES`` (``ask(model, indices)``; progress per chunk):
+    (the chunks' results, every question sent, the seconds)."""
+    parts, questions, seconds = [], [], 0.0
+    chunks = _chunks(n, CHUNK_QUERIES)
+    for i, idx in enumerate(chunks):
+        progress(i / len(chunks), desc=f"{what}: {idx[0]}/{n} points asked")
+        call = s.call(lambda m, idx=idx: ask(m, idx))
+        parts.append(call.result)
+        questions += call.questions
+        seconds += call.seconds
+    return parts, questions, seconds
+
+
 def _model_grid(s: Session, task: str, path: str, K: str | None, calibration: str, gw: int, gh: int) -> np.ndarray:
     """(gw * gh, 2) pixels of the uploaded image: a grid laid over the part the model sees when
     asked ``task`` (its focal and pixel budget), row-major."""
@@ -78,14 +93,8 @@ def _depth_call(s: Session, path: str, K: str | None, calibration: str, xy: np.n
                 progress: Progress) -> tuple[Any, list[str], float]:
     """model.depth on ``xy`` (N, 2) pixels in chunks (progress per chunk): the merged result,
     every question sent, the seconds."""
-    parts, questions, seconds = [], [], 0.0
-    chunks = _chunks(len(xy), CHUNK_QUERIES)
-    for i, idx in enumerate(chunks):
-        progress(i / len(chunks), desc=f"depth: {idx[0]}/{len(xy)} points asked")
-        call = s.call(lambda m, idx=idx: m.depth(path, K, points=xy[idx], calibration=calibration))
-        parts.append(call.result)
-        questions += call.questions
-        seconds += call.seconds
+    parts, questions, seconds = _chunked(
+        s, len(xy), lambda m, idx: m.depth(path, K, points=xy[idx], calibration=calibration), "depth", progress)
     first = parts[0]
     res = replace(first, xy_px=np.concatenate([p.xy_px for p in parts]),
                   depth_m=np.concatenate([p.depth_m for p in parts]), xyz_m=np.concatenate([p.xyz_m for p in parts]),
@@ -128,14 +137,9 @@ def depth_grid(s: Session, image: str | None, grid: str | None, K: str | None, c
 # ------------------------------------------------------------------ correspondence
 def _match(s: Session, paths: tuple[str, str], xy: np.ndarray, K1: str | None, K2: str | None, calibration: str,
            progress: Progress) -> tuple[str, str, str, str]:
-    parts, questions, seconds = [], [], 0.0
-    chunks = _chunks(len(xy), CHUNK_QUERIES)
-    for i, idx in enumerate(chunks):
-        progress(i / len(chunks), desc=f"matches: {idx[0]}/{len(xy)} points asked")
-        call = s.call(lambda m, idx=idx: m.match(paths[0], paths[1], xy[idx], K1, K2, calibration=calibration))
-        parts.append(call.result)
-        questions += call.questions
-        seconds += call.seconds
+    parts, questions, seconds = _chunked(
+        s, len(xy), lambda m, idx: m.match(paths[0], paths[1], xy[idx], K1, K2, calibration=calibration), "matches",
+        progress)
     res = replace(parts[0], xy0_px=np.concatenate([p.xy0_px for p in parts]),
                   xy1_px=np.concatenate([p.xy1_px for p in parts]), raw=[r for p in parts for r in p.raw],
                   ok=[o for p in parts for o in p.ok])
@@ -172,17 +176,12 @@ def pose(s: Session, image1: str | None, image2: str | None, K1: str | None, K2:
          calibration: str) -> tuple[str | None, str, str, str]:
     """The relative pose -> (frustum drawing or None when the answers give no rotation, the four
     answers with R / t / distance, summary line, details)."""
-    from vlm3.geometry.transforms import make_T
-
     paths = need_two_images(image1, image2)
     call = s.call(lambda m: m.pose(paths[0], paths[1], intrinsics_or_none(K1), intrinsics_or_none(K2),
                                    calibration=calibration))
     res = call.result
-    pic = None
-    if res.R_cam0_from_cam1 is not None and res.t_unit_cam0 is not None:
-        dist = res.distance_m if res.distance_m is not None and np.isfinite(res.distance_m) else 1.0
-        T = make_T(res.R_cam0_from_cam1, np.asarray(res.t_unit_cam0, float) * dist)
-        pic = str(viz.frustum_png(s.out_dir("pose") / "frustums.png", T))
+    T = res.T_cam0_from_cam1()
+    pic = None if T is None else str(viz.frustum_png(s.out_dir("pose") / "frustums.png", T))
     line = show.summary(None, None, res.cameras, res.notes, call.seconds)
     return pic, show.pose_text(res), line, show.details(call.questions, list(res.raw.values()),
                                                                   s.settings("pose"), call.seconds)

@@ -310,13 +310,10 @@ def pose_cmd(image1, image2, intrinsics1, intrinsics2, model, out_dir, calibrati
     (out_dir / "pose.json").write_text(json.dumps(js, indent=1))
     click.echo(json.dumps(res.to_json(), indent=1))
     if res.ok:
-        T = np.eye(4)
-        T[:3, :3] = res.R_cam0_from_cam1
-        T[:3, 3] = res.t_unit_cam0 * (res.distance_m if res.distance_m is not None else 1.0)
-        if res.distance_m is None:
+        if not res.has_distance:
             click.echo("note: the model gave no distance: frustums.png draws camera 2 at 1 m (direction only)",
                        err=True)
-        viz.frustum_png(out_dir / "frustums.png", T)
+        viz.frustum_png(out_dir / "frustums.png", res.T_cam0_from_cam1())
         click.echo(f"wrote {out_dir}/pose.json, frustums.png")
     else:
         click.echo(f"warning: the pose answers did not parse ({res.reason}); wrote {out_dir}/pose.json", err=True)

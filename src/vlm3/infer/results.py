@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from vlm3.geometry.transforms import make_T
 from vlm3.infer.inputs import Prepared
 
 
@@ -80,6 +81,20 @@ class PoseResult:
     reason: str | None = None
     cameras: list[dict[str, Any]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+
+    @property
+    def has_distance(self) -> bool:
+        """True when the distance answer parsed to a finite number of metres."""
+        return self.distance_m is not None and bool(np.isfinite(self.distance_m))
+
+    def T_cam0_from_cam1(self, default_distance_m: float = 1.0) -> np.ndarray | None:
+        """4x4 float64 pose of camera 1 in camera 0's frame (OpenCV axes, metres): the answered
+        rotation and direction, scaled by the answered distance, or ``default_distance_m`` when that
+        is missing or not finite (direction only); None without a rotation or a direction."""
+        if self.R_cam0_from_cam1 is None or self.t_unit_cam0 is None:
+            return None
+        d = float(self.distance_m) if self.has_distance else default_distance_m
+        return make_T(self.R_cam0_from_cam1, np.asarray(self.t_unit_cam0, float) * d)
 
     def to_json(self) -> dict[str, Any]:
         """The pose with rounded numbers, the raw answers, the cameras and the notes."""
