@@ -183,7 +183,7 @@ def test_suppressed_tokens_respected(micro):
 
 
 def test_bad_decoding_name_is_one_line(micro):
-    from vlm3.predictors.base import InputError
+    from vlm3.errors import InputError
     from vlm3.predictors.hf import HFPredictor
 
     with pytest.raises(InputError, match="unknown decoding 'fast'; choose one of exact, template, generate"):

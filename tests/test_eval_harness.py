@@ -164,7 +164,7 @@ def test_a_records_benchmark_with_bad_keys_is_one_line(tmp_path):
     from vlm3.config import ConfigError
     from vlm3.evaluate.config import load_eval_config
     from vlm3.evaluate.pipeline import run_eval
-    from vlm3.predictors.base import InputError
+    from vlm3.errors import InputError
 
     base = {"name": "b", "kind": "records", "adapter": "depthlm_jsonl", "path": str(tmp_path / "x.jsonl")}
     with pytest.raises(ConfigError, match=r"benchmarks\[0\]\.task: missing"):

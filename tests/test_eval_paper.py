@@ -116,7 +116,7 @@ def test_a_fixed_correspondence_list_keeps_its_matches_through_the_standardisati
     from vlm3.evaluate.pipeline import run_eval
     from vlm3.evaluate.stages import predictions_path, read_jsonl
     from vlm3.geometry.focal import PixelMap
-    from vlm3.predictors.base import InputError
+    from vlm3.errors import InputError
 
     img = FIX / "depthlm" / "ibims1" / "rgb"
     intr = [400.0, 400.0, 159.5, 119.5]

@@ -191,7 +191,7 @@ def test_decoding_flag_reaches_the_predictor(setup):
 
 
 def test_bad_decoding_is_one_line(setup):
-    from vlm3.predictors.base import InputError
+    from vlm3.errors import InputError
 
     d, _ = setup
     with pytest.raises(InputError, match="unknown decoding 'fast'; choose one of exact, template, generate"):

@@ -12,7 +12,7 @@ from PIL import Image
 
 from vlm3.infer.api import grid_points_px, parse_intrinsics, prepare_image
 from vlm3.infer.cli import predict
-from vlm3.predictors.base import InputError
+from vlm3.errors import InputError
 
 
 @pytest.fixture()

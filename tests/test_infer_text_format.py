@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from vlm3.infer import api
-from vlm3.predictors.base import InputError, Prediction
+from vlm3.errors import InputError
+from vlm3.predictors.base import Prediction
 from vlm3.tasks.correspondence import compact as corr_compact
 from vlm3.tasks.depth import compact as depth_compact
 from vlm3.tasks.depth import text as depth_text

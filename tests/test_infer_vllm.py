@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from vlm3.predictors import PREDICTORS, make_predictor
-from vlm3.predictors.base import InputError
+from vlm3.errors import InputError
 
 
 def test_unavailable_vllm_is_a_clear_error():

@@ -15,7 +15,7 @@ from vlm3.infer.api import read_image
 from vlm3.io.images import (ImageReadError, read_depth_m, read_image_size, read_map, read_rgb,
                             read_rgb_pil)
 from vlm3.io.records import DepthFile
-from vlm3.predictors.base import InputError
+from vlm3.errors import InputError
 
 
 def _pil_rgb(path) -> np.ndarray:

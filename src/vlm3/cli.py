@@ -10,6 +10,8 @@ import importlib
 
 import click
 
+from vlm3.errors import Group
+
 # name -> (module, attribute, one-line help shown in `vlm3 --help`)
 _SUBCOMMANDS: dict[str, tuple[str, str, str]] = {
     "world": ("vlm3.world.cli", "world", "Generate and look at the procedural 3D world (embedded default data)."),
@@ -24,7 +26,7 @@ _SUBCOMMANDS: dict[str, tuple[str, str, str]] = {
 }
 
 
-class LazyGroup(click.Group):
+class LazyGroup(Group):
     """A click group that imports a subcommand only when it is invoked."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:

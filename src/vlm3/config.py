@@ -37,6 +37,8 @@ from omegaconf import DictConfig, ListConfig, OmegaConf
 from omegaconf.errors import (ConfigKeyError, InterpolationResolutionError, MissingMandatoryValue,
                               OmegaConfBaseException, ValidationError)
 
+from vlm3.errors import Vlm3Error
+
 #: shipped configs: ``vlm3/configs/<kind>/<name>.yaml``
 CONFIG_DIR = Path(__file__).resolve().parent / "configs"
 
@@ -46,7 +48,7 @@ _SHELL_VAR = re.compile(r"\$\{([A-Z_][A-Z0-9_]*)(?::-([^}]*))?\}")
 _TYPE_WORDS = {"Float": "a float", "Integer": "an integer", "String": "a string", "Boolean": "true or false"}
 
 
-class ConfigError(ValueError):
+class ConfigError(Vlm3Error, ValueError):
     """A config file, value or override that is not valid; the message is one line naming the key."""
 
 

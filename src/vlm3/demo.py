@@ -34,6 +34,7 @@ import click
 
 from vlm3.config import ConfigError, load, option, save, shipped_names, to_dict
 from vlm3.data.config import DataConfig
+from vlm3.errors import Command
 from vlm3.evaluate.config import EvalConfig
 from vlm3.io.paths import real_data_root
 from vlm3.train.config import RunConfig
@@ -182,7 +183,7 @@ def load_demo_config(preset: str, overrides: Sequence[str] = ()) -> DemoConfig:
     return load(DemoConfig, preset, overrides, kind="demo")
 
 
-@click.command("demo")
+@click.command("demo", cls=Command)
 @click.argument("overrides", nargs=-1)
 @click.option("--preset", default="quick", show_default=True,
               help=f"demo preset ({', '.join(shipped_names('demo'))}; or a YAML file): quick 15-30 min on 2 CPU "

@@ -16,7 +16,9 @@ from pathlib import Path
 
 import click
 
-from vlm3.predictors.base import DECODINGS, InputError
+from vlm3.errors import Command
+from vlm3.errors import InputError
+from vlm3.predictors.base import DECODINGS
 
 INSTALL_HINT = "`vlm3 app` needs Gradio: pip install 'vlm3[app]'"
 
@@ -34,7 +36,7 @@ def _load(model: str, device: str, decoding: str):
         raise click.UsageError(str(err)) from None
 
 
-@click.command("app")
+@click.command("app", cls=Command)
 @click.option("--model", "model", required=True,
               help="training output or checkpoint directory (Qwen3-VL), cached hub id, or a random-weight preset")
 @click.option("--device", default="auto", show_default=True,

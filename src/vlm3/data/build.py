@@ -25,6 +25,7 @@ from tqdm import tqdm
 from vlm3.config import save, to_dict
 from vlm3.data.adapters import load_adapter
 from vlm3.data.config import DataConfig
+from vlm3.errors import Vlm3Error
 from vlm3.tasks.common import TaskConfig
 from vlm3.data.mixture import plan, split_counts
 from vlm3.io.records import Record, RecordError, Skipped, record_from_dict
@@ -41,7 +42,7 @@ FAIL_AFTER_ENV = "VLM3_DATA_FAIL_AFTER_SHARDS"
 LAYOUT_VERSION = "vlm3-data-v1"
 
 
-class BuildError(RuntimeError):
+class BuildError(Vlm3Error, RuntimeError):
     """A build stopped: bad input under --strict, a missing required source, a missing extra."""
 
 

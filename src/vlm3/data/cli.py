@@ -11,10 +11,11 @@ import click
 from vlm3.config import ConfigError, help_text
 from vlm3.data.config import DataConfig, load_config
 from vlm3.data.index_cli import index_cmd
+from vlm3.errors import Group
 from vlm3.io.paths import OutputPathError, check_out_dir, check_out_file
 
 
-@click.group("data")
+@click.group("data", cls=Group)
 def data() -> None:
     """Turn sources (synthetic world, RGB-D folders, pair lists, object Q&A) into chat shards."""
 

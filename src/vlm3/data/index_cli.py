@@ -7,10 +7,12 @@ from pathlib import Path
 
 import click
 
+from vlm3.errors import Command
+
 SPLIT_CHOICES = ("train", "val", "test", "all")
 
 
-@click.command("index")
+@click.command("index", cls=Command)
 @click.argument("path", type=click.Path(exists=True))
 @click.option("--split", "splits", multiple=True, type=click.Choice(SPLIT_CHOICES),
               help="Split(s) to index (repeatable; `all` = every sample unfiltered). Default: every "

@@ -28,6 +28,7 @@ from typing import Any, Sequence
 import click
 import numpy as np
 
+from vlm3.errors import Command
 from vlm3.io.paths import OutputPathError, check_out_file
 
 from vlm3.data.adapters.wai import (PAIR_LIST_FORMAT, PairListError, SceneError, load_covisibility,
@@ -126,7 +127,7 @@ def _why_no_pairs(doc: dict[str, Any], root: str, scenes: Sequence[str], split_l
             f"dataset folder or one scene folder")
 
 
-@click.command("pair-list")
+@click.command("pair-list", cls=Command)
 @click.argument("root", type=click.Path(exists=True, file_okay=False))
 @click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False),
               help="The pair-list JSON to write (give it to the wai adapter as options.pair_list).")

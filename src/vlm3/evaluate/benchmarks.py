@@ -28,7 +28,8 @@ from PIL import Image
 from vlm3.io.images import ImageReadError, read_rgb
 from vlm3.evaluate.own_queries import record_samples
 from vlm3.evaluate.stages import Case
-from vlm3.predictors.base import InputError, Request
+from vlm3.errors import InputError
+from vlm3.predictors.base import Request
 from vlm3.tasks import TASKS, get_task
 from vlm3.tasks.packing import qa_pairs_of
 from vlm3.tasks.unit import GroundTruth

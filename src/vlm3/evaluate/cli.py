@@ -7,11 +7,12 @@ from pathlib import Path
 import click
 
 from vlm3.config import ConfigError, help_text
+from vlm3.errors import Command
 from vlm3.io.images import ImageReadError
 from vlm3.io.paths import OutputPathError, check_out_dir, check_out_file
 from vlm3.model.presets import model_spec_problem
 from vlm3.predictors import resolve_device
-from vlm3.predictors.base import InputError
+from vlm3.errors import InputError
 
 
 def _check(check, *args) -> None:
@@ -22,7 +23,7 @@ def _check(check, *args) -> None:
         raise click.UsageError(str(err)) from None
 
 
-@click.command("eval")
+@click.command("eval", cls=Command)
 @click.argument("overrides", nargs=-1)
 @click.option("--config", "config_name", default="synthetic", show_default=True,
               help="eval config: a YAML file or a name in vlm3/configs/eval/")
@@ -75,7 +76,7 @@ def eval_cmd(overrides: tuple[str, ...], config_name: str, model: str | None, ba
     click.echo(f"wrote {run_dir}/summary.json, report.json, table.md")
 
 
-@click.command("report")
+@click.command("report", cls=Command)
 @click.argument("run_dirs", nargs=-1, required=True, type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--out", "out_html", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="HTML file (default: RUN_DIR/report.html of the first run); numbers go next to it as <name>_numbers.json")

@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 
 from vlm3.evaluate import correspondence_list as corr_list
-from vlm3.predictors.base import InputError
+from vlm3.errors import InputError
 from vlm3.tasks import TASKS, get_task
 from vlm3.tasks.common import BuildContext, TaskConfig
 

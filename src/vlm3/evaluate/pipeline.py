@@ -19,7 +19,7 @@ from vlm3.config import save, to_dict
 from vlm3.evaluate.config import EvalConfig, load_eval_config
 from vlm3.evaluate.own_queries import EVAL_PREPROCESSING
 from vlm3.evaluate.stages import config_hash, predict_benchmark, score_run
-from vlm3.predictors.base import InputError
+from vlm3.errors import InputError
 from vlm3.tasks import get_task
 
 BASELINES = ("oracle", "trivial", "sift")

@@ -12,8 +12,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from vlm3.errors import Vlm3Error
 
-class GeometryError(ValueError):
+
+class GeometryError(Vlm3Error, ValueError):
     """Raised for invalid geometric input (bad focal, bad rotation, wrong shapes, NaN)."""
 
 

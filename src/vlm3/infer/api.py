@@ -28,7 +28,8 @@ from vlm3.infer.loading import (VLLM_PREFIX, check_model_files, check_model_spec
 from vlm3.infer.queries import ask, predict_depth, predict_image_task, predict_match, predict_pose
 from vlm3.infer.results import AskResult, DepthResult, MatchResult, PoseResult
 from vlm3.io.images import ImageLike
-from vlm3.predictors.base import InputError, Predictor, check_decoding
+from vlm3.errors import InputError
+from vlm3.predictors.base import Predictor, check_decoding
 from vlm3.tasks import image_task_verbs
 
 __all__ = ["MAX_QUERIES", "MAX_RESAMPLED_PIXELS", "MIN_IMAGE_PX", "AskResult", "DepthResult", "InputError",

@@ -20,7 +20,9 @@ from typing import Any, Callable
 import click
 import numpy as np
 
-from vlm3.predictors.base import DECODINGS, InputError
+from vlm3.errors import Group
+from vlm3.errors import InputError
+from vlm3.predictors.base import DECODINGS
 from vlm3.protocol import TEXT_FORMATS
 from vlm3.tasks.asking import NUMBER_MODES as NUMBER_DECODING  # not train.small's: that one imports torch
 
@@ -180,7 +182,7 @@ def _meta(m, s: dict, numbers: str, source: str) -> dict:
                                                                                "from": source}}
 
 
-@click.group("predict")
+@click.group("predict", cls=Group)
 def predict() -> None:
     """Ask a model about your images (depth, matches, relative pose, free questions, and every task
     asked about one image alone: calibrate)."""

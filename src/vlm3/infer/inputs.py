@@ -27,7 +27,7 @@ import numpy as np
 
 from vlm3.geometry.camera import Camera, GeometryError
 from vlm3.io.images import ImageLike, ImageReadError, read_rgb
-from vlm3.predictors.base import InputError
+from vlm3.errors import InputError
 
 #: intrinsics as a user gives them: "fx,fy,cx,cy" (pixels), 4 numbers, a 3x3 K, or None (the calibration policy)
 IntrinsicsLike = str | Sequence[float] | np.ndarray | None

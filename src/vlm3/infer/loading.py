@@ -15,7 +15,7 @@ from typing import Any
 
 from vlm3.infer.inputs import path_exists
 from vlm3.model.presets import is_preset, model_spec_problem
-from vlm3.predictors.base import InputError
+from vlm3.errors import InputError
 
 VLLM_PREFIX = "vllm:"
 

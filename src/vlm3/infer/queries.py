@@ -21,7 +21,8 @@ from vlm3.infer.inputs import (IntrinsicsLike, as_pixels, check_max_pixels, grid
                                parse_grid, prepare_image, read_image, to_model_px)
 from vlm3.infer.results import AskResult, DepthResult, MatchResult, PoseResult
 from vlm3.io.images import ImageLike
-from vlm3.predictors.base import InputError, Predictor, Request
+from vlm3.errors import InputError
+from vlm3.predictors.base import Predictor, Request
 from vlm3.protocol import TEXT_FORMATS, format_version_of
 from vlm3.tasks import get_task
 

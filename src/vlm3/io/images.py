@@ -47,6 +47,7 @@ import cv2
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from vlm3.errors import Vlm3Error
 from vlm3.io.pixel_limit import (_JPEG_SOI, _PNG_SIG, DEFAULT_MAX_IMAGE_PIXELS, MAX_PIXELS_ENV, header_size,
                                   max_image_pixels, pixel_limit_problem)
 from vlm3.io.records import DepthFile
@@ -58,7 +59,7 @@ _PNG_IEND = b"IEND\xaeB`\x82"
 _PIL_ERRORS = (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError)
 
 
-class ImageReadError(ValueError):
+class ImageReadError(Vlm3Error, ValueError):
     """An image or map that cannot be used; ``str(err)`` is ``"<path>: <problem>"`` (one line).
 
     Attributes:

@@ -16,6 +16,8 @@ import os
 from pathlib import Path
 from typing import Sequence
 
+from vlm3.errors import Vlm3Error
+
 #: the longest name of one path component most file systems accept (bytes)
 MAX_NAME_BYTES = 255
 
@@ -28,8 +30,10 @@ def real_data_root() -> Path | None:
     return root.resolve() if root.is_dir() else None
 
 
-class OutputPathError(ValueError):
+class OutputPathError(Vlm3Error, ValueError):
     """An output path that cannot be written; ``str(err)`` is one line saying what to change."""
+
+    usage = True  # a --out / output_dir the user named
 
 
 def _is_file(p: Path) -> bool:

@@ -25,6 +25,7 @@ from typing import Any, Union
 
 import numpy as np
 
+from vlm3.errors import Vlm3Error
 from vlm3.geometry.camera import Camera
 
 DEPTH_KINDS = ("z", "ray")
@@ -33,7 +34,7 @@ DEPTH_KINDS = ("z", "ray")
 DEPTH_ENCODINGS = ("linear", "sunrgbd")
 
 
-class RecordError(ValueError):
+class RecordError(Vlm3Error, ValueError):
     """A record (or a file it names) is unusable; ``str(err)`` names the file and the problem."""
 
     def __init__(self, path: str, problem: str) -> None:

@@ -25,13 +25,14 @@ import cv2
 import numpy as np
 from PIL import Image
 
+from vlm3.errors import Vlm3Error
 from vlm3.geometry.camera import Camera
 from vlm3.io.images import ImageReadError, read_map, read_rgb
 
 FORMAT_VERSION = "vlm3-scene-v1"
 
 
-class SceneFormatError(ValueError):
+class SceneFormatError(Vlm3Error, ValueError):
     """A scene directory or index is missing, incomplete or malformed."""
 
 

@@ -37,6 +37,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from vlm3.errors import Vlm3Error
+
 INDEX_VERSION = 1
 INDEX_DIRNAME = "index"
 SIDECAR_SUFFIX = ".index.json"
@@ -48,7 +50,7 @@ COLUMNS: dict[str, Any] = {
 MAX_OPEN_FILES = 64
 
 
-class DatasetFormatError(ValueError):
+class DatasetFormatError(Vlm3Error, ValueError):
     """A shard file, sample or index that does not follow the vlm3 sample format."""
 
 

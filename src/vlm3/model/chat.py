@@ -25,13 +25,14 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from vlm3.errors import Vlm3Error
 from vlm3.io.images import read_rgb_pil
 from vlm3.model.tokenizer import chat_template
 
 IMAGE_PAD = "<|image_pad|>"
 
 
-class ChatFormatError(ValueError):
+class ChatFormatError(Vlm3Error, ValueError):
     """Messages that do not follow the vlm3 sample format (the message says what is wrong)."""
 
 

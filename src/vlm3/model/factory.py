@@ -26,6 +26,7 @@ from typing import Any
 import torch
 import yaml
 
+from vlm3.errors import Vlm3Error
 from vlm3.model.processor import (
     QWEN3_VL_MAX_PIXELS,
     QWEN3_VL_MIN_PIXELS,
@@ -37,7 +38,7 @@ from vlm3.model.presets import PRESET_DIR, is_preset, preset_names
 from vlm3.model.tokenizer import chat_template
 
 
-class ModelLoadError(ValueError):
+class ModelLoadError(Vlm3Error, ValueError):
     """A model name, path or preset that cannot be loaded (message says why and what to do)."""
 
 

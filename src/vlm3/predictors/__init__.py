@@ -22,7 +22,8 @@ import importlib
 from dataclasses import dataclass
 from typing import Any
 
-from vlm3.predictors.base import InputError, Prediction, Predictor, Request
+from vlm3.errors import InputError
+from vlm3.predictors.base import Prediction, Predictor, Request
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Protocol, Sequence, runtime_checkable
 
+from vlm3.errors import InputError
 from vlm3.io.images import ImageLike
 
 
@@ -30,10 +31,6 @@ def check_decoding(decoding: str) -> str:
     if decoding not in DECODINGS:
         raise InputError(f"unknown decoding {decoding!r}; choose one of {', '.join(DECODINGS)}")
     return decoding
-
-
-class InputError(ValueError):
-    """User input that cannot be used (missing/unreadable image, bad spec); message says what to fix."""
 
 
 @dataclass

@@ -39,7 +39,8 @@ import torch
 from transformers import LogitsProcessor, LogitsProcessorList
 
 from vlm3.io.images import read_rgb_pil
-from vlm3.predictors.base import InputError, Prediction, Request, check_decoding
+from vlm3.errors import InputError
+from vlm3.predictors.base import Prediction, Request, check_decoding
 from vlm3.predictors.dense import DECODING_MODES, Head, _cache_kwarg, decode_from_prefix
 from vlm3.predictors.templates import grammar_for
 

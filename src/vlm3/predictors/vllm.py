@@ -24,7 +24,8 @@ from transformers import AutoConfig, GenerationConfig
 
 from vlm3.io.images import read_rgb_pil
 from vlm3.model.factory import load_model_and_processor
-from vlm3.predictors.base import InputError, Prediction, Request, check_decoding
+from vlm3.errors import InputError
+from vlm3.predictors.base import Prediction, Request, check_decoding
 from vlm3.predictors.hf import check_model_dir, file_fingerprint
 from vlm3.predictors.templates import structured_sampling_params
 

@@ -34,6 +34,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
+from vlm3.errors import Vlm3Error
 from vlm3.protocol import FORMAT_VERSIONS, TEXT_FORMATS, format_version_of
 from vlm3.tasks import TASKS, get_task
 
@@ -44,7 +45,7 @@ TASK_NAMES = TASKS
 NUMBER_MODES = ("greedy", "median")
 
 
-class AskingError(ValueError):
+class AskingError(Vlm3Error, ValueError):
     """A ``vlm3.json`` that cannot be used (message names the file and the key)."""
 
 

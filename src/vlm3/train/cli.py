@@ -17,6 +17,7 @@ from typing import Sequence
 import click
 
 from vlm3.config import ConfigError, help_text, to_yaml
+from vlm3.errors import Command
 from vlm3.train.config import RunConfig, load_config, recipe_names
 from vlm3.train.preflight import check_run_paths
 
@@ -39,7 +40,7 @@ def interrupted_message(cfg: RunConfig, config: str, overrides: Sequence[str]) -
     return f"interrupted: kept {kept} (the last checkpoint); resume with: {command}"
 
 
-@click.command(name="train", context_settings={"ignore_unknown_options": False})
+@click.command(name="train", cls=Command, context_settings={"ignore_unknown_options": False})
 @click.argument("config", required=False)
 @click.argument("overrides", nargs=-1)
 @click.option("--help-config", is_flag=True, help="List every config key with its default and meaning, then exit.")

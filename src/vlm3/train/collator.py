@@ -30,13 +30,14 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 import torch
 
+from vlm3.errors import Vlm3Error
 from vlm3.io.images import read_image_size, read_rgb_pil
 from vlm3.model.chat import IMAGE_PAD, expand_image_pads, tokenize_chats, validate_messages
 
 IGNORE_INDEX = -100
 
 
-class SampleTooLongError(ValueError):
+class SampleTooLongError(Vlm3Error, ValueError):
     """Even the first question/answer pair of a sample does not fit in ``max_length`` tokens."""
 
 

@@ -37,6 +37,7 @@ from typing import Any, Sequence
 import torch
 from transformers import Trainer, TrainerCallback, TrainingArguments
 
+from vlm3.errors import Vlm3Error
 from vlm3.model.factory import load_model_and_processor, model_config_dict
 from vlm3.tasks.asking import learn_asking, write_asking
 from vlm3.train.collator import SFTCollator, normalize_pixel_values
@@ -196,7 +197,7 @@ def resolve_bf16(flag: str) -> bool:
 MIN_TRANSFORMERS = "5.23"
 
 
-class TransformersVersionError(RuntimeError):
+class TransformersVersionError(Vlm3Error, RuntimeError):
     """The installed transformers is older than the trainer needs; the message says what to install."""
 
 

@@ -7,12 +7,13 @@ from pathlib import Path
 import click
 
 from vlm3.config import ConfigError, help_text, load
+from vlm3.errors import Group
 from vlm3.io.paths import OutputPathError, check_out_dir, check_out_file
 from vlm3.io.scenes import SceneFormatError, load_index, load_scene
 from vlm3.world.config import WorldConfig
 
 
-@click.group(name="world")
+@click.group(name="world", cls=Group)
 def world() -> None:
     """Procedural 3D world: rooms and streets rendered with exact depth, poses, correspondences
     and object boxes, written in the vlm3 scene format (docs/scene_format.md)."""

@@ -63,6 +63,7 @@ import numpy as np
 from vlm3.data.adapters import camera_from_intrinsics, image_size, resolve_path
 from vlm3.data.config import SourceConfig
 from vlm3.data.mixture import stable_int
+from vlm3.errors import Vlm3Error
 from vlm3.geometry.camera import GeometryError
 from vlm3.geometry.transforms import check_T, invert_T, relative_T_cam1_from_cam0
 from vlm3.io.records import DepthFile, PairRecord, Record, RecordError, Skipped, ViewRecord
@@ -132,7 +133,7 @@ def frame_T_cam_from_world(frame: dict[str, Any], where: str) -> np.ndarray:
     return invert_T(c2w)
 
 
-class PairListError(ValueError):
+class PairListError(Vlm3Error, ValueError):
     """A pair list that cannot be read; ``str(err)`` is one line naming the file."""
 
 

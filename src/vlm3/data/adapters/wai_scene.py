@@ -13,12 +13,14 @@ from typing import Any
 
 import numpy as np
 
+from vlm3.errors import Vlm3Error
+
 META = "scene_meta.json"
 META_DISTORTED = "scene_meta_distorted.json"
 SPLITS = ("train", "val", "test")
 
 
-class SceneError(ValueError):
+class SceneError(Vlm3Error, ValueError):
     """A WAI scene that cannot be used at all; ``str(err)`` is the one-line reason."""
 
 

@@ -25,6 +25,7 @@ from typing import Any, Iterable, Sequence
 import torch
 import torch.nn.functional as F
 
+from vlm3.errors import Vlm3Error
 from vlm3.train.collator import chat_token_ids
 from vlm3.train.loss import supervised_positions, token_cross_entropy
 from vlm3.train.small.embedding_rows import output_rows
@@ -32,7 +33,7 @@ from vlm3.train.small.embedding_rows import output_rows
 ANSWER_VOCAB_MODES = ("full", "answers")
 
 
-class AnswerVocabError(ValueError):
+class AnswerVocabError(Vlm3Error, ValueError):
     """A label outside the answer vocabulary."""
 
 

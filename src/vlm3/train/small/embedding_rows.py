@@ -25,11 +25,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from vlm3.errors import Vlm3Error
+
 #: name of the delta table's module under the input embedding
 MODULE_NAME = "vlm3_used_rows"
 
 
-class EmbeddingRowsError(ValueError):
+class EmbeddingRowsError(Vlm3Error, ValueError):
     """A token id the used-rows table does not hold reached a training forward pass."""
 
 

@@ -35,12 +35,14 @@ from __future__ import annotations
 import torch
 from transformers import LogitsProcessor
 
+from vlm3.errors import Vlm3Error
+
 
 #: how a model predictor decodes numbers (eval config ``numbers:``, ``vlm3 predict --numbers``)
 NUMBER_DECODING = ("greedy", "median")
 
 
-class NumberDecodingError(ValueError):
+class NumberDecodingError(Vlm3Error, ValueError):
     """An unknown ``numbers`` setting, or a tokenizer that does not write digits and signs as single tokens."""
 
 
