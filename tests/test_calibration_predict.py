@@ -86,7 +86,7 @@ def test_answers_become_the_field_of_view_and_intrinsics():
         api.predict_image_task(Echo("1"), "calibration", img, 10, "compact")
 
 
-def _build_without_k(tmp_path, policy):
+def _build_without_k(tmp_path, policy, engine="local"):
     """An RGB-D folder whose meta.json has no intrinsics, built for depth with ``calibration: policy``."""
     from data_helpers import write_rgbd_folder
     from vlm3.data.build import build
@@ -101,7 +101,7 @@ def _build_without_k(tmp_path, policy):
                                                 "samples": {"train": 3, "val": 0, "test": 0}}},
                             "sources": [{"name": "r", "adapter": "rgbd_folder", "path": str(meta), "split": "train",
                                          "weights": {"depth": 1}}]})
-    build(cfg, progress=False)
+    build(cfg, engine=engine, progress=False)
     root = tmp_path / "data"
     samples = [json.loads(line) for p in sorted(root.rglob("*.jsonl")) for line in p.read_text().splitlines()]
     return samples, json.loads((root / "manifest.json").read_text())

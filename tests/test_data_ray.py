@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from data_helpers import small_world, write_rgbd_folder
+from test_calibration_predict import micro  # noqa: F401  (a saved micro model: the fixture)
 from test_data_build import _cfg, _tree
 from vlm3.data.build import FAIL_AFTER_ENV, BuildError, build
 from vlm3.data.config import config_from_dict
@@ -96,3 +97,23 @@ def test_ray_strict_stops_naming_the_file(ray_local, tmp_path):
     manifest = build(config_from_dict(cfg), engine="ray", progress=False)
     assert manifest["total_samples"] == 1 and len(manifest["skipped"]["build"]) == 1
     assert json.loads(Path(cfg["output_dir"], "manifest.json").read_text())["skipped"]["by_reason"]
+
+
+def test_ray_workers_ask_the_model_of_the_calibration_policy(ray_local, micro, tmp_path, monkeypatch):
+    """`calibration: model:DIR` under --engine ray: the worker processes get the policy the command
+    registered (a worker that lacked it would skip every view as 'has not loaded')."""
+    from test_calibration_predict import _build_without_k
+    from vlm3.cli import _model_calibrator
+    from vlm3.standardize import calibration as calib_policy
+
+    monkeypatch.setattr(calib_policy, "_PROVIDED", {})
+    monkeypatch.setattr(calib_policy, "_CACHE", {})
+    calib_policy.register_policy("model", _model_calibrator)  # as the vlm3 command does
+    policy = f"model:{micro / 'model'}"
+    try:
+        samples, _ = _build_without_k(tmp_path, policy, engine="ray")
+    except BuildError as err:  # the random-weight model writes no number: every view skipped, reason named
+        assert "has not loaded" not in str(err)
+        assert f"calibration model {micro / 'model'} gave no field of view" in str(err)
+    else:
+        assert samples and all(s["labels"]["camera_from"] == f"calibrated:{policy}" for s in samples)

@@ -35,6 +35,7 @@ from vlm3.data.shards import (atomic_write_bytes, is_done, marker_path, shard_na
                               write_shard)
 from vlm3.tasks.common import BuildContext
 from vlm3.protocol import FORMAT_VERSION, format_version_of
+from vlm3.standardize.calibration import provided_policies, register_policy
 from vlm3.tasks import get_task
 from vlm3.tasks.packing import pack_sample
 
@@ -154,12 +155,17 @@ def run_local(specs: list[dict], root: Path, strict: bool = False, progress: boo
     return markers
 
 
-def _build_shard_row(row: dict[str, Any], root: str, strict: bool) -> dict[str, Any]:
+def _build_shard_row(row: dict[str, Any], root: str, strict: bool,
+                     policies: dict[str, Any] | None = None) -> dict[str, Any]:
     """Ray Data row function: build the shard whose JSON spec is ``row["spec"]``.
 
-    A BuildError (strict mode) comes back as ``row["error"]`` rather than as a failed Ray
-    task, so the driver can stop with the same one-line message as the local engine.
+    ``policies``: the calibration policies the driver's command registered (``model:DIR``), made
+    known to this worker process before it standardises a view. A BuildError (strict mode) comes
+    back as ``row["error"]`` rather than as a failed Ray task, so the driver can stop with the
+    same one-line message as the local engine.
     """
+    for prefix, factory in (policies or {}).items():
+        register_policy(prefix, factory)
     spec = json.loads(row["spec"])
     try:
         marker = build_shard(spec, root, strict)
@@ -194,8 +200,8 @@ def run_ray(specs: list[dict], root: Path, strict: bool = False, progress: bool 
         ds = ray.data.from_items([{"spec": json.dumps(s)} for s in pending],
                                  override_num_blocks=len(pending))
         try:
-            rows = ds.map(_build_shard_row, fn_kwargs={"root": str(root), "strict": strict}
-                          ).take_all()
+            rows = ds.map(_build_shard_row, fn_kwargs={"root": str(root), "strict": strict,
+                                                       "policies": provided_policies()}).take_all()
         except Exception as err:  # a worker crashed (not a record problem): one line, no trace
             first = str(err).strip().splitlines()
             raise BuildError(f"Ray engine failed: {first[-1] if first else type(err).__name__}"

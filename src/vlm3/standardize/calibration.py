@@ -76,10 +76,20 @@ _PROVIDED: dict[str, Callable[[str], Calibrator]] = {}
 
 def register_policy(prefix: str, factory: Callable[[str], Calibrator]) -> None:
     """Provide the policy ``<prefix>:<argument>`` (e.g. ``model:DIR``): ``factory(argument)`` returns
-    the calibrator, or raises ValueError (one line) when the argument cannot be used."""
+    the calibrator, or raises ValueError (one line) when the argument cannot be used. Registering
+    the same factory again keeps the calibrators already made (a model is loaded once a process)."""
+    if _PROVIDED.get(prefix) is factory:
+        return
     _PROVIDED[prefix] = factory
     for key in [k for k in _CACHE if k.startswith(prefix + ":")]:
         del _CACHE[key]
+
+
+def provided_policies() -> dict[str, Callable[[str], Calibrator]]:
+    """The policies registered in this process (prefix -> factory): what a worker process of a
+    distributed build registers again (``vlm3.data.build.run_ray``), the factories travel by
+    reference to their module."""
+    return dict(_PROVIDED)
 
 
 def fov_camera(width: int, height: int, hfov_deg: float) -> Camera:
@@ -152,4 +162,4 @@ def camera_for(path: str, image: np.ndarray, camera: Camera | None,
 
 
 __all__ = ["Calibrator", "anycalib_calibrator", "camera_for", "fov_calibrator", "fov_camera", "get_calibrator",
-           "register_policy"]
+           "provided_policies", "register_policy"]
