@@ -1,6 +1,6 @@
 """The fifth task, camera calibration as text: metrics against hand-computed numbers, the two
 text formats (round trips, malformed answers), the builder (labels from K, image only downsized,
-views without K refused) and the baselines (oracle at the format's rounding, trivial = median)."""
+views without K refused) and the baselines (oracle exact, trivial = median)."""
 
 from __future__ import annotations
 
@@ -82,12 +82,14 @@ def test_build_labels_the_field_of_view_of_k_on_the_downsized_image(tmp_path):
     (image,) = draft.images
     assert image.shape == (120, 160, 3)  # 320 x 240 capped at 160 x 120: downsized, aspect kept, nothing cut
     expected = math.degrees(2 * math.atan(320 / (2 * 300.0)))  # 56.14 deg: resizing keeps the field of view
-    assert draft.labels["hfov_deg"] == pytest.approx(expected, abs=1e-9)
+    assert draft.labels["hfov_deg"] == 56.1  # the value the answer states (the oracle scores 0)
+    cam = draft.labels["camera"]  # the camera keeps full precision
+    assert math.degrees(2 * math.atan(cam["width"] / (2 * cam["fx"]))) == pytest.approx(expected, abs=1e-9)
     assert draft.qa == [(text.prompt(), text.render_answer(expected))]
     assert draft.labels["camera"]["width"] == 160 and draft.labels["camera_from"] == "given"
     small = TASK.build(views[0], _ctx(max_pixels=10 ** 7), np.random.default_rng(0))
     assert small.images[0].shape == (240, 320, 3)  # never enlarged
-    assert small.labels["hfov_deg"] == pytest.approx(expected, abs=1e-9)
+    assert small.labels["hfov_deg"] == 56.1
     compact_draft = TASK.build(views[0], _ctx(text_format="compact"), np.random.default_rng(0))
     assert compact_draft.qa == [("Horizontal FoV?", "056.1")] and compact_draft.format_version == COMPACT_FORMAT_VERSION
 
@@ -105,16 +107,16 @@ def test_a_view_without_k_is_refused_never_labelled_by_a_guess(tmp_path):
 
 @pytest.mark.parametrize("format_version", [None, COMPACT_FORMAT_VERSION])
 def test_oracle_and_trivial_baselines(format_version):
-    labels = [{"hfov_deg": v} for v in (50.0, 61.04, 70.0, 90.0)]
+    labels = [{"hfov_deg": v} for v in (50.0, 61.0, 70.0, 90.0)]  # labels state the text's 0.1 deg
     asked = QuestionInputs(format_version=format_version)
     oracle = [TASK.oracle_answers(asked, 1, GroundTruth(lab))[0] for lab in labels]
     s = TASK.score(TASK.parse(oracle, asked), [lab["hfov_deg"] for lab in labels])
-    assert s["fov_err_deg_median"] <= 0.05 and s["within_1deg"] == 1.0 and s["parse_rate"] == 1.0
+    assert s["fov_err_deg_median"] == 0.0 and s["within_1deg"] == 1.0 and s["parse_rate"] == 1.0
     stats = TASK.trivial_fit(labels, TASK.trivial_defaults())
-    assert stats["median_hfov_deg"] == pytest.approx((61.04 + 70.0) / 2)
+    assert stats["median_hfov_deg"] == pytest.approx((61.0 + 70.0) / 2)
     triv = TASK.trivial_answers(asked, 4, stats)
     s = TASK.score(TASK.parse(triv, asked), [lab["hfov_deg"] for lab in labels])
-    # answers 65.5 (65.52 rounded): errors 15.5, 4.46, 4.5, 24.5 -> median 10.0; under 5 deg: 2 of 4
+    # answers 65.5: errors 15.5, 4.5, 4.5, 24.5 -> median 10.0; under 5 deg: 2 of 4
     assert s["fov_err_deg_median"] == pytest.approx(10.0) and s["within_5deg"] == 0.5
-    bad = TASK.score(TASK.parse(["no idea", oracle[1]], asked), [50.0, 61.04])
+    bad = TASK.score(TASK.parse(["no idea", oracle[1]], asked), [50.0, 61.0])
     assert bad["parse_rate"] == 0.5 and bad["within_1deg"] == 0.5  # the failure counts as wrong

@@ -9,9 +9,9 @@ Data: ``build.py`` (one question per image; views without K refused). Text: ``te
 (full sentence, degrees) and ``compact.py`` (bare ``063.4``, the CPU demo). Scoring: one
 item per image; ``fov_err_deg_median`` (median |pred - gt| over parsed answers, degrees) and
 ``within_1deg`` / ``within_2deg`` / ``within_5deg`` (fractions under the threshold; failures
-count as wrong), ``vlm3.metrics.calibration``. Baselines: the oracle answers the label (1
-decimal: its error is the format's rounding, under 0.05 deg); the trivial baseline answers
-the median training field of view for every image.
+count as wrong), ``vlm3.metrics.calibration``. Baselines: the oracle answers the label (the
+value the answer text states, so it scores 0); the trivial baseline answers the median
+training field of view for every image.
 """
 
 from __future__ import annotations

@@ -8,7 +8,9 @@ guess. A distorted camera is undistorted first (square pixels, `undistort_square
 label is the pinhole field of view of the pixels the model sees.
 
 Labels: ``{"hfov_deg": h, "vfov_deg": v, "camera": the camera of the stored image,
-"camera_from": "given", "record_id", "scene_id"}`` (degrees, full precision).
+"camera_from": "given", "record_id", "scene_id"}`` (degrees). ``hfov_deg`` is the value the
+answer text states (its 0.1 deg precision: what the model is taught is what it is scored
+against, so the oracle scores 0); ``vfov_deg`` and the camera keep full precision.
 """
 
 from __future__ import annotations
@@ -71,7 +73,8 @@ def build(record: ViewRecord, ctx: BuildContext, rng: np.random.Generator) -> Sa
     except (GeometryError, ValueError) as err:
         raise RecordError(record.image_path, str(err)) from None
     fmt = text_format_for("calibration", draft_format_version(ctx))
-    labels = {"hfov_deg": hfov, "vfov_deg": vfov, "camera": std.camera.to_dict(), "camera_from": "given",
+    answer = fmt.render_answer(hfov)
+    labels = {"hfov_deg": float(fmt.parse_answer(answer).value), "vfov_deg": vfov, "camera": std.camera.to_dict(), "camera_from": "given",
               "record_id": record.record_id, "scene_id": record.scene_id}
-    return SampleDraft([std.image], [(fmt.prompt(), fmt.render_answer(hfov))], labels, [std.pixmap.to_dict()],
+    return SampleDraft([std.image], [(fmt.prompt(), answer)], labels, [std.pixmap.to_dict()],
                        draft_format_version(ctx))
