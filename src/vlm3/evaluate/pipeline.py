@@ -134,11 +134,11 @@ def images_protocol(b: Any) -> str:
         side = b.options.get("resize_max_side")
         return f"original images{f' resized to a {side}-px long side' if side else ''} (baselines only)"
     from vlm3.standardize.release import preprocessing_of
-    from vlm3.tasks import TASKS, get_task
+    from vlm3.tasks import TASKS, Task, get_task
 
     mode = preprocessing_of(b.options.get("options"), EVAL_PREPROCESSING)
     task = str(b.options.get("task"))
-    unit_focal = get_task(task).focal_px if task in TASKS else 1000.0
+    unit_focal = get_task(task).focal_px if task in TASKS else Task.focal_px
     if unit_focal is None:  # asked on the image as given (calibration)
         return "the image as given, downsized to the image budget (no focal normalisation)"
     focal = float(b.options.get("focal_px") or unit_focal)

@@ -132,7 +132,7 @@ def resize(std: Standardized, width: int, height: int) -> Standardized:
     return Standardized(img, new_cam, std.pixmap.with_dst(new_cam), depth)
 
 
-def normalize_focal(image: np.ndarray, camera: Camera, target_focal_px: float = 1000.0,
+def normalize_focal(image: np.ndarray, camera: Camera, target_focal_px: float,
                     depth_m: np.ndarray | None = None) -> Standardized:
     """Resample ``image`` (H, W[, C]) so that its focal length becomes ``target_focal_px``.
 
