@@ -124,10 +124,10 @@ def _preload() -> None:
     for name in ("Trainer", "TrainingArguments", "AutoProcessor", "AutoModelForImageTextToText",
                  "Qwen3VLForConditionalGeneration"):
         getattr(transformers, name)
-    for module in ("vlm3.demo", "vlm3.train.trainer", "vlm3.train.cli", "vlm3.infer.cli", "vlm3.infer.api",
-                   "vlm3.evaluate.cli", "vlm3.evaluate.pipeline", "vlm3.data.build", "vlm3.world.generate",
-                   "vlm3.predictors.hf", "vlm3.world.show", "vlm3.infer.viz", "vlm3.evaluate.report",
-                   "vlm3.evaluate.report_figures", "vlm3.data.inspect", "matplotlib.pyplot"):
+    for module in ("vlm3.demo", "vlm3.train.trainer", "vlm3.train.small.trainer", "vlm3.train.cli", "vlm3.infer.cli",
+                   "vlm3.infer.api", "vlm3.evaluate.cli", "vlm3.evaluate.pipeline", "vlm3.data.build",
+                   "vlm3.world.generate", "vlm3.predictors.hf", "vlm3.world.show", "vlm3.infer.viz",
+                   "vlm3.evaluate.report", "vlm3.evaluate.report_figures", "vlm3.data.inspect", "matplotlib.pyplot"):
         importlib.import_module(module)
 
 

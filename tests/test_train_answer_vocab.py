@@ -110,7 +110,17 @@ def _plain_transformers_answers(model_dir, processor, image, questions, max_new_
     return model, answers
 
 
-def test_trained_model_decodes_the_same_in_plain_transformers(tmp_path):
+def test_trained_model_decodes_the_same_in_plain_transformers(tmp_path, monkeypatch):
+    from vlm3.train.small.trainer import SmallModelTrainer
+
+    losses_by = []  # the class of the trainer whose loss ran, once a step
+    answer_loss = SmallModelTrainer.answer_loss
+
+    def spy(self, *args, **kwargs):
+        losses_by.append(type(self))
+        return answer_loss(self, *args, **kwargs)
+
+    monkeypatch.setattr(SmallModelTrainer, "answer_loss", spy)
     data = write_synthetic_depth_set(tmp_path / "data")
     out = tmp_path / "run"
     cfg = load_config(None, [
@@ -120,6 +130,7 @@ def test_trained_model_decodes_the_same_in_plain_transformers(tmp_path):
         "train.report_to=[]", "train.disable_tqdm=true", "train.answer_vocab=answers"])
     res = run_training(cfg)
     assert res["global_step"] == 2 and np.isfinite(res["final_loss"])
+    assert losses_by == [SmallModelTrainer] * 2  # run_training picked the subclass: the answer-vocabulary loss
     assert not list(out.rglob("answer_vocab.json"))  # nothing only vlm3 reads
     for folder in (out, out / "checkpoint-2"):
         assert "suppress_tokens" in (folder / "generation_config.json").read_text()

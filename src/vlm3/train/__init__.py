@@ -5,6 +5,8 @@
 - ``small``: the CPU demo's small-model speed-ups (answer-vocabulary head, used-rows embedding,
   median number decoding); off by default and in every 4B recipe.
 - ``config``: typed recipes (YAML + ``key=value`` overrides); ``trainer.run_training``.
+- ``sft_trainer.VLM3Trainer``: the ``Trainer`` subclass (answer-position loss, length grouping,
+  throughput logs, stock-weight saves); ``small.trainer.SmallModelTrainer`` extends it for the demo.
 - ``dataset.ShardDataset``: JSONL shards from ``vlm3 data``.
 - ``checkpoints``: which checkpoint resumes (complete ones only, a warning without optimizer
   state) and the refusal of an output_dir that holds another model.

@@ -6,15 +6,14 @@ shards (``vlm3.train.dataset``), batches them with answer-only labels
 clipping, optional bf16 / gradient checkpointing / LoRA. Multi-GPU runs (FSDP or DeepSpeed)
 come from ``accelerate launch`` / ``torchrun``; nothing here is cluster specific.
 
-``VLM3Trainer`` differs from ``Trainer`` in four small ways: the loss uses logits only at
-supervised positions (``vlm3.train.loss``), the sampler groups samples of similar token
-length, logs carry throughput (``tokens_per_s``, ``labels_per_s`` = answers/s,
-``supervised_tokens_per_s``), and the small-model speed-ups of the CPU demo
-(``vlm3.train.small``: ``train.answer_vocab=answers``, ``train.embedding_grad=used_rows``;
-off by default and in every 4B recipe) plug in where they act: the loss over the answer
-tokens only, and the used-rows table folded into the weights before every save. Every
-log line also goes to ``<output_dir>/logs.jsonl``; the resolved config is written (by the
-main process) to ``<output_dir>/config.yaml`` and into each checkpoint.
+The ``Trainer`` is ``VLM3Trainer`` (``vlm3.train.sft_trainer``: answer-position logits, length
+grouping, throughput logs, stock-weight saves). Only a config that sets a small-model option
+of the CPU demo (``train.answer_vocab`` / ``train.embedding_grad`` off their defaults, which
+every 4B recipe keeps) imports ``vlm3.train.small``, inside ``run_training``: the options are
+checked, attached to the model, and ``SmallModelTrainer`` (the answer-vocabulary loss, the
+used-rows table folded before every save) trains instead. Every log line also goes to
+``<output_dir>/logs.jsonl``; the resolved config is written (by the main process) to
+``<output_dir>/config.yaml`` and into each checkpoint.
 Resuming (``train.resume=auto``) continues from the newest complete checkpoint
 (``vlm3.train.checkpoints``), data order included, and counts the optimizer states it
 restored (``vlm3.train.resume_check``: fewer than the trainable tensors stop the run); log lines of steps after it are dropped
@@ -35,104 +34,21 @@ from pathlib import Path
 from typing import Any, Sequence
 
 import torch
-from transformers import Trainer, TrainerCallback, TrainingArguments
+from transformers import TrainerCallback, TrainingArguments
 
 from vlm3.errors import Vlm3Error
 from vlm3.model.factory import load_model_and_processor, model_config_dict
 from vlm3.tasks.asking import learn_asking, write_asking
-from vlm3.train.collator import SFTCollator, normalize_pixel_values
-from vlm3.train.sampler import LengthGroupedSampler  # transformers' order on numpy lengths
+from vlm3.train.collator import SFTCollator
 from vlm3.config import ConfigError, save
-from vlm3.train.checkpoints import (finished_step, find_resume_checkpoint, optimizer_state_missing, refuse_other_model,
-                                    say_main)
+from vlm3.train.checkpoints import finished_step, find_resume_checkpoint, refuse_other_model
 from vlm3.train.config import RunConfig, check_master_dtype
 from vlm3.train.dataset import ShardDataset
-from vlm3.train.loss import answer_position_loss
-from vlm3.train.resume_check import check_optimizer_restored
-from vlm3.train.saving import save_final_model, save_gathered_model, save_sharded_checkpoint_metadata
-from vlm3.train.small.answer_vocab import AnswerHead, answer_vocab_loss
-from vlm3.train.small.embedding_rows import used_rows_of
-from vlm3.train.small.options import check_options, prepare
+from vlm3.train.saving import save_final_model
+from vlm3.train.sft_trainer import VLM3Trainer
 
 CONFIG_NAME = "config.yaml"
 LOG_NAME = "logs.jsonl"
-
-
-class VLM3Trainer(Trainer):
-    """``Trainer`` with answer-position logits, length grouping and throughput logs."""
-
-    def __init__(self, *args, lengths: Sequence[int] | None = None, answer_logits_only: bool = True,
-                 im_end_id: int | None = None, answer_head: AnswerHead | None = None, **kwargs):
-        super().__init__(*args, **kwargs)
-        self._answer_head = answer_head
-        self._lengths = lengths  # numpy int32 from ShardDataset.lengths: 4 bytes a sample
-        self._answer_logits_only = answer_logits_only
-        self._im_end_id = im_end_id
-        self._counts = {"tokens": 0, "sup_tokens": 0, "labels": 0}
-        self._t_last: float | None = None
-
-    def _get_train_sampler(self, train_dataset=None):
-        ds = train_dataset if train_dataset is not None else self.train_dataset
-        if self._lengths is not None and self.args.train_sampling_strategy == "group_by_length":
-            return LengthGroupedSampler(self.args.train_batch_size * self.args.gradient_accumulation_steps,
-                                        dataset=ds, lengths=self._lengths)
-        return super()._get_train_sampler(train_dataset)
-
-    def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
-        inputs = normalize_pixel_values(inputs, self.processing_class)  # uint8 from the workers -> floats here
-        if self._answer_head is not None:
-            loss, outputs = answer_vocab_loss(model, inputs, self._answer_head, num_items_in_batch, return_outputs=True)
-        elif not self._answer_logits_only:
-            return super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
-        else:
-            loss, outputs = answer_position_loss(model, inputs, num_items_in_batch, return_outputs=True)
-        if self.args.average_tokens_across_devices and num_items_in_batch is not None and self.model_accepts_loss_kwargs:
-            loss = loss * self.accelerator.num_processes  # DDP averages gradients; undo for a global token mean
-        return (loss, outputs) if return_outputs else loss
-
-    def training_step(self, model, inputs, num_items_in_batch=None):
-        if self._t_last is None:
-            self._t_last = time.perf_counter()
-        labels = inputs.get("labels")
-        if labels is not None:
-            self._counts["tokens"] += int(inputs["attention_mask"].sum())
-            self._counts["sup_tokens"] += int((labels[:, 1:] != -100).sum())
-            if self._im_end_id is not None:
-                self._counts["labels"] += int((labels == self._im_end_id).sum())
-        return super().training_step(model, inputs, num_items_in_batch)
-
-    def fold_used_rows(self) -> None:
-        """Saved weights are plain Qwen3-VL weights (vlm3.train.small.embedding_rows)."""
-        rows = used_rows_of(self.accelerator.unwrap_model(self.model))
-        if rows is not None:
-            rows.fold()
-
-    def save_model(self, output_dir: str | None = None, _internal_call: bool = False) -> None:
-        self.fold_used_rows()
-        if not save_gathered_model(self, output_dir or self.args.output_dir):  # ZeRO-3: stock names, fp32
-            super().save_model(output_dir, _internal_call)
-        save_sharded_checkpoint_metadata(self, output_dir or self.args.output_dir)
-
-    def _load_optimizer_and_scheduler(self, checkpoint: str | None) -> None:
-        super()._load_optimizer_and_scheduler(checkpoint)  # DeepSpeed: loaded before, with the weights
-        # a resume proves itself (vlm3.train.resume_check); a checkpoint without optimizer state was warned about
-        if checkpoint is not None and optimizer_state_missing(checkpoint) is None:
-            check_optimizer_restored(self.optimizer, checkpoint, device=self.accelerator.device, say=say_main)
-
-    def log(self, logs: dict[str, float], start_time: float | None = None) -> None:
-        if "loss" in logs and self._t_last is not None:
-            now = time.perf_counter()
-            dt = max(now - self._t_last, 1e-9)
-            world = self.accelerator.num_processes
-            logs["tokens_per_s"] = round(self._counts["tokens"] * world / dt, 2)
-            logs["supervised_tokens_per_s"] = round(self._counts["sup_tokens"] * world / dt, 2)
-            logs["labels_per_s"] = round(self._counts["labels"] * world / dt, 3)
-            self._counts = {k: 0 for k in self._counts}
-            self._t_last = now
-        if "train_loss" in logs:  # the mean over the steps this call ran (a resumed run: only those)
-            first = getattr(self, "_initial_global_step", 0) + 1
-            logs["train_loss_first_step"], logs["train_loss_last_step"] = first, self.state.global_step
-        super().log(logs, start_time)
 
 
 class JsonlLogCallback(TrainerCallback):
@@ -311,16 +227,32 @@ def _check_optim(cfg: RunConfig) -> None:
                           f"use adamw_torch_fused (default) or adamw_torch (all: {', '.join(names)})")
 
 
+def uses_small_model_options(cfg: RunConfig) -> bool:
+    """Whether ``cfg`` sets an option of the CPU demo's small-model speed-ups (``vlm3.train.small``).
+
+    ``train.answer_vocab`` or ``train.embedding_grad`` off its default (``full``, ``dense``: plain
+    SFT, every 4B recipe), an unknown value included: ``check_options`` names it.
+    """
+    return (cfg.train.answer_vocab, cfg.train.embedding_grad) != ("full", "dense")
+
+
 def run_training(cfg: RunConfig, callbacks: Sequence[TrainerCallback] = ()) -> dict[str, Any]:
     """Train per ``cfg``; returns final metrics. Writes the model + processor to ``output_dir``.
 
     Re-running a finished run (newest checkpoint at train.max_steps, final model saved)
     trains nothing: ``Trainer`` would otherwise take one more step past max_steps.
+    A config with small-model options (``uses_small_model_options``) trains with
+    ``vlm3.train.small.trainer.SmallModelTrainer``, the package imported on that path only;
+    any other config with ``VLM3Trainer``.
     """
     check_transformers()
     if not cfg.data.train_path:
         raise ConfigError("data.train_path is empty: point it at a dataset built by `vlm3 data build`")
-    check_options(cfg)
+    small = uses_small_model_options(cfg)
+    if small:
+        from vlm3.train.small.options import check_options
+
+        check_options(cfg)
     _check_optim(cfg)
     check_master_dtype(cfg)
     out = Path(cfg.train.output_dir)
@@ -347,17 +279,23 @@ def run_training(cfg: RunConfig, callbacks: Sequence[TrainerCallback] = ()) -> d
             p.requires_grad_(False)
     if cfg.model.lora.enabled:
         model = _apply_lora(model, cfg)
-    answer_head = prepare(cfg, model, processor.tokenizer, train_ds.samples)
+    trainer_class, small_kwargs = VLM3Trainer, {}
+    if small:  # the answer vocabulary (and the used-rows table) attached to the model, then the subclass
+        from vlm3.train.small.options import prepare
+        from vlm3.train.small.trainer import SmallModelTrainer
+
+        trainer_class = SmallModelTrainer
+        small_kwargs = {"answer_head": prepare(cfg, model, processor.tokenizer, train_ds.samples)}
     lengths = train_ds.lengths(processor) if cfg.data.group_by_length else None
     collator = SFTCollator(processor, image_root=train_ds.image_root, system=cfg.data.system_prompt,
                            max_length=cfg.data.max_length, uint8_pixels=True)
-    trainer = VLM3Trainer(
+    trainer = trainer_class(
         model=model, args=args, train_dataset=train_ds, eval_dataset=eval_ds, data_collator=collator,
         processing_class=processor, lengths=lengths, answer_logits_only=cfg.train.answer_logits_only,
         im_end_id=processor.tokenizer.convert_tokens_to_ids("<|im_end|>"),
-        answer_head=answer_head, callbacks=[JsonlLogCallback(), SaveConfigCallback(cfg), *callbacks])
+        callbacks=[JsonlLogCallback(), SaveConfigCallback(cfg), *callbacks], **small_kwargs)
     result = trainer.train(resume_from_checkpoint=resume)
-    trainer.fold_used_rows()
+    trainer.before_save()
     save_final_model(trainer, out)
     if trainer.is_world_process_zero():
         save(cfg, out / CONFIG_NAME)

@@ -12,7 +12,7 @@ With ``weight_decay = 0`` this is the dense run: a row that never occurs has a z
 gradient, so AdamW never moves it, and the rows that do occur get the same gradients,
 norm and moments in the table as in the matrix (tested against a dense run).
 ``UsedRows.fold`` adds the deltas into the matrix and zeroes them, keeping the optimiser's
-moments; the trainer folds before every save (``vlm3.train.small.options``), so checkpoints and the final model are plain
+moments; the trainer folds before every save (``vlm3.train.small.trainer``), so checkpoints and the final model are plain
 Qwen3-VL weights without the table, and a resumed run (zero deltas over the saved matrix)
 continues from the same state.
 """

@@ -3,7 +3,8 @@
 ``check_options(cfg)`` refuses settings that cannot work (one line naming the key);
 ``prepare(cfg, model, tokenizer, samples)`` collects the answer vocabulary, restricts the
 model's generation to it and attaches the used-rows table, returning the ``AnswerHead``
-the loss needs (None when ``train.answer_vocab=full``, the default and every 4B recipe).
+the loss of ``SmallModelTrainer`` needs (None when ``train.answer_vocab=full``, the default and
+every 4B recipe, which ``run_training`` never brings here).
 """
 
 from __future__ import annotations
