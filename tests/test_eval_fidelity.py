@@ -192,8 +192,8 @@ def _parsers():
     for task in ("depth", "correspondence", "pose", "object"):
         for fmt in ("text", "compact"):
             mod = importlib.import_module(f"vlm3.tasks.{task}.{fmt}")
-            out += [(f"{task}.{fmt}.{n}", getattr(mod, n)) for n in sorted(vars(mod))
-                    if n.startswith("parse_") and n not in ("parse_answers", "parse_pose_answers")]
+            out += [(f"{task}.{fmt}.{n}", f) for n, f in sorted(vars(mod).items())  # its own, not imported ones
+                    if n.startswith("parse_") and n != "parse_answers" and f.__module__ == mod.__name__]
     return out
 
 

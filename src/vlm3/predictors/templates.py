@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Sequence
 
-from vlm3.protocol import COMPACT_FORMAT_VERSION, FORMAT_VERSION
+from vlm3.protocol import FORMAT_VERSION, TEXT_FORMAT_TABLE
 from vlm3.protocol.answer_templates import Copy, Piece, Slot, Templates
 from vlm3.tasks import TASKS
 from vlm3.tasks.common import text_format_for
@@ -49,7 +49,7 @@ def _task_templates() -> dict[tuple[str, str], Templates | dict[str, Templates]]
     registered task and text format that has them (``vlm3.tasks.common.text_format_for``)."""
     out: dict[tuple[str, str], Templates | dict[str, Templates]] = {}
     for task in TASKS:
-        for fv in (FORMAT_VERSION, COMPACT_FORMAT_VERSION):
+        for fv in (f.format_version for f in TEXT_FORMAT_TABLE):
             try:
                 found = getattr(text_format_for(task, fv), "ANSWER_TEMPLATES", None)
             except ValueError:  # the task has no text module of this format

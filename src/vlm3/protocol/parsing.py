@@ -1,8 +1,15 @@
 r"""The parse result type and the shared number/tag scanners of the text protocol.
 
-Owns `Parsed` (what every answer parser returns: never an exception on model text) and
-the small, strict helpers the task parsers share: finding numbers, stripping
-`<think>...</think>` blocks, checking finiteness, length units.
+Owns `Parsed` (what every answer parser returns: never an exception on model text), the
+parser skeleton `parse_match` (clean the text -> find the answer's shape -> a failure
+with a reason, or read the match), and the small, strict helpers the task parsers share:
+`read_number` (finite, in range), `read_all`, finding numbers, stripping
+`<think>...</think>` blocks, length units. A task's parser is then one call::
+
+    def parse_answer(text: str) -> Parsed[float]:
+        return parse_match(text, _BARE_NUMBER, "the answer is not a bare number",
+                           lambda m: read_number(m[1], "depth {token!r} is not finite", lambda v: v > 0,
+                                                 "depth {value} m is not positive"))
 
 Every helper runs in time linear in its input (issue #20): a number token has at most
 `MAX_NUMBER_DIGITS` digits per run and never starts inside a run of digits (so a regex
@@ -15,8 +22,9 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Optional, TypeVar, Union
 
 T = TypeVar("T")
 
@@ -61,6 +69,10 @@ class Parsed(Generic[T]):
     @staticmethod
     def failure(reason: str, value: Any = None) -> "Parsed[Any]":
         return Parsed(False, value, reason)
+
+    def map(self, f: Callable[[T], Any]) -> "Parsed[Any]":
+        """``f(value)`` as a success when ok; this failure unchanged otherwise."""
+        return Parsed.success(f(self.value)) if self.ok else self  # type: ignore[arg-type]
 
 
 def check_text(text: object) -> str | None:
@@ -108,6 +120,63 @@ def clean_answer(text: object) -> tuple[str, str | None]:
         return "", reason
     cleaned, reason = strip_think(text)  # type: ignore[arg-type]  # check_text has made sure it is a str
     return collapse_whitespace(cleaned), reason
+
+
+#: Where a parser looks for its answer in cleaned text: a compiled pattern (searched) or a
+#: function returning the match (or None).
+Finder = Union[re.Pattern[str], Callable[[str], Optional[re.Match[str]]]]
+
+
+def parse_match(text: object, find: Finder, mismatch: str | Callable[[str], str],
+                read: Callable[[re.Match[str]], Parsed[T]],
+                clean: Callable[[object], tuple[str, str | None]] = clean_answer) -> Parsed[T]:
+    """The skeleton of an answer parser; never raises on model text.
+
+    1. ``clean`` the text (`clean_answer`: unusable text or an unclosed ``<think>`` is a
+       failure with its reason);
+    2. ``find`` the answer's shape in the cleaned text (a pattern is searched: anchor it
+       with ``^...$`` for a bare answer);
+    3. none: a failure with ``mismatch`` (a reason, or a function of the cleaned text that
+       gives one);
+    4. else ``read`` the match into the result (its groups; ``match.string`` is the
+       cleaned text), usually with `read_number` (finite and in range) and `read_all`.
+    """
+    cleaned, reason = clean(text)
+    if reason:
+        return Parsed.failure(reason)
+    m = find.search(cleaned) if isinstance(find, re.Pattern) else find(cleaned)
+    if m is None:
+        return Parsed.failure(mismatch if isinstance(mismatch, str) else mismatch(cleaned))
+    return read(m)
+
+
+def read_number(token: str, not_finite: str, ok: Callable[[float], bool] | None = None,
+                out_of_range: str | None = None) -> Parsed[float]:
+    """``float(token)`` when it is finite and (given ``ok``) in range; else a failure.
+
+    not_finite: the reason for a token that is not a finite number (overflow such as
+        ``1e999`` included), a template formatted with ``token`` (the text).
+    ok: the range check of the value; out_of_range: the reason when it fails (default:
+        ``not_finite``), formatted with ``token`` and ``value`` (the float):
+        ``"distance {value} is negative"``.
+    """
+    value = to_finite_float(token)
+    if value is None:
+        return Parsed.failure(not_finite.format(token=token))
+    if ok is not None and not ok(value):
+        return Parsed.failure((out_of_range or not_finite).format(token=token, value=value))
+    return Parsed.success(value)
+
+
+def read_all(results: Iterable[Parsed[T]]) -> Parsed[tuple[T, ...]]:
+    """The values of ``results`` as a tuple, or the first failure (read in order, lazily: a
+    generator stops at its first failure)."""
+    values = []
+    for result in results:
+        if not result.ok:
+            return result
+        values.append(result.value)
+    return Parsed.success(tuple(values))
 
 
 def to_finite_float(token: str) -> float | None:

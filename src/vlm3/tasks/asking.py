@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 from vlm3.errors import Vlm3Error
-from vlm3.protocol import FORMAT_VERSIONS, TEXT_FORMATS, format_version_of
+from vlm3.protocol import TEXT_FORMATS, format_version_of, text_format_of_version
 from vlm3.tasks import TASKS, get_task
 
 ASKING_FILE = "vlm3.json"
@@ -111,6 +111,14 @@ def _number_mode(tasks: Mapping[str, TaskAsking]) -> str:
     return "median" if all(a.text_format == "compact" for a in tasks.values()) else "greedy"
 
 
+def _format_name(format_version: Any) -> str | None:
+    """The text format name of a ``format_version`` (None or "": the release's), None if unknown."""
+    try:
+        return text_format_of_version(format_version).name
+    except ValueError:
+        return None
+
+
 def _task_from(raw: Any, where: str, task: str | None = None) -> TaskAsking:
     if not isinstance(raw, Mapping):
         raise AskingError(f"{where} must be a mapping with focal_px, max_pixels, text_format")
@@ -122,7 +130,7 @@ def _task_from(raw: Any, where: str, task: str | None = None) -> TaskAsking:
         raise AskingError(f"{where} needs a number focal_px and an integer max_pixels, got {dict(raw)}") from None
     fmt = raw.get("text_format")
     if fmt is None and raw.get("format_version") is not None:  # format_version alone names the format too
-        fmt = next((k for k, v in FORMAT_VERSIONS.items() if v == raw["format_version"]), None)
+        fmt = _format_name(raw["format_version"])
     fmt = fmt or "release"
     if focal is not None and (not math.isfinite(focal) or focal <= 0):
         raise AskingError(f"{where}.focal_px must be a positive number, got {raw['focal_px']!r}")
@@ -217,13 +225,12 @@ def _from_samples(samples: Iterable[Mapping[str, Any]]) -> dict[str, TaskAsking]
     """Per-task settings read off the samples: text format from ``format_version``, focal from
     the standardised camera of the pixmaps, the largest image area as the cap (no manifest)."""
     seen: dict[str, dict[str, Any]] = {}
-    names = {v: k for k, v in FORMAT_VERSIONS.items()}
     for s in samples:
         t = s.get("task")
         if t not in TASK_NAMES:
             continue
         info = seen.setdefault(t, {"formats": set(), "focal": [], "area": 0})
-        info["formats"].add(names.get(s.get("format_version") or FORMAT_VERSIONS["release"], "release"))
+        info["formats"].add(_format_name(s.get("format_version")) or "release")
         for pm in s.get("pixmaps") or []:
             dst = (pm or {}).get("dst") or {}
             if "fx" in dst:

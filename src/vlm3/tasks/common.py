@@ -21,7 +21,7 @@ import numpy as np
 
 from vlm3.config import option
 from vlm3.io.records import ViewRecord
-from vlm3.protocol import COMPACT_FORMAT_VERSION, FORMAT_VERSION, format_version_of
+from vlm3.protocol import FORMAT_VERSION, format_version_of, text_format_of_version
 from vlm3.standardize import StandardView, standardize_view
 from vlm3.standardize.release import RELEASE_MAX_PIXELS, preprocessing_of
 
@@ -101,28 +101,24 @@ class SampleDraft:
     format_version: str = FORMAT_VERSION
 
 
-#: format_version -> the module name of that text format inside each task package.
-_FORMAT_MODULES = {FORMAT_VERSION: "text", COMPACT_FORMAT_VERSION: "compact"}
-
-
 def text_format_for(task: str, format_version: str | None = None) -> ModuleType:
     """The text-format module of ``task`` for ``format_version`` (None: the release).
 
-    ``vlm3.tasks.<task>.text`` is the release format (vlm3-release-v1),
-    ``vlm3.tasks.<task>.compact`` the demo's compact format (vlm3-compact-v3); both have
-    the same functions (prompts, answer renderers, parsers), and each parser reads its own
-    format only, so parse a record's answers with the module of the record's
-    ``format_version``. ValueError for an unknown format version or task.
+    ``vlm3.tasks.<task>.<module>``, the module named by the format's row of
+    ``vlm3.protocol.TEXT_FORMAT_TABLE``: ``text`` for the release format (vlm3-release-v1),
+    ``compact`` for the demo's compact format (vlm3-compact-v3); all have the same
+    functions (prompts, answer renderers, parsers), and each parser reads its own format
+    only, so parse a record's answers with the module of the record's ``format_version``.
+    ValueError for an unknown format version or task.
     """
-    fv = format_version or FORMAT_VERSION
-    if fv not in _FORMAT_MODULES:
-        raise ValueError(f"unknown format_version {fv!r}; known: {sorted(_FORMAT_MODULES)}")
+    fmt = text_format_of_version(format_version)
+    name = f"vlm3.tasks.{task}.{fmt.module}"
     try:
-        return importlib.import_module(f"vlm3.tasks.{task}.{_FORMAT_MODULES[fv]}")
+        return importlib.import_module(name)
     except ModuleNotFoundError as err:
-        if err.name not in (f"vlm3.tasks.{task}", f"vlm3.tasks.{task}.{_FORMAT_MODULES[fv]}"):
+        if err.name not in (f"vlm3.tasks.{task}", name):
             raise
-        raise ValueError(f"task {task!r} has no {fv} text format") from None
+        raise ValueError(f"task {task!r} has no {fmt.format_version} text format") from None
 
 
 def standardize_for(task: str, view: ViewRecord, ctx: BuildContext, **kwargs: Any) -> StandardView:

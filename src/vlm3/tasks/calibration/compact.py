@@ -12,8 +12,8 @@ import re
 
 from vlm3.protocol import codecs
 from vlm3.protocol.answer_templates import Slot
-from vlm3.protocol.parsing import NUMBER_PATTERN, Parsed
-from vlm3.tasks.calibration.text import check_fov_deg, parse_fov
+from vlm3.protocol.parsing import NUMBER_PATTERN, Parsed, parse_match
+from vlm3.tasks.calibration.text import check_fov_deg, read_fov
 
 PROMPT_TEMPLATE = "Horizontal FoV?"
 ANSWER_TEMPLATES = ((Slot("d", "0123456789", 3), ".", Slot("f", "0123456789", 1)),)
@@ -33,7 +33,7 @@ def render_answer(hfov_deg: float) -> str:
 
 def parse_answer(text: str) -> Parsed[float]:
     """The field of view (degrees) of a bare-number answer; never raises."""
-    return parse_fov(text, _BARE, "the answer is not a bare number")
+    return parse_match(text, _BARE, "the answer is not a bare number", read_fov)
 
 
 __all__ = ["ANSWER_TEMPLATES", "PROMPT_TEMPLATE", "parse_answer", "prompt", "render_answer"]

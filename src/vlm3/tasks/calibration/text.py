@@ -25,7 +25,7 @@ from __future__ import annotations
 import re
 
 from vlm3.protocol.answer_templates import Slot, alternatives
-from vlm3.protocol.parsing import NUMBER_PATTERN, Parsed, clean_answer, find_numbers, to_finite_float
+from vlm3.protocol.parsing import NUMBER_PATTERN, Parsed, find_numbers, parse_match, read_number
 
 PROMPT_TEMPLATE = "What is the horizontal field of view of this image?"
 ANSWER_TEMPLATE = "The horizontal field of view is {fov} degrees."
@@ -60,27 +60,18 @@ def fov_from_text(cleaned: str) -> Parsed[float]:
         return Parsed.failure("no number in the answer")
     if len(numbers) > 1:
         return Parsed.failure(f"{len(numbers)} numbers in the answer; expected one field of view")
-    value = to_finite_float(numbers[0])
-    if value is None or not 0.0 < value < 180.0:
-        return Parsed.failure(f"field of view {numbers[0]} is not in (0, 180) degrees")
-    return Parsed(True, value)
+    return read_number(numbers[0], "field of view {token} is not in (0, 180) degrees", lambda v: 0.0 < v < 180.0)
 
 
-def parse_fov(text: str, shape: re.Pattern, mismatch: str) -> Parsed[float]:
-    """The one field of view (degrees) of an answer whose cleaned text has ``shape`` (``mismatch``:
-    the failure reason otherwise); the parsers of both formats."""
-    cleaned, reason = clean_answer(text)
-    if reason:
-        return Parsed.failure(reason)
-    if shape.search(cleaned) is None:
-        return Parsed.failure(mismatch)
-    return fov_from_text(cleaned)
+def read_fov(m: re.Match[str]) -> Parsed[float]:
+    """The field of view of an answer whose shape ``m`` matched (`fov_from_text` of its cleaned text)."""
+    return fov_from_text(m.string)
 
 
 def parse_answer(text: str) -> Parsed[float]:
     """The horizontal field of view (degrees) in an answer; never raises (see module doc)."""
-    return parse_fov(text, _ANSWER, "no number in the answer")
+    return parse_match(text, _ANSWER, "no number in the answer", read_fov)
 
 
 __all__ = ["ANSWER_TEMPLATE", "ANSWER_TEMPLATES", "PROMPT_TEMPLATE", "check_fov_deg", "fov_from_text",
-           "parse_answer", "parse_fov", "prompt", "render_answer"]
+           "parse_answer", "prompt", "read_fov", "render_answer"]

@@ -21,7 +21,7 @@ import re
 
 from vlm3.protocol import codecs
 from vlm3.protocol.answer_templates import Slot
-from vlm3.protocol.parsing import NUMBER_PATTERN, Parsed, clean_answer
+from vlm3.protocol.parsing import NUMBER_PATTERN, Parsed, parse_match, read_all
 from vlm3.tasks.correspondence.text import THINK_INSTRUCTION, coordinate  # the release's wording and coordinate rule
 
 PROMPT_TEMPLATE = "Match ({x1}, {y1}) in image 2?"
@@ -48,17 +48,8 @@ def render_answer(xy_norm1000) -> str:
 
 def parse_answer(text: str) -> Parsed[tuple[float, float]]:
     """(x, y) on image 2's 1000-grid from a bare-pair answer; never raises."""
-    cleaned, reason = clean_answer(text)
-    if reason:
-        return Parsed.failure(reason)
-    m = _PAIR.match(cleaned)
-    if m is None:
-        return Parsed.failure("the answer is not a bare (x, y) pair of numbers")
-    x, y = (coordinate(tok) for tok in m.groups())
-    for v in (x, y):
-        if not v.ok:
-            return v
-    return Parsed.success((x.value, y.value))
+    return parse_match(text, _PAIR, "the answer is not a bare (x, y) pair of numbers",
+                       lambda m: read_all(map(coordinate, m.groups())))
 
 
 def _fixed_pair(xy_norm1000) -> tuple[str, str]:

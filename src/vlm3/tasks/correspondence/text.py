@@ -30,7 +30,7 @@ import re
 
 from vlm3.protocol import codecs
 from vlm3.protocol.answer_templates import Slot
-from vlm3.protocol.parsing import NUMBER_PATTERN, Parsed, clean_answer, find_numbers, to_finite_float
+from vlm3.protocol.parsing import NUMBER_PATTERN, Parsed, find_numbers, parse_match, read_all, read_number
 
 PROMPT_TEMPLATE = (
     "Given these two images, what pixel in the second image corresponds to pixel ({x1}, {y1}) "
@@ -67,49 +67,46 @@ def render_answer(xy_norm1000) -> str:
 
 def parse_answer(text: str) -> Parsed[tuple[float, float]]:
     """(x, y) on image 2's 1000-grid from a model answer; never raises."""
-    cleaned, reason = clean_answer(text)
-    if reason:
-        return Parsed.failure(reason)
+    return parse_match(text, _pair_match, _no_pair_reason, lambda m: _pair_from_inner(m[1]))
+
+
+def _pair_match(cleaned: str) -> re.Match[str] | None:
+    """The pair after "corresponding pixel is", else the last parenthesised one (none in a
+    bare pair: the compact answer)."""
     m = _LEAD.search(cleaned)
-    if m is not None:
-        inner = m.group(1)
-    elif _BARE_PAIR.match(cleaned):
-        return Parsed.failure("a bare (x, y) is the compact format's answer; the release answer reads "
-                              "'The corresponding pixel is (x, y)'")
-    else:
-        tuples = _TUPLE.findall(cleaned)
-        if not tuples:
-            return Parsed.failure("no (x, y) pair found")
-        inner = tuples[-1]
-    return _pair_from_inner(inner)
+    if m is None and not _BARE_PAIR.match(cleaned):
+        tuples = list(_TUPLE.finditer(cleaned))
+        m = tuples[-1] if tuples else None
+    return m
+
+
+def _no_pair_reason(cleaned: str) -> str:
+    if _BARE_PAIR.match(cleaned):
+        return ("a bare (x, y) is the compact format's answer; the release answer reads "
+                "'The corresponding pixel is (x, y)'")
+    return "no (x, y) pair found"
 
 
 def _pair_from_inner(inner: str) -> Parsed[tuple[float, float]]:
     tokens = [t.strip() for t in inner.split(",")]
     if len(tokens) != 2:
         return Parsed.failure(f"expected 2 coordinates, got {len(tokens)} in ({inner.strip()})")
-    values = []
-    for tok in tokens:
-        if re.fullmatch(NUMBER_PATTERN, tok) is None:
-            nums = find_numbers(tok)
-            return Parsed.failure(f"coordinate {tok!r} is not a number" if not nums
-                                  else f"coordinate {tok!r} has extra text")
-        v = coordinate(tok)
-        if not v.ok:
-            return v
-        values.append(v.value)
-    return Parsed.success((values[0], values[1]))
+    return read_all(_coordinate_token(tok) for tok in tokens)
+
+
+def _coordinate_token(token: str) -> Parsed[float]:
+    if re.fullmatch(NUMBER_PATTERN, token) is None:
+        return Parsed.failure(f"coordinate {token!r} has extra text" if find_numbers(token)
+                              else f"coordinate {token!r} is not a number")
+    return coordinate(token)
 
 
 def coordinate(token: str) -> Parsed[float]:
     """One 1000-grid coordinate from a number token: finite and within `PLAUSIBLE_RANGE`
     (both text formats of the task read coordinates by this rule)."""
-    v = to_finite_float(token)
-    if v is None:
-        return Parsed.failure(f"coordinate {token!r} is not finite")
-    if not (PLAUSIBLE_RANGE[0] <= v <= PLAUSIBLE_RANGE[1]):
-        return Parsed.failure(f"coordinate {v} outside plausible range {PLAUSIBLE_RANGE}")
-    return Parsed.success(v)
+    low, high = PLAUSIBLE_RANGE
+    return read_number(token, "coordinate {token!r} is not finite", lambda v: low <= v <= high,
+                       f"coordinate {{value}} outside plausible range {PLAUSIBLE_RANGE}")
 
 
 def _grid_pair(xy_norm1000) -> tuple[int, int]:

@@ -20,7 +20,7 @@ import re
 
 from vlm3.protocol import codecs
 from vlm3.protocol.answer_templates import Slot
-from vlm3.protocol.parsing import NUMBER_PATTERN, Parsed, clean_answer
+from vlm3.protocol.parsing import NUMBER_PATTERN, Parsed, parse_match
 from vlm3.tasks.depth.text import depth_m  # the release's depth rule
 
 PROMPT_TEMPLATE = "Distance at ({norm_x}, {norm_y})?"
@@ -53,12 +53,10 @@ def render_answer(depth_m: float, style: str = "think") -> str:
 
 def parse_answer(text: str) -> Parsed[float]:
     """Depth in metres from a bare-number answer; never raises (see module docstring)."""
-    cleaned, reason = clean_answer(text)
-    if reason:
-        return Parsed.failure(reason)
-    m = _BARE.match(cleaned)
-    if m is None:
-        if re.search(r"</?answer>", cleaned, re.IGNORECASE):
-            return Parsed.failure("<answer> tags are the release format's; the compact answer is a bare number")
-        return Parsed.failure("the answer is not a bare number")
-    return depth_m(m.group(1))
+    return parse_match(text, _BARE, _not_bare, lambda m: depth_m(m[1]))
+
+
+def _not_bare(cleaned: str) -> str:
+    if re.search(r"</?answer>", cleaned, re.IGNORECASE):
+        return "<answer> tags are the release format's; the compact answer is a bare number"
+    return "the answer is not a bare number"

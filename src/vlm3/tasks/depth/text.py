@@ -29,13 +29,7 @@ import re
 
 from vlm3.protocol import codecs
 from vlm3.protocol.answer_templates import Copy, Slot
-from vlm3.protocol.parsing import (
-    NUMBER_PATTERN,
-    Parsed,
-    check_text,
-    strip_think,
-    to_finite_float,
-)
+from vlm3.protocol.parsing import NUMBER_PATTERN, Parsed, check_text, parse_match, read_number, strip_think
 
 PROMPT_TEMPLATE = (
     "Given this image, how far is the point at coordinates ({norm_x}, {norm_y}) from the camera? "
@@ -109,31 +103,34 @@ def _tag_spans(text: str) -> list[str]:
 
 def parse_answer(text: str) -> Parsed[float]:
     """Depth in metres from a model answer; never raises (see module docstring)."""
+    return parse_match(text, _tagged_number, _untagged_reason, lambda m: depth_m(m[1]), clean=_usable)
+
+
+def _usable(text: object) -> tuple[str, str | None]:
+    """The text itself (the release regex reads it as written, ``<think>`` blocks included)
+    unless it is unusable (`check_text`)."""
     reason = check_text(text)
-    if reason:
-        return Parsed.failure(reason)
+    return ("", reason) if reason else (str(text), None)
+
+
+def _tagged_number(text: str) -> re.Match[str] | None:
+    """The first tag span the release regex reads, else the first with a metre unit."""
     spans = _tag_spans(text)
-    m = next((x for x in map(ANSWER_REGEX.match, spans) if x), None)
-    if m is None:
-        m = next((x for x in map(_TAG_WITH_UNIT.match, spans) if x), None)
-    if m is None:
-        if re.search(r"<answer>", text, re.IGNORECASE) and not re.search(r"</answer>", text, re.IGNORECASE):
-            return Parsed.failure("unclosed <answer> tag (truncated output?)")
-        if re.search(r"<answer>", text, re.IGNORECASE):
-            return Parsed.failure("no number inside <answer> </answer>")
-        _, think_reason = strip_think(text)
-        if think_reason:
-            return Parsed.failure(think_reason)
-        return Parsed.failure("no <answer> </answer> tags (a bare number is the compact format's answer)")
-    return depth_m(m.group(1))
+    return (next((x for x in map(ANSWER_REGEX.match, spans) if x), None)
+            or next((x for x in map(_TAG_WITH_UNIT.match, spans) if x), None))
+
+
+def _untagged_reason(text: str) -> str:
+    if re.search(r"<answer>", text, re.IGNORECASE) and not re.search(r"</answer>", text, re.IGNORECASE):
+        return "unclosed <answer> tag (truncated output?)"
+    if re.search(r"<answer>", text, re.IGNORECASE):
+        return "no number inside <answer> </answer>"
+    _, think_reason = strip_think(text)
+    return think_reason or "no <answer> </answer> tags (a bare number is the compact format's answer)"
 
 
 def depth_m(token: str) -> Parsed[float]:
     """Metres from a number token: finite and positive (both text formats of the task read
     depths by this rule)."""
-    value = to_finite_float(token)
-    if value is None:
-        return Parsed.failure(f"depth {token!r} is not a finite number")
-    if value <= 0:
-        return Parsed.failure(f"depth {value} m is not positive")
-    return Parsed.success(value)
+    return read_number(token, "depth {token!r} is not a finite number", lambda v: v > 0,
+                       "depth {value} m is not positive")

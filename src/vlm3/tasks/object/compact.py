@@ -21,7 +21,7 @@ import re
 from collections.abc import Sequence
 
 from vlm3.protocol import codecs
-from vlm3.protocol.parsing import NUMBER_PATTERN, Parsed, clean_answer, to_finite_float
+from vlm3.protocol.parsing import NUMBER_PATTERN, Parsed, parse_match, read_number
 from vlm3.tasks.object.questions import (
     QUALITATIVE_PREDICATES,
     QUANTITATIVE_KINDS,
@@ -29,6 +29,7 @@ from vlm3.tasks.object.questions import (
     check_predicate,
     check_quantitative,
 )
+from vlm3.tasks.object.text import clock_hour  # the release's hour rule
 
 REGION_TEMPLATE = "region ({}, {}, {}, {})"
 _QUALITATIVE = {
@@ -79,41 +80,20 @@ def render_quantitative(kind: str, box_a, box_b, value: float,
 
 def parse_qualitative(text: str) -> Parsed[bool]:
     """True for ``Yes``, False for ``No`` (nothing else); never raises."""
-    cleaned, reason = clean_answer(text)
-    if reason:
-        return Parsed.failure(reason)
-    m = _YES_NO.match(cleaned)
-    if m is None:
-        return Parsed.failure("the answer is not a bare Yes or No")
-    return Parsed.success(m.group(1).lower() == "yes")
+    return parse_match(text, _YES_NO, "the answer is not a bare Yes or No",
+                       lambda m: Parsed.success(m[1].lower() == "yes"))
 
 
 def parse_quantitative_m(text: str) -> Parsed[float]:
     """Metres from a bare ``025.90 m`` (the unit may be left out); never raises."""
-    cleaned, reason = clean_answer(text)
-    if reason:
-        return Parsed.failure(reason)
-    m = _LENGTH.match(cleaned)
-    if m is None:
-        return Parsed.failure("the answer is not a bare length in metres")
-    v = to_finite_float(m.group(1))
-    if v is None or v < 0:
-        return Parsed.failure(f"length {m.group(1)!r} is not a finite non-negative number")
-    return Parsed.success(v)
+    return parse_match(text, _LENGTH, "the answer is not a bare length in metres",
+                       lambda m: read_number(m[1], "length {token!r} is not a finite non-negative number",
+                                             lambda v: v >= 0))
 
 
 def parse_clock(text: str) -> Parsed[int]:
     """Clock hour 1..12 from a bare ``05 o'clock``; never raises."""
-    cleaned, reason = clean_answer(text)
-    if reason:
-        return Parsed.failure(reason)
-    m = _CLOCK.match(cleaned)
-    if m is None:
-        return Parsed.failure("the answer is not a bare 'N o'clock'")
-    hour = int(m.group(1))
-    if not 1 <= hour <= 12:
-        return Parsed.failure(f"clock hour {hour} outside 1..12")
-    return Parsed.success(hour)
+    return parse_match(text, _CLOCK, "the answer is not a bare 'N o'clock'", lambda m: clock_hour(m[1]))
 
 
 __all__ = ["QUALITATIVE_PREDICATES", "QUANTITATIVE_KINDS", "region_text", "render_qualitative",

@@ -30,6 +30,7 @@ from vlm3.protocol.parsing import (
     NUMBER_PATTERN,
     Parsed,
     clean_answer,
+    parse_match,
     to_finite_float,
     unit_scale_m,
     word_after,
@@ -258,11 +259,20 @@ def _compact_only(cleaned: str) -> bool:
     return bool(_COMPACT_FIXED_WIDTH.match(cleaned)) or not re.search(r"[A-Za-z]", cleaned)
 
 
-def _clean(text: str) -> tuple[str, str | None]:
+def _clean(text: object) -> tuple[str, str | None]:
+    """`clean_answer`, region boxes replaced by ``REGION``."""
     cleaned, reason = clean_answer(text)
     if reason:
         return "", reason
     return _REGION.sub(" REGION ", cleaned), None
+
+
+def _clean_sentence(text: object) -> tuple[str, str | None]:
+    """`_clean`, and a failure for a value only the compact format writes (quantitative answers)."""
+    cleaned, reason = _clean(text)
+    if not reason and _compact_only(cleaned):
+        return "", _BARE_VALUE_REASON
+    return cleaned, reason
 
 
 def parse_qualitative(text: str) -> Parsed[bool]:
@@ -315,25 +325,25 @@ def parse_quantitative_m(text: str) -> Parsed[float]:
     "[X]" template) is read; a zero-padded or unit-less bare value (the compact format's
     answer) fails. Never raises.
     """
-    cleaned, reason = _clean(text)
-    if reason:
-        return Parsed.failure(reason)
-    if _compact_only(cleaned):
-        return Parsed.failure(_BARE_VALUE_REASON)
-    m = _LENGTH.search(cleaned)
-    if m is None:
-        unknown = next((w for n in _NUMBER.finditer(cleaned) if (w := word_after(cleaned, n.end()))), None)
-        return Parsed.failure(f"unknown length unit {unknown!r} (known: m, cm, mm, km, inches, feet)"
-                              if unknown else "no number with a length unit found")
-    v = to_finite_float(m.group(1))
-    scale = unit_scale_m(m.group(2))
+    return parse_match(text, _LENGTH, _no_length_reason, _length_m, clean=_clean_sentence)
+
+
+def _no_length_reason(cleaned: str) -> str:
+    unknown = next((w for n in _NUMBER.finditer(cleaned) if (w := word_after(cleaned, n.end()))), None)
+    return (f"unknown length unit {unknown!r} (known: m, cm, mm, km, inches, feet)"
+            if unknown else "no number with a length unit found")
+
+
+def _length_m(m: re.Match[str]) -> Parsed[float]:
+    v = to_finite_float(m[1])
+    scale = unit_scale_m(m[2])
     if v is None or scale is None:
-        return Parsed.failure(f"length {m.group(0)!r} is not a finite number with a known unit")
+        return Parsed.failure(f"length {m[0]!r} is not a finite number with a known unit")
     if v < 0:
         return Parsed.failure(f"length {v} is negative")
     total = v * scale
     if scale == unit_scale_m("ft"):  # "5 feet 3 inches"
-        nxt = _FOLLOWING_LENGTH.match(cleaned, m.end())
+        nxt = _FOLLOWING_LENGTH.match(m.string, m.end())
         if nxt and unit_scale_m(nxt.group(2)) == unit_scale_m("in"):
             extra = to_finite_float(nxt.group(1))
             if extra is not None and extra >= 0:
@@ -343,15 +353,14 @@ def parse_quantitative_m(text: str) -> Parsed[float]:
 
 def parse_clock(text: str) -> Parsed[int]:
     """Clock hour 1..12 from "... at 10 o'clock ..." (a sentence); never raises."""
-    cleaned, reason = _clean(text)
-    if reason:
-        return Parsed.failure(reason)
-    if _compact_only(cleaned):
-        return Parsed.failure(_BARE_VALUE_REASON)
-    m = _CLOCK.search(cleaned)
-    if m is None:
-        return Parsed.failure("no 'N o'clock' direction found")
-    hour = int(m.group(1))
+    return parse_match(text, _CLOCK, "no 'N o'clock' direction found", lambda m: clock_hour(m[1]),
+                       clean=_clean_sentence)
+
+
+def clock_hour(digits: str) -> Parsed[int]:
+    """The clock hour of a run of 1-2 digits: 1..12 (both text formats of the task read hours
+    by this rule)."""
+    hour = int(digits)
     if not 1 <= hour <= 12:
         return Parsed.failure(f"clock hour {hour} outside 1..12")
     return Parsed.success(hour)
@@ -359,4 +368,4 @@ def parse_clock(text: str) -> Parsed[int]:
 
 __all__ = ["QUALITATIVE_PREDICATES", "QUANTITATIVE_KINDS", "REGION_TEMPLATE", "region_text", "render_question",
            "render_qualitative_answer", "render_qualitative", "format_length", "render_quantitative",
-           "parse_qualitative", "parse_quantitative_m", "parse_clock"]
+           "parse_qualitative", "parse_quantitative_m", "parse_clock", "clock_hour"]

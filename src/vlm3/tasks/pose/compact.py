@@ -26,13 +26,17 @@ import numpy as np
 from vlm3.geometry.transforms import rotation_angle_deg
 from vlm3.protocol import codecs
 from vlm3.protocol.answer_templates import SIGN, Slot, alternatives
-from vlm3.protocol.parsing import NUMBER_PATTERN, Parsed, clean_answer, to_finite_float
+from vlm3.protocol.parsing import NUMBER_PATTERN, Parsed, parse_match, read_all, to_finite_float
 from vlm3.tasks.pose.quantities import (
     QUESTION_IDS,
     PoseText,
-    R_t_from_T_cam1_from_cam0,
+    answers_from_T_cam1_from_cam0,
     parse_pose_answers,
     pose_numbers,
+    read_direction,
+    read_distance,
+    read_euler_angle,
+    read_rotation_angle,
 )
 
 QUESTIONS: dict[str, str] = {
@@ -71,79 +75,37 @@ def render_answers(R_cam0_from_cam1, t_cam0_from_cam1_m, metric: bool = True) ->
     return answers
 
 
-def render_answers_from_T_cam1_from_cam0(T_cam1_from_cam0, metric: bool = True) -> dict[str, str]:
-    """`render_answers` from the 4x4 transform mapping camera-0 points into camera 1."""
-    R, t = R_t_from_T_cam1_from_cam0(T_cam1_from_cam0)
-    return render_answers(R, t, metric=metric)
+render_answers_from_T_cam1_from_cam0 = answers_from_T_cam1_from_cam0(render_answers)
 
 
 def parse_rotation_angle(text: str) -> Parsed[float]:
     """Degrees in [0, 180] from a bare ``089.7`` (``°`` allowed); never raises."""
-    cleaned, reason = clean_answer(text)
-    if reason:
-        return Parsed.failure(reason)
-    m = _BARE_NUM.match(cleaned)
-    if m is None:
-        return Parsed.failure("the rotation angle is not a bare number")
-    v = to_finite_float(m.group(1))
-    if v is None:
-        return Parsed.failure(f"rotation angle {m.group(1)!r} is not finite")
-    if not 0.0 <= v <= 180.0:
-        return Parsed.failure(f"rotation angle {v} outside [0, 180] degrees")
-    return Parsed.success(v)
+    return parse_match(text, _BARE_NUM, "the rotation angle is not a bare number", lambda m: read_rotation_angle(m[1]))
 
 
 def parse_yaw_pitch_roll(text: str) -> Parsed[tuple[float, float, float]]:
     """(yaw, pitch, roll) degrees from a bare ``+089.6, +002.6, +006.1``; never raises.
     Each angle must be finite and within [-360, 360]."""
-    cleaned, reason = clean_answer(text)
-    if reason:
-        return Parsed.failure(reason)
-    m = _BARE_TRIPLE.match(cleaned)
-    if m is None:
-        return Parsed.failure("yaw, pitch, roll are not a bare triple of numbers")
-    out = []
-    for key, tok in zip(("yaw", "pitch", "roll"), m.groups()):
-        v = to_finite_float(tok)
-        if v is None or abs(v) > 360.0:
-            return Parsed.failure(f"{key} {tok!r} is not a finite angle within [-360, 360]")
-        out.append(v)
-    return Parsed.success((out[0], out[1], out[2]))
+    return parse_match(text, _BARE_TRIPLE, "yaw, pitch, roll are not a bare triple of numbers",
+                       lambda m: read_all(map(read_euler_angle, ("yaw", "pitch", "roll"), m.groups())))
 
 
 def parse_translation_direction(text: str) -> Parsed[tuple[np.ndarray, list[str], np.ndarray]]:
     """(unit vector (3,) in camera 0, [] (no direction words), vector as written (3,)) from a
     bare ``-0.69, +0.02, +0.72``; renormalised, only a zero vector fails. Never raises."""
-    cleaned, reason = clean_answer(text)
-    if reason:
-        return Parsed.failure(reason)
-    m = _BARE_TRIPLE.match(cleaned)
-    if m is None:
-        return Parsed.failure("the direction is not a bare triple of numbers")
-    vals = [to_finite_float(tok) for tok in m.groups()]
-    if any(v is None for v in vals):
+    return parse_match(text, _BARE_TRIPLE, "the direction is not a bare triple of numbers", _direction)
+
+
+def _direction(m: re.Match[str]) -> Parsed[tuple[np.ndarray, list[str], np.ndarray]]:
+    components = [to_finite_float(tok) for tok in m.groups()]
+    if any(v is None for v in components):
         return Parsed.failure(f"vector {m.groups()} is not finite")
-    vec = np.array(vals)
-    norm = float(np.linalg.norm(vec))
-    if norm < 1e-6:
-        return Parsed.failure(f"vector norm {norm:.3g} is zero: no direction")
-    return Parsed.success((vec / norm, [], vec))
+    return read_direction(components, [])
 
 
 def parse_translation_distance(text: str) -> Parsed[float]:
     """Metres from a bare ``01.98`` (``m`` allowed); never raises. Finite, non-negative."""
-    cleaned, reason = clean_answer(text)
-    if reason:
-        return Parsed.failure(reason)
-    m = _BARE_DIST.match(cleaned)
-    if m is None:
-        return Parsed.failure("the distance is not a bare number of metres")
-    v = to_finite_float(m.group(1))
-    if v is None:
-        return Parsed.failure(f"distance {m.group(1)!r} is not finite")
-    if v < 0:
-        return Parsed.failure(f"distance {v} is negative")
-    return Parsed.success(v)
+    return parse_match(text, _BARE_DIST, "the distance is not a bare number of metres", lambda m: read_distance(m[1]))
 
 
 _PARSERS = {"rotation_angle": parse_rotation_angle, "euler_natural": parse_yaw_pitch_roll,

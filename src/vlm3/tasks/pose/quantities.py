@@ -16,8 +16,10 @@ ScanNet's ``T_0to1``): `R_t_from_T_cam1_from_cam0` turns it into the two above, 
 `PoseText.T_cam1_from_cam0` goes back.
 
 This module owns what the formats share: the question ids, the validated numbers a
-renderer writes (`pose_numbers`), the `PoseText` result and `parse_pose_answers`, which
-assembles a format's four per-question parsers into one pose.
+renderer writes (`pose_numbers`), rendering from ``T_cam1_from_cam0``
+(`answers_from_T_cam1_from_cam0`), the rules that read each number back (`read_rotation_angle`,
+`read_euler_angle`, `read_distance`, `read_direction`), the `PoseText` result and
+`parse_pose_answers`, which assembles a format's four per-question parsers into one pose.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ import numpy as np
 
 from vlm3.geometry.euler import R_from_yaw_pitch_roll_deg, yaw_pitch_roll_deg_from_R
 from vlm3.geometry.transforms import check_rotation, check_T, invert_T, make_T, rotation_angle_deg
-from vlm3.protocol.parsing import Parsed
+from vlm3.protocol.parsing import Parsed, read_number
 
 #: The four questions, in the release's order; ``translation_distance`` only for metric sources.
 QUESTION_IDS = ("rotation_angle", "euler_natural", "translation_direction", "translation_distance")
@@ -57,6 +59,50 @@ def pose_numbers(R_cam0_from_cam1, t_cam0_from_cam1_m) -> tuple[np.ndarray, np.n
     if dist < MIN_TRANSLATION_M:
         raise ValueError("translation is zero: the motion direction is undefined; skip this pair")
     return R, t / dist, dist, yaw_pitch_roll_deg_from_R(R)
+
+
+#: A format's renderer: (R_cam0_from_cam1, t_cam0_from_cam1_m, metric=...) -> answer text per question id.
+AnswerRenderer = Callable[..., dict[str, str]]
+
+
+def answers_from_T_cam1_from_cam0(render_answers: AnswerRenderer) -> Callable[..., dict[str, str]]:
+    """A format's ``render_answers_from_T_cam1_from_cam0``: its ``render_answers`` from the 4x4
+    transform mapping camera-0 points into camera 1 (`R_t_from_T_cam1_from_cam0`)."""
+
+    def render_answers_from_T_cam1_from_cam0(T_cam1_from_cam0, metric: bool = True) -> dict[str, str]:
+        """`render_answers` from the 4x4 transform mapping camera-0 points into camera 1."""
+        R, t = R_t_from_T_cam1_from_cam0(T_cam1_from_cam0)
+        return render_answers(R, t, metric=metric)
+
+    return render_answers_from_T_cam1_from_cam0
+
+
+def read_rotation_angle(token: str) -> Parsed[float]:
+    """The rotation angle (degrees) of a number token: finite, in [0, 180]."""
+    return read_number(token, "rotation angle {token!r} is not finite", lambda v: 0.0 <= v <= 180.0,
+                       "rotation angle {value} outside [0, 180] degrees")
+
+
+def read_euler_angle(name: str, token: str) -> Parsed[float]:
+    """Yaw, pitch or roll (``name``; degrees) of a number token: finite, in [-360, 360]."""
+    return read_number(token, f"{name} {{token!r}} is not a finite angle within [-360, 360]",
+                       lambda v: abs(v) <= 360.0)
+
+
+def read_distance(token: str) -> Parsed[float]:
+    """The translation distance of a number token (in the unit written): finite, non-negative."""
+    return read_number(token, "distance {token!r} is not finite", lambda v: v >= 0, "distance {value} is negative")
+
+
+def read_direction(components: list[float], words: list[str]) -> Parsed[tuple[np.ndarray, list[str], np.ndarray]]:
+    """(unit vector (3,), ``words``, vector as written (3,)) of the written (finite) components:
+    renormalised, as the release notebook does when scoring (acos(p.g / (|p| |g|))); only a
+    zero vector fails (no direction)."""
+    vec = np.array(components)
+    norm = float(np.linalg.norm(vec))
+    if norm < 1e-6:
+        return Parsed.failure(f"vector norm {norm:.3g} is zero: no direction")
+    return Parsed.success((vec / norm, words, vec))
 
 
 @dataclass

@@ -40,6 +40,8 @@ from vlm3.protocol.parsing import (
     NUMBER_PATTERN,
     Parsed,
     clean_answer,
+    parse_match,
+    read_all,
     to_finite_float,
     unit_scale_m,
     word_after,
@@ -47,9 +49,13 @@ from vlm3.protocol.parsing import (
 from vlm3.tasks.pose.quantities import (
     QUESTION_IDS,
     PoseText,
-    R_t_from_T_cam1_from_cam0,
+    answers_from_T_cam1_from_cam0,
     parse_pose_answers,
     pose_numbers,
+    read_direction,
+    read_distance,
+    read_euler_angle,
+    read_rotation_angle,
 )
 
 QUESTIONS: dict[str, str] = {
@@ -134,26 +140,14 @@ def render_answers(R_cam0_from_cam1, t_cam0_from_cam1_m, metric: bool = True) ->
     return answers
 
 
-def render_answers_from_T_cam1_from_cam0(T_cam1_from_cam0, metric: bool = True) -> dict[str, str]:
-    """`render_answers` from the 4x4 transform mapping camera-0 points into camera 1."""
-    R, t = R_t_from_T_cam1_from_cam0(T_cam1_from_cam0)
-    return render_answers(R, t, metric=metric)
+render_answers_from_T_cam1_from_cam0 = answers_from_T_cam1_from_cam0(render_answers)
 
 
 def parse_rotation_angle(text: str) -> Parsed[float]:
     """Degrees in [0, 180] from ``Rotation angle: 89.7 degrees`` (or ``89.7°``); never raises."""
-    cleaned, reason = clean_answer(text)
-    if reason:
-        return Parsed.failure(reason)
-    m = _ANGLE_LABEL_RE.search(cleaned) or _ANGLE_RE.search(cleaned)
-    if m is None:
-        return Parsed.failure("no rotation angle found (needs 'Rotation angle:' or a degree unit)")
-    v = to_finite_float(m.group(1))
-    if v is None:
-        return Parsed.failure(f"rotation angle {m.group(1)!r} is not finite")
-    if not 0.0 <= v <= 180.0:
-        return Parsed.failure(f"rotation angle {v} outside [0, 180] degrees")
-    return Parsed.success(v)
+    return parse_match(text, lambda cleaned: _ANGLE_LABEL_RE.search(cleaned) or _ANGLE_RE.search(cleaned),
+                       "no rotation angle found (needs 'Rotation angle:' or a degree unit)",
+                       lambda m: read_rotation_angle(m[1]))
 
 
 def parse_yaw_pitch_roll(text: str) -> Parsed[tuple[float, float, float]]:
@@ -162,16 +156,14 @@ def parse_yaw_pitch_roll(text: str) -> Parsed[tuple[float, float, float]]:
     cleaned, reason = clean_answer(text)
     if reason:
         return Parsed.failure(reason)
-    out = []
-    for key in ("yaw", "pitch", "roll"):
-        m = _EULER_RE[key].search(cleaned)
-        if m is None:
-            return Parsed.failure(f"no {key} value found (each angle must be named, as 'Yaw=+1.0°')")
-        v = to_finite_float(m.group(1))
-        if v is None or abs(v) > 360.0:
-            return Parsed.failure(f"{key} {m.group(1)!r} is not a finite angle within [-360, 360]")
-        out.append(v)
-    return Parsed.success((out[0], out[1], out[2]))
+    return read_all(_named_angle(cleaned, key) for key in ("yaw", "pitch", "roll"))
+
+
+def _named_angle(cleaned: str, key: str) -> Parsed[float]:
+    m = _EULER_RE[key].search(cleaned)
+    if m is None:
+        return Parsed.failure(f"no {key} value found (each angle must be named, as 'Yaw=+1.0°')")
+    return read_euler_angle(key, m[1])
 
 
 def parse_translation_direction(text: str) -> Parsed[tuple[np.ndarray, list[str], np.ndarray]]:
@@ -180,40 +172,42 @@ def parse_translation_direction(text: str) -> Parsed[tuple[np.ndarray, list[str]
     "unit vector", else the last parenthesised triple of a sentence). The vector is
     renormalised (as the release notebook does when scoring); only a zero vector fails,
     as does a bare triple (compact). Never raises."""
-    cleaned, reason = clean_answer(text)
-    if reason:
-        return Parsed.failure(reason)
+    return parse_match(text, _vector_match, _no_vector_reason, _direction)
+
+
+def _vector_match(cleaned: str) -> re.Match[str] | None:
+    """The triple after "unit vector", else the last parenthesised one (none in a bare triple)."""
     m = _VEC_AFTER_LABEL.search(cleaned)
-    if m is not None:
-        inner = m.group(1)
-    else:
-        tuples = _TUPLE.findall(cleaned)
-        if not tuples:
-            return Parsed.failure("no (x, y, z) vector found")
-        if _BARE_TUPLE.match(cleaned):
-            return Parsed.failure("a bare (x, y, z) is not the release answer ('The camera moves ..., "
-                                  "unit vector (x, y, z).')")
-        inner = tuples[-1]
-    tokens = [tok.strip() for tok in inner.split(",")]
+    if m is None and not _BARE_TUPLE.match(cleaned):
+        tuples = list(_TUPLE.finditer(cleaned))
+        m = tuples[-1] if tuples else None
+    return m
+
+
+def _no_vector_reason(cleaned: str) -> str:
+    if _BARE_TUPLE.match(cleaned):
+        return "a bare (x, y, z) is not the release answer ('The camera moves ..., unit vector (x, y, z).')"
+    return "no (x, y, z) vector found"
+
+
+def _direction(m: re.Match[str]) -> Parsed[tuple[np.ndarray, list[str], np.ndarray]]:
+    tokens = [tok.strip() for tok in m[1].split(",")]
     if len(tokens) != 3:
         return Parsed.failure(f"expected 3 vector components, got {len(tokens)}")
-    vals = []
-    for tok in tokens:
-        if re.fullmatch(NUMBER_PATTERN, tok) is None:
-            return Parsed.failure(f"vector component {tok!r} is not a number")
-        v = to_finite_float(tok)
-        if v is None:
-            return Parsed.failure(f"vector component {tok!r} is not finite")
-        vals.append(v)
-    vec = np.array(vals)
-    norm = float(np.linalg.norm(vec))
-    if norm < 1e-6:
-        # Any other vector is a direction: the release notebook scores the angle with
-        # acos(p.g / (|p| |g|)), i.e. it normalises whatever the model wrote.
-        return Parsed.failure(f"vector norm {norm:.3g} is zero: no direction")
-    head = cleaned[: m.start()] if m else cleaned
+    components = read_all(_component(tok) for tok in tokens)
+    if not components.ok:
+        return components
+    # words before a labelled vector; anywhere in a sentence with only a parenthesised triple
+    head = m.string[: m.start()] if m.re is _VEC_AFTER_LABEL else m.string
     words = [w.lower() for w in re.findall(r"[A-Za-z]+", head) if w.lower() in _WORDS]
-    return Parsed.success((vec / norm, words, vec))
+    return read_direction(list(components.value), words)
+
+
+def _component(token: str) -> Parsed[float]:
+    if re.fullmatch(NUMBER_PATTERN, token) is None:
+        return Parsed.failure(f"vector component {token!r} is not a number")
+    v = to_finite_float(token)
+    return Parsed.failure(f"vector component {token!r} is not finite") if v is None else Parsed.success(v)
 
 
 def parse_translation_distance(text: str) -> Parsed[float]:
@@ -221,26 +215,19 @@ def parse_translation_distance(text: str) -> Parsed[float]:
     `vlm3.protocol.parsing.unit_scale_m`; a labelled number followed by no word is metres,
     one followed by any other word is an unknown unit and fails: "1.98 miles" is not
     1.98 m); never raises. Must be finite and non-negative; a bare number (compact) fails."""
-    cleaned, reason = clean_answer(text)
-    if reason:
-        return Parsed.failure(reason)
-    m = _DIST_RE.search(cleaned)
-    if m is not None:
-        v = to_finite_float(m.group(1))
-        scale = unit_scale_m(m.group(2)) or 1.0
-    else:
-        m = _DIST_LABEL_RE.search(cleaned)
-        if m is None:
-            return Parsed.failure("no translation distance found (needs a length unit or 'distance:')")
-        unit = word_after(cleaned, m.end())
+    return parse_match(text, lambda cleaned: _DIST_RE.search(cleaned) or _DIST_LABEL_RE.search(cleaned),
+                       "no translation distance found (needs a length unit or 'distance:')", _distance_m)
+
+
+def _distance_m(m: re.Match[str]) -> Parsed[float]:
+    if m.re is _DIST_RE:  # a number with its unit
+        scale = unit_scale_m(m[2]) or 1.0
+    else:  # "distance: 1.98", metres unless a word follows
+        unit = word_after(m.string, m.end())
         if unit is not None:
             return Parsed.failure(f"unknown length unit {unit!r} (known: m, cm, mm, km, inches, feet)")
-        v, scale = to_finite_float(m.group(1)), 1.0
-    if v is None:
-        return Parsed.failure(f"distance {m.group(1)!r} is not finite")
-    if v < 0:
-        return Parsed.failure(f"distance {v} is negative")
-    return Parsed.success(v * scale)
+        scale = 1.0
+    return read_distance(m[1]).map(lambda v: v * scale)
 
 
 _PARSERS = {"rotation_angle": parse_rotation_angle, "euler_natural": parse_yaw_pitch_roll,
