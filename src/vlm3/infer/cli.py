@@ -15,13 +15,11 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Callable
 
 import click
 import numpy as np
 
 from vlm3.errors import Group
-from vlm3.errors import InputError
 from vlm3.predictors.base import DECODINGS
 from vlm3.protocol import TEXT_FORMATS
 from vlm3.tasks.asking import NUMBER_MODES as NUMBER_DECODING  # not train.small's: that one imports torch
@@ -29,16 +27,10 @@ from vlm3.tasks.asking import NUMBER_MODES as NUMBER_DECODING  # not train.small
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 
 
-def _keep(ctx: click.Context, param: click.Parameter, value: str) -> str:
-    ctx.meta[f"vlm3.{param.name}"] = value  # read by _load (keeps the subcommands' signatures as they are)
-    return value
-
-
 def _model_option(f):
-    f = click.option("--device", default="auto", show_default=True, expose_value=False, callback=_keep,
+    f = click.option("--device", default="auto", show_default=True,
                      help="where the model runs: auto (the GPU when there is one), cpu, cuda or cuda:N")(f)
     f = click.option("--decoding", type=click.Choice(DECODINGS), default="exact", show_default=True,
-                     expose_value=False, callback=_keep,
                      help="exact: greedy answers, the answer template fed as a checked draft (many points per "
                           "image in a few batched forwards); template: the template forced, only the numbers "
                           "decoded (fastest; greedy only where the model writes it); generate: plain generate")(f)
@@ -64,14 +56,6 @@ def _model_option(f):
                              "or a random-weight preset (tiny)")(f)
 
 
-def _run(fn: Callable[[], Any]) -> Any:
-    """Call fn, turning InputError into a one-line click error."""
-    try:
-        return fn()
-    except InputError as err:
-        raise click.UsageError(str(err)) from None
-
-
 def _settings(model: str, task: str, focal_px, max_pixels, text_format, numbers) -> tuple[dict, str, str]:
     """(settings for the api call, number decoding, where they came from) without loading weights."""
     from vlm3.infer import api
@@ -80,13 +64,13 @@ def _settings(model: str, task: str, focal_px, max_pixels, text_format, numbers)
     path = api.model_path(model)
     if model.startswith(api.VLLM_PREFIX) and numbers == "median":
         raise click.UsageError("--numbers median needs the transformers backend (drop the vllm: prefix)")
-    _run(lambda: api.check_model_spec(model))
-    saved = _run(lambda: api.saved_asking(model))
+    api.check_model_spec(model)
+    saved = api.saved_asking(model)
     asking = saved or release_asking()
     if focal_px is not None:
-        _run(lambda: api.check_focal_px(focal_px))
+        api.check_focal_px(focal_px)
     if max_pixels is not None:
-        _run(lambda: api.check_max_pixels(max_pixels))
+        api.check_max_pixels(max_pixels)
     a = with_overrides(asking, task, focal_px, max_pixels, text_format)
     source = "release defaults" if saved is None else (
         f"{path}/config.yaml, the training config" if saved.learnt_from == "config.yaml" else f"{path}/vlm3.json")
@@ -94,19 +78,18 @@ def _settings(model: str, task: str, focal_px, max_pixels, text_format, numbers)
             numbers or asking.numbers, source)
 
 
-def _load(model: str, numbers: str):
-    """The ``Model`` (weights loaded once, on ``--device``), with a loud line for random weights."""
+def _load(model: str, numbers: str, device: str, decoding: str):
+    """The ``Model`` (weights loaded once, on ``device``, answers by ``decoding``), with a loud line
+    for random weights."""
     from vlm3.infer import api
     from vlm3.predictors import resolve_device
 
-    meta = click.get_current_context().meta
-    device, decoding = meta.get("vlm3.device", "auto"), meta.get("vlm3.decoding", "exact")
     if not model.startswith(api.VLLM_PREFIX):
-        device = _run(lambda: resolve_device(device))
+        device = resolve_device(device)
     elif device not in ("auto", "cuda", "cuda:0"):
         raise click.BadParameter(f"vLLM runs on the first visible GPU, not {device!r} (CUDA_VISIBLE_DEVICES=N "
                                  f"picks GPU N)", param_hint="--device")
-    m = _run(lambda: api.load(model, numbers=numbers, device=device, decoding=decoding))
+    m = api.load(model, numbers=numbers, device=device, decoding=decoding)
     if m.random_weights:
         click.echo(f"warning: --model {model} is a preset with RANDOM weights: the answers are noise. "
                    f"Pass --model DIR (a training output, e.g. runs/demo/train)", err=True)
@@ -114,12 +97,9 @@ def _load(model: str, numbers: str):
 
 
 def _check_out(out_dir: Path) -> None:
-    from vlm3.io.paths import OutputPathError, check_out_dir
+    from vlm3.io.paths import check_out_dir
 
-    try:
-        check_out_dir(out_dir)
-    except OutputPathError as err:
-        raise click.UsageError(str(err)) from None
+    check_out_dir(out_dir)  # OutputPathError: one line (the Group), exit 2
 
 
 def _mkdir(out: Path) -> None:
@@ -195,7 +175,7 @@ def predict() -> None:
 @click.option("--grid", default=None, help="query a regular WxH grid over the image the model sees, e.g. 32x24")
 @_model_option
 def depth_cmd(image, intrinsics, points, grid, model, out_dir, calibration, focal_px, max_pixels,
-              text_format, numbers) -> None:
+              text_format, numbers, device, decoding) -> None:
     """Metric depth at pixels of IMAGE (a file or a folder of images). Writes depth.png,
     depth.json, depth.npy (metres), points.ply (coloured point cloud) and, for --grid,
     depth_mm.png (16-bit millimetres, 0 = no answer); a folder gets one subfolder per image."""
@@ -205,17 +185,17 @@ def depth_cmd(image, intrinsics, points, grid, model, out_dir, calibration, foca
         raise click.UsageError("give exactly one of --points 'x,y;x,y;...' or --grid WxH")
     _check_out(out_dir)
     files = _images(image)
-    gw_gh = _run(lambda: api.parse_grid(grid)) if grid is not None else None
-    _run(lambda: api.parse_intrinsics(intrinsics))
+    gw_gh = api.parse_grid(grid) if grid is not None else None
+    api.parse_intrinsics(intrinsics)
     s, numbers, source = _settings(model, "depth", focal_px, max_pixels, text_format, numbers)
     policy = calibration or "none"
     queries = {}
     for f in files:  # every input checked before the weights load
-        arr = _run(lambda: api.read_image(f))
+        arr = api.read_image(f)
         queries[f] = _points(points, arr.shape[1], arr.shape[0]) if points is not None else None
-        prep = _run(lambda: api.prepare_image(f, intrinsics, s["focal_px"], s["max_pixels"], policy))
-        _run(lambda: api.grid_over_model_image(prep, *gw_gh) if gw_gh else api.to_model_px(prep, queries[f], "point"))
-    m = _load(model, numbers)
+        prep = api.prepare_image(f, intrinsics, s["focal_px"], s["max_pixels"], policy)
+        api.grid_over_model_image(prep, *gw_gh) if gw_gh else api.to_model_px(prep, queries[f], "point")
+    m = _load(model, numbers, device, decoding)
     from tqdm import tqdm
 
     from vlm3.infer import outputs
@@ -224,8 +204,8 @@ def depth_cmd(image, intrinsics, points, grid, model, out_dir, calibration, foca
 
     total_ok = total = 0
     for f in tqdm(files, desc="depth", unit="image", disable=len(files) == 1):
-        res = _run(lambda: api.predict_depth(m.predictor, f, queries[f], intrinsics, calibration=policy,
-                                             grid=gw_gh, **s))
+        res = api.predict_depth(m.predictor, f, queries[f], intrinsics, calibration=policy,
+                                             grid=gw_gh, **s)
         out = out_dir / Path(f).stem if len(files) > 1 else out_dir
         _mkdir(out)
         names = outputs.write_depth(out, api.read_image(f), res, _meta(m, s, numbers, source))
@@ -248,27 +228,27 @@ def depth_cmd(image, intrinsics, points, grid, model, out_dir, calibration, foca
 @click.option("--intrinsics2", default=None, help="fx,fy,cx,cy of IMAGE2")
 @_model_option
 def match_cmd(image1, image2, points, intrinsics1, intrinsics2, model, out_dir, calibration, focal_px, max_pixels,
-              text_format, numbers) -> None:
+              text_format, numbers, device, decoding) -> None:
     """Pixels of IMAGE2 matching pixels of IMAGE1; writes matches.png and matches.json."""
     from vlm3.infer import api
 
     _check_out(out_dir)
-    a0 = _run(lambda: api.read_image(image1))
-    a1 = _run(lambda: api.read_image(image2))
+    a0 = api.read_image(image1)
+    a1 = api.read_image(image2)
     for k in (intrinsics1, intrinsics2):
-        _run(lambda: api.parse_intrinsics(k))
+        api.parse_intrinsics(k)
     xy = _points(points, a0.shape[1], a0.shape[0])
     s, numbers, source = _settings(model, "correspondence", focal_px, max_pixels, text_format, numbers)
     policy = calibration or "fov60"
-    p1 = _run(lambda: api.prepare_image(image1, intrinsics1, s["focal_px"], s["max_pixels"], policy))
-    _run(lambda: api.prepare_image(image2, intrinsics2, s["focal_px"], s["max_pixels"], policy))
-    _run(lambda: api.to_model_px(p1, xy, "point"))
-    m = _load(model, numbers)
+    p1 = api.prepare_image(image1, intrinsics1, s["focal_px"], s["max_pixels"], policy)
+    api.prepare_image(image2, intrinsics2, s["focal_px"], s["max_pixels"], policy)
+    api.to_model_px(p1, xy, "point")
+    m = _load(model, numbers, device, decoding)
     from vlm3.infer import viz  # matplotlib: only once there is something to draw
 
     _say_asked(m.name, s, numbers, source)
-    res = _run(lambda: api.predict_match(m.predictor, image1, image2, xy, intrinsics1, intrinsics2,
-                                         calibration=policy, **s))
+    res = api.predict_match(m.predictor, image1, image2, xy, intrinsics1, intrinsics2,
+                                         calibration=policy, **s)
     _notes(res.notes)
     _mkdir(out_dir)
     viz.match_png(out_dir / "matches.png", a0, a1, res.xy0_px, res.xy1_px)
@@ -287,25 +267,25 @@ def match_cmd(image1, image2, points, intrinsics1, intrinsics2, model, out_dir, 
 @click.option("--intrinsics2", default=None, help="fx,fy,cx,cy of IMAGE2")
 @_model_option
 def pose_cmd(image1, image2, intrinsics1, intrinsics2, model, out_dir, calibration, focal_px, max_pixels,
-             text_format, numbers) -> None:
+             text_format, numbers, device, decoding) -> None:
     """Relative pose of IMAGE2's camera w.r.t. IMAGE1's; prints JSON, writes pose.json and frustums.png."""
     from vlm3.infer import api
 
     _check_out(out_dir)
     for im in (image1, image2):
-        _run(lambda: api.read_image(im))
+        api.read_image(im)
     for k in (intrinsics1, intrinsics2):
-        _run(lambda: api.parse_intrinsics(k))
+        api.parse_intrinsics(k)
     s, numbers, source = _settings(model, "pose", focal_px, max_pixels, text_format, numbers)
     policy = calibration or "none"
     for im, k in ((image1, intrinsics1), (image2, intrinsics2)):
-        _run(lambda: api.prepare_image(im, k, s["focal_px"], s["max_pixels"], policy))
-    m = _load(model, numbers)
+        api.prepare_image(im, k, s["focal_px"], s["max_pixels"], policy)
+    m = _load(model, numbers, device, decoding)
     from vlm3.infer import viz  # matplotlib: only once there is something to draw
 
     _say_asked(m.name, s, numbers, source)
-    res = _run(lambda: api.predict_pose(m.predictor, image1, image2, intrinsics1, intrinsics2,
-                                        calibration=policy, **s))
+    res = api.predict_pose(m.predictor, image1, image2, intrinsics1, intrinsics2,
+                                        calibration=policy, **s)
     _notes(res.notes)
     _mkdir(out_dir)
     js = {**_meta(m, s, numbers, source), **res.to_json()}
@@ -330,23 +310,23 @@ def pose_cmd(image1, image2, intrinsics1, intrinsics2, model, out_dir, calibrati
               help="x1,y1,x2,y2 in pixels of IMAGE, one per placeholder [A], [B], ... in QUESTION")
 @_model_option
 def ask_cmd(image, question, intrinsics, boxes, model, out_dir, calibration, focal_px, max_pixels,
-            text_format, numbers) -> None:
+            text_format, numbers, device, decoding) -> None:
     """Ask a free question about IMAGE. Regions are boxes in IMAGE's pixels: write [A], [B], ... in
     QUESTION and give one --box x1,y1,x2,y2 each; regions in the answer come back in IMAGE's
     pixels. Writes ask.json and ask.png (question boxes green, answer boxes red)."""
     from vlm3.infer import api
 
     _check_out(out_dir)
-    arr = _run(lambda: api.read_image(image))
-    _run(lambda: api.parse_intrinsics(intrinsics))
+    arr = api.read_image(image)
+    api.parse_intrinsics(intrinsics)
     s, numbers, source = _settings(model, "object", focal_px, max_pixels, text_format, numbers)
     policy = calibration or "fov60"
-    _run(lambda: api.ask(_NoAnswer(), image, question, intrinsics, calibration=policy, boxes_px=boxes, **s))
-    m = _load(model, numbers)
+    api.ask(_NoAnswer(), image, question, intrinsics, calibration=policy, boxes_px=boxes, **s)
+    m = _load(model, numbers, device, decoding)
     from vlm3.infer import viz  # matplotlib: only once there is something to draw
 
     _say_asked(m.name, s, numbers, source)
-    res = _run(lambda: api.ask(m.predictor, image, question, intrinsics, calibration=policy, boxes_px=boxes, **s))
+    res = api.ask(m.predictor, image, question, intrinsics, calibration=policy, boxes_px=boxes, **s)
     _notes(res.prepared.notes)
     _mkdir(out_dir)
     (out_dir / "ask.json").write_text(json.dumps({**_meta(m, s, numbers, source), **res.to_json()}, indent=1))
@@ -376,7 +356,8 @@ def _image_task_command(verb: str, task: str, help_line: str) -> click.Command:
                               f"(one subfolder per image of a folder).")
     @click.argument("image", type=str)
     @_model_option
-    def command(image, model, out_dir, calibration, focal_px, max_pixels, text_format, numbers) -> None:
+    def command(image, model, out_dir, calibration, focal_px, max_pixels, text_format, numbers, device,
+                decoding) -> None:
         from vlm3.infer import api
 
         for flag, value in (("--focal-px", focal_px), ("--calibration", calibration)):
@@ -386,14 +367,14 @@ def _image_task_command(verb: str, task: str, help_line: str) -> click.Command:
         _check_out(out_dir)
         files = _images(image)
         for f in files:  # every input checked before the weights load
-            _run(lambda: api.read_image(f))
+            api.read_image(f)
         s, numbers, source = _settings(model, task, None, max_pixels, text_format, numbers)
-        m = _load(model, numbers)
+        m = _load(model, numbers, device, decoding)
         click.echo(f"asking {m.name}: the image as given, at most {s['max_pixels']:,} px, {s['text_format']} "
                    f"format, {numbers} numbers (from {source}; flags override)")
         n_ok = 0
         for f in files:
-            res = _run(lambda: api.predict_image_task(m.predictor, task, f, s["max_pixels"], s["text_format"]))
+            res = api.predict_image_task(m.predictor, task, f, s["max_pixels"], s["text_format"])
             out = out_dir / Path(f).stem if len(files) > 1 else out_dir
             _mkdir(out)
             (out / f"{verb}.json").write_text(json.dumps({**_meta(m, s, numbers, source), "image": str(f),
