@@ -84,7 +84,8 @@ def _model_grid(s: Session, task: str, path: str, K: str | None, calibration: st
     """(gw * gh, 2) pixels of the uploaded image: a grid laid over the part the model sees when
     asked ``task`` (its focal and pixel budget), row-major."""
     st = s.model.settings(task)
-    prep = api.prepare_image(path, K, st["focal_px"], st["max_pixels"], calibration)
+    prep = api.prepare_image(path, K, st["focal_px"], st["max_pixels"], calibration,
+                             preprocessing=st["preprocessing"])
     return api.grid_over_model_image(prep, gw, gh)
 
 

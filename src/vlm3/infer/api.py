@@ -19,12 +19,12 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from vlm3.infer.inputs import (MAX_QUERIES, MAX_RESAMPLED_PIXELS, MIN_IMAGE_PX, IntrinsicsLike, Prepared, as_pixels,
-                               check_focal_px, check_max_pixels, exif_orientation, grid_over_model_image,
-                               grid_points_px, parse_box, parse_grid, parse_intrinsics, path_exists, prepare_image,
-                               read_image, to_model_px)
-from vlm3.infer.loading import (VLLM_PREFIX, check_model_files, check_model_spec, is_preset, model_path,
-                                quiet_transformers, saved_asking)
+from vlm3.infer.inputs import (MAX_QUERIES, MAX_RESAMPLED_PIXELS, MIN_IMAGE_PX, GivenImage, IntrinsicsLike, Prepared,
+                               as_pixels, check_focal_px, check_max_pixels, exif_orientation, given_image,
+                               grid_over_model_image, grid_points_px, parse_box, parse_grid, parse_intrinsics,
+                               path_exists, prepare_image, read_image, to_model_px)
+from vlm3.infer.loading import (VLLM_PREFIX, check_model_files, check_model_spec, default_asking, is_preset,
+                                model_asking, model_path, quiet_transformers, saved_asking)
 from vlm3.infer.queries import ask, predict_depth, predict_image_task, predict_match, predict_pose
 from vlm3.infer.results import AskResult, DepthResult, MatchResult, PoseResult
 from vlm3.io.images import ImageLike
@@ -33,7 +33,8 @@ from vlm3.predictors.base import Predictor, check_decoding
 from vlm3.tasks import image_task_verbs
 
 __all__ = ["MAX_QUERIES", "MAX_RESAMPLED_PIXELS", "MIN_IMAGE_PX", "AskResult", "DepthResult", "InputError",
-           "IntrinsicsLike", "MatchResult", "Model", "PoseResult", "Prepared", "as_pixels", "ask", "check_focal_px",
+           "GivenImage", "IntrinsicsLike", "MatchResult", "Model", "asked_settings", "default_asking", "given_image",
+           "model_asking", "PoseResult", "Prepared", "as_pixels", "ask", "check_focal_px",
            "check_max_pixels", "check_model_files", "check_model_spec", "exif_orientation", "grid_over_model_image",
            "grid_points_px", "image_task_verbs", "is_preset", "load", "model_calibrator", "model_path", "parse_box", "parse_grid", "parse_intrinsics",
            "path_exists", "predict_depth", "predict_image_task", "predict_match", "predict_pose", "prepare_image",
@@ -63,12 +64,9 @@ class Model:
 
     def settings(self, task: str, focal_px: float | None = None, max_pixels: int | None = None,
                  text_format: str | None = None) -> dict[str, Any]:
-        """``focal_px`` / ``max_pixels`` / ``text_format`` a ``task`` is asked with: the saved ones,
-        overridden where given."""
-        from vlm3.tasks.asking import with_overrides
-
-        a = with_overrides(self.asking, task, focal_px, max_pixels, text_format)
-        return {"focal_px": a.focal_px, "max_pixels": a.max_pixels, "text_format": a.text_format}
+        """``focal_px`` / ``max_pixels`` / ``text_format`` a ``task`` is asked with (the saved ones,
+        overridden where given) and the model's ``preprocessing`` of a view."""
+        return asked_settings(self.asking, task, focal_px, max_pixels, text_format)
 
     def depth(self, image: ImageLike, K: IntrinsicsLike = None, points: Any = None,
               grid: tuple[int, int] | str | None = None, calibration: str = "none", focal_px: float | None = None,
@@ -101,6 +99,18 @@ class Model:
         ``[B]``, ...; boxes in the answer come back in pixels of ``image``."""
         return ask(self.predictor, image, question, K, calibration=calibration, boxes_px=boxes,
                    **self.settings("object", focal_px, max_pixels, text_format))
+
+
+def asked_settings(asking: Any, task: str, focal_px: float | None = None, max_pixels: int | None = None,
+                   text_format: str | None = None) -> dict[str, Any]:
+    """The settings a ``task`` is asked with under ``asking`` (``vlm3.tasks.asking.Asking``):
+    ``focal_px``, ``max_pixels``, ``text_format`` (the given non-None values override the saved
+    ones) and ``preprocessing`` (the model's)."""
+    from vlm3.tasks.asking import TRAINED_PREPROCESSING, with_overrides
+
+    a = with_overrides(asking, task, focal_px, max_pixels, text_format)
+    return {"focal_px": a.focal_px, "max_pixels": a.max_pixels, "text_format": a.text_format,
+            "preprocessing": getattr(asking, "preprocessing", TRAINED_PREPROCESSING)}
 
 
 def _image_task_method(task: str) -> Any:
@@ -160,7 +170,6 @@ def load(model: str | Path, numbers: str | None = None, device: str | None = Non
     a checked draft, the fastest exact path for dense grids), template (forced: faster, greedy
     only where the model writes the template) or generate. InputError (one line) when it
     cannot be loaded."""
-    from vlm3.tasks.asking import release_asking
     from vlm3.predictors import make_predictor
     from vlm3.train.small.number_decoding import predictor_kwargs
 
@@ -170,10 +179,7 @@ def load(model: str | Path, numbers: str | None = None, device: str | None = Non
     path, vllm, preset = model_path(spec), spec.startswith(VLLM_PREFIX), is_preset(spec)
     if path_exists(path) and not preset:
         check_model_files(path)
-    asking = saved_asking(spec)
-    if asking is None:
-        name = f"{spec} (random weights)" if preset else Path(path).name or spec
-        asking = release_asking(name)
+    asking, _ = model_asking(spec)
     numbers = numbers or asking.numbers
     if check_decoding(decoding) == "template" and numbers != "greedy":
         raise InputError(f"decoding 'template' forces greedy numbers; numbers={numbers!r} (the model's vlm3.json "

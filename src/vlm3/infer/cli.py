@@ -59,23 +59,19 @@ def _model_option(f):
 def _settings(model: str, task: str, focal_px, max_pixels, text_format, numbers) -> tuple[dict, str, str]:
     """(settings for the api call, number decoding, where they came from) without loading weights."""
     from vlm3.infer import api
-    from vlm3.tasks.asking import release_asking, with_overrides
 
     path = api.model_path(model)
     if model.startswith(api.VLLM_PREFIX) and numbers == "median":
         raise click.UsageError("--numbers median needs the transformers backend (drop the vllm: prefix)")
     api.check_model_spec(model)
-    saved = api.saved_asking(model)
-    asking = saved or release_asking()
+    asking, saved = api.model_asking(model)
     if focal_px is not None:
         api.check_focal_px(focal_px)
     if max_pixels is not None:
         api.check_max_pixels(max_pixels)
-    a = with_overrides(asking, task, focal_px, max_pixels, text_format)
-    source = "release defaults" if saved is None else (
-        f"{path}/config.yaml, the training config" if saved.learnt_from == "config.yaml" else f"{path}/vlm3.json")
-    return ({"focal_px": a.focal_px, "max_pixels": a.max_pixels, "text_format": a.text_format},
-            numbers or asking.numbers, source)
+    source = "release defaults" if not saved else (
+        f"{path}/config.yaml, the training config" if asking.learnt_from == "config.yaml" else f"{path}/vlm3.json")
+    return (api.asked_settings(asking, task, focal_px, max_pixels, text_format), numbers or asking.numbers, source)
 
 
 def _load(model: str, numbers: str, device: str, decoding: str):
@@ -140,8 +136,13 @@ def _points(text: str, width: int, height: int) -> np.ndarray:
     return xy
 
 
+#: what each preprocessing does to the image, in the "asking" line (project: the pixel budget)
+_SHOWN = {"release": "the release's resize (uncropped)", "pad": "the whole image padded to the 32-px grid"}
+
+
 def _say_asked(name: str, s: dict, numbers: str, source: str) -> None:
-    click.echo(f"asking {name}: focal {s['focal_px']:g} px, at most {s['max_pixels']:,} px, {s['text_format']} "
+    shown = _SHOWN.get(s.get("preprocessing", "project"), f"at most {s['max_pixels']:,} px")
+    click.echo(f"asking {name}: focal {s['focal_px']:g} px, {shown}, {s['text_format']} "
                f"format, {numbers} numbers (from {source}; flags override)")
 
 
@@ -189,11 +190,12 @@ def depth_cmd(image, intrinsics, points, grid, model, out_dir, calibration, foca
     api.parse_intrinsics(intrinsics)
     s, numbers, source = _settings(model, "depth", focal_px, max_pixels, text_format, numbers)
     policy = calibration or "none"
-    queries = {}
-    for f in files:  # every input checked before the weights load
-        arr = api.read_image(f)
-        queries[f] = _points(points, arr.shape[1], arr.shape[0]) if points is not None else None
-        prep = api.prepare_image(f, intrinsics, s["focal_px"], s["max_pixels"], policy)
+    queries, given = {}, {}
+    for f in files:  # every input read once and checked before the weights load
+        given[f] = g = api.given_image(f)
+        queries[f] = _points(points, g.pixels.shape[1], g.pixels.shape[0]) if points is not None else None
+        prep = api.prepare_image(g, intrinsics, s["focal_px"], s["max_pixels"], policy,
+                                 preprocessing=s["preprocessing"])
         api.grid_over_model_image(prep, *gw_gh) if gw_gh else api.to_model_px(prep, queries[f], "point")
     m = _load(model, numbers, device, decoding)
     from tqdm import tqdm
@@ -204,11 +206,10 @@ def depth_cmd(image, intrinsics, points, grid, model, out_dir, calibration, foca
 
     total_ok = total = 0
     for f in tqdm(files, desc="depth", unit="image", disable=len(files) == 1):
-        res = api.predict_depth(m.predictor, f, queries[f], intrinsics, calibration=policy,
-                                             grid=gw_gh, **s)
+        res = api.predict_depth(m.predictor, given[f], queries[f], intrinsics, calibration=policy, grid=gw_gh, **s)
         out = out_dir / Path(f).stem if len(files) > 1 else out_dir
         _mkdir(out)
-        names = outputs.write_depth(out, api.read_image(f), res, _meta(m, s, numbers, source))
+        names = outputs.write_depth(out, given[f].pixels, res, _meta(m, s, numbers, source))
         total_ok, total = total_ok + sum(res.ok), total + len(res.ok)
         _notes(res.prepared.notes)
         if len(files) == 1:
@@ -233,22 +234,21 @@ def match_cmd(image1, image2, points, intrinsics1, intrinsics2, model, out_dir, 
     from vlm3.infer import api
 
     _check_out(out_dir)
-    a0 = api.read_image(image1)
-    a1 = api.read_image(image2)
+    g0, g1 = api.given_image(image1), api.given_image(image2)
+    a0, a1 = g0.pixels, g1.pixels
     for k in (intrinsics1, intrinsics2):
         api.parse_intrinsics(k)
     xy = _points(points, a0.shape[1], a0.shape[0])
     s, numbers, source = _settings(model, "correspondence", focal_px, max_pixels, text_format, numbers)
     policy = calibration or "fov60"
-    p1 = api.prepare_image(image1, intrinsics1, s["focal_px"], s["max_pixels"], policy)
-    api.prepare_image(image2, intrinsics2, s["focal_px"], s["max_pixels"], policy)
+    p1 = api.prepare_image(g0, intrinsics1, s["focal_px"], s["max_pixels"], policy, preprocessing=s["preprocessing"])
+    api.prepare_image(g1, intrinsics2, s["focal_px"], s["max_pixels"], policy, preprocessing=s["preprocessing"])
     api.to_model_px(p1, xy, "point")
     m = _load(model, numbers, device, decoding)
     from vlm3.infer import viz  # matplotlib: only once there is something to draw
 
     _say_asked(m.name, s, numbers, source)
-    res = api.predict_match(m.predictor, image1, image2, xy, intrinsics1, intrinsics2,
-                                         calibration=policy, **s)
+    res = api.predict_match(m.predictor, g0, g1, xy, intrinsics1, intrinsics2, calibration=policy, **s)
     _notes(res.notes)
     _mkdir(out_dir)
     viz.match_png(out_dir / "matches.png", a0, a1, res.xy0_px, res.xy1_px)
@@ -272,20 +272,18 @@ def pose_cmd(image1, image2, intrinsics1, intrinsics2, model, out_dir, calibrati
     from vlm3.infer import api
 
     _check_out(out_dir)
-    for im in (image1, image2):
-        api.read_image(im)
+    g0, g1 = api.given_image(image1), api.given_image(image2)
     for k in (intrinsics1, intrinsics2):
         api.parse_intrinsics(k)
     s, numbers, source = _settings(model, "pose", focal_px, max_pixels, text_format, numbers)
     policy = calibration or "none"
-    for im, k in ((image1, intrinsics1), (image2, intrinsics2)):
-        api.prepare_image(im, k, s["focal_px"], s["max_pixels"], policy)
+    for g, k in ((g0, intrinsics1), (g1, intrinsics2)):
+        api.prepare_image(g, k, s["focal_px"], s["max_pixels"], policy, preprocessing=s["preprocessing"])
     m = _load(model, numbers, device, decoding)
     from vlm3.infer import viz  # matplotlib: only once there is something to draw
 
     _say_asked(m.name, s, numbers, source)
-    res = api.predict_pose(m.predictor, image1, image2, intrinsics1, intrinsics2,
-                                        calibration=policy, **s)
+    res = api.predict_pose(m.predictor, g0, g1, intrinsics1, intrinsics2, calibration=policy, **s)
     _notes(res.notes)
     _mkdir(out_dir)
     js = {**_meta(m, s, numbers, source), **res.to_json()}
@@ -317,20 +315,20 @@ def ask_cmd(image, question, intrinsics, boxes, model, out_dir, calibration, foc
     from vlm3.infer import api
 
     _check_out(out_dir)
-    arr = api.read_image(image)
+    g = api.given_image(image)
     api.parse_intrinsics(intrinsics)
     s, numbers, source = _settings(model, "object", focal_px, max_pixels, text_format, numbers)
     policy = calibration or "fov60"
-    api.ask(_NoAnswer(), image, question, intrinsics, calibration=policy, boxes_px=boxes, **s)
+    api.ask(_NoAnswer(), g, question, intrinsics, calibration=policy, boxes_px=boxes, **s)
     m = _load(model, numbers, device, decoding)
     from vlm3.infer import viz  # matplotlib: only once there is something to draw
 
     _say_asked(m.name, s, numbers, source)
-    res = api.ask(m.predictor, image, question, intrinsics, calibration=policy, boxes_px=boxes, **s)
+    res = api.ask(m.predictor, g, question, intrinsics, calibration=policy, boxes_px=boxes, **s)
     _notes(res.prepared.notes)
     _mkdir(out_dir)
     (out_dir / "ask.json").write_text(json.dumps({**_meta(m, s, numbers, source), **res.to_json()}, indent=1))
-    viz.boxes_png(out_dir / "ask.png", arr, res.boxes_px, res.answer_boxes_px, title=f"Q: {question}  A: {res.answer}")
+    viz.boxes_png(out_dir / "ask.png", g.pixels, res.boxes_px, res.answer_boxes_px, title=f"Q: {question}  A: {res.answer}")
     click.echo(res.answer)
     if res.answer_boxes_px:
         click.echo(f"regions in the answer (pixels of {image}): {json.dumps(res.to_json()['answer_boxes_px'])}")
@@ -366,15 +364,14 @@ def _image_task_command(verb: str, task: str, help_line: str) -> click.Command:
                                        f"the image as given, downsized to --max-pixels")
         _check_out(out_dir)
         files = _images(image)
-        for f in files:  # every input checked before the weights load
-            api.read_image(f)
+        given = {f: api.given_image(f) for f in files}  # every input read once, checked before the weights load
         s, numbers, source = _settings(model, task, None, max_pixels, text_format, numbers)
         m = _load(model, numbers, device, decoding)
         click.echo(f"asking {m.name}: the image as given, at most {s['max_pixels']:,} px, {s['text_format']} "
                    f"format, {numbers} numbers (from {source}; flags override)")
         n_ok = 0
         for f in files:
-            res = api.predict_image_task(m.predictor, task, f, s["max_pixels"], s["text_format"])
+            res = api.predict_image_task(m.predictor, task, given[f], s["max_pixels"], s["text_format"])
             out = out_dir / Path(f).stem if len(files) > 1 else out_dir
             _mkdir(out)
             (out / f"{verb}.json").write_text(json.dumps({**_meta(m, s, numbers, source), "image": str(f),

@@ -1,9 +1,11 @@
 """The checks and preparation of a user's inputs before a model is asked: numbers, grids,
 boxes and images in, an image as the model sees it out.
 
-``prepare_image`` standardises one image exactly like the data engine (focal normalisation
-to ``focal_px``, crop to the 32-px grid and pixel budget) and keeps the record (``PixelMap``)
-that maps its pixels back to the ORIGINAL image. Missing intrinsics follow the data engine's
+``given_image`` reads a user's image once (``GivenImage``: its pixels, name and EXIF tag);
+``prepare_image`` standardises it through the data engine's own function
+(``vlm3.standardize.standardize_view``: focal normalisation to ``focal_px``, then the model's
+``preprocessing``: the crop to the 32-px grid and pixel budget, a pad, or the release's resize)
+and keeps the record (``PixelMap``) that maps its pixels back to the ORIGINAL image. Missing intrinsics follow the data engine's
 calibration policy (``vlm3.standardize.calibration``): ``"none"`` refuses with a message
 saying how to fix it, ``"fov60"`` etc. is a stated guess (said in ``Prepared.notes`` and
 recorded as ``camera_from``), ``"anycalib"`` uses AnyCalib when installed. An EXIF
@@ -25,8 +27,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from vlm3.geometry.camera import Camera, GeometryError
-from vlm3.io.images import ImageLike, ImageReadError, read_rgb
+from vlm3.geometry.camera import Camera
+from vlm3.io.images import ImageLike, ImageReadError, read_rgb_oriented
 from vlm3.errors import InputError
 
 #: intrinsics as a user gives them: "fx,fy,cx,cy" (pixels), 4 numbers, a 3x3 K, or None (the calibration policy)
@@ -147,10 +149,23 @@ def path_exists(path: str | Path) -> bool:
         return False
 
 
-def read_image(image: ImageLike) -> np.ndarray:
-    """A user's image (path, array or PIL image) as (H, W, 3) uint8 RGB; InputError if unusable."""
+@dataclass(frozen=True)
+class GivenImage:
+    """A user's image, read once: ``pixels`` (H, W, 3) uint8 RGB as stored, ``label`` (its path,
+    or "<array>"), ``orientation`` (its EXIF tag, 1 = upright; noted, never applied)."""
+
+    pixels: np.ndarray
+    label: str = "<array>"
+    orientation: int = 1
+
+
+def given_image(image: ImageLike | GivenImage) -> GivenImage:
+    """A user's image (path, array or PIL image) read ONCE and checked (``GivenImage``; one given
+    is returned as it is); InputError if unusable."""
+    if isinstance(image, GivenImage):
+        return image
     try:
-        arr = read_rgb(image)
+        arr, orientation = read_rgb_oriented(image)
     except OSError as err:  # a name the file system refuses (too long, ...)
         raise InputError(f"cannot read image {str(image)[:80]}: {err.strerror or err}") from None
     except ImageReadError as err:
@@ -160,7 +175,12 @@ def read_image(image: ImageLike) -> np.ndarray:
     if min(arr.shape[:2]) < MIN_IMAGE_PX:
         raise InputError(f"image {_label(image)} is {arr.shape[1]}x{arr.shape[0]} px; the model needs at least "
                          f"{MIN_IMAGE_PX}x{MIN_IMAGE_PX} (one visual token)")
-    return arr
+    return GivenImage(arr, _label(image), orientation)
+
+
+def read_image(image: ImageLike | GivenImage) -> np.ndarray:
+    """A user's image (path, array or PIL image) as (H, W, 3) uint8 RGB; InputError if unusable."""
+    return given_image(image).pixels
 
 
 def _label(image: ImageLike) -> str:
@@ -179,23 +199,29 @@ def exif_orientation(image: ImageLike) -> int:
         return 1  # read_image has said what is wrong with the file
 
 
-def prepare_image(image: ImageLike, intrinsics: IntrinsicsLike, focal_px: float, max_pixels: int,
-                  calibration: str = "none", grid: int = 32) -> Prepared:
-    """Standardise one image like the data engine: resample it to ``focal_px`` (px), then crop it
-    centred to a multiple of ``grid`` px within ``max_pixels`` (px area). ``intrinsics`` are in
-    pixels of ``image`` (None: the ``calibration`` policy decides). InputError (one line) for an
-    unreadable or too small image, bad intrinsics, or intrinsics that make the model image absurd."""
+def prepare_image(image: ImageLike | GivenImage, intrinsics: IntrinsicsLike, focal_px: float, max_pixels: int,
+                  calibration: str = "none", grid: int = 32, preprocessing: str = "project") -> Prepared:
+    """Standardise one image as the data engine does, through its own function
+    (``vlm3.standardize.standardize_view``): resample it to ``focal_px`` (px), then, by
+    ``preprocessing`` (``vlm3.tasks.asking.Asking.preprocessing``), crop it centred to a multiple of
+    ``grid`` px within ``max_pixels`` (px area; "project"), pad it to the grid ("pad") or resize it as
+    the published checkpoints were fed ("release"). ``image`` is read once (a ``GivenImage`` is not
+    read again); ``intrinsics`` are in pixels of ``image`` (None: the ``calibration`` policy decides).
+    InputError (one line) for an unreadable or too small image, bad intrinsics, or intrinsics that
+    make the model image absurd."""
+    from vlm3.io.records import RecordError, ViewRecord
+    from vlm3.standardize import standardize_view
     from vlm3.standardize.calibration import camera_for
-    from vlm3.io.records import RecordError
-    from vlm3.geometry.crop import crop_to_grid
-    from vlm3.geometry.focal import normalize_focal
+    from vlm3.standardize.release import PREPROCESSING
 
     focal_px, max_pixels = check_focal_px(focal_px), check_max_pixels(max_pixels, grid)
-    arr = read_image(image)
+    if preprocessing not in PREPROCESSING:
+        raise InputError(f"unknown preprocessing {preprocessing!r}: use one of {', '.join(PREPROCESSING)}")
+    given = given_image(image)
+    arr, label = given.pixels, given.label
     h, w = arr.shape[:2]
     k = parse_intrinsics(intrinsics)
     cam = Camera.from_fx_fy_cx_cy(*k, w, h) if k is not None else None
-    label = _label(image)
     try:
         cam, source = camera_for(label, arr, cam, calibration)
     except (RecordError, ValueError) as err:
@@ -210,18 +236,18 @@ def prepare_image(image: ImageLike, intrinsics: IntrinsicsLike, focal_px: float,
         notes.append(f"{label} has no intrinsics: assumed a {deg.group(1) if deg else '?'} deg horizontal field of view "
                      f"(fx = fy = {cam.fx:.1f} px, centred); metric answers scale with this guess, pass "
                      f"--intrinsics fx,fy,cx,cy")
-    orient = exif_orientation(image)
-    if orient != 1:
-        notes.append(f"{label} has EXIF orientation {orient} (shown rotated by viewers): vlm3 uses the stored "
-                     f"pixels as they are; give intrinsics and points for the stored (unrotated) image")
+    if given.orientation != 1:
+        notes.append(f"{label} has EXIF orientation {given.orientation} (shown rotated by viewers): vlm3 uses the "
+                     f"stored pixels as they are; give intrinsics and points for the stored (unrotated) image")
     sw, sh = w * focal_px / cam.fx, h * focal_px / cam.fy
     if sw * sh > MAX_RESAMPLED_PIXELS:
         raise InputError(f"fx={cam.fx:g}, fy={cam.fy:g} would resample the {w}x{h} image to {sw:.3g}x{sh:.3g} px "
                          f"to reach the model's focal {focal_px:g} px: intrinsics are in pixels of the image "
                          f"(fx is typically 0.5-2x its width)")
+    view = ViewRecord(label, "predict", "", label, cam)
     try:
-        std = crop_to_grid(normalize_focal(arr, cam, focal_px), max_pixels, grid)
-    except GeometryError:
+        std = standardize_view(view, focal_px, max_pixels, grid, preprocessing=preprocessing, image=arr).std
+    except RecordError:
         raise InputError(f"fx={cam.fx:g}, fy={cam.fy:g} shrink the {w}x{h} image to {sw:.3g}x{sh:.3g} px at the "
                          f"model's focal {focal_px:g} px, smaller than one {grid}-px cell: check --intrinsics "
                          f"(pixels of the image) and --focal-px") from None

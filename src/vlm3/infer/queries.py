@@ -40,7 +40,7 @@ def _text_format(task: str, text_format: str) -> Any:
 def predict_depth(predictor: Predictor, image: ImageLike, xy_px: np.ndarray | None = None,
                   intrinsics: IntrinsicsLike = None, focal_px: float = get_task("depth").focal_px,
                   max_pixels: int = get_task("depth").max_pixels, calibration: str = "none", text_format: str = "release",
-                  grid: tuple[int, int] | str | None = None) -> DepthResult:
+                  grid: tuple[int, int] | str | None = None, preprocessing: str = "project") -> DepthResult:
     """Metric depth (ray length, metres) at original-image pixels ``xy_px`` (N, 2), or on a
     ``grid`` (W, H) laid over the image the model sees (result rows row-major, ``grid_shape`` (H, W)).
     Give exactly one of the two. ``calibration`` "none" (the default) refuses an image without
@@ -53,7 +53,7 @@ def predict_depth(predictor: Predictor, image: ImageLike, xy_px: np.ndarray | No
     if (xy_px is None) == (grid is None):
         raise InputError("give exactly one of points 'x,y;x,y;...' or a grid WxH")
     gw_gh = parse_grid(grid) if grid is not None else None
-    prep = prepare_image(image, intrinsics, focal_px, max_pixels, calibration)
+    prep = prepare_image(image, intrinsics, focal_px, max_pixels, calibration, preprocessing=preprocessing)
     if gw_gh is not None:
         xy = grid_over_model_image(prep, *gw_gh)
         dst = prep.pixmap.to_dst(xy)
@@ -79,15 +79,15 @@ def predict_match(predictor: Predictor, image1: ImageLike, image2: ImageLike, xy
                   intrinsics1: IntrinsicsLike = None, intrinsics2: IntrinsicsLike = None,
                   focal_px: float = get_task("correspondence").focal_px,
                   max_pixels: int = get_task("correspondence").max_pixels, calibration: str = "fov60",
-                  text_format: str = "release") -> MatchResult:
+                  text_format: str = "release", preprocessing: str = "project") -> MatchResult:
     """Pixels of image 2 matching ``xy1_px`` (N, 2) of image 1 (original pixels both). An image
     without intrinsics gets the ``calibration`` guess (default a 60 deg field of view), said in
     ``notes`` and recorded in ``cameras[i]["from"]``: the focal normalisation needs a focal."""
     from vlm3.protocol import codecs
 
     fmt = _text_format("correspondence", text_format)
-    p1 = prepare_image(image1, intrinsics1, focal_px, max_pixels, calibration)
-    p2 = prepare_image(image2, intrinsics2, focal_px, max_pixels, calibration)
+    p1 = prepare_image(image1, intrinsics1, focal_px, max_pixels, calibration, preprocessing=preprocessing)
+    p2 = prepare_image(image2, intrinsics2, focal_px, max_pixels, calibration, preprocessing=preprocessing)
     xy = as_pixels(xy1_px, "point")
     dst = to_model_px(p1, xy, "point")
     norm = codecs.encode_xy_norm1000(dst, p1.camera.width, p1.camera.height)
@@ -110,13 +110,14 @@ def predict_match(predictor: Predictor, image1: ImageLike, image2: ImageLike, xy
 def predict_pose(predictor: Predictor, image1: ImageLike, image2: ImageLike, intrinsics1: IntrinsicsLike = None,
                  intrinsics2: IntrinsicsLike = None, focal_px: float = get_task("pose").focal_px,
                  max_pixels: int = get_task("pose").max_pixels,
-                 calibration: str = "none", text_format: str = "release") -> PoseResult:
+                 calibration: str = "none", text_format: str = "release", preprocessing: str = "project"
+                 ) -> PoseResult:
     """Relative pose of camera 1 (image2) w.r.t. camera 0 (image1) in camera 0's OpenCV frame,
     from the format's pose questions (rotation, direction, distance; ``PoseResult``). The release
     pose focal is 750 px; ``calibration`` "none" refuses an image without intrinsics."""
     fmt = _text_format("pose", text_format)
-    p1 = prepare_image(image1, intrinsics1, focal_px, max_pixels, calibration)
-    p2 = prepare_image(image2, intrinsics2, focal_px, max_pixels, calibration)
+    p1 = prepare_image(image1, intrinsics1, focal_px, max_pixels, calibration, preprocessing=preprocessing)
+    p2 = prepare_image(image2, intrinsics2, focal_px, max_pixels, calibration, preprocessing=preprocessing)
     ids = list(fmt.QUESTION_IDS)
     texts = predictor.predict([Request("pose", "pose", [p1.image, p2.image], [fmt.QUESTIONS[i] for i in ids],
                                        question_ids=ids, cameras=[p1.camera.to_dict(), p2.camera.to_dict()],
@@ -153,7 +154,7 @@ _ANSWER_REGION = re.compile(r"region\s*\(\s*(\d+)\s*,\s*(\d+)\s*,\s*(\d+)\s*,\s*
 def ask(predictor: Predictor, image: ImageLike, question: str, intrinsics: IntrinsicsLike = None,
         focal_px: float = get_task("object").focal_px,
         max_pixels: int = get_task("object").max_pixels, calibration: str = "fov60", text_format: str = "release",
-        boxes_px: Sequence[Sequence[float] | str] = ()) -> AskResult:
+        boxes_px: Sequence[Sequence[float] | str] = (), preprocessing: str = "project") -> AskResult:
     """Free question about one image. ``boxes_px`` ([x1, y1, x2, y2] in ORIGINAL pixels) replace the
     placeholders ``[A]``, ``[B]``, ... of the question, written as the text format's region (its
     [0, 1000] grid of the image the model sees); regions in the answer come back in original pixels.
@@ -168,7 +169,7 @@ def ask(predictor: Predictor, image: ImageLike, question: str, intrinsics: Intri
     if len(wanted) != len(boxes) or wanted != list(_PLACEHOLDERS[:len(boxes)]):
         raise InputError(f"the question has placeholders {wanted or 'none'} but {len(boxes)} --box given: "
                          f"write [A] (then [B], ...) where each box goes, one --box x1,y1,x2,y2 per placeholder")
-    prep = prepare_image(image, intrinsics, focal_px, max_pixels, calibration)
+    prep = prepare_image(image, intrinsics, focal_px, max_pixels, calibration, preprocessing=preprocessing)
     cam, sent = prep.camera, question
     for name, box in zip(_PLACEHOLDERS, boxes):
         corners = to_model_px(prep, np.array([box[:2], box[2:]]), "box corner")
