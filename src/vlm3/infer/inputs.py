@@ -21,51 +21,25 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Sequence
 
 import numpy as np
 
+from vlm3.errors import InputError
 from vlm3.geometry.camera import Camera
 from vlm3.io.images import ImageLike, ImageReadError, read_rgb_oriented
-from vlm3.errors import InputError
+from vlm3.tasks.predict import (MAX_QUERIES, Prepared, as_pixels, grid_over_model_image, grid_points_px, parse_box,
+                                parse_grid, parse_points, to_model_px)
 
 #: intrinsics as a user gives them: "fx,fy,cx,cy" (pixels), 4 numbers, a 3x3 K, or None (the calibration policy)
 IntrinsicsLike = str | Sequence[float] | np.ndarray | None
 
-#: the most questions one call asks (a 64 x 64 depth grid)
-MAX_QUERIES = 4096
 #: the largest focal-normalised image (px area) before the crop: beyond it the intrinsics are wrong
 MAX_RESAMPLED_PIXELS = 100_000_000
 #: the smallest image a model can see: one 32 x 32 visual token
 MIN_IMAGE_PX = 32
-
-
-@dataclass
-class Prepared:
-    """An image as the model sees it plus the record mapping its pixels to the original.
-
-    ``image``: (h, w, 3) uint8, the focal-normalised, grid-cropped image the model is sent;
-    ``camera``: its pinhole camera (pixels of ``image``, fx = fy = the model's focal);
-    ``pixmap``: ``PixelMap`` with ``to_dst`` (original -> model pixels) and ``to_src`` (back);
-    ``original_camera``: the camera of the image as given (its pixels), the frame every answer
-    is returned in; ``camera_from``: "given", "fallback:fov60", "calibrated:anycalib";
-    ``notes``: one-line remarks for the user (guessed intrinsics, EXIF orientation)."""
-
-    image: np.ndarray
-    camera: Camera
-    pixmap: Any
-    original_camera: Camera
-    camera_from: str
-    notes: list[str] = field(default_factory=list)
-
-    def camera_json(self) -> dict[str, Any]:
-        """The camera the answers assume (original image pixels) and where it came from."""
-        c = self.original_camera
-        return {"from": self.camera_from, "fx": round(c.fx, 3), "fy": round(c.fy, 3), "cx": round(c.cx, 3),
-                "cy": round(c.cy, 3), "width": c.width, "height": c.height,
-                "model_image": [self.camera.width, self.camera.height], "model_focal_px": round(self.camera.fx, 3)}
 
 
 # ------------------------------------------------------------------ checks of user input
@@ -121,24 +95,6 @@ def parse_intrinsics(text: IntrinsicsLike) -> tuple[float, float, float, float] 
     if vals[0] <= 0 or vals[1] <= 0:
         raise InputError(f"focal lengths fx, fy must be positive, got {vals[0]}, {vals[1]}")
     return vals  # type: ignore[return-value]
-
-
-def parse_grid(text: str | Sequence[int]) -> tuple[int, int]:
-    """``"WxH"`` (e.g. ``"32x24"``: columns x rows) or (W, H) -> two whole numbers >= 1 with
-    W * H <= MAX_QUERIES; InputError otherwise."""
-    try:
-        parts = text.lower().split("x") if isinstance(text, str) else list(text)
-        if not all(isinstance(v, str) or float(v).is_integer() for v in parts):
-            raise ValueError("not whole numbers")
-        gw, gh = (int(v) for v in parts)
-    except (TypeError, ValueError, OverflowError):
-        raise InputError(f"--grid must look like 32x24 (columns x rows), got {text!r}") from None
-    if gw < 1 or gh < 1:
-        raise InputError(f"--grid needs at least 1 column and 1 row, got {gw}x{gh}")
-    if gw * gh > MAX_QUERIES:
-        raise InputError(f"--grid {gw}x{gh} asks {gw * gh:,} questions; at most {MAX_QUERIES:,} per call "
-                         f"(e.g. 64x64): use a coarser grid")
-    return gw, gh
 
 
 def path_exists(path: str | Path) -> bool:
@@ -251,70 +207,10 @@ def prepare_image(image: ImageLike | GivenImage, intrinsics: IntrinsicsLike, foc
         raise InputError(f"fx={cam.fx:g}, fy={cam.fy:g} shrink the {w}x{h} image to {sw:.3g}x{sh:.3g} px at the "
                          f"model's focal {focal_px:g} px, smaller than one {grid}-px cell: check --intrinsics "
                          f"(pixels of the image) and --focal-px") from None
-    return Prepared(std.image, std.camera, std.pixmap, cam, source, notes)
+    return Prepared(std.image, std.camera, std.pixmap, cam, source, notes, label)
 
 
-def as_pixels(xy_px: Any, what: str = "point") -> np.ndarray:
-    """User pixels (N pairs x, y: an (N, 2) array, a list of pairs) -> (N, 2) float64; InputError for
-    non-numbers, no pairs, odd counts or non-finite values."""
-    try:
-        xy = np.asarray(xy_px, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise InputError(f"{what}s must be numbers: pairs x,y (pixels), got {str(xy_px)[:80]}") from None
-    if xy.size == 0 or xy.size % 2 or xy.ndim > 2 or (xy.ndim == 2 and xy.shape[1] != 2):
-        raise InputError(f"{what}s must be N pairs x,y (pixels, shape (N, 2)), got shape {xy.shape}")
-    xy = xy.reshape(-1, 2)
-    if not np.isfinite(xy).all():
-        raise InputError(f"{what}s must be finite numbers, got {xy[~np.isfinite(xy).all(1)][0].tolist()}")
-    return xy
-
-
-def to_model_px(prep: Prepared, xy_px: np.ndarray, what: str = "point") -> np.ndarray:
-    """(N, 2) original-image pixels -> (N, 2) pixels of the image the model sees. InputError (naming
-    the ``what``, e.g. "point" or "box corner") for more than MAX_QUERIES, a pixel outside the
-    original image, or one the crop cut away."""
-    xy = as_pixels(xy_px, what)
-    cam0 = prep.original_camera
-    if len(xy) > MAX_QUERIES:
-        raise InputError(f"{len(xy):,} {what}s in one call; at most {MAX_QUERIES:,}")
-    bad = ~cam0.contains(xy)
-    if bad.any():
-        raise InputError(f"{what} {xy[bad][0].tolist()} is outside the {cam0.width}x{cam0.height} image")
-    dst = prep.pixmap.to_dst(xy)
-    cut = ~prep.camera.contains(dst)
-    if cut.any():
-        raise InputError(f"{what} {xy[cut][0].tolist()} falls outside the part of the image the model sees "
-                         f"(the centre {prep.camera.width}x{prep.camera.height} px at focal {prep.camera.fx:.0f} px); "
-                         f"pick points nearer the centre, or use --grid (laid over what the model sees)")
-    return dst
-
-
-def grid_points_px(width: int, height: int, grid_w: int, grid_h: int) -> np.ndarray:
-    """(grid_w * grid_h, 2) cell-centre pixels of a regular grid over a width x height image, row-major."""
-    if grid_w < 1 or grid_h < 1:
-        raise InputError(f"grid must be at least 1x1, got {grid_w}x{grid_h}")
-    xs = (np.arange(grid_w) + 0.5) * width / grid_w - 0.5
-    ys = (np.arange(grid_h) + 0.5) * height / grid_h - 0.5
-    return np.stack(np.meshgrid(xs, ys), -1).reshape(-1, 2)
-
-
-def grid_over_model_image(prep: Prepared, grid_w: int, grid_h: int) -> np.ndarray:
-    """(grid_w * grid_h, 2) ORIGINAL-image pixels of a grid laid over the image the model sees."""
-    cam = prep.camera
-    if grid_w > cam.width or grid_h > cam.height:
-        raise InputError(f"--grid {grid_w}x{grid_h} is finer than the {cam.width}x{cam.height} px the model sees; "
-                         f"use at most {min(grid_w, cam.width)}x{min(grid_h, cam.height)}")
-    return prep.pixmap.to_src(grid_points_px(cam.width, cam.height, grid_w, grid_h))
-
-
-def parse_box(text: str | Sequence[float]) -> list[float]:
-    """``"x1,y1,x2,y2"`` (pixels) or 4 numbers -> a box with x1 <= x2, y1 <= y2; InputError otherwise."""
-    parts = [p for p in text.replace(" ", "").split(",") if p] if isinstance(text, str) else list(text)
-    try:
-        box = [float(v) for v in parts]
-    except (TypeError, ValueError):
-        raise InputError(f"a box is 4 numbers x1,y1,x2,y2 (pixels), got {text!r}") from None
-    if len(box) != 4 or not all(math.isfinite(v) for v in box) or box[2] < box[0] or box[3] < box[1]:
-        raise InputError(f"a box is 4 finite numbers x1,y1,x2,y2 with x1 <= x2 and y1 <= y2, got {text!r}")
-    return box
-
+__all__ = ["MAX_QUERIES", "MAX_RESAMPLED_PIXELS", "MIN_IMAGE_PX", "GivenImage", "IntrinsicsLike", "Prepared",
+           "as_pixels", "check_focal_px", "check_max_pixels", "exif_orientation", "given_image",
+           "grid_over_model_image", "grid_points_px", "parse_box", "parse_grid", "parse_intrinsics", "parse_points",
+           "path_exists", "prepare_image", "read_image", "to_model_px"]
