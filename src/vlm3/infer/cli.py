@@ -176,6 +176,8 @@ def _run_task(verb: str, task: str, images: list[str], intrinsics: list[str | No
     for k in intrinsics:
         api.parse_intrinsics(k)
     s, numbers, source = _settings(model, task, focal_px, max_pixels, text_format, numbers)
+    if unit.focal_px is None:  # asked on the image as given: no focal, no preprocessing of a view
+        s.pop("preprocessing")
     asked = [api.prepare_task(task, files, inputs, intrinsics, calibration, **s) for files in sets]
     m = _load(model, numbers, device, decoding)
     from tqdm import tqdm

@@ -24,7 +24,7 @@ def check(inputs: Mapping[str, Any]) -> dict[str, Any]:
     """Exactly one of ``points`` ((N, 2) pixels or "x,y;x,y") and ``grid`` ((W, H) or "WxH")."""
     points, grid = inputs.get("points"), inputs.get("grid")
     if (points is None) == (grid is None):
-        raise InputError("give exactly one of --points 'x,y;x,y;...' or --grid WxH (points or a grid)")
+        raise InputError("give exactly one of --points 'x,y;x,y;...' or --grid WxH")
     return {"points": None if points is None else parse_points(points),
             "grid": None if grid is None else parse_grid(grid)}
 
