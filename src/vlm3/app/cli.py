@@ -46,7 +46,7 @@ def _load(model: str, device: str, decoding: str):
 @click.option("--work-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="folder for the examples and the files the page writes [default: a new temporary folder]")
 def app(model: str, device: str, port: int, host: str, decoding: str, work_dir: Path | None) -> None:
-    """Serve an interactive page for the four tasks (depth, correspondence, pose, object)."""
+    """Serve an interactive page for the five tasks (depth, correspondence, pose, object, calibration)."""
     if importlib.util.find_spec("gradio") is None:
         raise click.ClickException(INSTALL_HINT)
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
