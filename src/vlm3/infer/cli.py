@@ -4,9 +4,11 @@ generated from what each task unit declares (``Task.predict_verb``, ``predict_in
 Every subcommand loads a model (``--model``: a training output or checkpoint directory, a
 cached hub id, ``vllm:DIR``, or a random-weight preset such as ``tiny``) together with the
 settings it must be asked with (its ``vlm3.json``: focal per task, image cap, text format,
-number decoding; ``vlm3.tasks.asking``). Flags override those settings; without the file the
-release settings apply. Images are prepared like the data engine prepares them, results are
-printed and written in original-image pixels. Bad input ends with one line that says what
+number decoding, the preprocessing of a view; ``vlm3.tasks.asking``). Flags override those
+settings; without the file the release settings apply (a model folder without one is a published
+checkpoint: the release's resize, as ``vlm3 eval``). Each image is read once and standardised by
+the data engine's own function; the task unit writes the questions, its result type the files
+and lines; results are in original-image pixels. Bad input ends with one line that says what
 to fix, before any weights are loaded; a random-weight model, guessed intrinsics and a run
 that parses nothing are said in one line each.
 """

@@ -1,5 +1,6 @@
-"""The checks and preparation of a user's inputs before a model is asked: numbers, grids,
-boxes and images in, an image as the model sees it out.
+"""The checks and preparation of a user's inputs before a model is asked: intrinsics, settings
+and images in, an image as the model sees it out (the checks of points, grids and boxes, which
+the task units use, live in ``vlm3.tasks.predict`` and are re-exported here).
 
 ``given_image`` reads a user's image once (``GivenImage``: its pixels, name and EXIF tag);
 ``prepare_image`` standardises it through the data engine's own function
