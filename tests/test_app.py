@@ -267,6 +267,19 @@ def test_object_tab_drawn_boxes_and_template(page, files):
 
 
 @pytest.mark.browser
+def test_calibration_tab_field_of_view(page, files):
+    _tab(page, "Calibration")
+    _upload(page, "calibration_image", files["pair"][0])
+    page.fill("#calibration_K textarea", files["pair"][2])
+    page.click("#calibration_go")
+    assert re.search(r"[01]/1 answers parsed", _text(page, "calibration_summary", "answers parsed"))
+    answer = page.locator("#calibration_answer").text_content()
+    assert "field of view" in answer, answer  # the random model's answer: a field of view or why none
+    assert "raw answers" in _details(page, "calibration", "questions sent (1)")
+    _shot(page, "calibration")
+
+
+@pytest.mark.browser
 def test_bad_input_is_one_line_on_the_page(page, files, server):
     page.click("#depth_grid_go")  # no image
     assert "no image" in _text(page, "depth_msg", "⚠")

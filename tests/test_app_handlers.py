@@ -135,3 +135,38 @@ def test_unexpected_error_is_one_line_and_one_log_line(tmp_path, images, caplog)
         out = handlers.depth_points(_session(tmp_path, fail=True), images[0][0], "80,60", K, "none")
     assert out[0] == "⚠ unexpected error: RuntimeError: backend fell over"
     assert [r.getMessage() for r in caplog.records] == ["depth_points failed: RuntimeError: backend fell over"]
+
+
+def test_calibration_tab_gives_the_field_of_view_and_the_focal_in_pixels(tmp_path, images):
+    """The calibration tab (`handlers.calibrate`, `Model.calibrate`): the answered field of view, the
+    focal fx = fy it means for the uploaded image's width, the intrinsics to paste into another tab,
+    and the comparison with known intrinsics; one line for no image, an answer that does not parse."""
+    import math
+
+    from vlm3.tasks.calibration import compact as calib_compact
+
+    class Calib:
+        name = "calib"
+
+        def __init__(self, answer):
+            self.answer, self.requests = answer, []
+
+        def predict(self, requests):
+            self.requests += list(requests)
+            return [Prediction(r.id, [self.answer] * len(r.questions)) for r in requests]
+
+    fixed = Calib(calib_compact.render_answer(90.0))
+    s = _session(tmp_path)
+    s = Session(api.Model(fixed, s.model.asking), None, tmp_path / "calib")
+    msg, answer, summary, details = handlers.calibrate(s, images[0][0], "100,100,80,60")
+    assert msg == "" and fixed.requests[-1].task == "calibration"
+    fx = 80 / math.tan(math.radians(45.0))  # 160 px wide at 90 deg: fx = 80 px
+    assert "90.0°" in answer and f"fx = fy = {fx:.1f} px" in answer and "160x120" in answer
+    assert f"`{fx:.1f},{fx:.1f},79.5,59.5`" in answer
+    assert "a 77.3° field of view (answer +12.7°)" in answer  # fx 100 over 160 px: 2 atan(0.8) = 77.3 deg
+    assert "1/1 answers parsed" in summary and "questions sent** (1)" in details
+    fixed.answer = "wide"
+    msg, answer, summary, _ = handlers.calibrate(s, images[0][0])
+    assert msg == "" and "did not parse" in answer and "0/1 answers parsed" in summary
+    out = handlers.calibrate(s, None)
+    assert out[0].startswith("⚠ ") and "no image" in out[0] and out[1:] == (None, None, None)

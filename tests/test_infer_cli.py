@@ -110,3 +110,39 @@ def test_predict_sees_the_image_size_the_data_engine_trains_on():
     for cmd in predict.commands.values():
         opts = {p.name: p.default for p in cmd.params}
         assert opts["max_pixels"] is None and opts["focal_px"] is None and opts["text_format"] is None
+
+
+def test_predict_depth_reads_the_image_once(image_path, tmp_path, monkeypatch):
+    """One read of the file per command (issue #29): it used to be read 4 times (the checks, the
+    preparation for the checks, the prediction, the outputs) and opened twice more for EXIF."""
+    import vlm3.io.images as images
+
+    reads = []
+    real = images._read_bytes
+    monkeypatch.setattr(images, "_read_bytes", lambda p, what: reads.append(str(p)) or real(p, what))
+    r = CliRunner().invoke(predict, ["depth", str(image_path), "--grid", "4x3", "--intrinsics", "100,100,80,60",
+                                     "--model", "tiny", "--out", str(tmp_path / "out")])
+    assert r.exit_code == 0, r.output
+    assert reads == [str(image_path)] and (tmp_path / "out" / "depth_mm.png").is_file()
+
+
+def test_a_published_checkpoint_is_asked_with_the_release_preprocessing(tmp_path, image_path):
+    """A model folder without vlm3.json is a published checkpoint: `vlm3 predict` resizes its images
+    as the release did (as `vlm3 eval` does); a preset keeps the project's crop; an old vlm3.json
+    without the key is the project's crop too."""
+    from vlm3.infer import api
+    from vlm3.tasks.asking import asking_from_dict, release_asking
+
+    folder = tmp_path / "published"
+    folder.mkdir()
+    assert api.default_asking(str(folder)).preprocessing == "release"
+    assert api.default_asking("tiny").preprocessing == "project"
+    old = release_asking().to_dict()
+    del old["preprocessing"]
+    assert asking_from_dict(old).preprocessing == "project"
+    s = api.asked_settings(api.default_asking(str(folder)), "depth")
+    prep = api.prepare_image(image_path, "100,100,80,60", s["focal_px"], s["max_pixels"],
+                             preprocessing=s["preprocessing"])
+    assert (prep.camera.width, prep.camera.height) == (1600, 1200)  # int(160 * 10), uncropped, no grid
+    crop = api.prepare_image(image_path, "100,100,80,60", 1000.0, s["max_pixels"])
+    assert crop.camera.width % 32 == 0 and crop.camera.height % 32 == 0

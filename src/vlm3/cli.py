@@ -22,7 +22,7 @@ _SUBCOMMANDS: dict[str, tuple[str, str, str]] = {
     "eval": ("vlm3.evaluate.cli", "eval_cmd", "Evaluate models and baselines on declared benchmarks."),
     "report": ("vlm3.evaluate.cli", "report", "Write an HTML + JSON report from evaluation runs."),
     "demo": ("vlm3.demo", "demo", "Run world -> data -> train -> eval -> report on the CPU."),
-    "app": ("vlm3.app.cli", "app", "Serve an interactive page for the four tasks (needs vlm3[app])."),
+    "app": ("vlm3.app.cli", "app", "Serve an interactive page for the five tasks (needs vlm3[app])."),
 }
 
 

@@ -1,4 +1,4 @@
-"""``vlm3 app``: an interactive page (Gradio) for the four tasks, on a loaded model.
+"""``vlm3 app``: an interactive page (Gradio) for the five tasks, on a loaded model.
 
 Modules: ``session`` (the loaded model, what it was asked, timing, the files it wrote),
 ``inputs`` (the page's inputs checked: images, clicked points, boxes, grids), ``handlers``

@@ -17,23 +17,19 @@ from pathlib import Path
 import click
 
 from vlm3.errors import Command
-from vlm3.errors import InputError
 from vlm3.predictors.base import DECODINGS
 
 INSTALL_HINT = "`vlm3 app` needs Gradio: pip install 'vlm3[app]'"
 
 
 def _load(model: str, device: str, decoding: str):
-    """(Model, device) loaded like ``vlm3 predict`` does; click errors of one line."""
+    """(Model, device) loaded like ``vlm3 predict`` does (an ``InputError`` is one line: the ``Command``)."""
     from vlm3.infer import api
     from vlm3.predictors import resolve_device
 
-    try:
-        api.check_model_spec(model)
-        dev = resolve_device(device)
-        return api.load(model, device=dev, decoding=decoding), dev
-    except InputError as err:
-        raise click.UsageError(str(err)) from None
+    api.check_model_spec(model)
+    dev = resolve_device(device)
+    return api.load(model, device=dev, decoding=decoding), dev
 
 
 @click.command("app", cls=Command)
@@ -50,7 +46,7 @@ def _load(model: str, device: str, decoding: str):
 @click.option("--work-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="folder for the examples and the files the page writes [default: a new temporary folder]")
 def app(model: str, device: str, port: int, host: str, decoding: str, work_dir: Path | None) -> None:
-    """Serve an interactive page for the four tasks (depth, correspondence, pose, object)."""
+    """Serve an interactive page for the five tasks (depth, correspondence, pose, object, calibration)."""
     if importlib.util.find_spec("gradio") is None:
         raise click.ClickException(INSTALL_HINT)
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")

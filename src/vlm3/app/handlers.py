@@ -80,16 +80,17 @@ def _chunked(s: Session, n: int, ask: Callable[[Any, np.ndarray], Any], what: st
     return parts, questions, seconds
 
 
-def _model_grid(s: Session, task: str, path: str, K: str | None, calibration: str, gw: int, gh: int) -> np.ndarray:
+def _model_grid(s: Session, task: str, path: Any, K: str | None, calibration: str, gw: int, gh: int) -> np.ndarray:
     """(gw * gh, 2) pixels of the uploaded image: a grid laid over the part the model sees when
     asked ``task`` (its focal and pixel budget), row-major."""
     st = s.model.settings(task)
-    prep = api.prepare_image(path, K, st["focal_px"], st["max_pixels"], calibration)
+    prep = api.prepare_image(path, K, st["focal_px"], st["max_pixels"], calibration,
+                             preprocessing=st["preprocessing"])
     return api.grid_over_model_image(prep, gw, gh)
 
 
 # ------------------------------------------------------------------ depth
-def _depth_call(s: Session, path: str, K: str | None, calibration: str, xy: np.ndarray,
+def _depth_call(s: Session, path: Any, K: str | None, calibration: str, xy: np.ndarray,
                 progress: Progress) -> tuple[Any, list[str], float]:
     """model.depth on ``xy`` (N, 2) pixels in chunks (progress per chunk): the merged result,
     every question sent, the seconds."""
@@ -107,9 +108,10 @@ def depth_points(s: Session, image: str | None, points: str | None, K: str | Non
                  progress: Progress = _no_progress) -> tuple[str, str, str, str]:
     """Depth at the clicked / typed points -> (picture path, table, summary line, details)."""
     path, xy, K = need_image(image), parse_points(points), intrinsics_or_none(K)
-    res, questions, seconds = _depth_call(s, path, K, calibration, xy, progress)
+    given = api.given_image(path)  # read once: every chunk and the picture reuse it
+    res, questions, seconds = _depth_call(s, given, K, calibration, xy, progress)
     out = s.out_dir("depth-points")
-    pic = viz.depth_png(out / "depth.png", api.read_image(path), res.xy_px, res.depth_m)
+    pic = viz.depth_png(out / "depth.png", given.pixels, res.xy_px, res.depth_m)
     line = show.summary(sum(res.ok), len(res.ok), [res.prepared.camera_json()], res.prepared.notes, seconds)
     return str(pic), show.depth_table(res.xy_px, res.depth_m, res.raw), \
         line, show.details(questions, res.raw, s.settings("depth"), seconds)
@@ -121,12 +123,13 @@ def depth_grid(s: Session, image: str | None, grid: str | None, K: str | None, c
     """A dense grid laid over what the model sees -> (coloured map picture, point cloud .ply,
     downloads [.npy, 16-bit PNG, .ply, .json], table, summary line, details)."""
     path, (gw, gh), K = need_image(image), need_grid(grid), intrinsics_or_none(K)
-    xy = _model_grid(s, "depth", path, K, calibration, gw, gh)
-    res, questions, seconds = _depth_call(s, path, K, calibration, xy, progress)
+    given = api.given_image(path)  # read once: the grid, every chunk and the outputs reuse it
+    xy = _model_grid(s, "depth", given, K, calibration, gw, gh)
+    res, questions, seconds = _depth_call(s, given, K, calibration, xy, progress)
     res = replace(res, grid_shape=(gh, gw))
     progress(1.0, desc="writing the depth map and point cloud")
     out = s.out_dir("depth-grid")
-    names = outputs.write_depth(out, api.read_image(path), res, {"model": s.model.name, "grid": f"{gw}x{gh}",
+    names = outputs.write_depth(out, given.pixels, res, {"model": s.model.name, "grid": f"{gw}x{gh}",
                                                                  "settings": s.settings("depth")})
     files = [str(out / n) for n in names if n != "depth.png"]
     line = show.summary(sum(res.ok), len(res.ok), [res.prepared.camera_json()], res.prepared.notes, seconds)
@@ -137,6 +140,7 @@ def depth_grid(s: Session, image: str | None, grid: str | None, K: str | None, c
 # ------------------------------------------------------------------ correspondence
 def _match(s: Session, paths: tuple[str, str], xy: np.ndarray, K1: str | None, K2: str | None, calibration: str,
            progress: Progress) -> tuple[str, str, str, str]:
+    paths = tuple(api.given_image(p) for p in paths)  # read once: every chunk and the picture reuse them
     parts, questions, seconds = _chunked(
         s, len(xy), lambda m, idx: m.match(paths[0], paths[1], xy[idx], K1, K2, calibration=calibration), "matches",
         progress)
@@ -144,8 +148,7 @@ def _match(s: Session, paths: tuple[str, str], xy: np.ndarray, K1: str | None, K
                   xy1_px=np.concatenate([p.xy1_px for p in parts]), raw=[r for p in parts for r in p.raw],
                   ok=[o for p in parts for o in p.ok])
     out = s.out_dir("match")
-    pic = viz.match_png(out / "matches.png", api.read_image(paths[0]), api.read_image(paths[1]), res.xy0_px,
-                        res.xy1_px)
+    pic = viz.match_png(out / "matches.png", paths[0].pixels, paths[1].pixels, res.xy0_px, res.xy1_px)
     line = show.summary(sum(res.ok), len(res.ok), res.cameras, res.notes, seconds)
     return str(pic), show.match_table(res.xy0_px, res.xy1_px, res.raw), \
         line, show.details(questions, res.raw, s.settings("correspondence"), seconds)
@@ -166,6 +169,7 @@ def match_grid(s: Session, image1: str | None, image2: str | None, grid: str | N
     """A regular grid of points over the part of image 1 the model sees -> as ``match_points``."""
     paths, (gw, gh) = need_two_images(image1, image2), need_grid(grid)
     K1, K2 = intrinsics_or_none(K1), intrinsics_or_none(K2)
+    paths = (api.given_image(paths[0]), api.given_image(paths[1]))
     xy = _model_grid(s, "correspondence", paths[0], K1, calibration, gw, gh)
     return _match(s, paths, xy, K1, K2, calibration, progress)
 
@@ -219,11 +223,27 @@ def ask(s: Session, image: str | None, question: str | None, boxes: str | None, 
     """A question about boxed regions -> (picture with the question's boxes (green) and the
     answer's (red), the answer, summary line, details)."""
     path, box_list = need_image(image), parse_boxes(boxes)
-    call = s.call(lambda m: m.ask(path, question or "", intrinsics_or_none(K), boxes=box_list,
+    given = api.given_image(path)
+    call = s.call(lambda m: m.ask(given, question or "", intrinsics_or_none(K), boxes=box_list,
                                   calibration=calibration))
     res = call.result
     out = s.out_dir("object")
-    pic = viz.boxes_png(out / "boxes.png", api.read_image(path), res.boxes_px, res.answer_boxes_px)
+    pic = viz.boxes_png(out / "boxes.png", given.pixels, res.boxes_px, res.answer_boxes_px)
     line = show.summary(None, None, [res.prepared.camera_json()], res.prepared.notes, call.seconds)
     return str(pic), show.answer(res.answer), line, show.details(call.questions, [res.answer], s.settings("object"),
                                                           call.seconds)
+
+
+# ------------------------------------------------------------------ calibration
+@guarded(3)
+def calibrate(s: Session, image: str | None, K_known: str | None = None) -> tuple[str, str, str]:
+    """The field of view of an image (``Model.calibrate``: the image as given, downsized to the
+    budget) -> (the field of view and the focal length fx = fy in pixels of the image, with the
+    intrinsics to paste into another tab; against ``K_known`` when given; summary line, details)."""
+    path = need_image(image)
+    known = api.parse_intrinsics(intrinsics_or_none(K_known))
+    call = s.call(lambda m: m.calibrate(path))
+    res = call.result
+    line = show.summary(int(res.ok), 1, [], res.notes, call.seconds)
+    return show.calibration_text(res, known), line, show.details(call.questions, [res.raw], s.settings("calibration"),
+                                                                 call.seconds)

@@ -1,4 +1,4 @@
-"""The page: one Gradio tab per task (depth, correspondence, pose, object), wired to
+"""The page: one Gradio tab per task (depth, correspondence, pose, object, calibration), wired to
 ``vlm3.app.handlers``.
 
 Every tab has its inputs (uploads that can be clicked, intrinsics, the calibration policy
@@ -182,6 +182,22 @@ def _object_tab(s: Session, ex: Examples) -> None:
              [msg, picture, answer, summary, details])
 
 
+def _calibration_tab(s: Session, ex: Examples) -> None:
+    with gr.Row():
+        with gr.Column():
+            image = _image("image (its field of view is asked; no intrinsics needed)", "calibration_image")
+            known = gr.Textbox(label="known intrinsics fx,fy,cx,cy (optional: to compare the answer with)",
+                               placeholder=_K_HELP, elem_id="calibration_K")
+            go = gr.Button("field of view", variant="primary", elem_id="calibration_go")
+        with gr.Column():
+            msg = _message("calibration")
+            answer = gr.Markdown("", elem_id="calibration_answer")
+            summary, details = _details("calibration")
+    if ex.depth:
+        gr.Examples(ex.depth, [image, known], label="examples (image, its true intrinsics)")
+    go.click(lambda i, k: handlers.calibrate(s, i, k), [image, known], [msg, answer, summary, details])
+
+
 def build_page(s: Session, ex: Examples, device: str) -> gr.Blocks:
     """The Blocks of the app for a session and its examples (not launched)."""
     with gr.Blocks(title="vlm3", analytics_enabled=False) as page:
@@ -200,6 +216,8 @@ def build_page(s: Session, ex: Examples, device: str) -> gr.Blocks:
             _pose_tab(s, ex)
         with gr.Tab("Object", id="object"):
             _object_tab(s, ex)
+        with gr.Tab("Calibration", id="calibration"):
+            _calibration_tab(s, ex)
     return page
 
 

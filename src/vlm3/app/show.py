@@ -70,6 +70,28 @@ def pose_text(res: Any) -> str:
     return "\n".join(lines)
 
 
+def calibration_text(res: Any, known: Sequence[float] | None = None) -> str:
+    """A calibration answer (``CalibrationResult``): the horizontal field of view, the focal length
+    fx = fy it means in pixels of the image given, the intrinsics as ``fx,fy,cx,cy`` (square pixels,
+    centred principal point: paste them into another tab); beside ``known`` (fx, fy, cx, cy) when
+    given, the field of view they mean and the difference."""
+    from vlm3.metrics.calibration import hfov_deg_from_focal_px
+
+    if not res.ok:
+        return f"**no field of view**: the answer did not parse ({res.reason}): {cell(res.raw)}"
+    fx, fy, cx, cy = res.intrinsics_fx_fy_cx_cy()
+    lines = [f"**horizontal field of view**: {res.hfov_deg:.1f}°",
+             f"\n**focal length**: fx = fy = {fx:.1f} px (pixels of the {res.width}x{res.height} image given)",
+             f"\n**intrinsics** (square pixels, centred principal point): `{fx:.1f},{fy:.1f},{cx:.1f},{cy:.1f}`"]
+    if known is not None:
+        true = hfov_deg_from_focal_px(float(known[0]), res.width)
+        lines.append(f"\n**given intrinsics**: fx {known[0]:.1f} px, a {true:.1f}° field of view "
+                     f"(answer {res.hfov_deg - true:+.1f}°)")
+    if res.model_size:
+        lines.append(f"\nthe model saw the image as given, downsized to {res.model_size[0]}x{res.model_size[1]} px")
+    return "\n".join(lines)
+
+
 def summary(parsed: int | None, total: int | None, cameras: Sequence[dict], notes: Sequence[str],
             seconds: float) -> str:
     """One visible line: answers parsed, where each camera came from, the notes, the time (s)."""

@@ -56,11 +56,14 @@ def published_checkpoint(model: str) -> bool:
 
 
 def use_release_preprocessing(benches: list, log: Callable[[str], None] = print) -> None:
-    """Set ``options.preprocessing: release`` on every records benchmark that does not choose."""
+    """Set ``options.preprocessing: release`` on every records benchmark that does not choose (how a
+    published checkpoint is asked: ``vlm3.tasks.asking.PUBLISHED_PREPROCESSING``, as ``vlm3 predict``)."""
+    from vlm3.tasks.asking import PUBLISHED_PREPROCESSING
+
     for b in benches:
         adapter_opts = b.options.setdefault("options", {}) if b.kind == "records" else None
         if adapter_opts is not None and "preprocessing" not in adapter_opts:
-            adapter_opts["preprocessing"] = "release"
+            adapter_opts["preprocessing"] = PUBLISHED_PREPROCESSING
             log(f"{b.name}: release preprocessing (the model has no vlm3.json: a published "
                 f"checkpoint; set options.preprocessing: project to change)")
 

@@ -2,12 +2,11 @@
 
 ``load`` checks a model folder (weights intact, tokenizer present; ``vlm3.infer.loading``),
 silences transformers' loading bars and deprecation warnings, reads the settings the model
-was trained with (its ``vlm3.json``, ``vlm3.tasks.asking``) and wraps the task functions of
-``vlm3.infer.queries`` in a ``Model``: ``model.depth``, ``.match``, ``.pose``, ``.ask``, and one
-method per task asked about an image alone, generated from the task registry (its unit's
-``predict_verb``: ``model.calibrate``).
-Results are in the pixels of the images given (``vlm3.infer.results``); bad input raises
-``InputError`` (one line, ``vlm3.infer.inputs``).
+was trained with (its ``vlm3.json``, ``vlm3.tasks.asking``) and returns a ``Model`` with one
+method per task, generated from the task registry (its unit's ``predict_verb`` and
+``predict_inputs``): ``model.depth``, ``.match``, ``.pose``, ``.ask``, ``.calibrate``, each
+``vlm3.infer.queries.ask_task`` with the model's settings. Results are the task units' result
+types, in the pixels of the images given; bad input raises ``InputError`` (one line).
 
 The names of those modules are re-exported here, so ``from vlm3.infer.api import
 predict_depth, prepare_image, read_image, ...`` keeps working.
@@ -19,26 +18,29 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from vlm3.infer.inputs import (MAX_QUERIES, MAX_RESAMPLED_PIXELS, MIN_IMAGE_PX, IntrinsicsLike, Prepared, as_pixels,
-                               check_focal_px, check_max_pixels, exif_orientation, grid_over_model_image,
-                               grid_points_px, parse_box, parse_grid, parse_intrinsics, path_exists, prepare_image,
-                               read_image, to_model_px)
-from vlm3.infer.loading import (VLLM_PREFIX, check_model_files, check_model_spec, is_preset, model_path,
-                                quiet_transformers, saved_asking)
-from vlm3.infer.queries import ask, predict_depth, predict_image_task, predict_match, predict_pose
-from vlm3.infer.results import AskResult, DepthResult, MatchResult, PoseResult
+from vlm3.infer.inputs import (MAX_QUERIES, MAX_RESAMPLED_PIXELS, MIN_IMAGE_PX, GivenImage, IntrinsicsLike, Prepared,
+                               as_pixels, check_focal_px, check_max_pixels, exif_orientation, given_image,
+                               grid_over_model_image, grid_points_px, parse_box, parse_grid, parse_intrinsics,
+                               parse_points, path_exists, prepare_image, read_image, to_model_px)
+from vlm3.infer.loading import (VLLM_PREFIX, check_model_files, check_model_spec, default_asking, is_preset,
+                                model_asking, model_path, quiet_transformers, saved_asking)
+from vlm3.infer.queries import (Asked, answer, ask, ask_task, image_names, intrinsics_names, predict_depth,
+                                predict_image_task, predict_match, predict_pose, prepare_task)
+from vlm3.infer.results import AskResult, CalibrationResult, DepthResult, MatchResult, PoseResult
 from vlm3.io.images import ImageLike
 from vlm3.errors import InputError
 from vlm3.predictors.base import Predictor, check_decoding
-from vlm3.tasks import image_task_verbs
+from vlm3.tasks import get_task, image_task_verbs, predict_verbs
 
-__all__ = ["MAX_QUERIES", "MAX_RESAMPLED_PIXELS", "MIN_IMAGE_PX", "AskResult", "DepthResult", "InputError",
-           "IntrinsicsLike", "MatchResult", "Model", "PoseResult", "Prepared", "as_pixels", "ask", "check_focal_px",
-           "check_max_pixels", "check_model_files", "check_model_spec", "exif_orientation", "grid_over_model_image",
-           "grid_points_px", "image_task_verbs", "is_preset", "load", "model_calibrator", "model_path", "parse_box", "parse_grid", "parse_intrinsics",
-           "path_exists", "predict_depth", "predict_image_task", "predict_match", "predict_pose", "prepare_image",
-           "quiet_transformers", "read_image", "register_model_calibration", "saved_asking", "to_model_px",
-           "VLLM_PREFIX"]
+__all__ = ["answer", "as_pixels", "ask", "ask_task", "Asked", "asked_settings", "AskResult", "CalibrationResult",
+           "check_focal_px", "check_max_pixels", "check_model_files", "check_model_spec", "default_asking",
+           "DepthResult", "exif_orientation", "given_image", "GivenImage", "grid_over_model_image", "grid_points_px",
+           "image_task_verbs", "ImageLike", "InputError", "IntrinsicsLike", "is_preset", "load", "MatchResult",
+           "MAX_QUERIES", "MAX_RESAMPLED_PIXELS", "MIN_IMAGE_PX", "Model", "model_asking", "model_calibrator",
+           "model_path", "parse_box", "parse_grid", "parse_intrinsics", "parse_points", "path_exists", "PoseResult",
+           "predict_depth", "predict_image_task", "predict_match", "predict_pose", "predict_verbs", "prepare_image",
+           "prepare_task", "Prepared", "quiet_transformers", "read_image", "register_model_calibration",
+           "saved_asking", "to_model_px", "VLLM_PREFIX"]
 
 
 @dataclass
@@ -63,65 +65,65 @@ class Model:
 
     def settings(self, task: str, focal_px: float | None = None, max_pixels: int | None = None,
                  text_format: str | None = None) -> dict[str, Any]:
-        """``focal_px`` / ``max_pixels`` / ``text_format`` a ``task`` is asked with: the saved ones,
-        overridden where given."""
-        from vlm3.tasks.asking import with_overrides
-
-        a = with_overrides(self.asking, task, focal_px, max_pixels, text_format)
-        return {"focal_px": a.focal_px, "max_pixels": a.max_pixels, "text_format": a.text_format}
-
-    def depth(self, image: ImageLike, K: IntrinsicsLike = None, points: Any = None,
-              grid: tuple[int, int] | str | None = None, calibration: str = "none", focal_px: float | None = None,
-              max_pixels: int | None = None, text_format: str | None = None) -> DepthResult:
-        """Metric depth (m, ray length) at ``points`` (N, 2) pixels or on ``grid`` (W, H) laid over
-        what the model sees; exactly one of the two."""
-        return predict_depth(self.predictor, image, points, K, calibration=calibration, grid=grid,
-                             **self.settings("depth", focal_px, max_pixels, text_format))
-
-    def match(self, image1: ImageLike, image2: ImageLike, points: Any, K1: IntrinsicsLike = None,
-              K2: IntrinsicsLike = None, calibration: str = "fov60", focal_px: float | None = None,
-              max_pixels: int | None = None, text_format: str | None = None) -> MatchResult:
-        """Pixels of image 2 matching ``points`` (N, 2) pixels of image 1; a missing K is the stated
-        ``calibration`` guess (60 deg field of view by default), said in ``notes``."""
-        return predict_match(self.predictor, image1, image2, points, K1, K2, calibration=calibration,
-                             **self.settings("correspondence", focal_px, max_pixels, text_format))
-
-    def pose(self, image1: ImageLike, image2: ImageLike, K1: IntrinsicsLike = None, K2: IntrinsicsLike = None,
-             calibration: str = "none", focal_px: float | None = None, max_pixels: int | None = None,
-             text_format: str | None = None) -> PoseResult:
-        """Camera of image 2 relative to the camera of image 1, in image 1's camera frame (camera 0,
-        OpenCV; ``PoseResult``: ``R_cam0_from_cam1``, ``t_unit_cam0``, ``distance_m``)."""
-        return predict_pose(self.predictor, image1, image2, K1, K2, calibration=calibration,
-                            **self.settings("pose", focal_px, max_pixels, text_format))
-
-    def ask(self, image: ImageLike, question: str, K: IntrinsicsLike = None, boxes: Any = (),
-            calibration: str = "fov60", focal_px: float | None = None, max_pixels: int | None = None,
-            text_format: str | None = None) -> AskResult:
-        """A free question; ``boxes`` ([x1, y1, x2, y2] pixels of ``image``) fill its ``[A]``,
-        ``[B]``, ...; boxes in the answer come back in pixels of ``image``."""
-        return ask(self.predictor, image, question, K, calibration=calibration, boxes_px=boxes,
-                   **self.settings("object", focal_px, max_pixels, text_format))
+        """``focal_px`` / ``max_pixels`` / ``text_format`` a ``task`` is asked with (the saved ones,
+        overridden where given) and the model's ``preprocessing`` of a view."""
+        return asked_settings(self.asking, task, focal_px, max_pixels, text_format)
 
 
-def _image_task_method(task: str) -> Any:
-    """``Model.<verb>(image)`` of a task asked about one image alone (its unit's ``predict_verb``)."""
-    from vlm3.tasks import get_task
+def asked_settings(asking: Any, task: str, focal_px: float | None = None, max_pixels: int | None = None,
+                   text_format: str | None = None) -> dict[str, Any]:
+    """The settings a ``task`` is asked with under ``asking`` (``vlm3.tasks.asking.Asking``):
+    ``focal_px``, ``max_pixels``, ``text_format`` (the given non-None values override the saved
+    ones) and ``preprocessing`` (the model's)."""
+    from vlm3.tasks.asking import TRAINED_PREPROCESSING, with_overrides
+
+    a = with_overrides(asking, task, focal_px, max_pixels, text_format)
+    return {"focal_px": a.focal_px, "max_pixels": a.max_pixels, "text_format": a.text_format,
+            "preprocessing": getattr(asking, "preprocessing", TRAINED_PREPROCESSING)}
+
+
+def _task_method(task: str) -> Any:
+    """``Model.<verb>(...)`` of a task (its unit's ``predict_verb``), generated from what the unit
+    declares: its images, then its required inputs, the intrinsics of each image, its other inputs,
+    then ``calibration`` (the unit's default policy), ``focal_px``, ``max_pixels``, ``text_format``
+    (None: the saved settings). A task asked on the image as given (calibration) takes no
+    intrinsics, ``calibration`` or ``focal_px``."""
+    from inspect import Parameter, Signature
 
     unit = get_task(task)
+    pos = Parameter.POSITIONAL_OR_KEYWORD
+    focused = unit.focal_px is not None
+    images, ks = image_names(unit), intrinsics_names(unit)
+    params = [Parameter("self", pos)] + [Parameter(n, pos) for n in images]
+    params += [Parameter(i.name, pos) for i in unit.predict_inputs if i.required]
+    params += [Parameter(k, pos, default=None) for k in ks]
+    params += [Parameter(i.name, pos, default=i.default) for i in unit.predict_inputs if not i.required]
+    if focused:
+        params += [Parameter("calibration", pos, default=unit.predict_calibration),
+                   Parameter("focal_px", pos, default=None)]
+    params += [Parameter("max_pixels", pos, default=None), Parameter("text_format", pos, default=None)]
+    signature = Signature(params)
 
-    def method(self: Model, image: ImageLike, max_pixels: int | None = None, text_format: str | None = None) -> Any:
-        s = self.settings(task, None, max_pixels, text_format)
-        return predict_image_task(self.predictor, task, image, s["max_pixels"], s["text_format"])
+    def method(*args: Any, **kwargs: Any) -> Any:
+        bound = signature.bind(*args, **kwargs)
+        bound.apply_defaults()
+        a = bound.arguments
+        self: Model = a["self"]
+        s = self.settings(task, a.get("focal_px"), a["max_pixels"], a["text_format"])
+        return ask_task(self.predictor, task, [a[n] for n in images], {i.name: a[i.name] for i in unit.predict_inputs},
+                        [a[k] for k in ks], a.get("calibration"), **s)
 
+    method.__signature__ = signature  # type: ignore[attr-defined]
     method.__name__ = method.__qualname__ = str(unit.predict_verb)
-    method.__doc__ = (f"{unit.predict_help} The {task} task: the image downsized to the saved image budget "
-                      f"(``max_pixels`` overrides it), asked in the saved text format; returns its result type "
-                      f"(``to_json()``, ``lines()``).")
+    inputs = "; ".join(f"``{i.name}``: {i.help}" for i in unit.predict_inputs)
+    method.__doc__ = (f"{unit.predict_help}\n\nThe {task} task" + (f" ({inputs})" if inputs else "") +
+                      ", asked with the saved settings (the keyword arguments override them); returns its result "
+                      "type (``to_json()``, ``lines()``), in pixels of the images given.")
     return method
 
 
-for _verb, _task in image_task_verbs().items():  # Model.calibrate, ...: generated from the registry
-    setattr(Model, _verb, _image_task_method(_task))
+for _verb, _task in predict_verbs().items():  # Model.depth, .match, .pose, .ask, .calibrate: from the registry
+    setattr(Model, _verb, _task_method(_task))
 
 
 def model_calibrator(model_dir: str) -> Any:
@@ -160,7 +162,6 @@ def load(model: str | Path, numbers: str | None = None, device: str | None = Non
     a checked draft, the fastest exact path for dense grids), template (forced: faster, greedy
     only where the model writes the template) or generate. InputError (one line) when it
     cannot be loaded."""
-    from vlm3.tasks.asking import release_asking
     from vlm3.predictors import make_predictor
     from vlm3.train.small.number_decoding import predictor_kwargs
 
@@ -170,10 +171,7 @@ def load(model: str | Path, numbers: str | None = None, device: str | None = Non
     path, vllm, preset = model_path(spec), spec.startswith(VLLM_PREFIX), is_preset(spec)
     if path_exists(path) and not preset:
         check_model_files(path)
-    asking = saved_asking(spec)
-    if asking is None:
-        name = f"{spec} (random weights)" if preset else Path(path).name or spec
-        asking = release_asking(name)
+    asking, _ = model_asking(spec)
     numbers = numbers or asking.numbers
     if check_decoding(decoding) == "template" and numbers != "greedy":
         raise InputError(f"decoding 'template' forces greedy numbers; numbers={numbers!r} (the model's vlm3.json "

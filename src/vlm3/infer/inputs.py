@@ -1,9 +1,12 @@
-"""The checks and preparation of a user's inputs before a model is asked: numbers, grids,
-boxes and images in, an image as the model sees it out.
+"""The checks and preparation of a user's inputs before a model is asked: intrinsics, settings
+and images in, an image as the model sees it out (the checks of points, grids and boxes, which
+the task units use, live in ``vlm3.tasks.predict`` and are re-exported here).
 
-``prepare_image`` standardises one image exactly like the data engine (focal normalisation
-to ``focal_px``, crop to the 32-px grid and pixel budget) and keeps the record (``PixelMap``)
-that maps its pixels back to the ORIGINAL image. Missing intrinsics follow the data engine's
+``given_image`` reads a user's image once (``GivenImage``: its pixels, name and EXIF tag);
+``prepare_image`` standardises it through the data engine's own function
+(``vlm3.standardize.standardize_view``: focal normalisation to ``focal_px``, then the model's
+``preprocessing``: the crop to the 32-px grid and pixel budget, a pad, or the release's resize)
+and keeps the record (``PixelMap``) that maps its pixels back to the ORIGINAL image. Missing intrinsics follow the data engine's
 calibration policy (``vlm3.standardize.calibration``): ``"none"`` refuses with a message
 saying how to fix it, ``"fov60"`` etc. is a stated guess (said in ``Prepared.notes`` and
 recorded as ``camera_from``), ``"anycalib"`` uses AnyCalib when installed. An EXIF
@@ -19,51 +22,25 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Sequence
 
 import numpy as np
 
-from vlm3.geometry.camera import Camera, GeometryError
-from vlm3.io.images import ImageLike, ImageReadError, read_rgb
 from vlm3.errors import InputError
+from vlm3.geometry.camera import Camera
+from vlm3.io.images import ImageLike, ImageReadError, read_rgb_oriented
+from vlm3.tasks.predict import (MAX_QUERIES, Prepared, as_pixels, grid_over_model_image, grid_points_px, parse_box,
+                                parse_grid, parse_points, to_model_px)
 
 #: intrinsics as a user gives them: "fx,fy,cx,cy" (pixels), 4 numbers, a 3x3 K, or None (the calibration policy)
 IntrinsicsLike = str | Sequence[float] | np.ndarray | None
 
-#: the most questions one call asks (a 64 x 64 depth grid)
-MAX_QUERIES = 4096
 #: the largest focal-normalised image (px area) before the crop: beyond it the intrinsics are wrong
 MAX_RESAMPLED_PIXELS = 100_000_000
 #: the smallest image a model can see: one 32 x 32 visual token
 MIN_IMAGE_PX = 32
-
-
-@dataclass
-class Prepared:
-    """An image as the model sees it plus the record mapping its pixels to the original.
-
-    ``image``: (h, w, 3) uint8, the focal-normalised, grid-cropped image the model is sent;
-    ``camera``: its pinhole camera (pixels of ``image``, fx = fy = the model's focal);
-    ``pixmap``: ``PixelMap`` with ``to_dst`` (original -> model pixels) and ``to_src`` (back);
-    ``original_camera``: the camera of the image as given (its pixels), the frame every answer
-    is returned in; ``camera_from``: "given", "fallback:fov60", "calibrated:anycalib";
-    ``notes``: one-line remarks for the user (guessed intrinsics, EXIF orientation)."""
-
-    image: np.ndarray
-    camera: Camera
-    pixmap: Any
-    original_camera: Camera
-    camera_from: str
-    notes: list[str] = field(default_factory=list)
-
-    def camera_json(self) -> dict[str, Any]:
-        """The camera the answers assume (original image pixels) and where it came from."""
-        c = self.original_camera
-        return {"from": self.camera_from, "fx": round(c.fx, 3), "fy": round(c.fy, 3), "cx": round(c.cx, 3),
-                "cy": round(c.cy, 3), "width": c.width, "height": c.height,
-                "model_image": [self.camera.width, self.camera.height], "model_focal_px": round(self.camera.fx, 3)}
 
 
 # ------------------------------------------------------------------ checks of user input
@@ -121,24 +98,6 @@ def parse_intrinsics(text: IntrinsicsLike) -> tuple[float, float, float, float] 
     return vals  # type: ignore[return-value]
 
 
-def parse_grid(text: str | Sequence[int]) -> tuple[int, int]:
-    """``"WxH"`` (e.g. ``"32x24"``: columns x rows) or (W, H) -> two whole numbers >= 1 with
-    W * H <= MAX_QUERIES; InputError otherwise."""
-    try:
-        parts = text.lower().split("x") if isinstance(text, str) else list(text)
-        if not all(isinstance(v, str) or float(v).is_integer() for v in parts):
-            raise ValueError("not whole numbers")
-        gw, gh = (int(v) for v in parts)
-    except (TypeError, ValueError, OverflowError):
-        raise InputError(f"--grid must look like 32x24 (columns x rows), got {text!r}") from None
-    if gw < 1 or gh < 1:
-        raise InputError(f"--grid needs at least 1 column and 1 row, got {gw}x{gh}")
-    if gw * gh > MAX_QUERIES:
-        raise InputError(f"--grid {gw}x{gh} asks {gw * gh:,} questions; at most {MAX_QUERIES:,} per call "
-                         f"(e.g. 64x64): use a coarser grid")
-    return gw, gh
-
-
 def path_exists(path: str | Path) -> bool:
     """``Path.exists`` that is False (not OSError) for names the file system refuses (too long, ...)."""
     try:
@@ -147,10 +106,23 @@ def path_exists(path: str | Path) -> bool:
         return False
 
 
-def read_image(image: ImageLike) -> np.ndarray:
-    """A user's image (path, array or PIL image) as (H, W, 3) uint8 RGB; InputError if unusable."""
+@dataclass(frozen=True)
+class GivenImage:
+    """A user's image, read once: ``pixels`` (H, W, 3) uint8 RGB as stored, ``label`` (its path,
+    or "<array>"), ``orientation`` (its EXIF tag, 1 = upright; noted, never applied)."""
+
+    pixels: np.ndarray
+    label: str = "<array>"
+    orientation: int = 1
+
+
+def given_image(image: ImageLike | GivenImage) -> GivenImage:
+    """A user's image (path, array or PIL image) read ONCE and checked (``GivenImage``; one given
+    is returned as it is); InputError if unusable."""
+    if isinstance(image, GivenImage):
+        return image
     try:
-        arr = read_rgb(image)
+        arr, orientation = read_rgb_oriented(image)
     except OSError as err:  # a name the file system refuses (too long, ...)
         raise InputError(f"cannot read image {str(image)[:80]}: {err.strerror or err}") from None
     except ImageReadError as err:
@@ -160,7 +132,12 @@ def read_image(image: ImageLike) -> np.ndarray:
     if min(arr.shape[:2]) < MIN_IMAGE_PX:
         raise InputError(f"image {_label(image)} is {arr.shape[1]}x{arr.shape[0]} px; the model needs at least "
                          f"{MIN_IMAGE_PX}x{MIN_IMAGE_PX} (one visual token)")
-    return arr
+    return GivenImage(arr, _label(image), orientation)
+
+
+def read_image(image: ImageLike | GivenImage) -> np.ndarray:
+    """A user's image (path, array or PIL image) as (H, W, 3) uint8 RGB; InputError if unusable."""
+    return given_image(image).pixels
 
 
 def _label(image: ImageLike) -> str:
@@ -179,23 +156,29 @@ def exif_orientation(image: ImageLike) -> int:
         return 1  # read_image has said what is wrong with the file
 
 
-def prepare_image(image: ImageLike, intrinsics: IntrinsicsLike, focal_px: float, max_pixels: int,
-                  calibration: str = "none", grid: int = 32) -> Prepared:
-    """Standardise one image like the data engine: resample it to ``focal_px`` (px), then crop it
-    centred to a multiple of ``grid`` px within ``max_pixels`` (px area). ``intrinsics`` are in
-    pixels of ``image`` (None: the ``calibration`` policy decides). InputError (one line) for an
-    unreadable or too small image, bad intrinsics, or intrinsics that make the model image absurd."""
+def prepare_image(image: ImageLike | GivenImage, intrinsics: IntrinsicsLike, focal_px: float, max_pixels: int,
+                  calibration: str = "none", grid: int = 32, preprocessing: str = "project") -> Prepared:
+    """Standardise one image as the data engine does, through its own function
+    (``vlm3.standardize.standardize_view``): resample it to ``focal_px`` (px), then, by
+    ``preprocessing`` (``vlm3.tasks.asking.Asking.preprocessing``), crop it centred to a multiple of
+    ``grid`` px within ``max_pixels`` (px area; "project"), pad it to the grid ("pad") or resize it as
+    the published checkpoints were fed ("release"). ``image`` is read once (a ``GivenImage`` is not
+    read again); ``intrinsics`` are in pixels of ``image`` (None: the ``calibration`` policy decides).
+    InputError (one line) for an unreadable or too small image, bad intrinsics, or intrinsics that
+    make the model image absurd."""
+    from vlm3.io.records import RecordError, ViewRecord
+    from vlm3.standardize import standardize_view
     from vlm3.standardize.calibration import camera_for
-    from vlm3.io.records import RecordError
-    from vlm3.geometry.crop import crop_to_grid
-    from vlm3.geometry.focal import normalize_focal
+    from vlm3.standardize.release import PREPROCESSING
 
     focal_px, max_pixels = check_focal_px(focal_px), check_max_pixels(max_pixels, grid)
-    arr = read_image(image)
+    if preprocessing not in PREPROCESSING:
+        raise InputError(f"unknown preprocessing {preprocessing!r}: use one of {', '.join(PREPROCESSING)}")
+    given = given_image(image)
+    arr, label = given.pixels, given.label
     h, w = arr.shape[:2]
     k = parse_intrinsics(intrinsics)
     cam = Camera.from_fx_fy_cx_cy(*k, w, h) if k is not None else None
-    label = _label(image)
     try:
         cam, source = camera_for(label, arr, cam, calibration)
     except (RecordError, ValueError) as err:
@@ -210,85 +193,25 @@ def prepare_image(image: ImageLike, intrinsics: IntrinsicsLike, focal_px: float,
         notes.append(f"{label} has no intrinsics: assumed a {deg.group(1) if deg else '?'} deg horizontal field of view "
                      f"(fx = fy = {cam.fx:.1f} px, centred); metric answers scale with this guess, pass "
                      f"--intrinsics fx,fy,cx,cy")
-    orient = exif_orientation(image)
-    if orient != 1:
-        notes.append(f"{label} has EXIF orientation {orient} (shown rotated by viewers): vlm3 uses the stored "
-                     f"pixels as they are; give intrinsics and points for the stored (unrotated) image")
+    if given.orientation != 1:
+        notes.append(f"{label} has EXIF orientation {given.orientation} (shown rotated by viewers): vlm3 uses the "
+                     f"stored pixels as they are; give intrinsics and points for the stored (unrotated) image")
     sw, sh = w * focal_px / cam.fx, h * focal_px / cam.fy
     if sw * sh > MAX_RESAMPLED_PIXELS:
         raise InputError(f"fx={cam.fx:g}, fy={cam.fy:g} would resample the {w}x{h} image to {sw:.3g}x{sh:.3g} px "
                          f"to reach the model's focal {focal_px:g} px: intrinsics are in pixels of the image "
                          f"(fx is typically 0.5-2x its width)")
+    view = ViewRecord(label, "predict", "", label, cam)
     try:
-        std = crop_to_grid(normalize_focal(arr, cam, focal_px), max_pixels, grid)
-    except GeometryError:
+        std = standardize_view(view, focal_px, max_pixels, grid, preprocessing=preprocessing, image=arr).std
+    except RecordError:
         raise InputError(f"fx={cam.fx:g}, fy={cam.fy:g} shrink the {w}x{h} image to {sw:.3g}x{sh:.3g} px at the "
                          f"model's focal {focal_px:g} px, smaller than one {grid}-px cell: check --intrinsics "
                          f"(pixels of the image) and --focal-px") from None
-    return Prepared(std.image, std.camera, std.pixmap, cam, source, notes)
+    return Prepared(std.image, std.camera, std.pixmap, cam, source, notes, label)
 
 
-def as_pixels(xy_px: Any, what: str = "point") -> np.ndarray:
-    """User pixels (N pairs x, y: an (N, 2) array, a list of pairs) -> (N, 2) float64; InputError for
-    non-numbers, no pairs, odd counts or non-finite values."""
-    try:
-        xy = np.asarray(xy_px, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise InputError(f"{what}s must be numbers: pairs x,y (pixels), got {str(xy_px)[:80]}") from None
-    if xy.size == 0 or xy.size % 2 or xy.ndim > 2 or (xy.ndim == 2 and xy.shape[1] != 2):
-        raise InputError(f"{what}s must be N pairs x,y (pixels, shape (N, 2)), got shape {xy.shape}")
-    xy = xy.reshape(-1, 2)
-    if not np.isfinite(xy).all():
-        raise InputError(f"{what}s must be finite numbers, got {xy[~np.isfinite(xy).all(1)][0].tolist()}")
-    return xy
-
-
-def to_model_px(prep: Prepared, xy_px: np.ndarray, what: str = "point") -> np.ndarray:
-    """(N, 2) original-image pixels -> (N, 2) pixels of the image the model sees. InputError (naming
-    the ``what``, e.g. "point" or "box corner") for more than MAX_QUERIES, a pixel outside the
-    original image, or one the crop cut away."""
-    xy = as_pixels(xy_px, what)
-    cam0 = prep.original_camera
-    if len(xy) > MAX_QUERIES:
-        raise InputError(f"{len(xy):,} {what}s in one call; at most {MAX_QUERIES:,}")
-    bad = ~cam0.contains(xy)
-    if bad.any():
-        raise InputError(f"{what} {xy[bad][0].tolist()} is outside the {cam0.width}x{cam0.height} image")
-    dst = prep.pixmap.to_dst(xy)
-    cut = ~prep.camera.contains(dst)
-    if cut.any():
-        raise InputError(f"{what} {xy[cut][0].tolist()} falls outside the part of the image the model sees "
-                         f"(the centre {prep.camera.width}x{prep.camera.height} px at focal {prep.camera.fx:.0f} px); "
-                         f"pick points nearer the centre, or use --grid (laid over what the model sees)")
-    return dst
-
-
-def grid_points_px(width: int, height: int, grid_w: int, grid_h: int) -> np.ndarray:
-    """(grid_w * grid_h, 2) cell-centre pixels of a regular grid over a width x height image, row-major."""
-    if grid_w < 1 or grid_h < 1:
-        raise InputError(f"grid must be at least 1x1, got {grid_w}x{grid_h}")
-    xs = (np.arange(grid_w) + 0.5) * width / grid_w - 0.5
-    ys = (np.arange(grid_h) + 0.5) * height / grid_h - 0.5
-    return np.stack(np.meshgrid(xs, ys), -1).reshape(-1, 2)
-
-
-def grid_over_model_image(prep: Prepared, grid_w: int, grid_h: int) -> np.ndarray:
-    """(grid_w * grid_h, 2) ORIGINAL-image pixels of a grid laid over the image the model sees."""
-    cam = prep.camera
-    if grid_w > cam.width or grid_h > cam.height:
-        raise InputError(f"--grid {grid_w}x{grid_h} is finer than the {cam.width}x{cam.height} px the model sees; "
-                         f"use at most {min(grid_w, cam.width)}x{min(grid_h, cam.height)}")
-    return prep.pixmap.to_src(grid_points_px(cam.width, cam.height, grid_w, grid_h))
-
-
-def parse_box(text: str | Sequence[float]) -> list[float]:
-    """``"x1,y1,x2,y2"`` (pixels) or 4 numbers -> a box with x1 <= x2, y1 <= y2; InputError otherwise."""
-    parts = [p for p in text.replace(" ", "").split(",") if p] if isinstance(text, str) else list(text)
-    try:
-        box = [float(v) for v in parts]
-    except (TypeError, ValueError):
-        raise InputError(f"a box is 4 numbers x1,y1,x2,y2 (pixels), got {text!r}") from None
-    if len(box) != 4 or not all(math.isfinite(v) for v in box) or box[2] < box[0] or box[3] < box[1]:
-        raise InputError(f"a box is 4 finite numbers x1,y1,x2,y2 with x1 <= x2 and y1 <= y2, got {text!r}")
-    return box
-
+__all__ = ["MAX_QUERIES", "MAX_RESAMPLED_PIXELS", "MIN_IMAGE_PX", "GivenImage", "IntrinsicsLike", "Prepared",
+           "as_pixels", "check_focal_px", "check_max_pixels", "exif_orientation", "given_image",
+           "grid_over_model_image", "grid_points_px", "parse_box", "parse_grid", "parse_intrinsics", "parse_points",
+           "path_exists", "prepare_image", "read_image", "to_model_px"]

@@ -5,7 +5,9 @@ a random-weight preset (``is_preset``) or a hub id ``owner/name``; ``check_model
 one line what is wrong with a directory (no Qwen3-VL config.json, truncated weights, a tokenizer
 config without its tokenizer). ``quiet_transformers`` removes the loading bars and deprecation
 warnings transformers prints on every predict. ``saved_asking`` reads the settings a local model
-must be asked with (its ``vlm3.json``, ``vlm3.tasks.asking``) without loading weights.
+must be asked with (its ``vlm3.json``, ``vlm3.tasks.asking``) without loading weights, and
+``default_asking`` those of a model without one (a published checkpoint's folder: the release's
+preprocessing, as ``vlm3 eval``).
 """
 
 from __future__ import annotations
@@ -38,6 +40,27 @@ def saved_asking(spec: str) -> Any:
         return read_asking(path)
     except AskingError as err:
         raise InputError(str(err)) from None
+
+
+def default_asking(spec: str, name: str | None = None) -> Any:
+    """How a model without ``vlm3.json`` is asked: each task's release settings; a model folder
+    (weights trained elsewhere: a published VLM3 checkpoint) with the release's own preprocessing
+    (``PUBLISHED_PREPROCESSING``, as ``vlm3 eval`` asks it), a preset or a hub id with the
+    project's crop. ``name`` defaults to "<preset> (random weights)" or the folder's name."""
+    from vlm3.tasks.asking import PUBLISHED_PREPROCESSING, TRAINED_PREPROCESSING, release_asking
+
+    path, preset = model_path(spec), is_preset(spec)
+    if name is None:
+        name = f"{spec} (random weights)" if preset else Path(path).name or spec
+    folder = not preset and path_exists(path) and Path(path).is_dir()
+    return release_asking(name, PUBLISHED_PREPROCESSING if folder else TRAINED_PREPROCESSING)
+
+
+def model_asking(spec: str, name: str | None = None) -> tuple[Any, bool]:
+    """(the ``Asking`` a model spec is asked with, whether it was saved with the model): its
+    ``vlm3.json`` (``saved_asking``), else ``default_asking``."""
+    saved = saved_asking(spec)
+    return (saved, True) if saved is not None else (default_asking(spec, name), False)
 
 
 def quiet_transformers() -> None:

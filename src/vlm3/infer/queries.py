@@ -1,187 +1,187 @@
-"""The questions a user asks a model: depth at pixels, matches between two images, the
-relative pose of two cameras, a free question about one image, and any task asked about one
-image alone (``predict_image_task``: the task unit's ``predict_verb``, e.g. ``calibrate``).
+"""Asking a task about a user's images, for every task of the registry alike.
 
-Each function prepares the images like the data engine (``vlm3.infer.inputs.prepare_image``),
-writes the questions in the text format the model was trained on (``text_format``: "release",
-the VLM3 prompts, or "compact", vlm3-compact-v3 of the CPU demo), asks the ``Predictor``
-once, parses the answers and maps coordinates back to the ORIGINAL image pixels. Settings
-(``focal_px`` in px, ``max_pixels`` in px area) default to each task unit's (the release's);
-``vlm3.load``'s ``Model`` fills them from the model's ``vlm3.json``.
+``prepare_task`` reads each image once (``vlm3.infer.inputs.given_image``), standardises it
+through the data engine's function (``prepare_image``; a task asked on the image as given, such
+as calibration, through its unit's ``prepare_image``) and lets the task unit write its questions
+(``Task.predict_questions``): every input is checked before a model is involved. ``answer``
+sends them to a ``Predictor`` once and lets the unit read the answers into its result type
+(``Task.predict_result``: original-image pixels). ``ask_task`` is both. The settings (``focal_px``
+in px, ``max_pixels`` in px area, ``text_format``: "release", the VLM3 prompts, or "compact",
+vlm3-compact-v3 of the CPU demo, and ``preprocessing``) default to each task unit's (the
+release's); ``vlm3.load``'s ``Model`` fills them from the model's ``vlm3.json``.
+
+``predict_depth``, ``predict_match``, ``predict_pose``, ``ask`` and ``predict_image_task`` are the
+earlier per-task functions, kept as one-line calls of ``ask_task``; a new task needs none.
 """
 
 from __future__ import annotations
 
-import re
-from typing import Any, Sequence
+from dataclasses import dataclass
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from vlm3.infer.inputs import (IntrinsicsLike, as_pixels, check_max_pixels, grid_over_model_image, parse_box,
-                               parse_grid, prepare_image, read_image, to_model_px)
-from vlm3.infer.results import AskResult, DepthResult, MatchResult, PoseResult
-from vlm3.io.images import ImageLike
 from vlm3.errors import InputError
+from vlm3.infer.inputs import GivenImage, IntrinsicsLike, Prepared, check_max_pixels, given_image, prepare_image
+from vlm3.io.images import ImageLike
 from vlm3.predictors.base import Predictor, Request
 from vlm3.protocol import TEXT_FORMATS, format_version_of
 from vlm3.tasks import get_task
+from vlm3.tasks.correspondence.result import MatchResult
+from vlm3.tasks.depth.result import DepthResult
+from vlm3.tasks.object.result import AskResult
+from vlm3.tasks.pose.result import PoseResult
+from vlm3.tasks.predict import Questions
+from vlm3.tasks.unit import Task
 
 
-def _text_format(task: str, text_format: str) -> Any:
-    """The task's text-format module (prompts and parser) for a format name; InputError if unknown."""
-    from vlm3.tasks.common import text_format_for
+def predict_unit(task: str) -> Task:
+    """The unit of ``task`` when it can be asked about a user's images (InputError otherwise)."""
+    try:
+        unit = get_task(task)
+    except ValueError as err:
+        raise InputError(str(err)) from None
+    if unit.predict_verb is None:
+        raise InputError(f"task {task!r} is not asked about a user's images")
+    return unit
 
+
+def image_names(unit: Task) -> list[str]:
+    """The image parameters of ``Model.<verb>`` ("image", or "image1", "image2", ...); the command's
+    arguments are the same in capitals."""
+    return ["image"] if unit.n_images == 1 else [f"image{i + 1}" for i in range(unit.n_images)]
+
+
+def intrinsics_names(unit: Task) -> list[str]:
+    """The intrinsics parameters of ``Model.<verb>`` ("K", or "K1", "K2"; none for a task asked on the
+    image as given); the command's options are ``--intrinsics`` / ``--intrinsics1`` ..."""
+    if unit.focal_px is None:
+        return []
+    return ["K"] if unit.n_images == 1 else [f"K{i + 1}" for i in range(unit.n_images)]
+
+
+def _format_version(text_format: str) -> str:
     if text_format not in TEXT_FORMATS:
         raise InputError(f"unknown text format {text_format!r}: use one of {', '.join(TEXT_FORMATS)} "
                          f"(the format the model was trained on)")
-    return text_format_for(task, format_version_of(text_format))
+    return format_version_of(text_format)
 
 
-def predict_depth(predictor: Predictor, image: ImageLike, xy_px: np.ndarray | None = None,
-                  intrinsics: IntrinsicsLike = None, focal_px: float = get_task("depth").focal_px,
-                  max_pixels: int = get_task("depth").max_pixels, calibration: str = "none", text_format: str = "release",
-                  grid: tuple[int, int] | str | None = None) -> DepthResult:
-    """Metric depth (ray length, metres) at original-image pixels ``xy_px`` (N, 2), or on a
-    ``grid`` (W, H) laid over the image the model sees (result rows row-major, ``grid_shape`` (H, W)).
-    Give exactly one of the two. ``calibration`` "none" (the default) refuses an image without
-    intrinsics: metric depth needs them.
+@dataclass
+class Asked:
+    """A task's questions about a user's images, checked and ready for a predictor: the ``unit``,
+    the prepared images (``views``), its ``questions``, their ``format_version`` and the images as
+    given (``images``: (H, W, 3) uint8 each, for the output files)."""
 
-    ``text_format``: "release" (VLM3 prompts) or "compact" (vlm3-compact-v3, the CPU demo's)."""
-    from vlm3.protocol import codecs
+    unit: Task
+    views: list[Prepared]
+    questions: Questions
+    format_version: str
+    images: list[np.ndarray]
 
-    fmt = _text_format("depth", text_format)
-    if (xy_px is None) == (grid is None):
-        raise InputError("give exactly one of points 'x,y;x,y;...' or a grid WxH")
-    gw_gh = parse_grid(grid) if grid is not None else None
-    prep = prepare_image(image, intrinsics, focal_px, max_pixels, calibration)
-    if gw_gh is not None:
-        xy = grid_over_model_image(prep, *gw_gh)
-        dst = prep.pixmap.to_dst(xy)
+    def request(self) -> Request:
+        """The one ``Request`` that asks the questions (id: the task's verb)."""
+        u, q = self.unit, self.questions
+        return Request(str(u.predict_verb), u.name, [v.image for v in self.views], q.texts,
+                       question_ids=q.question_ids, queries=q.queries,
+                       cameras=[v.camera.to_dict() for v in self.views if v.camera is not None],
+                       format_version=self.format_version)
+
+
+def prepare_task(task: str, images: Sequence[ImageLike | GivenImage], inputs: Mapping[str, Any] | None = None,
+                 intrinsics: Sequence[IntrinsicsLike] = (), calibration: str | None = None,
+                 focal_px: float | None = None, max_pixels: int | None = None, text_format: str = "release",
+                 preprocessing: str = "project") -> Asked:
+    """``task``'s questions about ``images`` (paths, arrays, PIL images or ``GivenImage``; each read
+    once), standardised with the settings (None: the unit's own) and checked with the task's
+    ``inputs`` (its ``predict_inputs``); ``intrinsics``: one per image (None: the ``calibration``
+    policy, default the unit's ``predict_calibration``). InputError (one line) for any bad input."""
+    unit = predict_unit(task)
+    fv = _format_version(text_format)
+    checked = unit.predict_check(dict(inputs or {}))
+    if len(images) != unit.n_images:
+        raise InputError(f"the {task} task asks about {unit.n_images} image(s), got {len(images)}")
+    given = [given_image(im) for im in images]
+    ks = list(intrinsics) + [None] * (len(given) - len(intrinsics))
+    if unit.focal_px is None:  # asked on the image as given (calibration): the unit's own preprocessing
+        cap = check_max_pixels(unit.max_pixels if max_pixels is None else max_pixels)
+        views = [Prepared(unit.prepare_image(g.pixels, cap), None, None, None, "not needed", [], g.label,
+                          (g.pixels.shape[1], g.pixels.shape[0])) for g in given]
     else:
-        xy = as_pixels(xy_px, "point")
-        dst = to_model_px(prep, xy, "point")
-    norm = codecs.encode_xy_norm2000(dst, prep.camera.width, prep.camera.height)
-    qs = [fmt.prompt((int(a), int(b))) for a, b in norm]
-    queries = [{"xy_px": p.tolist(), "xy_norm2000": n.tolist()} for p, n in zip(dst, norm)]
-    texts = predictor.predict([Request("depth", "depth", [prep.image], qs, queries=queries,
-                                       cameras=[prep.camera.to_dict()],
-                                       format_version=format_version_of(text_format))])[0].texts
-    parsed = [fmt.parse_answer(t) for t in texts]
-    d = np.array([p.value if p.ok else np.nan for p in parsed], dtype=np.float64)
-    cam = prep.original_camera
-    rays = np.c_[(xy[:, 0] - cam.cx) / cam.fx, (xy[:, 1] - cam.cy) / cam.fy, np.ones(len(xy))]
-    xyz = rays / np.linalg.norm(rays, axis=1, keepdims=True) * d[:, None]
-    shape = (gw_gh[1], gw_gh[0]) if gw_gh is not None else None
-    return DepthResult(xy, d, xyz, texts, [p.ok for p in parsed], prep, shape)
+        views = [prepare_image(g, k, unit.focal_px if focal_px is None else focal_px,
+                               unit.max_pixels if max_pixels is None else max_pixels,
+                               calibration or unit.predict_calibration, preprocessing=preprocessing)
+                 for g, k in zip(given, ks)]
+    return Asked(unit, views, unit.predict_questions(views, checked, fv), fv, [g.pixels for g in given])
 
 
-def predict_match(predictor: Predictor, image1: ImageLike, image2: ImageLike, xy1_px: np.ndarray,
-                  intrinsics1: IntrinsicsLike = None, intrinsics2: IntrinsicsLike = None,
+def answer(predictor: Predictor, asked: Asked) -> Any:
+    """Ask the predictor once and read its answers into the task's result type."""
+    texts = predictor.predict([asked.request()])[0].texts
+    return asked.unit.predict_result(asked.views, asked.questions, texts, asked.format_version)
+
+
+def ask_task(predictor: Predictor, task: str, images: Sequence[ImageLike | GivenImage],
+             inputs: Mapping[str, Any] | None = None, intrinsics: Sequence[IntrinsicsLike] = (),
+             calibration: str | None = None, focal_px: float | None = None, max_pixels: int | None = None,
+             text_format: str = "release", preprocessing: str = "project") -> Any:
+    """``prepare_task`` then ``answer``: the task's result type, in pixels of the images given."""
+    return answer(predictor, prepare_task(task, images, inputs, intrinsics, calibration, focal_px, max_pixels,
+                                          text_format, preprocessing))
+
+
+# ------------------------------------------------------------------ the earlier per-task functions
+def predict_depth(predictor: Predictor, image: ImageLike | GivenImage, xy_px: np.ndarray | None = None,
+                  intrinsics: IntrinsicsLike = None, focal_px: float = get_task("depth").focal_px,
+                  max_pixels: int = get_task("depth").max_pixels, calibration: str = "none",
+                  text_format: str = "release", grid: tuple[int, int] | str | None = None,
+                  preprocessing: str = "project") -> DepthResult:
+    """Metric depth (ray length, metres) at original-image pixels ``xy_px`` (N, 2), or on a ``grid``
+    (W, H) laid over the image the model sees; exactly one of the two (``ask_task``, task depth)."""
+    return ask_task(predictor, "depth", [image], {"points": xy_px, "grid": grid}, [intrinsics], calibration,
+                    focal_px, max_pixels, text_format, preprocessing)
+
+
+def predict_match(predictor: Predictor, image1: ImageLike | GivenImage, image2: ImageLike | GivenImage,
+                  xy1_px: np.ndarray, intrinsics1: IntrinsicsLike = None, intrinsics2: IntrinsicsLike = None,
                   focal_px: float = get_task("correspondence").focal_px,
                   max_pixels: int = get_task("correspondence").max_pixels, calibration: str = "fov60",
-                  text_format: str = "release") -> MatchResult:
-    """Pixels of image 2 matching ``xy1_px`` (N, 2) of image 1 (original pixels both). An image
-    without intrinsics gets the ``calibration`` guess (default a 60 deg field of view), said in
-    ``notes`` and recorded in ``cameras[i]["from"]``: the focal normalisation needs a focal."""
-    from vlm3.protocol import codecs
-
-    fmt = _text_format("correspondence", text_format)
-    p1 = prepare_image(image1, intrinsics1, focal_px, max_pixels, calibration)
-    p2 = prepare_image(image2, intrinsics2, focal_px, max_pixels, calibration)
-    xy = as_pixels(xy1_px, "point")
-    dst = to_model_px(p1, xy, "point")
-    norm = codecs.encode_xy_norm1000(dst, p1.camera.width, p1.camera.height)
-    qs = [fmt.prompt((int(a), int(b))) for a, b in norm]
-    queries = [{"query_xy_px": p.tolist(), "query_xy_norm1000": n.tolist()} for p, n in zip(dst, norm)]
-    texts = predictor.predict([Request("match", "correspondence", [p1.image, p2.image], qs, queries=queries,
-                                       cameras=[p1.camera.to_dict(), p2.camera.to_dict()],
-                                       format_version=format_version_of(text_format))])[0].texts
-    out = np.full_like(xy, np.nan)
-    ok = []
-    for i, t in enumerate(texts):
-        p = fmt.parse_answer(t)
-        ok.append(p.ok)
-        if p.ok:
-            std_px = codecs.decode_xy_norm1000(np.asarray(p.value, float), p2.camera.width, p2.camera.height)
-            out[i] = p2.pixmap.to_src(np.asarray(std_px).reshape(1, 2))[0]
-    return MatchResult(xy, out, texts, ok, [p1.camera_json(), p2.camera_json()], p1.notes + p2.notes)
+                  text_format: str = "release", preprocessing: str = "project") -> MatchResult:
+    """Pixels of image 2 matching ``xy1_px`` (N, 2) of image 1 (``ask_task``, task correspondence)."""
+    return ask_task(predictor, "correspondence", [image1, image2], {"points": xy1_px}, [intrinsics1, intrinsics2],
+                    calibration, focal_px, max_pixels, text_format, preprocessing)
 
 
-def predict_pose(predictor: Predictor, image1: ImageLike, image2: ImageLike, intrinsics1: IntrinsicsLike = None,
-                 intrinsics2: IntrinsicsLike = None, focal_px: float = get_task("pose").focal_px,
-                 max_pixels: int = get_task("pose").max_pixels,
-                 calibration: str = "none", text_format: str = "release") -> PoseResult:
-    """Relative pose of camera 1 (image2) w.r.t. camera 0 (image1) in camera 0's OpenCV frame,
-    from the format's pose questions (rotation, direction, distance; ``PoseResult``). The release
-    pose focal is 750 px; ``calibration`` "none" refuses an image without intrinsics."""
-    fmt = _text_format("pose", text_format)
-    p1 = prepare_image(image1, intrinsics1, focal_px, max_pixels, calibration)
-    p2 = prepare_image(image2, intrinsics2, focal_px, max_pixels, calibration)
-    ids = list(fmt.QUESTION_IDS)
-    texts = predictor.predict([Request("pose", "pose", [p1.image, p2.image], [fmt.QUESTIONS[i] for i in ids],
-                                       question_ids=ids, cameras=[p1.camera.to_dict(), p2.camera.to_dict()],
-                                       format_version=format_version_of(text_format))])[0].texts
-    raw = dict(zip(ids, texts))
-    p = fmt.parse_answers(raw)
-    v = p.value if isinstance(p.value, fmt.PoseText) else fmt.PoseText()
-    return PoseResult(p.ok, v.R_cam0_from_cam1, v.t_unit_cam0, v.distance_m, v.yaw_pitch_roll_deg, raw, p.reason,
-                      [p1.camera_json(), p2.camera_json()], p1.notes + p2.notes)
+def predict_pose(predictor: Predictor, image1: ImageLike | GivenImage, image2: ImageLike | GivenImage,
+                 intrinsics1: IntrinsicsLike = None, intrinsics2: IntrinsicsLike = None,
+                 focal_px: float = get_task("pose").focal_px, max_pixels: int = get_task("pose").max_pixels,
+                 calibration: str = "none", text_format: str = "release", preprocessing: str = "project"
+                 ) -> PoseResult:
+    """Relative pose of camera 1 (image2) w.r.t. camera 0 (image1) in camera 0's OpenCV frame
+    (``ask_task``, task pose)."""
+    return ask_task(predictor, "pose", [image1, image2], {}, [intrinsics1, intrinsics2], calibration, focal_px,
+                    max_pixels, text_format, preprocessing)
 
 
-def predict_image_task(predictor: Predictor, task: str, image: ImageLike, max_pixels: int,
+def ask(predictor: Predictor, image: ImageLike | GivenImage, question: str, intrinsics: IntrinsicsLike = None,
+        focal_px: float = get_task("object").focal_px, max_pixels: int = get_task("object").max_pixels,
+        calibration: str = "fov60", text_format: str = "release", boxes_px: Sequence[Sequence[float] | str] = (),
+        preprocessing: str = "project") -> AskResult:
+    """A free question about one image, ``boxes_px`` ([x1, y1, x2, y2] original pixels) in its
+    ``[A]``, ``[B]``, ... (``ask_task``, task object)."""
+    return ask_task(predictor, "object", [image], {"question": question, "boxes": boxes_px}, [intrinsics],
+                    calibration, focal_px, max_pixels, text_format, preprocessing)
+
+
+def predict_image_task(predictor: Predictor, task: str, image: ImageLike | GivenImage, max_pixels: int,
                        text_format: str = "release") -> Any:
-    """Ask a task that needs nothing but one image (its unit's ``predict_verb``: calibration's
-    ``calibrate``): the unit prepares the image as its data engine does (``Task.prepare_image``),
-    writes its questions in ``text_format`` and turns the answers into its result type
-    (``Task.image_result``: ``to_json()``, ``lines()``). The image is read once."""
-    unit = get_task(task)
-    if unit.predict_verb is None:
+    """A task that needs nothing but one image (calibration's ``calibrate``), its image as its data
+    engine prepares it (``ask_task``); InputError for a task that needs more."""
+    unit = predict_unit(task)
+    if unit.n_images != 1 or unit.predict_inputs:
         raise InputError(f"task {task!r} is not asked about an image alone")
-    _text_format(task, text_format)  # InputError for an unknown format name
-    pixels = read_image(image)
-    shown = unit.prepare_image(pixels, check_max_pixels(max_pixels))
-    fv = format_version_of(text_format)
-    texts = predictor.predict([Request(unit.predict_verb, task, [shown], unit.image_questions(fv),
-                                       format_version=fv)])[0].texts
-    return unit.image_result(texts, fv, (pixels.shape[1], pixels.shape[0]), (shown.shape[1], shown.shape[0]))
+    return ask_task(predictor, task, [image], {}, max_pixels=max_pixels, text_format=text_format)
 
 
-_PLACEHOLDERS = ("[A]", "[B]", "[C]", "[D]")
-_ANSWER_REGION = re.compile(r"region\s*\(\s*(\d+)\s*,\s*(\d+)\s*,\s*(\d+)\s*,\s*(\d+)\s*\)", re.IGNORECASE)
-
-
-def ask(predictor: Predictor, image: ImageLike, question: str, intrinsics: IntrinsicsLike = None,
-        focal_px: float = get_task("object").focal_px,
-        max_pixels: int = get_task("object").max_pixels, calibration: str = "fov60", text_format: str = "release",
-        boxes_px: Sequence[Sequence[float] | str] = ()) -> AskResult:
-    """Free question about one image. ``boxes_px`` ([x1, y1, x2, y2] in ORIGINAL pixels) replace the
-    placeholders ``[A]``, ``[B]``, ... of the question, written as the text format's region (its
-    [0, 1000] grid of the image the model sees); regions in the answer come back in original pixels.
-    An image without intrinsics gets the ``calibration`` guess (default 60 deg), said in the notes."""
-    from vlm3.protocol import codecs
-
-    if not isinstance(question, str) or not question.strip():
-        raise InputError("the question is empty: write it as text, with [A], [B], ... where boxes go")
-    fmt = _text_format("object", text_format)
-    boxes = [parse_box(b) for b in boxes_px]
-    wanted = [p for p in _PLACEHOLDERS if p in question]
-    if len(wanted) != len(boxes) or wanted != list(_PLACEHOLDERS[:len(boxes)]):
-        raise InputError(f"the question has placeholders {wanted or 'none'} but {len(boxes)} --box given: "
-                         f"write [A] (then [B], ...) where each box goes, one --box x1,y1,x2,y2 per placeholder")
-    prep = prepare_image(image, intrinsics, focal_px, max_pixels, calibration)
-    cam, sent = prep.camera, question
-    for name, box in zip(_PLACEHOLDERS, boxes):
-        corners = to_model_px(prep, np.array([box[:2], box[2:]]), "box corner")
-        norm = codecs.encode_box_norm1000(np.r_[corners[0], corners[1]], cam.width, cam.height)
-        sent = sent.replace(name, fmt.region_text(norm.tolist()))
-    answer = predictor.predict([Request("ask", "object", [prep.image], [sent], format_version=format_version_of(
-        text_format))])[0].texts[0]
-    back = []
-    for m in _ANSWER_REGION.finditer(answer):
-        n = np.array([int(v) for v in m.groups()], dtype=np.float64)
-        if n[2] >= n[0] and n[3] >= n[1]:
-            px = codecs.decode_box_norm1000(n, cam.width, cam.height)
-            c = prep.pixmap.to_src(np.array([px[:2], px[2:]]))
-            back.append([*c[0].tolist(), *c[1].tolist()])
-    return AskResult(question, sent, answer, boxes, back, prep)
-
+__all__ = ["Asked", "answer", "ask", "ask_task", "image_names", "intrinsics_names", "predict_depth",
+           "predict_image_task", "predict_match", "predict_pose", "predict_unit", "prepare_task"]

@@ -5,6 +5,8 @@ scene files, goes through this module:
 
 - ``read_rgb(image)``: a path, an array or a PIL image -> (H, W, 3) uint8 RGB array,
   row-major (row = y down, column = x right), C-contiguous. This is the return type.
+- ``read_rgb_oriented(image)``: ``read_rgb`` and the file's EXIF orientation tag, from one read
+  of the file (``vlm3 predict`` says when viewers show an image rotated).
 - ``read_rgb_pil(image)``: the same pixels as a PIL ``"RGB"`` image, only for the Hugging
   Face image processor (it wants PIL).
 - ``read_image_size(path)``: (width, height) in pixels from the header, no decoding.
@@ -37,6 +39,7 @@ data included). EXIF orientation is ignored on both paths (as Pillow's ``convert
 
 from __future__ import annotations
 
+import io
 import re
 import warnings
 from contextlib import contextmanager
@@ -162,8 +165,9 @@ def _fast_rgb(data: bytes) -> np.ndarray | None:
     return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
 
 
-def _rgb_of_file(p: Path) -> np.ndarray:
-    data = _read_bytes(p, "image")
+def _rgb_of_file(p: Path, data: bytes | None = None) -> np.ndarray:
+    """Pixels of the image file ``p`` (its bytes ``data`` when already read)."""
+    data = _read_bytes(p, "image") if data is None else data
     _check_header_pixels(p, data)
     arr = _fast_rgb(data)
     if arr is None:
@@ -212,6 +216,34 @@ def read_rgb(image: ImageLike, root: str | Path | None = None) -> np.ndarray:
     if arr.shape[0] < 2 or arr.shape[1] < 2:
         raise ImageReadError(where, f"image has unusable shape {arr.shape}")
     return np.ascontiguousarray(arr)
+
+
+def _exif_orientation(data: bytes) -> int:
+    """The EXIF orientation tag (1 = upright) of an encoded image, from its header; 1 when it has
+    none or the header cannot say."""
+    if data.startswith(_PNG_SIG) and b"eXIf" not in data:
+        return 1  # no eXIf chunk: Pillow would decode the whole PNG looking for one
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            with Image.open(io.BytesIO(data)) as im:
+                return int(im.getexif().get(0x0112, 1) or 1)
+        except (*_PIL_ERRORS, Image.DecompressionBombError, TypeError):
+            return 1
+
+
+def read_rgb_oriented(image: ImageLike, root: str | Path | None = None) -> tuple[np.ndarray, int]:
+    """``read_rgb`` and the file's EXIF orientation tag (1 = upright; 1 for arrays and PIL
+    images) from ONE read of the file. The pixels are the stored ones (not rotated); the tag
+    lets a caller say that viewers show them rotated (``vlm3 predict``)."""
+    if isinstance(image, (np.ndarray, Image.Image)):
+        return read_rgb(image), 1
+    where = _resolve(image, root)
+    data = _read_bytes(where, "image")
+    arr = _rgb_of_file(where, data)
+    if arr.shape[0] < 2 or arr.shape[1] < 2:
+        raise ImageReadError(where, f"image has unusable shape {arr.shape}")
+    return np.ascontiguousarray(arr), _exif_orientation(data)
 
 
 def read_rgb_pil(image: ImageLike, root: str | Path | None = None) -> Image.Image:
@@ -365,4 +397,4 @@ def read_depth_m(depth: DepthFile, width: int, height: int) -> np.ndarray:
 
 
 __all__ = ["ImageLike", "ImageReadError", "MAX_PIXELS_ENV", "DEFAULT_MAX_IMAGE_PIXELS", "max_image_pixels",
-           "read_rgb", "read_rgb_pil", "read_image_size", "read_map", "read_depth_m", "decode_sunrgbd_depth"]
+           "read_rgb", "read_rgb_oriented", "read_rgb_pil", "read_image_size", "read_map", "read_depth_m", "decode_sunrgbd_depth"]

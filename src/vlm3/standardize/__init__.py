@@ -58,7 +58,7 @@ def convert_depth_map(std: Standardized, src_kind: str, dst_kind: str) -> np.nda
 def standardize_view(view: ViewRecord, focal_px: float, max_pixels: int, grid: int = 32,
                      calibration: str = "none", with_depth: bool = False,
                      depth_kind: str | None = None, preprocessing: str = "project",
-                     one_scale: bool = False) -> StandardView:
+                     one_scale: bool = False, image: np.ndarray | None = None) -> StandardView:
     """Load and standardise one view for a task.
 
     Args:
@@ -74,15 +74,18 @@ def standardize_view(view: ViewRecord, focal_px: float, max_pixels: int, grid: i
             pixel kept, ``max_pixels`` unused) or "release" (the published checkpoints' resize: truncated size,
             no crop, ``max_pixels`` and ``grid`` unused; `vlm3.standardize.release`).
         one_scale: release only: scale y by target / fx too (the release's object sample).
+        image: the view's pixels, (H, W, 3) uint8 RGB, when the caller has read them already
+            (``vlm3 predict`` reads a user's image once); None: read ``view.image_path``.
 
     Raises:
         RecordError naming the file and the problem (unreadable image, size mismatch,
         bad depth, no intrinsics, image too small for one grid cell).
     """
-    try:
-        image = read_rgb(view.image_path)
-    except ImageReadError as err:
-        raise RecordError(err.path, err.problem) from None
+    if image is None:
+        try:
+            image = read_rgb(view.image_path)
+        except ImageReadError as err:
+            raise RecordError(err.path, err.problem) from None
     camera, camera_from = camera_for(view.image_path, image, view.camera, calibration)
     _check_image_matches_camera(view.image_path, image, camera)
     depth = None

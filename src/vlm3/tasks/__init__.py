@@ -3,8 +3,8 @@
 A task unit (``vlm3.tasks.unit.Task``; one package per task: ``vlm3.tasks.<name>``) owns
 the task's data building, how it is asked (focal, image budget), text formats and answer
 templates, question inputs, parsing, scoring, metric meanings and units, baseline answers,
-its pictures (report figures, ``data inspect`` marks) and, for a task asked about one image
-alone, its ``vlm3 predict`` verb and result type. Evaluation, the baselines, the data engine,
+its pictures (report figures, ``data inspect`` marks) and how a user asks it about their own
+images: its ``vlm3 predict`` verb, inputs, questions and result type. Evaluation, the baselines, the data engine,
 the report, ``data inspect`` and ``vlm3 predict`` look a task up here instead of branching on
 its name. Adding a task = adding its package and one line in ``_UNITS`` (docs/modules.md).
 
@@ -44,9 +44,16 @@ def get_task(name: str) -> Task:
         raise ValueError(f"unknown task {name!r}; choose one of {', '.join(TASKS)}") from None
 
 
-def image_task_verbs() -> dict[str, str]:
-    """verb -> task of every task asked about one image alone (``vlm3 predict <verb>``, ``Model.<verb>``)."""
+def predict_verbs() -> dict[str, str]:
+    """verb -> task of every task a user can ask about their images (``vlm3 predict <verb>``,
+    ``Model.<verb>``), in registry order."""
     return {u.predict_verb: t for t, u in _UNITS.items() if u.predict_verb}
 
 
-__all__ = ["RELEASE_TASK_DEFAULTS", "TASKS", "Task", "get_task", "image_task_verbs"]
+def image_task_verbs() -> dict[str, str]:
+    """verb -> task of every task asked about one image alone (``vlm3 predict <verb>``, ``Model.<verb>``)."""
+    return {u.predict_verb: t for t, u in _UNITS.items()
+            if u.predict_verb and u.n_images == 1 and not u.predict_inputs}
+
+
+__all__ = ["RELEASE_TASK_DEFAULTS", "TASKS", "Task", "get_task", "image_task_verbs", "predict_verbs"]

@@ -11,7 +11,7 @@ Python API (``vlm3.load``) read them by default and flags only override them.
 File layout (``asking_version`` 1)::
 
     {"asking_version": 1, "name": "vlm3-micro", "base_model": "micro", "steps": 2100,
-     "numbers": "median", "grid": 32, "learnt_from": "manifest",
+     "numbers": "median", "grid": 32, "learnt_from": "manifest", "preprocessing": "project",
      "tasks": {"depth": {"focal_px": 200.0, "max_pixels": 49152, "text_format": "compact",
                          "format_version": "vlm3-compact-v3"}, ...}}
 
@@ -21,6 +21,13 @@ paper's protocol). A model without the file (a hub checkpoint, a preset) is aske
 defaults (``release_asking``): its unit's ``focal_px`` and ``max_pixels`` (``vlm3.tasks.unit.Task``,
 the one home of these numbers: the release's 1000 px, 750 px for pose, and its image budget; a task
 asked before focal normalisation, such as calibration, has no focal: ``focal_px`` None).
+
+``preprocessing`` is how a view is standardised before it is shown (``vlm3.standardize.
+standardize_view``'s option): "project" (the data engine's crop to the grid and budget: every
+vlm3-trained model, and a file written before the key existed), "release" (the published
+checkpoints' uncropped resize: a model folder without ``vlm3.json``, ``PUBLISHED_PREPROCESSING``,
+as ``vlm3 eval`` asks it) or "pad". ``vlm3 predict`` and ``vlm3.load`` use it; ``vlm3 eval`` pads
+a vlm3 model's benchmark images instead (no benchmark point cut away).
 
 The tasks are the registry's (``vlm3.tasks.TASKS``); this module lives with them so that a new task
 needs no line here.
@@ -36,6 +43,7 @@ from typing import Any, Iterable, Mapping
 
 from vlm3.errors import Vlm3Error
 from vlm3.protocol import TEXT_FORMATS, format_version_of, text_format_of_version
+from vlm3.standardize.release import PREPROCESSING
 from vlm3.tasks import TASKS, get_task
 
 ASKING_FILE = "vlm3.json"
@@ -43,6 +51,11 @@ ASKING_VERSION = 1
 #: the tasks a model can be asked: the registry's
 TASK_NAMES = TASKS
 NUMBER_MODES = ("greedy", "median")
+#: how a vlm3-trained model's views are standardised (the data engine's default; files without the key)
+TRAINED_PREPROCESSING = "project"
+#: how a model folder without ``vlm3.json`` (weights trained elsewhere: a published VLM3 checkpoint)
+#: is asked, by ``vlm3 predict`` as by ``vlm3 eval``: the release's uncropped resize
+PUBLISHED_PREPROCESSING = "release"
 
 
 class AskingError(Vlm3Error, ValueError):
@@ -76,6 +89,8 @@ class Asking:
         grid: the crop grid in px (Qwen3-VL: 32).
         learnt_from: "manifest", "samples", "release" (defaults) or "file" (hand-written).
         trained: False for the release defaults of a model without ``vlm3.json``.
+        preprocessing: how views are standardised (``vlm3.standardize.release.PREPROCESSING``:
+            "project", "release" or "pad"; see the module doc).
     """
 
     tasks: Mapping[str, TaskAsking]
@@ -86,6 +101,7 @@ class Asking:
     grid: int = 32
     learnt_from: str = "release"
     trained: bool = field(default=True, compare=False)
+    preprocessing: str = TRAINED_PREPROCESSING
 
     def task(self, task: str) -> TaskAsking:
         """The settings of one task (AskingError for an unknown task)."""
@@ -97,14 +113,22 @@ class Asking:
         tasks = {t: {**asdict(a), "format_version": a.format_version} for t, a in self.tasks.items()}
         return {"asking_version": ASKING_VERSION, "name": self.name, "base_model": self.base_model,
                 "steps": self.steps, "numbers": self.numbers, "grid": self.grid,
-                "learnt_from": self.learnt_from, "tasks": tasks}
+                "learnt_from": self.learnt_from, "preprocessing": self.preprocessing, "tasks": tasks}
 
 
-def release_asking(name: str = "model") -> Asking:
+def release_asking(name: str = "model", preprocessing: str = TRAINED_PREPROCESSING) -> Asking:
     """The default settings (a model without ``vlm3.json``): each task unit's ``focal_px`` and
-    ``max_pixels`` (the release's: focal 1000 px, pose 750, and its budget per task)."""
+    ``max_pixels`` (the release's: focal 1000 px, pose 750, and its budget per task), views
+    standardised by ``preprocessing`` (``PUBLISHED_PREPROCESSING`` for a published checkpoint's
+    folder; the project's crop for a preset or a base model)."""
     return Asking({t: TaskAsking(get_task(t).focal_px, get_task(t).max_pixels) for t in TASK_NAMES},
-                  name=name, learnt_from="release", trained=False)
+                  name=name, learnt_from="release", trained=False, preprocessing=_preprocessing(preprocessing))
+
+
+def _preprocessing(value: Any, where: str = "preprocessing") -> str:
+    if value not in PREPROCESSING:
+        raise AskingError(f"{where} {value!r} is not one of {', '.join(PREPROCESSING)}")
+    return str(value)
 
 
 def _number_mode(tasks: Mapping[str, TaskAsking]) -> str:
@@ -158,9 +182,11 @@ def asking_from_dict(data: Mapping[str, Any], where: str = ASKING_FILE) -> Askin
     if numbers not in NUMBER_MODES:
         raise AskingError(f"{where}: numbers {numbers!r} is not one of {', '.join(NUMBER_MODES)}")
     steps = data.get("steps")
+    preprocessing = _preprocessing(data.get("preprocessing") or TRAINED_PREPROCESSING, f"{where}: preprocessing")
     return Asking(tasks, numbers=numbers, name=str(data.get("name") or "model"),
                   base_model=data.get("base_model"), steps=int(steps) if steps is not None else None,
-                  grid=int(data.get("grid") or 32), learnt_from=str(data.get("learnt_from") or "file"))
+                  grid=int(data.get("grid") or 32), learnt_from=str(data.get("learnt_from") or "file"),
+                  preprocessing=preprocessing)
 
 
 def read_asking(model_dir: str | Path) -> Asking | None:
@@ -278,6 +304,7 @@ def with_overrides(asking: Asking, task: str, focal_px: float | None = None, max
     return replace(a, **changes)
 
 
-__all__ = ["ASKING_FILE", "ASKING_VERSION", "TASK_NAMES", "NUMBER_MODES",
+__all__ = ["ASKING_FILE", "ASKING_VERSION", "TASK_NAMES", "NUMBER_MODES", "PUBLISHED_PREPROCESSING",
+           "TRAINED_PREPROCESSING",
            "Asking", "AskingError", "TaskAsking", "release_asking", "asking_from_dict", "read_asking",
            "write_asking", "learn_asking", "with_overrides"]

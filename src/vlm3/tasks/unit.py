@@ -7,7 +7,9 @@ inputs a predictor may see (``inputs_from_labels``: query points, question kinds
 standardised cameras; never the answers), parsing raw answers, the ground truth of each
 answer, scoring parsed answers into metrics (pure functions of ``vlm3.metrics`` under the
 parse-failure policy of ``vlm3.tasks.failure_policy``), the oracle's answers from the
-ground truth and the trivial baseline's statistics and answers.
+ground truth and the trivial baseline's statistics and answers, and how a user asks it about
+their own images (``predict_*``: the verb, the inputs as data, the questions and the result type
+that ``vlm3 predict <verb>`` and ``Model.<verb>()`` are generated from; ``vlm3.tasks.predict``).
 
 Evaluation, the baselines and the data engine ask the unit (``vlm3.tasks.get_task``)
 instead of branching on task names.
@@ -34,6 +36,7 @@ import numpy as np
 
 from vlm3.protocol.parsing import Parsed
 from vlm3.standardize.release import RELEASE_MAX_PIXELS
+from vlm3.tasks.predict import PredictInput, Prepared, Questions
 
 
 class AskedQuestions(Protocol):
@@ -167,26 +170,45 @@ class Task(ABC):
         return value
 
     # ------------------------------------------------------------------ asking a model (vlm3 predict)
-    #: for a task asked about ONE image with nothing but the image: the verb of ``vlm3 predict <verb>``
-    #: and ``Model.<verb>(image)``, generated from the registry (None: a hand-written command, or none)
+    #: the verb of ``vlm3 predict <verb>`` and ``Model.<verb>()``, both generated from the registry
+    #: (``vlm3.infer``); None: the task is not asked about a user's images
     predict_verb: str | None = None
-    #: one line for the verb's ``--help``
+    #: the command's help (its first sentence is the short help); also the method's docstring
     predict_help: str = ""
+    #: the inputs besides the images and their intrinsics, as data (``vlm3.tasks.predict.PredictInput``)
+    predict_inputs: tuple[PredictInput, ...] = ()
+    #: the policy for an image given without intrinsics (``vlm3.standardize.calibration``): "none"
+    #: refuses (metric answers need them), "fov60" a stated guess
+    predict_calibration: str = "none"
+    #: IMAGE may be a folder: one result (and one output subfolder) per image
+    predict_folder: bool = False
+    #: the final line of ``vlm3 predict`` counts the parsed answers (False: one item that says
+    #: itself whether it parsed, a free-text answer)
+    predict_counted: bool = True
+
+    def predict_check(self, inputs: Mapping[str, Any]) -> dict[str, Any]:
+        """``inputs`` (``predict_inputs`` names -> values as given: text from the CLI, numbers from
+        Python) checked and normalised before any image is read; InputError (one line)."""
+        return dict(inputs)
 
     def prepare_image(self, image: np.ndarray, max_pixels: int) -> np.ndarray:
-        """The (H, W, 3) uint8 image the model is shown for a ``predict_verb`` question (the data
-        engine's preprocessing of this task); ``max_pixels``: the image budget (px area)."""
-        raise NotImplementedError(f"task {self.name!r} is not asked about an image alone")
+        """The (H, W, 3) uint8 image the model is shown, for a task asked on the image as given
+        (``focal_px`` None: the data engine's preprocessing of this task); ``max_pixels``: the image
+        budget (px area). Other tasks' images are standardised by ``vlm3.infer`` (focal, crop)."""
+        raise NotImplementedError(f"task {self.name!r} is focal-normalised: vlm3.infer.prepare_image")
 
-    def image_questions(self, format_version: str | None) -> list[str]:
-        """The questions of a ``predict_verb`` call, in the text format ``format_version``."""
-        raise NotImplementedError(f"task {self.name!r} is not asked about an image alone")
+    def predict_questions(self, views: Sequence[Prepared], inputs: Mapping[str, Any],
+                          format_version: str | None) -> Questions:
+        """The questions about the prepared images ``views`` (``n_images``) in the text format
+        ``format_version``; InputError (one line) for inputs the images cannot take (a point
+        outside the image, a grid finer than the model's image), before any weights load."""
+        raise NotImplementedError(f"task {self.name!r} is not asked about a user's images")
 
-    def image_result(self, answers: Sequence[str], format_version: str | None, size: tuple[int, int],
-                     model_size: tuple[int, int]) -> Any:
-        """The task's result type from the answers of a ``predict_verb`` call (``size``: (w, h) of the
-        image given; ``model_size``: what the model saw); it has ``to_json()`` and ``lines()``."""
-        raise NotImplementedError(f"task {self.name!r} is not asked about an image alone")
+    def predict_result(self, views: Sequence[Prepared], asked: Questions, answers: Sequence[str],
+                       format_version: str | None) -> Any:
+        """The task's result type (``tasks/<task>/result.py``; the protocol in ``vlm3.tasks.predict``)
+        from the answers to ``asked``, in pixels of the images given."""
+        raise NotImplementedError(f"task {self.name!r} is not asked about a user's images")
 
     # ------------------------------------------------------------------ pictures
     def _figure(self, name: str) -> Any:

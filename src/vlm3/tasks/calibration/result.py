@@ -1,11 +1,13 @@
 """What a model's calibration answer becomes: `CalibrationResult` (``vlm3 predict calibrate``,
-``Model.calibrate``, the ``calibration: model:DIR`` policy)."""
+``Model.calibrate``, the ``calibration: model:DIR`` policy) and its file, calibrate.json."""
 
 from __future__ import annotations
 
+import json
 import math
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
 
 from vlm3.metrics.calibration import focal_px_from_hfov_deg
 
@@ -17,7 +19,8 @@ class CalibrationResult:
     ``hfov_deg``: degrees (NaN when the answer did not parse); ``width`` / ``height``: the image
     as given (pixels); ``fx_px``: the focal length that field of view means for that width (a
     pinhole with the principal point at the centre, square pixels); ``raw`` / ``ok`` / ``reason``:
-    the answer text, whether it parsed and why not; ``model_size``: (w, h) the model saw."""
+    the answer text, whether it parsed and why not; ``model_size``: (w, h) the model saw;
+    ``label``: the image's path as given ("<array>" for pixels)."""
 
     hfov_deg: float
     width: int
@@ -26,6 +29,8 @@ class CalibrationResult:
     ok: bool
     reason: str | None = None
     model_size: tuple[int, int] | None = None
+    label: str = "<array>"
+    notes: list[str] = field(default_factory=list)
 
     @property
     def fx_px(self) -> float:
@@ -47,14 +52,26 @@ class CalibrationResult:
                 "reason": self.reason, "raw": self.raw,
                 "model_size": None if self.model_size is None else list(self.model_size)}
 
-    def lines(self) -> list[str]:
-        """What ``vlm3 predict calibrate`` prints."""
+    def lines(self, of_many: bool = False) -> list[str]:
+        """What ``vlm3 predict calibrate`` prints (the same for one image of a folder)."""
         if not self.ok:
             return [f"the answer did not parse ({self.reason}): {self.raw[:120]!r}"]
         fx, fy, cx, cy = self.intrinsics_fx_fy_cx_cy() or [0.0] * 4
         return [f"horizontal field of view {self.hfov_deg:.1f} deg",
                 f"intrinsics for {self.width}x{self.height}: fx=fy={fx:.1f} px, cx={cx:.1f}, cy={cy:.1f} "
                 f"(square pixels, centred principal point)"]
+
+
+    def warnings(self) -> list[str]:
+        return []
+
+    def parsed_count(self) -> tuple[int, int]:
+        return int(self.ok), 1
+
+    def write(self, out: Path, images: Sequence[Any], meta: dict[str, Any]) -> list[str]:
+        """calibrate.json: ``meta``, the image's name and the result."""
+        (out / "calibrate.json").write_text(json.dumps({**meta, "image": self.label, **self.to_json()}, indent=1))
+        return ["calibrate.json"]
 
 
 __all__ = ["CalibrationResult"]

@@ -6,7 +6,8 @@ Scoring: one item per question; answers are decoded from the 1000-grid to pixels
 standardised second image (the image the model sees): ``epe_px`` (mean end-point error,
 pixels, over parsed answers) and ``pck_5px`` (fraction within 5 px, failures count as
 wrong). Baselines: the oracle answers the label's grid cell; the trivial baseline answers
-the query's own coordinates (identity).
+the query's own coordinates (identity). Asked about a user's two images (``vlm3 predict match``,
+``Model.match``): ``predict.py`` and ``result.py`` (``MatchResult``, matches.png / .json).
 """
 
 from __future__ import annotations
@@ -22,8 +23,11 @@ from vlm3.protocol import codecs
 from vlm3.protocol.parsing import Parsed
 from vlm3.tasks.common import BuildContext, SampleDraft, text_format_for
 from vlm3.tasks.correspondence import build as corr_build
+from vlm3.tasks.correspondence import predict as corr_predict
 from vlm3.tasks.correspondence import text as corr_text
+from vlm3.tasks.correspondence.result import MatchResult
 from vlm3.tasks.failure_policy import score_counting_failures
+from vlm3.tasks.predict import Prepared, Questions
 from vlm3.tasks.unit import AskedQuestions, GroundTruth, Task
 
 
@@ -45,6 +49,23 @@ class CorrespondenceTask(Task):
         "pck_5px": "correspondence PCK@5px: share of queries matched within 5 px of the truth"}
     units = {"epe_px": "px"}
     record_kinds = ("pair",)
+
+    # ------------------------------------------------------------------ vlm3 predict match (predict.py, result.py)
+    predict_verb = "match"
+    predict_help = "Pixels of IMAGE2 matching pixels of IMAGE1; writes matches.png and matches.json."
+    predict_inputs = corr_predict.INPUTS
+    predict_calibration = "fov60"  # matches need a focal for the normalisation, not a true one
+
+    def predict_check(self, inputs: Mapping[str, Any]) -> dict[str, Any]:
+        return corr_predict.check(inputs)
+
+    def predict_questions(self, views: Sequence[Prepared], inputs: Mapping[str, Any],
+                          format_version: str | None) -> Questions:
+        return corr_predict.questions(views, inputs, format_version)
+
+    def predict_result(self, views: Sequence[Prepared], asked: Questions, answers: Sequence[str],
+                       format_version: str | None) -> MatchResult:
+        return corr_predict.result(views, asked, answers, format_version)
 
     def build(self, record: Record, ctx: BuildContext, rng: np.random.Generator) -> SampleDraft:
         return corr_build.build(record, ctx, rng)

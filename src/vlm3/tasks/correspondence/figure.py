@@ -1,14 +1,16 @@
 """The correspondence task's report figure: one sample's two images side by side, the predicted
-matches as coloured lines and the true matches as white crosses (``vlm3.drawing``)."""
+matches as coloured lines and the true matches as white crosses (``vlm3.drawing``); and
+``vlm3 predict match``'s matches.png (``match_png``)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from vlm3.drawing import draw_matches, png_data_uri, pyplot, side_by_side
+from vlm3.drawing import draw_matches, png_data_uri, pyplot, save_png, side_by_side
 from vlm3.protocol import codecs
 from vlm3.tasks.figures import Figure, focus_figure, load_image, parse_record, question_turns
 
@@ -34,6 +36,19 @@ def fig_matches(unit: Any, recs: Sequence[dict], title: str) -> str | None:
     ax.set_title(f"{title}: predicted matches (lines, left → right) and ground truth (white x)", fontsize=10)
     ax.axis("off")
     return png_data_uri(fig)
+
+
+# ------------------------------------------------------------------ vlm3 predict match
+def match_png(path: str | Path, image0: np.ndarray, image1: np.ndarray, xy0_px: np.ndarray,
+              xy1_px: np.ndarray, gt_xy1_px: np.ndarray | None = None) -> Path:
+    """Side-by-side images with a line per match (NaN rows skipped); GT targets as crosses."""
+    canvas, (_, off) = side_by_side([image0, image1])
+    fig = pyplot().figure(figsize=(10, 10 * canvas.shape[0] / canvas.shape[1] + 0.3), dpi=100)
+    ax = fig.add_axes([0, 0, 1, 1])
+    ax.imshow(canvas)
+    draw_matches(ax, xy0_px, xy1_px, off, gt_xy1_px)
+    ax.axis("off")
+    return save_png(fig, path)
 
 
 def report_figures(unit: Any, records: Mapping[str, Sequence[dict]], focus: str | None,

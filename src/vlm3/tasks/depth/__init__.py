@@ -5,7 +5,9 @@ metres). Text: ``text.py`` (release) and the compact format (``vlm3.tasks.common
 Scoring: one item per question; ``delta1`` (fraction of answers within 25 % of the label,
 failures count as wrong) and ``abs_rel`` (mean |pred - gt| / gt over parsed answers).
 Baselines: the oracle answers the label (2 decimals, plain style); the trivial baseline
-answers the median training depth at every point.
+answers the median training depth at every point. Asked about a user's image (``vlm3 predict
+depth``, ``Model.depth``): ``predict.py`` (points or a grid over what the model sees) and
+``result.py`` (``DepthResult``, its .npy / 16-bit PNG / .ply / JSON files).
 """
 
 from __future__ import annotations
@@ -20,8 +22,11 @@ from vlm3.metrics import depth as depth_m
 from vlm3.protocol.parsing import Parsed
 from vlm3.tasks.common import BuildContext, SampleDraft, text_format_for
 from vlm3.tasks.depth import build as depth_build
+from vlm3.tasks.depth import predict as depth_predict
 from vlm3.tasks.depth import text as depth_text
+from vlm3.tasks.depth.result import DepthResult
 from vlm3.tasks.failure_policy import score_counting_failures
+from vlm3.tasks.predict import Prepared, Questions
 from vlm3.tasks.unit import AskedQuestions, GroundTruth, Task
 
 
@@ -39,6 +44,25 @@ class DepthTask(Task):
         "abs_rel": "depth AbsRel: mean |predicted − true| / true depth, over parsed points"}
     units = {"abs_rel": "", "delta1": ""}
     record_kinds = ("view",)
+
+    # ------------------------------------------------------------------ vlm3 predict depth (predict.py, result.py)
+    predict_verb = "depth"
+    predict_help = ("Metric depth at pixels of IMAGE (a file or a folder of images). Writes depth.png, "
+                    "depth.json, depth.npy (metres), points.ply (coloured point cloud) and, for --grid, "
+                    "depth_mm.png (16-bit millimetres, 0 = no answer); a folder gets one subfolder per image.")
+    predict_inputs = depth_predict.INPUTS
+    predict_folder = True
+
+    def predict_check(self, inputs: Mapping[str, Any]) -> dict[str, Any]:
+        return depth_predict.check(inputs)
+
+    def predict_questions(self, views: Sequence[Prepared], inputs: Mapping[str, Any],
+                          format_version: str | None) -> Questions:
+        return depth_predict.questions(views, inputs, format_version)
+
+    def predict_result(self, views: Sequence[Prepared], asked: Questions, answers: Sequence[str],
+                       format_version: str | None) -> DepthResult:
+        return depth_predict.result(views, asked, answers, format_version)
 
     def build(self, record: Record, ctx: BuildContext, rng: np.random.Generator) -> SampleDraft:
         return depth_build.build(record, ctx, rng)

@@ -1,14 +1,16 @@
-"""The depth task's report figure: predicted vs true depth over all points, and one image's
-ground-truth / predicted / error point maps (``vlm3.drawing``)."""
+"""The depth task's pictures (``vlm3.drawing``): the report figure (predicted vs true depth over all
+points, and one image's ground-truth / predicted / error point maps) and ``vlm3 predict depth``'s
+depth.png (``depth_png``: the image beside the answered depth)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from vlm3.drawing import draw_points, png_data_uri, pyplot
+from vlm3.drawing import depth_colour_map, draw_points, png_data_uri, pyplot, save_png
 from vlm3.protocol import codecs
 from vlm3.tasks.figures import Figure, focus_figure, load_image, parse_record, parsed_with_truths, question_turns
 
@@ -48,6 +50,39 @@ def fig_depth(unit: Any, recs: Sequence[dict], title: str) -> str | None:
         ax.set_title(name, fontsize=10)
         ax.axis("off")
     return png_data_uri(fig)
+
+
+# ------------------------------------------------------------------ vlm3 predict depth
+def _dense_from_points(xy_px: np.ndarray, depth_m: np.ndarray, width: int, height: int) -> np.ndarray:
+    """(H, W) nearest-query depth map (Voronoi fill) from sparse query points."""
+    from scipy.spatial import cKDTree
+
+    ys, xs = np.mgrid[0:height, 0:width]
+    _, idx = cKDTree(xy_px).query(np.c_[xs.ravel(), ys.ravel()])
+    return depth_m[idx].reshape(height, width)
+
+def depth_png(path: str | Path, image: np.ndarray, xy_px: np.ndarray, depth_m: np.ndarray,
+              title: str = "predicted depth (m)") -> Path:
+    """Image beside a colour-mapped depth map of the queried points (nearest-point fill),
+    with the points drawn on both. image: (H, W, 3) uint8; xy_px: (N, 2); depth_m: (N,), NaN = unparsed."""
+    path = Path(path)
+    h, w = image.shape[:2]
+    ok = np.isfinite(depth_m)
+    fig, axes = pyplot().subplots(1, 2, figsize=(10, 4.2 * h / w + 0.6), dpi=100)
+    axes[0].imshow(image)
+    axes[0].scatter(xy_px[:, 0], xy_px[:, 1], s=6, c=np.where(ok, "white", "red"), edgecolors="black",
+                    linewidths=0.3)
+    axes[0].set_title("input with queried points")
+    if ok.any():
+        dense = _dense_from_points(xy_px[ok], depth_m[ok], w, h)
+        im = axes[1].imshow(dense, cmap=depth_colour_map())
+        axes[1].scatter(xy_px[ok, 0], xy_px[ok, 1], s=4, c="black")
+        fig.colorbar(im, ax=axes[1], fraction=0.046, pad=0.04)
+    axes[1].set_title(title)
+    for a in axes:
+        a.axis("off")
+    fig.tight_layout()
+    return save_png(fig, path)
 
 
 def report_figures(unit: Any, records: Mapping[str, Sequence[dict]], focus: str | None,

@@ -7,7 +7,9 @@ question, parsed by its kind: qualitative yes/no -> ``qual_acc``; lengths in met
 as SpatialRGPT-Bench counts them; ``quant_abs_rel`` over lengths (``ObjectTask.score``
 names where the rules differ from the reference). Baselines: the oracle answers the sample's reference answers; the
 trivial baseline answers the majority training truth (qualitative), the most frequent
-training hour (direction) or the median training value of the quantity.
+training hour (direction) or the median training value of the quantity. Asked a user's free
+question about boxed regions (``vlm3 predict ask``, ``Model.ask``): ``predict.py`` and
+``result.py`` (``AskResult``, ask.json / ask.png).
 """
 
 from __future__ import annotations
@@ -24,9 +26,12 @@ from vlm3.protocol.parsing import Parsed
 from vlm3.tasks.common import BuildContext, SampleDraft, text_format_for
 from vlm3.tasks.failure_policy import score_counting_failures
 from vlm3.tasks.object import build as obj_build
+from vlm3.tasks.object import predict as obj_predict
 from vlm3.tasks.object import text as obj_text
 from vlm3.tasks.object.choice import is_choice, parse_region_choice
 from vlm3.tasks.object.questions import QUALITATIVE_PREDICATES, QUANTITATIVE_KINDS, SINGLE_REGION_KINDS
+from vlm3.tasks.object.result import AskResult
+from vlm3.tasks.predict import Prepared, Questions
 from vlm3.tasks.unit import AskedQuestions, GroundTruth, Task
 
 
@@ -55,6 +60,26 @@ class ObjectTask(Task):
         "quant_success": "object quantitative success: share of distances/sizes within 25% of the truth "
                          "(and clock directions within 1 hour)"}
     record_kinds = ("view", "object_qa")
+
+    # ------------------------------------------------------------------ vlm3 predict ask (predict.py, result.py)
+    predict_verb = "ask"
+    predict_help = ("Ask a free question about IMAGE. Regions are boxes in IMAGE's pixels: write [A], [B], ... in "
+                    "QUESTION and give one --box x1,y1,x2,y2 each; regions in the answer come back in IMAGE's "
+                    "pixels. Writes ask.json and ask.png (question boxes green, answer boxes red).")
+    predict_inputs = obj_predict.INPUTS
+    predict_calibration = "fov60"  # regions need a focal for the normalisation, not a true one
+    predict_counted = False  # a free answer
+
+    def predict_check(self, inputs: Mapping[str, Any]) -> dict[str, Any]:
+        return obj_predict.check(inputs)
+
+    def predict_questions(self, views: Sequence[Prepared], inputs: Mapping[str, Any],
+                          format_version: str | None) -> Questions:
+        return obj_predict.questions(views, inputs, format_version)
+
+    def predict_result(self, views: Sequence[Prepared], asked: Questions, answers: Sequence[str],
+                       format_version: str | None) -> AskResult:
+        return obj_predict.result(views, asked, answers, format_version)
 
     def build(self, record: Record, ctx: BuildContext, rng: np.random.Generator) -> SampleDraft:
         return obj_build.build(record, ctx, rng)

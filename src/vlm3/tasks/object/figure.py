@@ -1,13 +1,15 @@
 """The object task's report figure: one question drawn on its image -- region A, region B --
-with the question, the predictor's answer and the truth (``vlm3.drawing``)."""
+with the question, the predictor's answer and the truth (``vlm3.drawing``); and ``vlm3 predict
+ask``'s ask.png (``boxes_png``: the question's boxes and the answer's)."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
-from vlm3.drawing import draw_boxes, png_data_uri, pyplot
+from vlm3.drawing import draw_boxes, png_data_uri, pyplot, save_png
 from vlm3.protocol import codecs
 from vlm3.tasks.common import text_format_for
 from vlm3.tasks.figures import Figure, focus_figure, load_image, template_regex, turns
@@ -55,6 +57,22 @@ def fig_object_question(unit: Any, recs: Sequence[dict], title: str) -> str | No
         ax.axis("off")
         return png_data_uri(fig)
     return None
+
+
+# ------------------------------------------------------------------ vlm3 predict ask
+def boxes_png(path: str | Path, image: np.ndarray, boxes_px: list, answer_boxes_px: list, title: str = "") -> Path:
+    """The image with the question's boxes (green, labelled A, B, ...) and the answer's boxes (red).
+    Boxes are [x1, y1, x2, y2] in pixels of ``image`` (H, W, 3) uint8."""
+    h, w = image.shape[:2]
+    fig = pyplot().figure(figsize=(8, 8 * h / w + 0.6), dpi=100)
+    ax = fig.add_axes([0, 0, 1, 0.94 if title else 1])
+    ax.imshow(image)
+    draw_boxes(ax, boxes_px, "lime", list("ABCD"), label_colour="black")
+    draw_boxes(ax, answer_boxes_px, "red")
+    ax.axis("off")
+    if title:
+        fig.suptitle(title[:120], fontsize=9)
+    return save_png(fig, path)
 
 
 def report_figures(unit: Any, records: Mapping[str, Sequence[dict]], focus: str | None,

@@ -11,7 +11,9 @@ sign-ambiguous translation angle, VGGT/DA3, percent, failures count as wrong),
 "right" for "left" is 180 deg wrong), ``rot_err_deg_median`` and ``trans_err_deg_median``
 over parsed pairs. Each metric is scored from the answers it needs (``NEEDED_ANSWERS``).
 Baselines: the oracle renders the label transform; the trivial baseline answers the
-identity rotation and the mean training translation.
+identity rotation and the mean training translation. Asked about a user's two images
+(``vlm3 predict pose``, ``Model.pose``): ``predict.py`` and ``result.py`` (``PoseResult``,
+pose.json / frustums.png).
 """
 
 from __future__ import annotations
@@ -28,8 +30,11 @@ from vlm3.protocol.parsing import Parsed
 from vlm3.tasks.common import BuildContext, SampleDraft, text_format_for
 from vlm3.tasks.failure_policy import score_counting_failures
 from vlm3.tasks.pose import build as pose_build
+from vlm3.tasks.pose import predict as pose_predict
 from vlm3.tasks.pose import text as pose_text
 from vlm3.tasks.pose.quantities import MIN_TRANSLATION_M
+from vlm3.tasks.pose.result import PoseResult
+from vlm3.tasks.predict import Prepared, Questions
 from vlm3.tasks.unit import AskedQuestions, GroundTruth, Task
 
 #: (R_cam0_from_cam1 (3, 3), t_cam0_from_cam1_m (3,)) as stored in the labels.
@@ -125,6 +130,19 @@ class PoseTask(Task):
     # of 2,880 x 1,920 = 5,529,600 px (5,400 tokens) keeps that frame whole up to the 32-px grid (2816 x 1856)
     focal_px = 750.0
     max_pixels = 2880 * 1920
+
+    # ------------------------------------------------------------------ vlm3 predict pose (predict.py, result.py)
+    predict_verb = "pose"
+    predict_help = "Relative pose of IMAGE2's camera w.r.t. IMAGE1's; prints JSON, writes pose.json and frustums.png."
+    predict_counted = False  # the four answers are one item: the result says whether they parsed
+
+    def predict_questions(self, views: Sequence[Prepared], inputs: Mapping[str, Any],
+                          format_version: str | None) -> Questions:
+        return pose_predict.questions(views, inputs, format_version)
+
+    def predict_result(self, views: Sequence[Prepared], asked: Questions, answers: Sequence[str],
+                       format_version: str | None) -> PoseResult:
+        return pose_predict.result(views, asked, answers, format_version)
 
     def build(self, record: Record, ctx: BuildContext, rng: np.random.Generator) -> SampleDraft:
         return pose_build.build(record, ctx, rng)

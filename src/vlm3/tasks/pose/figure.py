@@ -1,14 +1,16 @@
-"""The pose task's report figures: the two views and the cameras seen from above (truth solid,
-each predictor's camera 1 dashed), and the pose-error CDF of every predictor (``vlm3.drawing``)."""
+"""The pose task's pictures (``vlm3.drawing``): the report figures (the two views and the cameras
+seen from above, truth solid, each predictor's camera 1 dashed; the pose-error CDF of every
+predictor) and ``vlm3 predict pose``'s frustums.png (``frustum_png``)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from vlm3.drawing import frustum_top_down, png_data_uri, pyplot
+from vlm3.drawing import frustum_segments, frustum_top_down, png_data_uri, pyplot, save_png
 from vlm3.metrics.calibration import hfov_deg_from_focal_px
 from vlm3.tasks.figures import Figure, load_image, parse_record
 
@@ -91,6 +93,30 @@ def fig_pose_frustums(unit: Any, by_predictor: Mapping[str, Sequence[dict]], n_p
         ax.set_title(f"cameras from above, camera-0 frame (baseline {dist:.2f} m)", fontsize=9)
         ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     return png_data_uri(fig)
+
+
+# ------------------------------------------------------------------ vlm3 predict pose
+def frustum_png(path: str | Path, T_cam0_from_cam1: np.ndarray, T_cam0_from_cam1_gt: np.ndarray | None = None) -> Path:
+    """3D plot of camera 0 (the first image, at the origin) and camera 1 placed by
+    ``T_cam0_from_cam1`` (camera-1 points -> camera 0), in camera 0's OpenCV frame; optional
+    ground truth dashed."""
+    path = Path(path)
+    fig = pyplot().figure(figsize=(5, 5), dpi=100)
+    ax = fig.add_subplot(projection="3d")
+    scale = max(0.15, 0.3 * float(np.linalg.norm(T_cam0_from_cam1[:3, 3])))
+    for T, color, style, label in ((np.eye(4), "black", "-", "camera 0 (image 1)"),
+                                   (T_cam0_from_cam1, "tab:blue", "-", "camera 1 (image 2, predicted)"),
+                                   (T_cam0_from_cam1_gt, "tab:green", "--", "camera 1 (image 2, ground truth)")):
+        if T is None:
+            continue
+        for k, seg in enumerate(frustum_segments(np.asarray(T, float), scale)):
+            ax.plot(seg[:, 0], seg[:, 2], -seg[:, 1], style, color=color, label=label if k == 0 else None)
+    ax.set_xlabel("x right (m)")
+    ax.set_ylabel("z forward (m)")
+    ax.set_zlabel("up (m)")
+    ax.legend(loc="upper left", fontsize=8)
+    fig.tight_layout()
+    return save_png(fig, path)
 
 
 def report_figures(unit: Any, records: Mapping[str, Sequence[dict]], focus: str | None,
