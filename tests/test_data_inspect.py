@@ -3,7 +3,6 @@ and one-line errors for input that is not a shard (item 3)."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np

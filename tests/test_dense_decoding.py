@@ -135,7 +135,7 @@ def test_exact_mode_is_greedy_generate_on_random_weights(micro):
     micro.decoding = "template"  # a random model never writes the template: forced answers differ ...
     forced = micro.answer_with_prefix_reuse([img], qs, "depth", None)
     assert forced != reference
-    from vlm3.tasks.depth import text as depth_text  # ... but stay inside it (cut at max_new_tokens)
+    # ... but stay inside it (cut at max_new_tokens)
     assert all(t.startswith(("<think> The point is around ", "<answer> ")) for t in forced)
     micro.decoding = "exact"
 

@@ -9,8 +9,6 @@ import pytest
 from scipy.spatial.transform import Rotation
 
 from vlm3.metrics import objects as mo
-from vlm3.metrics import pose as mp
-from vlm3.protocol.parsing import Parsed
 from vlm3.tasks import get_task
 from vlm3.tasks.unit import QuestionInputs
 

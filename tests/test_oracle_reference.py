@@ -18,7 +18,7 @@ import pytest
 from scipy.spatial.transform import Rotation
 
 from vlm3.tasks import get_task
-from vlm3.tasks.unit import GroundTruth, QuestionInputs
+from vlm3.tasks.unit import GroundTruth
 
 POSE = get_task("pose")
 IDS = ["rotation_angle", "euler_natural", "translation_direction", "translation_distance"]

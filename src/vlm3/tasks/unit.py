@@ -177,6 +177,10 @@ class Task(ABC):
     predict_help: str = ""
     #: the inputs besides the images and their intrinsics, as data (``vlm3.tasks.predict.PredictInput``)
     predict_inputs: tuple[PredictInput, ...] = ()
+    #: the task's ``predict.py`` (``tasks/<task>/predict.py``): its ``check(inputs)`` (optional),
+    #: ``questions(views, inputs, format_version)`` and ``result(views, asked, answers, format_version)``
+    #: are the three methods below; None: the unit overrides them itself (or is not asked)
+    predict_module: ModuleType | None = None
     #: the policy for an image given without intrinsics (``vlm3.standardize.calibration``): "none"
     #: refuses (metric answers need them), "fov60" a stated guess
     predict_calibration: str = "none"
@@ -189,7 +193,8 @@ class Task(ABC):
     def predict_check(self, inputs: Mapping[str, Any]) -> dict[str, Any]:
         """``inputs`` (``predict_inputs`` names -> values as given: text from the CLI, numbers from
         Python) checked and normalised before any image is read; InputError (one line)."""
-        return dict(inputs)
+        check = getattr(self.predict_module, "check", None)
+        return dict(inputs) if check is None else check(inputs)
 
     def prepare_image(self, image: np.ndarray, max_pixels: int) -> np.ndarray:
         """The (H, W, 3) uint8 image the model is shown, for a task asked on the image as given
@@ -202,13 +207,19 @@ class Task(ABC):
         """The questions about the prepared images ``views`` (``n_images``) in the text format
         ``format_version``; InputError (one line) for inputs the images cannot take (a point
         outside the image, a grid finer than the model's image), before any weights load."""
-        raise NotImplementedError(f"task {self.name!r} is not asked about a user's images")
+        return self._predict_function("questions")(views, inputs, format_version)
 
     def predict_result(self, views: Sequence[Prepared], asked: Questions, answers: Sequence[str],
                        format_version: str | None) -> Any:
         """The task's result type (``tasks/<task>/result.py``; the protocol in ``vlm3.tasks.predict``)
         from the answers to ``asked``, in pixels of the images given."""
-        raise NotImplementedError(f"task {self.name!r} is not asked about a user's images")
+        return self._predict_function("result")(views, asked, answers, format_version)
+
+    def _predict_function(self, name: str) -> Any:
+        function = getattr(self.predict_module, name, None)
+        if function is None:
+            raise NotImplementedError(f"task {self.name!r} is not asked about a user's images")
+        return function
 
     # ------------------------------------------------------------------ pictures
     def _figure(self, name: str) -> Any:

@@ -25,9 +25,7 @@ from vlm3.tasks.common import BuildContext, SampleDraft, text_format_for
 from vlm3.tasks.correspondence import build as corr_build
 from vlm3.tasks.correspondence import predict as corr_predict
 from vlm3.tasks.correspondence import text as corr_text
-from vlm3.tasks.correspondence.result import MatchResult
 from vlm3.tasks.failure_policy import score_counting_failures
-from vlm3.tasks.predict import Prepared, Questions
 from vlm3.tasks.unit import AskedQuestions, GroundTruth, Task
 
 
@@ -54,18 +52,8 @@ class CorrespondenceTask(Task):
     predict_verb = "match"
     predict_help = "Pixels of IMAGE2 matching pixels of IMAGE1; writes matches.png and matches.json."
     predict_inputs = corr_predict.INPUTS
+    predict_module = corr_predict
     predict_calibration = "fov60"  # matches need a focal for the normalisation, not a true one
-
-    def predict_check(self, inputs: Mapping[str, Any]) -> dict[str, Any]:
-        return corr_predict.check(inputs)
-
-    def predict_questions(self, views: Sequence[Prepared], inputs: Mapping[str, Any],
-                          format_version: str | None) -> Questions:
-        return corr_predict.questions(views, inputs, format_version)
-
-    def predict_result(self, views: Sequence[Prepared], asked: Questions, answers: Sequence[str],
-                       format_version: str | None) -> MatchResult:
-        return corr_predict.result(views, asked, answers, format_version)
 
     def build(self, record: Record, ctx: BuildContext, rng: np.random.Generator) -> SampleDraft:
         return corr_build.build(record, ctx, rng)

@@ -24,9 +24,7 @@ from vlm3.tasks.common import BuildContext, SampleDraft, text_format_for
 from vlm3.tasks.depth import build as depth_build
 from vlm3.tasks.depth import predict as depth_predict
 from vlm3.tasks.depth import text as depth_text
-from vlm3.tasks.depth.result import DepthResult
 from vlm3.tasks.failure_policy import score_counting_failures
-from vlm3.tasks.predict import Prepared, Questions
 from vlm3.tasks.unit import AskedQuestions, GroundTruth, Task
 
 
@@ -51,18 +49,8 @@ class DepthTask(Task):
                     "depth.json, depth.npy (metres), points.ply (coloured point cloud) and, for --grid, "
                     "depth_mm.png (16-bit millimetres, 0 = no answer); a folder gets one subfolder per image.")
     predict_inputs = depth_predict.INPUTS
+    predict_module = depth_predict
     predict_folder = True
-
-    def predict_check(self, inputs: Mapping[str, Any]) -> dict[str, Any]:
-        return depth_predict.check(inputs)
-
-    def predict_questions(self, views: Sequence[Prepared], inputs: Mapping[str, Any],
-                          format_version: str | None) -> Questions:
-        return depth_predict.questions(views, inputs, format_version)
-
-    def predict_result(self, views: Sequence[Prepared], asked: Questions, answers: Sequence[str],
-                       format_version: str | None) -> DepthResult:
-        return depth_predict.result(views, asked, answers, format_version)
 
     def build(self, record: Record, ctx: BuildContext, rng: np.random.Generator) -> SampleDraft:
         return depth_build.build(record, ctx, rng)

@@ -30,8 +30,6 @@ from vlm3.tasks.object import predict as obj_predict
 from vlm3.tasks.object import text as obj_text
 from vlm3.tasks.object.choice import is_choice, parse_region_choice
 from vlm3.tasks.object.questions import QUALITATIVE_PREDICATES, QUANTITATIVE_KINDS, SINGLE_REGION_KINDS
-from vlm3.tasks.object.result import AskResult
-from vlm3.tasks.predict import Prepared, Questions
 from vlm3.tasks.unit import AskedQuestions, GroundTruth, Task
 
 
@@ -67,19 +65,9 @@ class ObjectTask(Task):
                     "QUESTION and give one --box x1,y1,x2,y2 each; regions in the answer come back in IMAGE's "
                     "pixels. Writes ask.json and ask.png (question boxes green, answer boxes red).")
     predict_inputs = obj_predict.INPUTS
+    predict_module = obj_predict
     predict_calibration = "fov60"  # regions need a focal for the normalisation, not a true one
     predict_counted = False  # a free answer
-
-    def predict_check(self, inputs: Mapping[str, Any]) -> dict[str, Any]:
-        return obj_predict.check(inputs)
-
-    def predict_questions(self, views: Sequence[Prepared], inputs: Mapping[str, Any],
-                          format_version: str | None) -> Questions:
-        return obj_predict.questions(views, inputs, format_version)
-
-    def predict_result(self, views: Sequence[Prepared], asked: Questions, answers: Sequence[str],
-                       format_version: str | None) -> AskResult:
-        return obj_predict.result(views, asked, answers, format_version)
 
     def build(self, record: Record, ctx: BuildContext, rng: np.random.Generator) -> SampleDraft:
         return obj_build.build(record, ctx, rng)

@@ -9,6 +9,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from vlm3.drawing import draw_boxes, png_data_uri, pyplot, save_png
 from vlm3.protocol import codecs
 from vlm3.tasks.common import text_format_for

@@ -23,7 +23,6 @@ from typing import Any
 
 import numpy as np
 
-from vlm3.geometry.transforms import check_T, invert_T
 from vlm3.io.records import PairRecord, Record
 from vlm3.metrics import pose as pose_m
 from vlm3.protocol.parsing import Parsed
@@ -32,9 +31,7 @@ from vlm3.tasks.failure_policy import score_counting_failures
 from vlm3.tasks.pose import build as pose_build
 from vlm3.tasks.pose import predict as pose_predict
 from vlm3.tasks.pose import text as pose_text
-from vlm3.tasks.pose.quantities import MIN_TRANSLATION_M
-from vlm3.tasks.pose.result import PoseResult
-from vlm3.tasks.predict import Prepared, Questions
+from vlm3.tasks.pose.quantities import MIN_TRANSLATION_M, R_t_from_T_cam1_from_cam0
 from vlm3.tasks.unit import AskedQuestions, GroundTruth, Task
 
 #: (R_cam0_from_cam1 (3, 3), t_cam0_from_cam1_m (3,)) as stored in the labels.
@@ -135,14 +132,7 @@ class PoseTask(Task):
     predict_verb = "pose"
     predict_help = "Relative pose of IMAGE2's camera w.r.t. IMAGE1's; prints JSON, writes pose.json and frustums.png."
     predict_counted = False  # the four answers are one item: the result says whether they parsed
-
-    def predict_questions(self, views: Sequence[Prepared], inputs: Mapping[str, Any],
-                          format_version: str | None) -> Questions:
-        return pose_predict.questions(views, inputs, format_version)
-
-    def predict_result(self, views: Sequence[Prepared], asked: Questions, answers: Sequence[str],
-                       format_version: str | None) -> PoseResult:
-        return pose_predict.result(views, asked, answers, format_version)
+    predict_module = pose_predict
 
     def build(self, record: Record, ctx: BuildContext, rng: np.random.Generator) -> SampleDraft:
         return pose_build.build(record, ctx, rng)
@@ -245,8 +235,7 @@ class PoseTask(Task):
 
     def answers_from_T_cam1_from_cam0(self, asked: AskedQuestions, T_cam1_from_cam0: np.ndarray) -> list[str]:
         """The same from ``T_cam1_from_cam0`` (4x4, maps camera-0 points into camera 1)."""
-        T_cam0_from_cam1 = invert_T(check_T(T_cam1_from_cam0, name="T_cam1_from_cam0"))
-        return self.answers(asked, T_cam0_from_cam1[:3, :3], T_cam0_from_cam1[:3, 3])
+        return self.answers(asked, *R_t_from_T_cam1_from_cam0(T_cam1_from_cam0))
 
 
 TASK = PoseTask()
