@@ -45,7 +45,7 @@ def test_depth_command_writes_outputs(tmp_path, monkeypatch, tiny):
     from vlm3.tasks.asking import release_asking
 
     model = Model(tiny, release_asking("tiny"))  # the CLI's loader, without loading twice
-    monkeypatch.setattr(cli, "_load", lambda model_spec, numbers="greedy": model)
+    monkeypatch.setattr(cli, "_load", lambda model_spec, numbers, device, decoding: model)
     p = tmp_path / "img.png"
     Image.fromarray((np.random.default_rng(1).random((96, 128, 3)) * 255).astype(np.uint8)).save(p)
     out = tmp_path / "out"
