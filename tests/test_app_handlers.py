@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from _echo import Echo
 from vlm3.app import handlers
 from vlm3.app.session import Session
 from vlm3.geometry.euler import R_from_yaw_pitch_roll_deg
@@ -145,17 +146,7 @@ def test_calibration_tab_gives_the_field_of_view_and_the_focal_in_pixels(tmp_pat
 
     from vlm3.tasks.calibration import compact as calib_compact
 
-    class Calib:
-        name = "calib"
-
-        def __init__(self, answer):
-            self.answer, self.requests = answer, []
-
-        def predict(self, requests):
-            self.requests += list(requests)
-            return [Prediction(r.id, [self.answer] * len(r.questions)) for r in requests]
-
-    fixed = Calib(calib_compact.render_answer(90.0))
+    fixed = Echo(calib_compact.render_answer(90.0))
     s = _session(tmp_path)
     s = Session(api.Model(fixed, s.model.asking), None, tmp_path / "calib")
     msg, answer, summary, details = handlers.calibrate(s, images[0][0], "100,100,80,60")

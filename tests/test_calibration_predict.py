@@ -12,24 +12,11 @@ import pytest
 from PIL import Image
 
 import vlm3
+from _echo import Echo
 from _train_helpers import write_micro_preset
 from vlm3.infer import api
-from vlm3.predictors.base import Prediction
 from vlm3.standardize import calibration as calib_policy
 from vlm3.tasks.asking import TaskAsking, release_asking, write_asking
-
-
-class Echo:
-    """A predictor that writes one fixed answer (the tests of the plumbing around the model)."""
-
-    name = "echo"
-
-    def __init__(self, answer):
-        self.answer, self.requests = answer, []
-
-    def predict(self, requests):
-        self.requests += list(requests)
-        return [Prediction(r.id, [self.answer] * len(r.questions)) for r in requests]
 
 
 @pytest.fixture(scope="module")

@@ -14,11 +14,11 @@ from click.testing import CliRunner
 from PIL import Image
 
 import vlm3
+from _echo import Echo
 from _train_helpers import write_micro_preset
 from vlm3.infer import api, outputs
 from vlm3.infer.cli import predict
 from vlm3.tasks.asking import TaskAsking, release_asking, write_asking
-from vlm3.predictors.base import Prediction
 from vlm3.tasks.pose import compact as pose_compact
 
 K = "518.9,519.5,325.6,253.7"
@@ -89,16 +89,6 @@ def test_a_preset_is_marked_random_weights(setup):
     _, preset = setup
     model = vlm3.load(str(preset))
     assert model.random_weights and "random weights" in model.name and model.asking.task("pose").focal_px == 750.0
-
-
-class Echo:
-    name = "echo"
-
-    def __init__(self, answer):
-        self.answer = answer
-
-    def predict(self, requests):
-        return [Prediction(r.id, [self.answer] * len(r.questions)) for r in requests]
 
 
 def test_a_fine_grid_is_laid_over_what_the_model_sees(tmp_path):
