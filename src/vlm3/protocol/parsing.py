@@ -150,6 +150,28 @@ def parse_match(text: object, find: Finder, mismatch: str | Callable[[str], str]
     return read(m)
 
 
+_TUPLE = re.compile(r"\(([^()]*)\)")
+_BARE_TUPLE = re.compile(r"^\s*\([^()]*\)\s*\.?\s*$")
+
+
+def is_bare_tuple(cleaned: str) -> bool:
+    """Whether the whole answer is one parenthesised tuple, ``(x, y).`` (a compact answer)."""
+    return _BARE_TUPLE.match(cleaned) is not None
+
+
+def labelled_or_last_tuple(cleaned: str, label: re.Pattern[str]) -> re.Match[str] | None:
+    """``label``'s match (group 1: inside its parentheses), else the last parenthesised tuple
+    of a sentence (group 1 the same); None when there is none, or when the whole answer is one
+    bare tuple (`is_bare_tuple`: the compact format's answer, not a sentence)."""
+    m = label.search(cleaned)
+    if m is not None or is_bare_tuple(cleaned):
+        return m
+    last = None
+    for last in _TUPLE.finditer(cleaned):
+        pass
+    return last
+
+
 def read_number(token: str, not_finite: str, ok: Callable[[float], bool] | None = None,
                 out_of_range: str | None = None) -> Parsed[float]:
     """``float(token)`` when it is finite and (given ``ok``) in range; else a failure.

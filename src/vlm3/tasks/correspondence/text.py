@@ -30,7 +30,8 @@ import re
 
 from vlm3.protocol import codecs
 from vlm3.protocol.answer_templates import Slot
-from vlm3.protocol.parsing import NUMBER_PATTERN, Parsed, find_numbers, parse_match, read_all, read_number
+from vlm3.protocol.parsing import (NUMBER_PATTERN, Parsed, find_numbers, is_bare_tuple, labelled_or_last_tuple, parse_match,
+                                   read_all, read_number)
 
 PROMPT_TEMPLATE = (
     "Given these two images, what pixel in the second image corresponds to pixel ({x1}, {y1}) "
@@ -44,9 +45,7 @@ ANSWER_TEMPLATE = "The corresponding pixel is ({x}, {y})"
 #: Parsed coordinates outside this range are rejected as implausible.
 PLAUSIBLE_RANGE = (-1000.0, 2000.0)
 
-_TUPLE = re.compile(r"\(([^()]*)\)")
 _LEAD = re.compile(r"corresponding\s+pixel\s+is\s*:?\s*\(([^()]*)\)", re.IGNORECASE)
-_BARE_PAIR = re.compile(r"^\s*\([^()]*\)\s*\.?\s*$")
 
 #: answer templates for template-forced decoding (`vlm3.predictors.templates`)
 ANSWER_TEMPLATES = (("The corresponding pixel is (", Slot("x", "0123456789"), ", ", Slot("y", "0123456789"), ")"),)
@@ -67,21 +66,12 @@ def render_answer(xy_norm1000) -> str:
 
 def parse_answer(text: str) -> Parsed[tuple[float, float]]:
     """(x, y) on image 2's 1000-grid from a model answer; never raises."""
-    return parse_match(text, _pair_match, _no_pair_reason, lambda m: _pair_from_inner(m[1]))
-
-
-def _pair_match(cleaned: str) -> re.Match[str] | None:
-    """The pair after "corresponding pixel is", else the last parenthesised one (none in a
-    bare pair: the compact answer)."""
-    m = _LEAD.search(cleaned)
-    if m is None and not _BARE_PAIR.match(cleaned):
-        tuples = list(_TUPLE.finditer(cleaned))
-        m = tuples[-1] if tuples else None
-    return m
+    return parse_match(text, lambda cleaned: labelled_or_last_tuple(cleaned, _LEAD), _no_pair_reason,
+                       lambda m: _pair_from_inner(m[1]))
 
 
 def _no_pair_reason(cleaned: str) -> str:
-    if _BARE_PAIR.match(cleaned):
+    if is_bare_tuple(cleaned):
         return ("a bare (x, y) is the compact format's answer; the release answer reads "
                 "'The corresponding pixel is (x, y)'")
     return "no (x, y) pair found"

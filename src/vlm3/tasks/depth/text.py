@@ -121,10 +121,9 @@ def _tagged_number(text: str) -> re.Match[str] | None:
 
 
 def _untagged_reason(text: str) -> str:
-    if re.search(r"<answer>", text, re.IGNORECASE) and not re.search(r"</answer>", text, re.IGNORECASE):
-        return "unclosed <answer> tag (truncated output?)"
-    if re.search(r"<answer>", text, re.IGNORECASE):
-        return "no number inside <answer> </answer>"
+    if _OPEN_TAG.search(text):
+        return "no number inside <answer> </answer>" if _CLOSE_TAG.search(text) else \
+            "unclosed <answer> tag (truncated output?)"
     _, think_reason = strip_think(text)
     return think_reason or "no <answer> </answer> tags (a bare number is the compact format's answer)"
 

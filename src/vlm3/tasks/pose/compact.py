@@ -30,7 +30,7 @@ from vlm3.protocol.parsing import NUMBER_PATTERN, Parsed, parse_match, read_all,
 from vlm3.tasks.pose.quantities import (
     QUESTION_IDS,
     PoseText,
-    answers_from_T_cam1_from_cam0,
+    renderer_from_T_cam1_from_cam0,
     parse_pose_answers,
     pose_numbers,
     read_direction,
@@ -75,7 +75,7 @@ def render_answers(R_cam0_from_cam1, t_cam0_from_cam1_m, metric: bool = True) ->
     return answers
 
 
-render_answers_from_T_cam1_from_cam0 = answers_from_T_cam1_from_cam0(render_answers)
+render_answers_from_T_cam1_from_cam0 = renderer_from_T_cam1_from_cam0(render_answers)
 
 
 def parse_rotation_angle(text: str) -> Parsed[float]:

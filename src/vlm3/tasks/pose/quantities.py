@@ -17,7 +17,7 @@ ScanNet's ``T_0to1``): `R_t_from_T_cam1_from_cam0` turns it into the two above, 
 
 This module owns what the formats share: the question ids, the validated numbers a
 renderer writes (`pose_numbers`), rendering from ``T_cam1_from_cam0``
-(`answers_from_T_cam1_from_cam0`), the rules that read each number back (`read_rotation_angle`,
+(`renderer_from_T_cam1_from_cam0`), the rules that read each number back (`read_rotation_angle`,
 `read_euler_angle`, `read_distance`, `read_direction`), the `PoseText` result and
 `parse_pose_answers`, which assembles a format's four per-question parsers into one pose.
 """
@@ -65,7 +65,7 @@ def pose_numbers(R_cam0_from_cam1, t_cam0_from_cam1_m) -> tuple[np.ndarray, np.n
 AnswerRenderer = Callable[..., dict[str, str]]
 
 
-def answers_from_T_cam1_from_cam0(render_answers: AnswerRenderer) -> Callable[..., dict[str, str]]:
+def renderer_from_T_cam1_from_cam0(render_answers: AnswerRenderer) -> Callable[..., dict[str, str]]:
     """A format's ``render_answers_from_T_cam1_from_cam0``: its ``render_answers`` from the 4x4
     transform mapping camera-0 points into camera 1 (`R_t_from_T_cam1_from_cam0`)."""
 

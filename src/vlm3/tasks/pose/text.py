@@ -40,16 +40,18 @@ from vlm3.protocol.parsing import (
     NUMBER_PATTERN,
     Parsed,
     clean_answer,
+    is_bare_tuple,
+    labelled_or_last_tuple,
     parse_match,
     read_all,
-    to_finite_float,
+    read_number,
     unit_scale_m,
     word_after,
 )
 from vlm3.tasks.pose.quantities import (
     QUESTION_IDS,
     PoseText,
-    answers_from_T_cam1_from_cam0,
+    renderer_from_T_cam1_from_cam0,
     parse_pose_answers,
     pose_numbers,
     read_direction,
@@ -99,8 +101,6 @@ _ANGLE_RE = re.compile(rf"({_NUM})\s*(?:degrees?|deg\b|°)", re.IGNORECASE)
 _ANGLE_LABEL_RE = re.compile(rf"rotation\s+angle\s*[:=]?\s*({_NUM})", re.IGNORECASE)
 _EULER_RE = {k: re.compile(rf"\b{k}\s*[=:]?\s*({_NUM})", re.IGNORECASE) for k in ("yaw", "pitch", "roll")}
 _VEC_AFTER_LABEL = re.compile(r"unit\s+(?:direction\s+)?vector\s*:?\s*\(([^()]*)\)", re.IGNORECASE)
-_TUPLE = re.compile(r"\(([^()]*)\)")
-_BARE_TUPLE = re.compile(r"^\s*\([^()]*\)\s*\.?\s*$")
 _DIST_RE = re.compile(rf"({_NUM})\s*({LENGTH_UNIT_PATTERN})", re.IGNORECASE)
 _DIST_LABEL_RE = re.compile(rf"distance\s*[:=]?\s*({_NUM})", re.IGNORECASE)
 _WORDS = {w for pair in AXIS_WORDS for w in pair}
@@ -140,7 +140,7 @@ def render_answers(R_cam0_from_cam1, t_cam0_from_cam1_m, metric: bool = True) ->
     return answers
 
 
-render_answers_from_T_cam1_from_cam0 = answers_from_T_cam1_from_cam0(render_answers)
+render_answers_from_T_cam1_from_cam0 = renderer_from_T_cam1_from_cam0(render_answers)
 
 
 def parse_rotation_angle(text: str) -> Parsed[float]:
@@ -172,20 +172,12 @@ def parse_translation_direction(text: str) -> Parsed[tuple[np.ndarray, list[str]
     "unit vector", else the last parenthesised triple of a sentence). The vector is
     renormalised (as the release notebook does when scoring); only a zero vector fails,
     as does a bare triple (compact). Never raises."""
-    return parse_match(text, _vector_match, _no_vector_reason, _direction)
-
-
-def _vector_match(cleaned: str) -> re.Match[str] | None:
-    """The triple after "unit vector", else the last parenthesised one (none in a bare triple)."""
-    m = _VEC_AFTER_LABEL.search(cleaned)
-    if m is None and not _BARE_TUPLE.match(cleaned):
-        tuples = list(_TUPLE.finditer(cleaned))
-        m = tuples[-1] if tuples else None
-    return m
+    return parse_match(text, lambda cleaned: labelled_or_last_tuple(cleaned, _VEC_AFTER_LABEL), _no_vector_reason,
+                       _direction)
 
 
 def _no_vector_reason(cleaned: str) -> str:
-    if _BARE_TUPLE.match(cleaned):
+    if is_bare_tuple(cleaned):
         return "a bare (x, y, z) is not the release answer ('The camera moves ..., unit vector (x, y, z).')"
     return "no (x, y, z) vector found"
 
@@ -206,8 +198,7 @@ def _direction(m: re.Match[str]) -> Parsed[tuple[np.ndarray, list[str], np.ndarr
 def _component(token: str) -> Parsed[float]:
     if re.fullmatch(NUMBER_PATTERN, token) is None:
         return Parsed.failure(f"vector component {token!r} is not a number")
-    v = to_finite_float(token)
-    return Parsed.failure(f"vector component {token!r} is not finite") if v is None else Parsed.success(v)
+    return read_number(token, "vector component {token!r} is not finite")
 
 
 def parse_translation_distance(text: str) -> Parsed[float]:
