@@ -75,11 +75,11 @@ def asked_settings(asking: Any, task: str, focal_px: float | None = None, max_pi
     """The settings a ``task`` is asked with under ``asking`` (``vlm3.tasks.asking.Asking``):
     ``focal_px``, ``max_pixels``, ``text_format`` (the given non-None values override the saved
     ones) and ``preprocessing`` (the model's)."""
-    from vlm3.tasks.asking import TRAINED_PREPROCESSING, with_overrides
+    from vlm3.tasks.asking import with_overrides
 
     a = with_overrides(asking, task, focal_px, max_pixels, text_format)
     return {"focal_px": a.focal_px, "max_pixels": a.max_pixels, "text_format": a.text_format,
-            "preprocessing": getattr(asking, "preprocessing", TRAINED_PREPROCESSING)}
+            "preprocessing": asking.preprocessing}
 
 
 def _task_method(task: str) -> Any:

@@ -130,7 +130,7 @@ def _say_asked(name: str, unit, s: dict, numbers: str, source: str) -> None:
     if unit.focal_px is None:  # asked on the image as given (calibration)
         seen = f"the image as given, at most {s['max_pixels']:,} px"
     else:
-        seen = f"focal {s['focal_px']:g} px, " + _SHOWN.get(s.get("preprocessing", "project"),
+        seen = f"focal {s['focal_px']:g} px, " + _SHOWN.get(s["preprocessing"],
                                                             f"at most {s['max_pixels']:,} px")
     click.echo(f"asking {name}: {seen}, {s['text_format']} format, {numbers} numbers (from {source}; flags override)")
 

@@ -30,7 +30,7 @@ import numpy as np
 
 from vlm3.errors import InputError
 from vlm3.geometry.camera import Camera
-from vlm3.io.images import ImageLike, ImageReadError, read_rgb_oriented
+from vlm3.io.images import ImageLike, ImageReadError, exif_orientation_of, read_rgb_oriented
 from vlm3.tasks.predict import (MAX_QUERIES, Prepared, as_pixels, grid_over_model_image, grid_points_px, parse_box,
                                 parse_grid, parse_points, to_model_px)
 
@@ -148,12 +148,11 @@ def exif_orientation(image: ImageLike) -> int:
     """The EXIF orientation tag of an image file (1 = upright, also for arrays and PIL images)."""
     if not isinstance(image, (str, Path)):
         return 1
-    from PIL import Image, UnidentifiedImageError
     try:
-        with Image.open(image) as im:
-            return int(im.getexif().get(0x0112, 1) or 1)
-    except (OSError, UnidentifiedImageError, ValueError, SyntaxError, Image.DecompressionBombError):
-        return 1  # read_image has said what is wrong with the file
+        data = Path(image).read_bytes()
+    except OSError:
+        return 1  # read_image says what is wrong with the file
+    return exif_orientation_of(data)
 
 
 def prepare_image(image: ImageLike | GivenImage, intrinsics: IntrinsicsLike, focal_px: float, max_pixels: int,

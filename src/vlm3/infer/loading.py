@@ -42,25 +42,24 @@ def saved_asking(spec: str) -> Any:
         raise InputError(str(err)) from None
 
 
-def default_asking(spec: str, name: str | None = None) -> Any:
+def default_asking(spec: str) -> Any:
     """How a model without ``vlm3.json`` is asked: each task's release settings; a model folder
     (weights trained elsewhere: a published VLM3 checkpoint) with the release's own preprocessing
     (``PUBLISHED_PREPROCESSING``, as ``vlm3 eval`` asks it), a preset or a hub id with the
-    project's crop. ``name`` defaults to "<preset> (random weights)" or the folder's name."""
+    project's crop; named "<preset> (random weights)" or by the folder's name."""
     from vlm3.tasks.asking import PUBLISHED_PREPROCESSING, TRAINED_PREPROCESSING, release_asking
 
     path, preset = model_path(spec), is_preset(spec)
-    if name is None:
-        name = f"{spec} (random weights)" if preset else Path(path).name or spec
+    name = f"{spec} (random weights)" if preset else Path(path).name or spec
     folder = not preset and path_exists(path) and Path(path).is_dir()
     return release_asking(name, PUBLISHED_PREPROCESSING if folder else TRAINED_PREPROCESSING)
 
 
-def model_asking(spec: str, name: str | None = None) -> tuple[Any, bool]:
+def model_asking(spec: str) -> tuple[Any, bool]:
     """(the ``Asking`` a model spec is asked with, whether it was saved with the model): its
     ``vlm3.json`` (``saved_asking``), else ``default_asking``."""
     saved = saved_asking(spec)
-    return (saved, True) if saved is not None else (default_asking(spec, name), False)
+    return (saved, True) if saved is not None else (default_asking(spec), False)
 
 
 def quiet_transformers() -> None:

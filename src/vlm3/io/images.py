@@ -205,20 +205,27 @@ def read_rgb(image: ImageLike, root: str | Path | None = None) -> np.ndarray:
         ImageReadError: missing, unreadable or truncated file, an array of another shape,
         or an image smaller than 2x2 pixels.
     """
+    return _rgb_and_bytes(image, root)[0]
+
+
+def _rgb_and_bytes(image: ImageLike, root: str | Path | None) -> tuple[np.ndarray, bytes | None]:
+    """`read_rgb`'s pixels and the file's bytes (None for arrays and PIL images)."""
     where: str | Path = "<array>"
+    data = None
     if isinstance(image, Image.Image):
         arr = np.asarray(image.convert("RGB"))
     elif isinstance(image, np.ndarray):
         arr = _rgb_of_array(image)
     else:
         where = _resolve(image, root)
-        arr = _rgb_of_file(where)
+        data = _read_bytes(where, "image")
+        arr = _rgb_of_file(where, data)
     if arr.shape[0] < 2 or arr.shape[1] < 2:
         raise ImageReadError(where, f"image has unusable shape {arr.shape}")
-    return np.ascontiguousarray(arr)
+    return np.ascontiguousarray(arr), data
 
 
-def _exif_orientation(data: bytes) -> int:
+def exif_orientation_of(data: bytes) -> int:
     """The EXIF orientation tag (1 = upright) of an encoded image, from its header; 1 when it has
     none or the header cannot say."""
     if data.startswith(_PNG_SIG) and b"eXIf" not in data:
@@ -236,14 +243,8 @@ def read_rgb_oriented(image: ImageLike, root: str | Path | None = None) -> tuple
     """``read_rgb`` and the file's EXIF orientation tag (1 = upright; 1 for arrays and PIL
     images) from ONE read of the file. The pixels are the stored ones (not rotated); the tag
     lets a caller say that viewers show them rotated (``vlm3 predict``)."""
-    if isinstance(image, (np.ndarray, Image.Image)):
-        return read_rgb(image), 1
-    where = _resolve(image, root)
-    data = _read_bytes(where, "image")
-    arr = _rgb_of_file(where, data)
-    if arr.shape[0] < 2 or arr.shape[1] < 2:
-        raise ImageReadError(where, f"image has unusable shape {arr.shape}")
-    return np.ascontiguousarray(arr), _exif_orientation(data)
+    arr, data = _rgb_and_bytes(image, root)
+    return arr, 1 if data is None else exif_orientation_of(data)
 
 
 def read_rgb_pil(image: ImageLike, root: str | Path | None = None) -> Image.Image:
@@ -397,4 +398,4 @@ def read_depth_m(depth: DepthFile, width: int, height: int) -> np.ndarray:
 
 
 __all__ = ["ImageLike", "ImageReadError", "MAX_PIXELS_ENV", "DEFAULT_MAX_IMAGE_PIXELS", "max_image_pixels",
-           "read_rgb", "read_rgb_oriented", "read_rgb_pil", "read_image_size", "read_map", "read_depth_m", "decode_sunrgbd_depth"]
+           "exif_orientation_of", "read_rgb", "read_rgb_oriented", "read_rgb_pil", "read_image_size", "read_map", "read_depth_m", "decode_sunrgbd_depth"]

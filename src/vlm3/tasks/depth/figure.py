@@ -61,6 +61,7 @@ def _dense_from_points(xy_px: np.ndarray, depth_m: np.ndarray, width: int, heigh
     _, idx = cKDTree(xy_px).query(np.c_[xs.ravel(), ys.ravel()])
     return depth_m[idx].reshape(height, width)
 
+
 def depth_png(path: str | Path, image: np.ndarray, xy_px: np.ndarray, depth_m: np.ndarray,
               title: str = "predicted depth (m)") -> Path:
     """Image beside a colour-mapped depth map of the queried points (nearest-point fill),

@@ -16,7 +16,8 @@ from collections.abc import Sequence
 
 from vlm3.protocol.parsing import Parsed, clean_answer
 
-_BOX = re.compile(r"region\s*\(\s*(\d+)\s*,\s*(\d+)\s*,\s*(\d+)\s*,\s*(\d+)\s*\)", re.IGNORECASE)
+#: a region written as ``region (x1, y1, x2, y2)`` (1000-grid integers) in an answer
+REGION_BOX = re.compile(r"region\s*\(\s*(\d+)\s*,\s*(\d+)\s*,\s*(\d+)\s*,\s*(\d+)\s*\)", re.IGNORECASE)
 _INDEX = re.compile(r"region\s*\[\s*(\d+)\s*\]", re.IGNORECASE)
 #: a written box may be off by this much per coordinate (1000-grid) and still name a region
 BOX_TOLERANCE = 2
@@ -49,7 +50,7 @@ def parse_region_choice(text: str, boxes: Sequence[Sequence[int]],
     if len(boxes) != 2:
         return Parsed.failure(f"a choice question needs two regions, got {len(boxes)}")
     named: set[int] = set()
-    for m in _BOX.finditer(cleaned):
+    for m in REGION_BOX.finditer(cleaned):
         k = _which([int(v) for v in m.groups()], boxes)
         if k is None:
             return Parsed.failure(f"the answer names a region that was not asked: {m.group(0)!r}")
@@ -66,4 +67,4 @@ def parse_region_choice(text: str, boxes: Sequence[Sequence[int]],
     return Parsed.success(named.pop() == 0)
 
 
-__all__ = ["is_choice", "parse_region_choice", "BOX_TOLERANCE"]
+__all__ = ["is_choice", "parse_region_choice", "BOX_TOLERANCE", "REGION_BOX"]

@@ -4,7 +4,6 @@ grid of the image the model sees); regions in the answer come back in original p
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -13,6 +12,7 @@ import numpy as np
 from vlm3.errors import InputError
 from vlm3.protocol import codecs
 from vlm3.tasks.common import text_format_for
+from vlm3.tasks.object.choice import REGION_BOX
 from vlm3.tasks.object.result import AskResult
 from vlm3.tasks.predict import PredictInput, Prepared, Questions, parse_box, to_model_px
 
@@ -20,7 +20,6 @@ INPUTS = (PredictInput("question", "the question, with [A], [B], ... where the b
           PredictInput("boxes", "x1,y1,x2,y2 in pixels of IMAGE, one per placeholder [A], [B], ... in QUESTION",
                        "--box", multiple=True, default=()))
 PLACEHOLDERS = ("[A]", "[B]", "[C]", "[D]")
-_ANSWER_REGION = re.compile(r"region\s*\(\s*(\d+)\s*,\s*(\d+)\s*,\s*(\d+)\s*,\s*(\d+)\s*\)", re.IGNORECASE)
 
 
 def check(inputs: Mapping[str, Any]) -> dict[str, Any]:
@@ -53,7 +52,7 @@ def result(views: Sequence[Prepared], asked: Questions, answers: Sequence[str], 
     prep = views[0]
     cam, answer = prep.camera, answers[0] if answers else ""
     back = []
-    for m in _ANSWER_REGION.finditer(answer):
+    for m in REGION_BOX.finditer(answer):
         n = np.array([int(v) for v in m.groups()], dtype=np.float64)
         if n[2] >= n[0] and n[3] >= n[1]:
             px = codecs.decode_box_norm1000(n, cam.width, cam.height)
