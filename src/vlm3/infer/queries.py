@@ -26,7 +26,7 @@ from vlm3.infer.inputs import GivenImage, IntrinsicsLike, Prepared, check_max_pi
 from vlm3.io.images import ImageLike
 from vlm3.predictors.base import Predictor, Request
 from vlm3.protocol import TEXT_FORMATS, format_version_of
-from vlm3.tasks import get_task
+from vlm3.tasks import get_task, image_task_verbs
 from vlm3.tasks.correspondence.result import MatchResult
 from vlm3.tasks.depth.result import DepthResult
 from vlm3.tasks.object.result import AskResult
@@ -177,8 +177,8 @@ def predict_image_task(predictor: Predictor, task: str, image: ImageLike | Given
                        text_format: str = "release") -> Any:
     """A task that needs nothing but one image (calibration's ``calibrate``), its image as its data
     engine prepares it (``ask_task``); InputError for a task that needs more."""
-    unit = predict_unit(task)
-    if unit.n_images != 1 or unit.predict_inputs:
+    predict_unit(task)  # InputError: an unknown task, or one not asked about a user's images
+    if task not in image_task_verbs().values():
         raise InputError(f"task {task!r} is not asked about an image alone")
     return ask_task(predictor, task, [image], {}, max_pixels=max_pixels, text_format=text_format)
 

@@ -16,7 +16,7 @@ The result a unit returns (``Task.predict_result``: ``tasks/<task>/result.py``) 
 ``notes`` (said as ``note:`` lines), ``warnings()`` (whole lines for stderr, after the printed ones),
 ``parsed_count()`` ((parsed, asked), or None for a free-text answer) and ``write(out, images,
 meta)`` (its output files in the folder ``out``; ``images``: the images given, (H, W, 3) uint8;
-returns the names written).
+returns the names written); ``PredictResult`` gives the defaults (no warnings, the JSON file).
 
 The checks of a user's points, grids and boxes live here too (``parse_points``, ``to_model_px``,
 ``grid_over_model_image``, ``parse_grid``, ``parse_box``): every bad input raises ``InputError``
@@ -26,9 +26,11 @@ pixel i at i), in the image given unless the name says otherwise.
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from pathlib import Path
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 
@@ -95,21 +97,23 @@ class Prepared:
     label: str = "<array>"
     original_size: tuple[int, int] | None = None
 
-    @property
-    def size(self) -> tuple[int, int]:
-        """(width, height) of the image given (pixels)."""
-        if self.original_camera is not None:
-            return self.original_camera.width, self.original_camera.height
-        if self.original_size is None:
-            raise ValueError("a Prepared view without a camera needs original_size")
-        return self.original_size
-
     def camera_json(self) -> dict[str, Any]:
         """The camera the answers assume (original image pixels) and where it came from."""
         c = self.original_camera
         return {"from": self.camera_from, "fx": round(c.fx, 3), "fy": round(c.fy, 3), "cx": round(c.cx, 3),
                 "cy": round(c.cy, 3), "width": c.width, "height": c.height,
                 "model_image": [self.camera.width, self.camera.height], "model_focal_px": round(self.camera.fx, 3)}
+
+
+class PredictResult:
+    """The defaults of a task's result type (the protocol above): no warnings, and its JSON file."""
+
+    def warnings(self) -> list[str]:
+        return []
+
+    def write_json(self, path: Path, meta: Mapping[str, Any], **extra: Any) -> None:
+        """``meta``, then ``extra``, then ``to_json()`` as one indented JSON file at ``path``."""
+        path.write_text(json.dumps({**meta, **extra, **self.to_json()}, indent=1))  # type: ignore[attr-defined]
 
 
 # ------------------------------------------------------------------ checks of a user's inputs
@@ -218,5 +222,5 @@ def rounded(values: Any, digits: int) -> list:
     return np.round(np.asarray(values, dtype=np.float64), digits).tolist()
 
 
-__all__ = ["MAX_QUERIES", "PredictInput", "Prepared", "Questions", "as_pixels", "grid_over_model_image",
+__all__ = ["MAX_QUERIES", "PredictInput", "PredictResult", "Prepared", "Questions", "as_pixels", "grid_over_model_image",
            "grid_points_px", "parse_box", "parse_grid", "parse_points", "rounded", "to_model_px"]

@@ -175,11 +175,9 @@ class Task(ABC):
     predict_verb: str | None = None
     #: the command's help (its first sentence is the short help); also the method's docstring
     predict_help: str = ""
-    #: the inputs besides the images and their intrinsics, as data (``vlm3.tasks.predict.PredictInput``)
-    predict_inputs: tuple[PredictInput, ...] = ()
-    #: the task's ``predict.py`` (``tasks/<task>/predict.py``): its ``check(inputs)`` (optional),
-    #: ``questions(views, inputs, format_version)`` and ``result(views, asked, answers, format_version)``
-    #: are the three methods below; None: the unit overrides them itself (or is not asked)
+    #: the task's ``predict.py`` (``tasks/<task>/predict.py``): its ``INPUTS`` (optional) are
+    #: ``predict_inputs``; its ``check(inputs)`` (optional), ``questions(views, inputs, format_version)``
+    #: and ``result(views, asked, answers, format_version)`` the three methods below; None: not asked
     predict_module: ModuleType | None = None
     #: the policy for an image given without intrinsics (``vlm3.standardize.calibration``): "none"
     #: refuses (metric answers need them), "fov60" a stated guess
@@ -189,6 +187,12 @@ class Task(ABC):
     #: the final line of ``vlm3 predict`` counts the parsed answers (False: one item that says
     #: itself whether it parsed, a free-text answer)
     predict_counted: bool = True
+
+    @property
+    def predict_inputs(self) -> tuple[PredictInput, ...]:
+        """The inputs besides the images and their intrinsics, as data (``vlm3.tasks.predict.
+        PredictInput``): the predict module's ``INPUTS`` (none without them)."""
+        return getattr(self.predict_module, "INPUTS", ())
 
     def predict_check(self, inputs: Mapping[str, Any]) -> dict[str, Any]:
         """``inputs`` (``predict_inputs`` names -> values as given: text from the CLI, numbers from

@@ -26,11 +26,11 @@ from vlm3.io.records import Record, ViewRecord
 from vlm3.metrics import calibration as calib_m
 from vlm3.protocol.parsing import Parsed
 from vlm3.tasks.calibration import build as calib_build
+from vlm3.tasks.calibration import predict as calib_predict
 from vlm3.tasks.calibration import text as calib_text
 from vlm3.tasks.calibration.result import CalibrationResult
 from vlm3.tasks.common import BuildContext, SampleDraft, text_format_for
 from vlm3.tasks.failure_policy import score_counting_failures
-from vlm3.tasks.predict import Prepared, Questions
 from vlm3.tasks.unit import AskedQuestions, GroundTruth, Task
 
 
@@ -72,28 +72,17 @@ class CalibrationTask(Task):
                  for t in calib_m.THRESHOLDS_DEG}
         return score_counting_failures(parsed, truths, rates, {"fov_err_deg_median": calib_m.median_fov_error_deg})
 
-    # ------------------------------------------------------------------ vlm3 predict calibrate (result.py)
+    # ------------------------------------------------------------------ vlm3 predict calibrate (predict.py, result.py)
     predict_verb = "calibrate"
     predict_help = ("The horizontal field of view (and so fx = fy, centred cx, cy) of an image. IMAGE is a file or "
                     "a folder of images; writes calibrate.json (one subfolder per image of a folder).")
     predict_folder = True
+    predict_module = calib_predict
 
     def prepare_image(self, image: np.ndarray, max_pixels: int) -> np.ndarray:
         """Downsized to the budget, nothing else (as the data engine: `build.cap_image`)."""
         return calib_build.cap_image(image, max_pixels)
 
-    def predict_questions(self, views: Sequence[Prepared], inputs: Mapping[str, Any],
-                          format_version: str | None) -> Questions:
-        return Questions([text_format_for(self.name, format_version).prompt()])
-
-    def predict_result(self, views: Sequence[Prepared], asked: Questions, answers: Sequence[str],
-                       format_version: str | None) -> CalibrationResult:
-        view = views[0]
-        raw = answers[0] if answers else ""
-        p = text_format_for(self.name, format_version).parse_answer(raw)
-        (w, h), shown = view.size, view.image
-        return CalibrationResult(float(p.value) if p.ok else float("nan"), int(w), int(h), raw, p.ok, p.reason,
-                                 (shown.shape[1], shown.shape[0]), view.label, list(view.notes))
 
     def label_values(self, labels: Mapping[str, Any]) -> tuple[str, list[float]] | None:
         return "hfov_deg", [float(labels["hfov_deg"])] if "hfov_deg" in labels else []

@@ -3,17 +3,17 @@
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
 from vlm3.metrics.calibration import focal_px_from_hfov_deg
+from vlm3.tasks.predict import PredictResult
 
 
 @dataclass
-class CalibrationResult:
+class CalibrationResult(PredictResult):
     """The horizontal field of view of one image, as the model answered it.
 
     ``hfov_deg``: degrees (NaN when the answer did not parse); ``width`` / ``height``: the image
@@ -61,16 +61,12 @@ class CalibrationResult:
                 f"intrinsics for {self.width}x{self.height}: fx=fy={fx:.1f} px, cx={cx:.1f}, cy={cy:.1f} "
                 f"(square pixels, centred principal point)"]
 
-
-    def warnings(self) -> list[str]:
-        return []
-
     def parsed_count(self) -> tuple[int, int]:
         return int(self.ok), 1
 
     def write(self, out: Path, images: Sequence[Any], meta: dict[str, Any]) -> list[str]:
         """calibrate.json: ``meta``, the image's name and the result."""
-        (out / "calibrate.json").write_text(json.dumps({**meta, "image": self.label, **self.to_json()}, indent=1))
+        self.write_json(out / "calibrate.json", meta, image=self.label)
         return ["calibrate.json"]
 
 

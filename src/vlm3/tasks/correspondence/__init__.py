@@ -51,7 +51,6 @@ class CorrespondenceTask(Task):
     # ------------------------------------------------------------------ vlm3 predict match (predict.py, result.py)
     predict_verb = "match"
     predict_help = "Pixels of IMAGE2 matching pixels of IMAGE1; writes matches.png and matches.json."
-    predict_inputs = corr_predict.INPUTS
     predict_module = corr_predict
     predict_calibration = "fov60"  # matches need a focal for the normalisation, not a true one
 

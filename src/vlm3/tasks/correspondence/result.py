@@ -3,18 +3,17 @@ its files: matches.png (the two images, a line per match) and matches.json."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
 
-from vlm3.tasks.predict import rounded
+from vlm3.tasks.predict import PredictResult, rounded
 
 
 @dataclass
-class MatchResult:
+class MatchResult(PredictResult):
     """Correspondences: ``xy0_px`` (N, 2) pixels of the first image -> ``xy1_px`` (N, 2) pixels of
     the second (NaN rows where the answer did not parse; JSON keys ``xy1_px`` / ``xy2_px`` count
     the images from 1); ``cameras``: the camera each image was taken with (``Prepared.camera_json``)."""
@@ -37,9 +36,6 @@ class MatchResult:
         return [f"{r['xy1_px']} -> {r['xy2_px'] if r['ok'] else 'unparsed: ' + repr(r['raw'][:40])}"
                 for r in self.to_json()["matches"]]
 
-    def warnings(self) -> list[str]:
-        return []
-
     def parsed_count(self) -> tuple[int, int]:
         return int(sum(self.ok)), len(self.ok)
 
@@ -48,7 +44,7 @@ class MatchResult:
         from vlm3.tasks.correspondence.figure import match_png  # matplotlib: only once there is something to draw
 
         match_png(out / "matches.png", images[0], images[1], self.xy0_px, self.xy1_px)
-        (out / "matches.json").write_text(json.dumps({**meta, **self.to_json()}, indent=1))
+        self.write_json(out / "matches.json", meta)
         return ["matches.png", "matches.json"]
 
 

@@ -48,7 +48,6 @@ class DepthTask(Task):
     predict_help = ("Metric depth at pixels of IMAGE (a file or a folder of images). Writes depth.png, "
                     "depth.json, depth.npy (metres), points.ply (coloured point cloud) and, for --grid, "
                     "depth_mm.png (16-bit millimetres, 0 = no answer); a folder gets one subfolder per image.")
-    predict_inputs = depth_predict.INPUTS
     predict_module = depth_predict
     predict_folder = True
 

@@ -9,21 +9,20 @@ metres); depth is the ray length (distance to the camera centre), NaN where unpa
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
 
-from vlm3.tasks.predict import Prepared, rounded
+from vlm3.tasks.predict import Prepared, PredictResult, rounded
 
 #: point lines ``vlm3 predict depth`` prints for one image
 PRINTED_POINTS = 20
 
 
 @dataclass
-class DepthResult:
+class DepthResult(PredictResult):
     """Depth at query pixels of one image.
 
     ``xy_px``: (N, 2) pixels of the image given; ``depth_m``: (N,) metres along the ray (distance
@@ -59,9 +58,6 @@ class DepthResult:
         return [f"({r['xy_px'][0]:.1f}, {r['xy_px'][1]:.1f}) -> "
                 f"{'%.2f m' % r['depth_m'] if r['ok'] else 'unparsed: ' + repr(r['raw'][:40])}"
                 for r in self.to_json()["points"][:PRINTED_POINTS]]
-
-    def warnings(self) -> list[str]:
-        return []
 
     def parsed_count(self) -> tuple[int, int]:
         return int(sum(self.ok)), len(self.ok)
@@ -116,7 +112,7 @@ def write_depth(out: Path, image: np.ndarray, res: DepthResult, meta: dict[str, 
     if res.grid_shape:
         depth_png16(out / "depth_mm.png", depth)
         names.append("depth_mm.png")
-    (out / "depth.json").write_text(json.dumps({**meta, **res.to_json()}, indent=1))
+    res.write_json(out / "depth.json", meta)
     return names
 
 

@@ -64,7 +64,6 @@ class ObjectTask(Task):
     predict_help = ("Ask a free question about IMAGE. Regions are boxes in IMAGE's pixels: write [A], [B], ... in "
                     "QUESTION and give one --box x1,y1,x2,y2 each; regions in the answer come back in IMAGE's "
                     "pixels. Writes ask.json and ask.png (question boxes green, answer boxes red).")
-    predict_inputs = obj_predict.INPUTS
     predict_module = obj_predict
     predict_calibration = "fov60"  # regions need a focal for the normalisation, not a true one
     predict_counted = False  # a free answer

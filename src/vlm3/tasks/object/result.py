@@ -10,11 +10,11 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from vlm3.tasks.predict import Prepared, rounded
+from vlm3.tasks.predict import Prepared, PredictResult, rounded
 
 
 @dataclass
-class AskResult:
+class AskResult(PredictResult):
     """A free question: what was typed, what the model was sent, its answer, and the boxes of
     the question and of the answer in ORIGINAL image pixels ([x1, y1, x2, y2])."""
 
@@ -45,9 +45,6 @@ class AskResult:
                        f"{json.dumps(self.to_json()['answer_boxes_px'])}")
         return out
 
-    def warnings(self) -> list[str]:
-        return []
-
     def parsed_count(self) -> None:
         """None: a free answer has nothing to parse."""
         return None
@@ -56,7 +53,7 @@ class AskResult:
         """ask.json (``meta`` + the result) and ask.png (the image given, ``images[0]``, with the boxes)."""
         from vlm3.tasks.object.figure import boxes_png  # matplotlib: only once there is something to draw
 
-        (out / "ask.json").write_text(json.dumps({**meta, **self.to_json()}, indent=1))
+        self.write_json(out / "ask.json", meta)
         boxes_png(out / "ask.png", images[0], self.boxes_px, self.answer_boxes_px,
                   title=f"Q: {self.question}  A: {self.answer}")
         return ["ask.json", "ask.png"]

@@ -25,4 +25,4 @@ def result(views: Sequence[Prepared], asked: Questions, answers: Sequence[str], 
     p = fmt.parse_answers(raw)
     v = p.value if isinstance(p.value, fmt.PoseText) else fmt.PoseText()
     return PoseResult(p.ok, v.R_cam0_from_cam1, v.t_unit_cam0, v.distance_m, v.yaw_pitch_roll_deg, raw, p.reason,
-                      [p.camera_json() for p in views], [n for p in views for n in p.notes])
+                      [v.camera_json() for v in views], [n for v in views for n in v.notes])

@@ -11,11 +11,11 @@ from typing import Any, Sequence
 import numpy as np
 
 from vlm3.geometry.transforms import make_T
-from vlm3.tasks.predict import rounded
+from vlm3.tasks.predict import PredictResult, rounded
 
 
 @dataclass
-class PoseResult:
+class PoseResult(PredictResult):
     """Camera 1 (the second image) relative to camera 0 (the first), in camera 0's OpenCV
     frame: ``R_cam0_from_cam1`` (columns = camera 1's axes in camera 0) and ``t_unit_cam0``
     (unit direction of camera 1's centre in camera-0 coordinates); ``distance_m``: metres between
@@ -74,7 +74,7 @@ class PoseResult:
 
     def write(self, out: Path, images: Sequence[np.ndarray], meta: dict[str, Any]) -> list[str]:
         """pose.json (``meta`` + the result) and, when the answers give a pose, frustums.png."""
-        (out / "pose.json").write_text(json.dumps({**meta, **self.to_json()}, indent=1))
+        self.write_json(out / "pose.json", meta)
         T = self.T_cam0_from_cam1()
         if not self.ok or T is None:
             return ["pose.json"]
